@@ -1,0 +1,45 @@
+# SPDX-License-Identifier: Apache-2.0
+# LowbitIsa.cmake: ISA flags for targets that use lowbit, and the host's ISA list.
+#
+# lowbit never puts -m/-march flags on its INTERFACE target: the ISA is the consumer's choice.
+#   lowbit_target_isa(<target> native|avx512|avx2|sse4_2|neon|scalar)
+# adds PRIVATE flags to <target>; `scalar` defines LOWBIT_FORCE_SCALAR so that isa::best is the
+# scalar reference path even when the compiler could vectorize.
+include_guard(GLOBAL)
+
+function(lowbit_target_isa target isa)
+  if(isa STREQUAL "native")
+    target_compile_options(${target} PRIVATE -march=native)
+  elseif(isa STREQUAL "avx512")
+    # x86-64-v4 = F/CD/DQ/BW/VL; VNNI on top (xsimd 8.1 needs all of F/CD/DQ/BW for batch<int8_t>).
+    target_compile_options(${target} PRIVATE -march=x86-64-v4 -mavx512vnni -mf16c -mfma)
+    if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+      # GCC 12's own avx512fintrin.h raises a false -Wmaybe-uninitialized (DEPS.md §2c).
+      target_compile_options(${target} PRIVATE -Wno-maybe-uninitialized)
+    endif()
+  elseif(isa STREQUAL "avx2")
+    target_compile_options(${target} PRIVATE -march=x86-64-v3)
+  elseif(isa STREQUAL "sse4_2")
+    target_compile_options(${target} PRIVATE -march=x86-64-v2)
+  elseif(isa STREQUAL "neon")
+    target_compile_options(${target} PRIVATE -march=armv8.2-a+dotprod)
+  elseif(isa STREQUAL "scalar")
+    target_compile_definitions(${target} PRIVATE LOWBIT_FORCE_SCALAR=1)
+  else()
+    message(FATAL_ERROR "lowbit_target_isa: unknown ISA '${isa}'")
+  endif()
+endfunction()
+
+# LOWBIT_HOST_ISAS: the ISA features this build host can run (read from /proc/cpuinfo), so that
+# test binaries for ISAs the host lacks are built but not registered with CTest.
+if(NOT DEFINED LOWBIT_HOST_ISAS AND EXISTS /proc/cpuinfo)
+  file(STRINGS /proc/cpuinfo _lowbit_flags REGEX "^flags" LIMIT_COUNT 1)
+  set(LOWBIT_HOST_ISAS "")
+  foreach(f sse4_2 avx2 fma f16c avx512f avx512bw avx512vl avx512_vnni avx_vnni avx512_bf16
+            avx512_fp16 avx512_vpopcntdq amx_int8)
+    if(_lowbit_flags MATCHES "[ \t]${f}( |$)")
+      list(APPEND LOWBIT_HOST_ISAS ${f})
+    endif()
+  endforeach()
+  unset(_lowbit_flags)
+endif()

@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: Apache-2.0
+// lowbit/calib/minmax.hpp: range fitting per group: min/max, MSE-optimal clip search, LS refit.
+//
+// # Fitting one group
+// fit_group<S>(x, w, options) chooses the parameters of one group for a RangeFitScheme S:
+//   1. kMinMax: S::fit_range(stats(x), 1), the plain min/max range.
+//   2. kClipSearch: every clip ratio p = 1, 1 - Δ, ..., clip_min (Δ = (1 - clip_min)/clip_steps;
+//      the default 0.01 spacing down to 0.2 is GPTQ's grid=100, maxshrink=0.8) and keeps the p
+//      with the lowest weighted squared error Σ w·(decode(encode(x)) - x)², ties to the larger p.
+//   3. refit_iters > 0: alternately re-encode with the current parameters and solve the weighted
+//      least-squares problem for the parameters given those codes (S::refit); the best
+//      parameters seen over all steps are kept, so a refit never makes the group worse.
+// The error is measured with the stored (ScaleT-rounded) parameters, i.e. exactly what decodes.
+// Importance weights w (empty = all 1) are per weight, e.g. mean squared activation of the
+// input channel (llama.cpp imatrix) or |x| (ggml Q2_K); they must be finite and >= 0.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "lowbit/core/concepts.hpp"
+#include "lowbit/core/error.hpp"
+#include "lowbit/quant/common.hpp"
+
+namespace lowbit {
+
+enum class RangeFit : std::uint8_t { kMinMax = 0, kClipSearch = 1 };
+
+/// How each group's parameters are chosen (see the essay at the top of this file).
+struct FitOptions {
+  RangeFit range = RangeFit::kMinMax;
+  float clip_min = 0.2f;  // smallest clip ratio tried by kClipSearch, in (0, 1]
+  int clip_steps = 80;    // number of steps from 1 down to clip_min (80: spacing 0.01)
+  int refit_iters = 0;    // least-squares refits after the range choice, 0..64
+
+  /// Throws Error naming the bad field.
+  void validate() const {
+    if (!(clip_min > 0.0f && clip_min <= 1.0f)) detail::fail("FitOptions: clip_min ", clip_min, " must be in (0, 1]");
+    if (clip_steps < 0 || clip_steps > 10000) detail::fail("FitOptions: clip_steps ", clip_steps, " must be in 0..10000");
+    if (refit_iters < 0 || refit_iters > 64) detail::fail("FitOptions: refit_iters ", refit_iters, " must be in 0..64");
+  }
+};
+
+namespace calib {
+
+/// Weighted squared error of coding x with parameters p (w empty = unweighted).
+template <ElementwiseScheme S>
+double group_error(std::span<const float> x, std::span<const float> w, const typename S::Params& p) noexcept {
+  // Eight independent partial sums so the compiler can vectorise without reassociating.
+  constexpr std::size_t kLanes = 8;
+  float acc[kLanes] = {};
+  const std::size_t n = x.size();
+  std::size_t i = 0;
+  if (w.empty()) {
+    for (; i + kLanes <= n; i += kLanes) {
+      for (std::size_t j = 0; j < kLanes; ++j) {
+        const float d = S::decode(S::encode(x[i + j], p), p) - x[i + j];
+        acc[j] += d * d;
+      }
+    }
+  } else {
+    for (; i + kLanes <= n; i += kLanes) {
+      for (std::size_t j = 0; j < kLanes; ++j) {
+        const float d = S::decode(S::encode(x[i + j], p), p) - x[i + j];
+        acc[j] += w[i + j] * (d * d);
+      }
+    }
+  }
+  double total = 0.0;
+  for (; i < n; ++i) {
+    const float d = S::decode(S::encode(x[i], p), p) - x[i];
+    total += (w.empty() ? 1.0 : static_cast<double>(w[i])) * static_cast<double>(d) * d;
+  }
+  for (float a : acc) total += a;
+  return total;
+}
+
+/// Chooses the parameters of one group (x non-empty, finite; w empty or x.size() weights).
+/// `scratch` holds codes during refits; it is resized as needed.
+template <RangeFitScheme S>
+typename S::Params fit_group(std::span<const float> x, std::span<const float> w, const FitOptions& opt,
+                             std::vector<typename S::Code>& scratch) {
+  using Params = typename S::Params;
+  const RangeStats st = detail::range_stats(x);
+  Params best = S::fit_range(st, 1.0f);
+  if (!S::params_finite(best)) {
+    detail::fail("the range [", st.min, ", ", st.max, "] needs a scale that ", S::name(),
+                 " cannot store (overflow); use a wider scale type");
+  }
+  if (opt.range == RangeFit::kMinMax && opt.refit_iters == 0) return best;
+  double best_err = group_error<S>(x, w, best);
+  if (opt.range == RangeFit::kClipSearch && opt.clip_steps > 0) {
+    const double step = (1.0 - static_cast<double>(opt.clip_min)) / opt.clip_steps;
+    for (int i = 1; i <= opt.clip_steps; ++i) {
+      const Params p = S::fit_range(st, static_cast<float>(1.0 - i * step));
+      const double e = group_error<S>(x, w, p);
+      if (e < best_err) {
+        best_err = e;
+        best = p;
+      }
+    }
+  }
+  if (opt.refit_iters > 0) {
+    scratch.resize(x.size());
+    Params cur = best;
+    for (int it = 0; it < opt.refit_iters; ++it) {
+      for (std::size_t i = 0; i < x.size(); ++i) scratch[i] = S::encode(x[i], cur);
+      const Params next = S::refit(x, w, std::span<const typename S::Code>(scratch.data(), x.size()), cur);
+      if (!S::params_finite(next)) break;
+      cur = next;
+      const double e = group_error<S>(x, w, cur);
+      if (e < best_err) {
+        best_err = e;
+        best = cur;
+      }
+    }
+  }
+  return best;
+}
+
+}  // namespace calib
+}  // namespace lowbit

@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: Apache-2.0
+// lowbit/config.hpp: the only header that reads compiler and ISA macros.
+//
+// Everything else asks these LOWBIT_* macros. LOWBIT_FORCE_SCALAR (set by
+// lowbit_target_isa(<t> scalar)) turns every LOWBIT_HAS_<ISA> off, so isa::best is the scalar
+// reference path whatever the compiler flags allow.
+#pragma once
+
+#if defined(LOWBIT_HAS_XSIMD) && LOWBIT_HAS_XSIMD && !defined(LOWBIT_FORCE_SCALAR)
+#define LOWBIT_USE_XSIMD 1
+#else
+#define LOWBIT_USE_XSIMD 0
+#endif
+
+#if !defined(LOWBIT_FORCE_SCALAR) && defined(__SSE4_2__)
+#define LOWBIT_HAS_SSE4_2 1
+#else
+#define LOWBIT_HAS_SSE4_2 0
+#endif
+#if !defined(LOWBIT_FORCE_SCALAR) && defined(__AVX2__) && defined(__FMA__)
+#define LOWBIT_HAS_AVX2 1
+#else
+#define LOWBIT_HAS_AVX2 0
+#endif
+// xsimd 8.1 needs F, CD, DQ and BW for integer batches (DEPS.md §2a).
+#if !defined(LOWBIT_FORCE_SCALAR) && defined(__AVX512F__) && defined(__AVX512CD__) && \
+    defined(__AVX512DQ__) && defined(__AVX512BW__)
+#define LOWBIT_HAS_AVX512BW 1
+#else
+#define LOWBIT_HAS_AVX512BW 0
+#endif
+#if LOWBIT_HAS_AVX512BW && defined(__AVX512VNNI__)
+#define LOWBIT_HAS_AVX512VNNI 1
+#else
+#define LOWBIT_HAS_AVX512VNNI 0
+#endif
+#if !defined(LOWBIT_FORCE_SCALAR) && defined(__aarch64__) && defined(__ARM_NEON)
+#define LOWBIT_HAS_NEON64 1
+#else
+#define LOWBIT_HAS_NEON64 0
+#endif
+#if !defined(LOWBIT_FORCE_SCALAR) && defined(__F16C__)
+#define LOWBIT_HAS_F16C 1
+#else
+#define LOWBIT_HAS_F16C 0
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define LOWBIT_INLINE inline __attribute__((always_inline))
+#define LOWBIT_RESTRICT __restrict__
+#define LOWBIT_LIKELY(x) __builtin_expect(!!(x), 1)
+#define LOWBIT_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define LOWBIT_INLINE inline
+#define LOWBIT_RESTRICT
+#define LOWBIT_LIKELY(x) (x)
+#define LOWBIT_UNLIKELY(x) (x)
+#endif
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "lowbit: big-endian targets are not supported (io/ reads little-endian files in place)"
+#endif

@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: Apache-2.0
+// lowbit/core/view.hpp: MatrixView and VectorView, non-owning strided views (gemmlowp MatrixMap).
+//
+// A MatrixView<T> is `rows × cols` elements, row-major, with a runtime row stride in elements.
+// Rows may be padded (stride > cols). A read-only view (T const) may also use stride 0, which
+// repeats one row for every row: that is how a per-column vector (an imatrix, say) is passed
+// where a per-element matrix is expected. Writable views require stride >= cols, so no two
+// elements alias. VectorView<T> is `size` elements with a runtime element increment.
+#pragma once
+
+#include <span>
+#include <type_traits>
+
+#include "lowbit/core/error.hpp"
+#include "lowbit/core/types.hpp"
+
+namespace lowbit {
+
+template <class T>
+class MatrixView {
+ public:
+  using element_type = T;
+
+  constexpr MatrixView() = default;
+  /// Views `rows × cols` elements at `data`, row r starting at data + r * stride.
+  MatrixView(T* data, Index rows, Index cols, Index stride) : data_(data), rows_(rows), cols_(cols), stride_(stride) {
+    if (rows < 0 || cols < 0) detail::fail("MatrixView: negative shape ", rows, " x ", cols);
+    const bool broadcast_ok = std::is_const_v<T> && stride == 0;
+    if (rows > 1 && stride < cols && !broadcast_ok) {
+      detail::fail("MatrixView: stride ", stride, " is smaller than cols ", cols);
+    }
+    if (data == nullptr && rows > 0 && cols > 0) detail::fail("MatrixView: null data for a non-empty view");
+  }
+  /// A dense view (stride = cols).
+  MatrixView(T* data, Index rows, Index cols) : MatrixView(data, rows, cols, cols) {}
+
+  /// Read-only views convert implicitly from writable ones.
+  template <class U>
+    requires(std::is_same_v<const U, T> && !std::is_same_v<U, T>)
+  constexpr MatrixView(const MatrixView<U>& other) noexcept  // NOLINT(google-explicit-constructor)
+      : data_(other.data()), rows_(other.rows()), cols_(other.cols()), stride_(other.stride()) {}
+
+  constexpr T* data() const noexcept { return data_; }
+  constexpr Index rows() const noexcept { return rows_; }
+  constexpr Index cols() const noexcept { return cols_; }
+  constexpr Index stride() const noexcept { return stride_; }
+  constexpr bool empty() const noexcept { return rows_ == 0 || cols_ == 0; }
+  constexpr T* row_ptr(Index r) const noexcept { return data_ + r * stride_; }
+  constexpr std::span<T> row(Index r) const noexcept {
+    return std::span<T>(row_ptr(r), static_cast<std::size_t>(cols_));
+  }
+  constexpr T& operator()(Index r, Index c) const noexcept { return data_[r * stride_ + c]; }
+  /// Rows [r0, r0 + n) as a view sharing this view's stride.
+  MatrixView block_rows(Index r0, Index n) const {
+    if (r0 < 0 || n < 0 || r0 + n > rows_) detail::fail("MatrixView: rows [", r0, ", ", r0 + n, ") outside ", rows_);
+    return MatrixView(n == 0 ? data_ : row_ptr(r0), n, cols_, stride_);
+  }
+
+ private:
+  T* data_ = nullptr;
+  Index rows_ = 0;
+  Index cols_ = 0;
+  Index stride_ = 0;
+};
+
+template <class T>
+class VectorView {
+ public:
+  using element_type = T;
+
+  constexpr VectorView() = default;
+  /// Views `size` elements at data, data + inc, data + 2 * inc, ... (inc >= 1).
+  VectorView(T* data, Index size, Index inc = 1) : data_(data), size_(size), inc_(inc) {
+    if (size < 0) detail::fail("VectorView: negative size ", size);
+    if (inc < 1) detail::fail("VectorView: increment ", inc, " must be >= 1");
+    if (data == nullptr && size > 0) detail::fail("VectorView: null data for a non-empty view");
+  }
+  template <class U>
+    requires(std::is_same_v<const U, T> && !std::is_same_v<U, T>)
+  constexpr VectorView(const VectorView<U>& other) noexcept  // NOLINT(google-explicit-constructor)
+      : data_(other.data()), size_(other.size()), inc_(other.inc()) {}
+  /// A contiguous span is a vector with increment 1.
+  VectorView(std::span<T> s) : VectorView(s.data(), static_cast<Index>(s.size()), 1) {}  // NOLINT
+
+  constexpr T* data() const noexcept { return data_; }
+  constexpr Index size() const noexcept { return size_; }
+  constexpr Index inc() const noexcept { return inc_; }
+  constexpr bool contiguous() const noexcept { return inc_ == 1; }
+  constexpr T& operator[](Index i) const noexcept { return data_[i * inc_]; }
+
+ private:
+  T* data_ = nullptr;
+  Index size_ = 0;
+  Index inc_ = 1;
+};
+
+}  // namespace lowbit

@@ -1,0 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// lowbit/pack/layouts.hpp: the layout tags. Plain is the canonical, persisted layout; kernel
+// layouts (interleaved tiles, bit planes, trits, trellis streams) join here as they are added.
+#pragma once
+
+#include "lowbit/pack/plain.hpp"

@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: Apache-2.0
+// lowbit/pack/packed_matrix.hpp: PackedMatrix<Scheme, Granularity, Layout>, codes + parameters.
+//
+// A PackedMatrix owns a rows × cols weight matrix in packed form: the codes in Layout's bytes
+// and one Scheme::Params per parameter set of Granularity, indexed as Granularity::param_index.
+// It is the one type kernels are chosen from. Parameters are stored as an array of structs:
+// a kernel reads all parameters of a group together (scale and zero or min), so keeping them
+// adjacent costs one cache line per group instead of two (a deliberate departure from the SoA
+// `QuantParams` sketched in ARCHITECTURE.md §2.a).
+#pragma once
+
+#include <span>
+#include <string>
+
+#include "lowbit/core/bits.hpp"
+#include "lowbit/core/buffer.hpp"
+#include "lowbit/core/concepts.hpp"
+#include "lowbit/core/error.hpp"
+#include "lowbit/core/types.hpp"
+
+namespace lowbit {
+
+template <QuantScheme Scheme, Granularity Gran, class Layout>
+  requires PackLayoutFor<Layout, Scheme>
+class PackedMatrix {
+  static_assert(Gran::kKind != GranularityKind::kPerGroup || Gran::kGroupSize % Layout::kTileDepth == 0,
+                "PackedMatrix: PerGroup<G>: G must be a multiple of Layout::kTileDepth");
+
+ public:
+  using scheme_type = Scheme;
+  using granularity_type = Gran;
+  using layout_type = Layout;
+  using Params = typename Scheme::Params;
+
+  PackedMatrix() = default;
+  /// Zero-filled codes and value-initialised parameters for a rows × cols matrix.
+  PackedMatrix(Index rows, Index cols)
+      : rows_(rows),
+        cols_(cols),
+        codes_(check_shape(rows, cols) ? Layout::template packed_bytes<Scheme>(rows, cols) : 0),
+        params_(Gran::param_count(rows, cols)) {}
+  PackedMatrix(PackedMatrix&&) noexcept = default;
+  PackedMatrix& operator=(PackedMatrix&&) noexcept = default;
+
+  /// An explicit deep copy (copies are never implicit: weights are large).
+  PackedMatrix clone() const {
+    PackedMatrix m;
+    m.rows_ = rows_;
+    m.cols_ = cols_;
+    m.codes_ = codes_.clone();
+    m.params_ = params_.clone();
+    return m;
+  }
+
+  Index rows() const noexcept { return rows_; }
+  Index cols() const noexcept { return cols_; }
+  bool empty() const noexcept { return rows_ == 0 || cols_ == 0; }
+
+  std::span<std::byte> codes() noexcept { return codes_.span(); }
+  std::span<const std::byte> codes() const noexcept { return codes_.span(); }
+  std::span<Params> params() noexcept { return params_.span(); }
+  std::span<const Params> params() const noexcept { return params_.span(); }
+
+  /// Parameters of the group holding weight (r, k).
+  const Params& params_at(Index r, Index k) const noexcept { return params_[Gran::param_index(r, k, cols_)]; }
+  /// Code of weight (r, k), through the layout's scalar accessor.
+  std::uint32_t code(Index r, Index k) const noexcept {
+    return Layout::template load_code<Scheme>(codes(), rows_, cols_, r, k);
+  }
+  void set_code(Index r, Index k, std::uint32_t c) noexcept {
+    Layout::template store_code<Scheme>(codes(), rows_, cols_, r, k, c);
+  }
+
+  /// Storage in bits per weight, parameters included (their information bits, Scheme::kParamBits).
+  double bits_per_weight() const noexcept {
+    if (empty()) return 0.0;
+    const double n = static_cast<double>(rows_) * static_cast<double>(cols_);
+    return Scheme::kCodeBits + static_cast<double>(params_.size()) * Scheme::kParamBits / n;
+  }
+
+  static std::string type_name() {
+    return Scheme::name() + "/" + Gran::name() + "/" + std::string(Layout::name());
+  }
+
+ private:
+  static bool check_shape(Index rows, Index cols) {
+    if (rows < 0 || cols < 0) detail::fail("PackedMatrix: negative shape ", rows, " x ", cols);
+    detail::checked_mul(rows, cols, "PackedMatrix");
+    return true;
+  }
+
+  Index rows_ = 0;
+  Index cols_ = 0;
+  AlignedBuffer<std::byte> codes_;
+  AlignedBuffer<Params> params_;
+};
+
+}  // namespace lowbit

@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: Apache-2.0
+// lowbit/pack/plain.hpp: Plain, the canonical layout: a little-endian bitstream per row.
+//
+// # What is a packing layout?
+// A layout says where the code of weight (r, k) lives in a byte array, nothing else: it never
+// looks at values or parameters. Plain is the only layout lowbit persists (io/); kernel layouts
+// (interleaved tiles, bit planes) are rebuilt from it in memory by repack.
+//
+// # Plain
+// Each row is a little-endian bitstream of B-bit codes in logical order: code k of a row occupies
+// stream bits [k·B, k·B + B), and stream bit j is bit (j mod 8) of byte j/8 of that row. Every
+// row starts on a byte boundary (row_bytes = ceil(cols·B/8)), so rows can be handed to threads
+// and kernels independently; the unused high bits of a row's last byte are zero.
+//
+// Example: B = 3, one row of 5 codes c0..c4 (2 bytes; bit 7 of byte 0 is the lowest bit of c2,
+// and the top bit of byte 1 is padding):
+//
+//     byte 0:  bit 7 6 5 4 3 2 1 0      byte 1:  bit 7 6 5 4 3 2 1 0
+//                   2 1 1 1 0 0 0 0                   - 4 4 4 3 3 3 2
+//              (digit = index of the code the bit belongs to; c2 straddles the two bytes)
+//
+// B = 4 puts code 2i in the low nibble of byte i and code 2i+1 in the high nibble; B = 8 is one
+// byte per code; B = 1 packs code 8i+j at bit j of byte i.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "lowbit/core/bits.hpp"
+#include "lowbit/core/concepts.hpp"
+#include "lowbit/core/types.hpp"
+
+namespace lowbit {
+
+struct Plain {
+  static constexpr Index kTileRows = 1;
+  static constexpr Index kTileDepth = 1;
+  /// Persisted name in io/ files: never change.
+  static constexpr std::string_view name() { return "plain"; }
+
+  /// Bytes of one row of `cols` codes of `bits` bits.
+  static constexpr Index row_bytes_for(int bits, Index cols) noexcept {
+    return (cols / 8) * bits + ceil_div<Index>((cols % 8) * bits, 8);
+  }
+  template <QuantScheme S>
+    requires(S::kCodeBits >= 1 && S::kCodeBits <= 8)
+  static constexpr Index row_bytes(Index cols) noexcept {
+    return row_bytes_for(S::kCodeBits, cols);
+  }
+  template <QuantScheme S>
+    requires(S::kCodeBits >= 1 && S::kCodeBits <= 8)
+  static Index packed_bytes(Index rows, Index cols) {
+    return detail::checked_mul(rows, row_bytes<S>(cols), "Plain::packed_bytes");
+  }
+
+  /// The code of weight (r, k): the scalar accessor that defines this layout.
+  template <QuantScheme S>
+    requires(S::kCodeBits >= 1 && S::kCodeBits <= 8)
+  static std::uint32_t load_code(std::span<const std::byte> in, Index /*rows*/, Index cols, Index r, Index k) noexcept {
+    return get_bits(in.data() + r * row_bytes<S>(cols), S::kCodeBits, k);
+  }
+  template <QuantScheme S>
+    requires(S::kCodeBits >= 1 && S::kCodeBits <= 8)
+  static void store_code(std::span<std::byte> out, Index /*rows*/, Index cols, Index r, Index k,
+                         std::uint32_t code) noexcept {
+    put_bits(out.data() + r * row_bytes<S>(cols), S::kCodeBits, k, code);
+  }
+
+  /// Code k of a row stream of `bits`-bit codes.
+  static std::uint32_t get_bits(const std::byte* row, int bits, Index k) noexcept {
+    const Index bit = k * bits;
+    const Index byte = bit >> 3;
+    const int shift = static_cast<int>(bit & 7);
+    std::uint32_t v = std::to_integer<std::uint32_t>(row[byte]) >> shift;
+    if (shift + bits > 8) v |= std::to_integer<std::uint32_t>(row[byte + 1]) << (8 - shift);
+    return v & ((1u << bits) - 1u);
+  }
+  /// Overwrites code k of a row stream (the other bits are kept).
+  static void put_bits(std::byte* row, int bits, Index k, std::uint32_t code) noexcept {
+    const std::uint32_t mask = (1u << bits) - 1u;
+    code &= mask;
+    const Index bit = k * bits;
+    const Index byte = bit >> 3;
+    const int shift = static_cast<int>(bit & 7);
+    row[byte] = (row[byte] & std::byte(static_cast<std::uint8_t>(~(mask << shift)))) |
+                std::byte(static_cast<std::uint8_t>(code << shift));
+    if (shift + bits > 8) {
+      const int hi = 8 - shift;
+      row[byte + 1] = (row[byte + 1] & std::byte(static_cast<std::uint8_t>(~(mask >> hi)))) |
+                      std::byte(static_cast<std::uint8_t>(code >> hi));
+    }
+  }
+
+  /// Packs n codes (each < 2^bits) into a row stream, zeroing the padding bits. Bulk equivalent
+  /// of put_bits for k = 0..n-1, eight codes (= `bits` whole bytes) at a time.
+  template <int Bits, class Code>
+  static void pack_row(const Code* codes, Index n, std::byte* out) noexcept {
+    static_assert(Bits >= 1 && Bits <= 8);
+    Index k = 0;
+    for (; k + 8 <= n; k += 8) {
+      std::uint64_t acc = 0;
+      for (int j = 0; j < 8; ++j) acc |= static_cast<std::uint64_t>(codes[k + j] & kLowMask<Bits>) << (j * Bits);
+      for (int b = 0; b < Bits; ++b) out[(k / 8) * Bits + b] = std::byte(static_cast<std::uint8_t>(acc >> (8 * b)));
+    }
+    if (k < n) {
+      std::uint64_t acc = 0;
+      for (Index j = 0; k + j < n; ++j) acc |= static_cast<std::uint64_t>(codes[k + j] & kLowMask<Bits>) << (j * Bits);
+      const Index tail_bytes = ceil_div<Index>((n - k) * Bits, 8);
+      for (Index b = 0; b < tail_bytes; ++b) out[(k / 8) * Bits + b] = std::byte(static_cast<std::uint8_t>(acc >> (8 * b)));
+    }
+  }
+
+  /// Unpacks n codes of a row stream: the bulk equivalent of get_bits for k = 0..n-1.
+  template <int Bits, class Code>
+  static void unpack_row(const std::byte* in, Index n, Code* codes) noexcept {
+    static_assert(Bits >= 1 && Bits <= 8);
+    Index k = 0;
+    for (; k + 8 <= n; k += 8) {
+      std::uint64_t acc = 0;
+      for (int b = 0; b < Bits; ++b) acc |= std::to_integer<std::uint64_t>(in[(k / 8) * Bits + b]) << (8 * b);
+      for (int j = 0; j < 8; ++j) codes[k + j] = static_cast<Code>((acc >> (j * Bits)) & kLowMask<Bits>);
+    }
+    if (k < n) {
+      std::uint64_t acc = 0;
+      const Index tail_bytes = ceil_div<Index>((n - k) * Bits, 8);
+      for (Index b = 0; b < tail_bytes; ++b) acc |= std::to_integer<std::uint64_t>(in[(k / 8) * Bits + b]) << (8 * b);
+      for (Index j = 0; k + j < n; ++j) codes[k + j] = static_cast<Code>((acc >> (j * Bits)) & kLowMask<Bits>);
+    }
+  }
+};
+
+}  // namespace lowbit

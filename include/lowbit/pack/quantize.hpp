@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: Apache-2.0
+// lowbit/pack/quantize.hpp: quantize() a float matrix into a PackedMatrix, and dequantize().
+//
+// lowbit::quantize computes exactly what ref::quantize specifies (same fit_group, same encode,
+// so the same codes and parameters bit for bit; tests check it) but packs straight into the
+// Plain layout, keeps per-row groups in place without copies, and splits rows over threads.
+// Kernel layouts are made from Plain by repack, so quantize only produces Plain.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "lowbit/calib/minmax.hpp"
+#include "lowbit/core/concepts.hpp"
+#include "lowbit/core/parallel.hpp"
+#include "lowbit/core/view.hpp"
+#include "lowbit/pack/packed_matrix.hpp"
+#include "lowbit/pack/plain.hpp"
+#include "lowbit/quant/granularity.hpp"
+#include "lowbit/quant/options.hpp"
+
+namespace lowbit {
+
+namespace detail {
+
+template <RangeFitScheme S>
+typename S::Params fit_or_explain(std::span<const float> x, std::span<const float> w, const FitOptions& fit,
+                                  std::vector<typename S::Code>& scratch, const GroupExtent& g) {
+  try {
+    return calib::fit_group<S>(x, w, fit, scratch);
+  } catch (const Error& e) {
+    fail("quantize: group ", g.param, " (rows ", g.r0, "..", g.r1 - 1, ", columns ", g.k0, "..", g.k1 - 1,
+         "): ", e.what());
+  }
+}
+
+}  // namespace detail
+
+/// Quantizes x (rows × cols, row-major view) into PackedMatrix<S, G, Plain>.
+/// Throws Error on NaN/Inf weights (naming row and column), a bad importance view or options, or
+/// a group range whose scale S cannot store. An empty x gives an empty matrix.
+template <RangeFitScheme S, Granularity G, class L>
+PackedMatrix<S, G, L> quantize(MatrixView<const float> x, const QuantizeOptions& opt) {
+  static_assert(std::is_same_v<L, Plain>, "quantize: produces the canonical Plain layout; repack it for kernels");
+  using Code = typename S::Code;
+  detail::check_quantize_input(x, opt);
+  PackedMatrix<S, G, L> out(x.rows(), x.cols());
+  if (out.empty()) return out;
+  const Index cols = x.cols();
+  const Index row_bytes = Plain::row_bytes<S>(cols);
+  std::span<typename S::Params> params = out.params();
+
+  if constexpr (G::kKind == GranularityKind::kPerTensor) {  // one group over every row
+    std::vector<float> xs, ws;
+    std::vector<Code> scratch;
+    const detail::GroupExtent g{0, 0, x.rows(), 0, cols};
+    params[0] = detail::fit_or_explain<S>(detail::gather(x, g, xs), detail::gather(opt.importance, g, ws), opt.fit,
+                                          scratch, g);
+  }
+
+  std::byte* codes = out.codes().data();
+  detail::parallel_for(x.rows(), opt.threads, [&](Index r_begin, Index r_end) {
+    std::vector<Code> row_codes(static_cast<std::size_t>(cols));
+    std::vector<Code> scratch;
+    const Index gc = G::group_cols(cols);
+    for (Index r = r_begin; r < r_end; ++r) {
+      const float* xr = x.row_ptr(r);
+      for (Index k0 = 0; k0 < cols; k0 += gc) {
+        const Index k1 = k0 + gc < cols ? k0 + gc : cols;
+        const Index pi = G::param_index(r, k0, cols);
+        if constexpr (G::kKind != GranularityKind::kPerTensor) {
+          const std::span<const float> xv(xr + k0, static_cast<std::size_t>(k1 - k0));
+          std::span<const float> wv;
+          if (opt.importance.data() != nullptr) wv = {opt.importance.row_ptr(r) + k0, xv.size()};
+          params[static_cast<std::size_t>(pi)] =
+              detail::fit_or_explain<S>(xv, wv, opt.fit, scratch, detail::GroupExtent{pi, r, r + 1, k0, k1});
+        }
+        const typename S::Params p = params[static_cast<std::size_t>(pi)];
+        Code* c = row_codes.data();
+        for (Index k = k0; k < k1; ++k) c[k] = S::encode(xr[k], p);
+      }
+      Plain::pack_row<S::kCodeBits>(row_codes.data(), cols, codes + r * row_bytes);
+    }
+  });
+  return out;
+}
+
+/// Decodes every weight of w into out (rows × cols). Throws Error on a shape mismatch.
+template <ElementwiseScheme S, Granularity G, class L>
+void dequantize(const PackedMatrix<S, G, L>& w, MatrixView<float> out) {
+  if (out.rows() != w.rows() || out.cols() != w.cols()) {
+    detail::fail("dequantize: output is ", out.rows(), " x ", out.cols(), " but the matrix is ", w.rows(), " x ",
+                 w.cols());
+  }
+  const Index cols = w.cols();
+  std::vector<typename S::Code> row_codes(static_cast<std::size_t>(cols));
+  for (Index r = 0; r < w.rows(); ++r) {
+    if constexpr (std::is_same_v<L, Plain>) {
+      Plain::unpack_row<S::kCodeBits>(w.codes().data() + r * Plain::row_bytes<S>(cols), cols, row_codes.data());
+    } else {
+      for (Index k = 0; k < cols; ++k) row_codes[static_cast<std::size_t>(k)] = static_cast<typename S::Code>(w.code(r, k));
+    }
+    float* o = out.row_ptr(r);
+    for (Index k = 0; k < cols; ++k) o[k] = S::decode(row_codes[static_cast<std::size_t>(k)], w.params_at(r, k));
+  }
+}
+
+/// Decodes every weight of w into a new row-major rows × cols vector.
+template <ElementwiseScheme S, Granularity G, class L>
+std::vector<float> dequantize(const PackedMatrix<S, G, L>& w) {
+  std::vector<float> out(static_cast<std::size_t>(detail::checked_mul(w.rows(), w.cols(), "dequantize")));
+  dequantize(w, MatrixView<float>(out.data(), w.rows(), w.cols()));
+  return out;
+}
+
+}  // namespace lowbit

@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: Apache-2.0
+// lowbit/quant/options.hpp: QuantizeOptions and the group walk shared by every quantizer.
+#pragma once
+
+#include <cmath>
+#include <span>
+#include <vector>
+
+#include "lowbit/calib/minmax.hpp"
+#include "lowbit/core/concepts.hpp"
+#include "lowbit/core/error.hpp"
+#include "lowbit/core/view.hpp"
+
+namespace lowbit {
+
+/// Options of quantize(): how groups are fitted, optional per-weight importance, threads.
+struct QuantizeOptions {
+  FitOptions fit{};
+  /// Per-weight importance (rows × cols, finite, >= 0) weighting the fitting error; empty = all 1.
+  /// A per-input-channel vector (imatrix) is a view with stride 0 (one row repeated).
+  MatrixView<const float> importance{};
+  /// Worker threads for lowbit::quantize (1 = the calling thread only). Results do not depend on it.
+  int threads = 1;
+};
+
+namespace detail {
+
+/// Throws Error if x has a NaN/Inf, or importance has the wrong shape or a bad value.
+inline void check_quantize_input(MatrixView<const float> x, const QuantizeOptions& opt) {
+  opt.fit.validate();
+  if (opt.threads < 1 || opt.threads > 1024) fail("QuantizeOptions: threads ", opt.threads, " must be in 1..1024");
+  const bool has_imp = opt.importance.data() != nullptr;
+  if (has_imp && (opt.importance.rows() != x.rows() || opt.importance.cols() != x.cols())) {
+    fail("quantize: importance is ", opt.importance.rows(), " x ", opt.importance.cols(), " but the weights are ",
+         x.rows(), " x ", x.cols());
+  }
+  for (Index r = 0; r < x.rows(); ++r) {
+    const float* row = x.row_ptr(r);
+    float probe = 0.0f;  // x*0 is NaN exactly for NaN and ±Inf
+    for (Index k = 0; k < x.cols(); ++k) probe += row[k] * 0.0f;
+    if (probe != 0.0f) {
+      for (Index k = 0; k < x.cols(); ++k) {
+        if (!std::isfinite(row[k])) fail("quantize: non-finite weight ", row[k], " at row ", r, ", column ", k);
+      }
+    }
+    if (has_imp) {
+      const float* w = opt.importance.row_ptr(r);
+      for (Index k = 0; k < x.cols(); ++k) {
+        if (!(w[k] >= 0.0f) || !std::isfinite(w[k])) {
+          fail("quantize: importance ", w[k], " at row ", r, ", column ", k, " must be finite and >= 0");
+        }
+      }
+    }
+  }
+}
+
+/// One parameter set's weights: rows [r0, r1) × columns [k0, k1).
+struct GroupExtent {
+  Index param = 0, r0 = 0, r1 = 0, k0 = 0, k1 = 0;
+  Index size() const noexcept { return (r1 - r0) * (k1 - k0); }
+};
+
+/// Calls fn(GroupExtent) for every parameter set of granularity G, in parameter-index order.
+template <Granularity G, class Fn>
+void for_each_group(Index rows, Index cols, Fn&& fn) {
+  if (rows == 0 || cols == 0) return;
+  if constexpr (G::kKind == GranularityKind::kPerTensor) {
+    fn(GroupExtent{0, 0, rows, 0, cols});
+  } else {
+    const Index gc = G::group_cols(cols);
+    for (Index r = 0; r < rows; ++r) {
+      for (Index k0 = 0; k0 < cols; k0 += gc) {
+        const Index k1 = k0 + gc < cols ? k0 + gc : cols;
+        fn(GroupExtent{G::param_index(r, k0, cols), r, r + 1, k0, k1});
+      }
+    }
+  }
+}
+
+/// Copies a group of m (row-major) into out; returns a span over it. Contiguous single-row groups
+/// are returned in place, without a copy.
+inline std::span<const float> gather(MatrixView<const float> m, const GroupExtent& g, std::vector<float>& out) {
+  if (m.data() == nullptr) return {};
+  if (g.r1 - g.r0 == 1) return {m.row_ptr(g.r0) + g.k0, static_cast<std::size_t>(g.k1 - g.k0)};
+  out.resize(static_cast<std::size_t>(g.size()));
+  std::size_t i = 0;
+  for (Index r = g.r0; r < g.r1; ++r) {
+    for (Index k = g.k0; k < g.k1; ++k) out[i++] = m(r, k);
+  }
+  return {out.data(), out.size()};
+}
+
+}  // namespace detail
+}  // namespace lowbit
