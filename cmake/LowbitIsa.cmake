@@ -10,12 +10,17 @@ include_guard(GLOBAL)
 function(lowbit_target_isa target isa)
   if(isa STREQUAL "native")
     target_compile_options(${target} PRIVATE -march=native)
+    if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND "avx512f" IN_LIST LOWBIT_HOST_ISAS)
+      # GCC 12's own avx512fintrin.h raises false -W(maybe-)uninitialized warnings when Eigen or
+      # xsimd inline its intrinsics (DEPS.md §2c); they point into GCC's header, not our code.
+      target_compile_options(${target} PRIVATE -Wno-maybe-uninitialized -Wno-uninitialized)
+    endif()
   elseif(isa STREQUAL "avx512")
     # x86-64-v4 = F/CD/DQ/BW/VL; VNNI on top (xsimd 8.1 needs all of F/CD/DQ/BW for batch<int8_t>).
     target_compile_options(${target} PRIVATE -march=x86-64-v4 -mavx512vnni -mf16c -mfma)
     if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
-      # GCC 12's own avx512fintrin.h raises a false -Wmaybe-uninitialized (DEPS.md §2c).
-      target_compile_options(${target} PRIVATE -Wno-maybe-uninitialized)
+      # GCC 12's own avx512fintrin.h raises false -W(maybe-)uninitialized warnings (DEPS.md §2c).
+      target_compile_options(${target} PRIVATE -Wno-maybe-uninitialized -Wno-uninitialized)
     endif()
   elseif(isa STREQUAL "avx2")
     target_compile_options(${target} PRIVATE -march=x86-64-v3)

@@ -28,15 +28,16 @@ inline RangeStats range_stats(std::span<const float> x) noexcept {
   RangeStats st;
   const std::size_t n = x.size();
   if (n == 0) return st;
+  const float* v = x.data();  // raw pointer: GCC 12 misreads span indexing in the tie scan below
   constexpr std::size_t kLanes = 8;
   float lo[kLanes], hi[kLanes];
-  for (std::size_t j = 0; j < kLanes; ++j) lo[j] = hi[j] = x[0];
-  std::size_t i = 0;
-  for (; i + kLanes <= n; i += kLanes) {
+  for (std::size_t j = 0; j < kLanes; ++j) lo[j] = hi[j] = v[0];
+  const std::size_t n_main = n - n % kLanes;
+  for (std::size_t i = 0; i < n_main; i += kLanes) {
     for (std::size_t j = 0; j < kLanes; ++j) {
-      const float v = x[i + j];
-      lo[j] = v < lo[j] ? v : lo[j];
-      hi[j] = v > hi[j] ? v : hi[j];
+      const float e = v[i + j];
+      lo[j] = e < lo[j] ? e : lo[j];
+      hi[j] = e > hi[j] ? e : hi[j];
     }
   }
   float mn = lo[0], mx = hi[0];
@@ -44,9 +45,9 @@ inline RangeStats range_stats(std::span<const float> x) noexcept {
     mn = lo[j] < mn ? lo[j] : mn;
     mx = hi[j] > mx ? hi[j] : mx;
   }
-  for (; i < n; ++i) {
-    mn = x[i] < mn ? x[i] : mn;
-    mx = x[i] > mx ? x[i] : mx;
+  for (std::size_t i = n_main; i < n; ++i) {
+    mn = v[i] < mn ? v[i] : mn;
+    mx = v[i] > mx ? v[i] : mx;
   }
   st.min = mn;
   st.max = mx;
@@ -57,8 +58,8 @@ inline RangeStats range_stats(std::span<const float> x) noexcept {
   } else {  // |min| == |max|: the first element of that magnitude wins, as in ggml
     st.signed_absmax = mx;
     for (std::size_t k = 0; k < n; ++k) {
-      if (x[k] == mn || x[k] == mx) {
-        st.signed_absmax = x[k];
+      if (v[k] == mn || v[k] == mx) {
+        st.signed_absmax = v[k];
         break;
       }
     }

@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: Apache-2.0
+// lowbit/io/format.hpp: the on-disk format of a Plain PackedMatrix, and its header reader.
+//
+// # lowbit packed-matrix file, version 1 (all integers little-endian)
+//
+//   offset  bytes  field
+//   0       8      magic "LOWBITPM"
+//   8       4      format version = 1
+//   12      4      header bytes H (offset of the parameter array) = 68 + S + N
+//   16      1      scheme family      (1 symmetric, 2 asymmetric)
+//   17      1      code bits          (1..8)
+//   18      1      scheme variant     (symmetric convention / asymmetric offset kind)
+//   19      1      scale storage      (0 f32, 1 f16, 2 bf16)
+//   20      1      granularity kind   (0 per tensor, 1 per channel, 2 per group)
+//   21      3      reserved, zero
+//   24      4      group size G       (per group only, else 0)
+//   28      4      bytes per parameter set P
+//   32      8      rows
+//   40      8      cols
+//   48      8      parameter sets C   (= granularity's param_count(rows, cols))
+//   56      8      code bytes B       (= rows · ceil(cols · bits / 8))
+//   64      2      scheme name length S (1..255)
+//   66      2      layout name length N (1..255)
+//   68      S      scheme name, ASCII (Scheme::name(), e.g. "symmetric_b4_signed_max_f16")
+//   68+S    N      layout name, ASCII ("plain")
+//   H       C·P    parameter sets, each in the scheme's write_params encoding
+//   H+C·P   B      codes, the Plain layout's bytes
+//   end-4   4      CRC-32 (IEEE 802.3, reflected 0xEDB88320) of every byte before it
+//
+// A reader checks every field and size *before* using it: magic, version, exact total length
+// (truncated or trailing bytes are errors), reserved bytes, overflow of every product, the
+// checksum, then each parameter set (finite scales, zero points in range) and each code (inside
+// the scheme's code range, zero padding bits). Any failure throws lowbit::Error naming the field.
+// Scheme ids, names and this layout never change within version 1 (gemma's kTypeStrings rule).
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "lowbit/core/bits.hpp"
+#include "lowbit/core/concepts.hpp"
+#include "lowbit/core/error.hpp"
+
+namespace lowbit::io {
+
+inline constexpr std::array<char, 8> kMagic = {'L', 'O', 'W', 'B', 'I', 'T', 'P', 'M'};
+inline constexpr std::uint32_t kFormatVersion = 1;
+inline constexpr std::size_t kFixedHeaderBytes = 68;
+inline constexpr std::size_t kChecksumBytes = 4;
+/// Largest rows or cols a file may declare (2^40): keeps every size product far from overflow.
+inline constexpr std::uint64_t kMaxDim = std::uint64_t{1} << 40;
+
+namespace detail {
+
+inline constexpr std::array<std::uint32_t, 256> make_crc_table() {
+  std::array<std::uint32_t, 256> t{};
+  for (std::uint32_t i = 0; i < 256; ++i) {
+    std::uint32_t c = i;
+    for (int k = 0; k < 8; ++k) c = (c & 1u) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+    t[i] = c;
+  }
+  return t;
+}
+inline constexpr std::array<std::uint32_t, 256> kCrcTable = make_crc_table();
+
+}  // namespace detail
+
+/// CRC-32 (IEEE) of bytes; crc32("123456789") == 0xCBF43926.
+inline std::uint32_t crc32(std::span<const std::byte> bytes, std::uint32_t crc = 0) noexcept {
+  crc = ~crc;
+  for (std::byte b : bytes) crc = detail::kCrcTable[(crc ^ std::to_integer<std::uint32_t>(b)) & 0xffu] ^ (crc >> 8);
+  return ~crc;
+}
+
+/// Everything the header of a file says, validated for internal consistency.
+struct FileInfo {
+  std::uint32_t version = 0;
+  SchemeDescriptor scheme{};
+  GranularityKind granularity = GranularityKind::kPerTensor;
+  std::uint32_t group_size = 0;
+  std::uint32_t param_bytes = 0;
+  std::uint64_t rows = 0;
+  std::uint64_t cols = 0;
+  std::uint64_t param_count = 0;
+  std::uint64_t code_bytes = 0;
+  std::string scheme_name;
+  std::string layout_name;
+  std::size_t params_offset = 0;
+  std::size_t codes_offset = 0;
+  std::size_t total_bytes = 0;
+};
+
+/// Reads and checks the header and the checksum of a whole file image. Throws Error naming the
+/// first problem found. Does not check the payload against a scheme (io::deserialize does).
+inline FileInfo read_header(std::span<const std::byte> file) {
+  using lowbit::detail::fail;
+  using lowbit::detail::load_le;
+  if (file.size() < kFixedHeaderBytes + kChecksumBytes) {
+    fail("io: file is truncated: ", file.size(), " bytes, smaller than the ", kFixedHeaderBytes + kChecksumBytes,
+         "-byte minimum");
+  }
+  const std::byte* p = file.data();
+  for (std::size_t i = 0; i < kMagic.size(); ++i) {
+    if (std::to_integer<char>(p[i]) != kMagic[i]) fail("io: bad magic: not a lowbit packed-matrix file");
+  }
+  FileInfo info;
+  info.version = load_le<std::uint32_t>(p + 8);
+  if (info.version != kFormatVersion) fail("io: unsupported format version ", info.version, " (this reader reads 1)");
+  const auto header_bytes = load_le<std::uint32_t>(p + 12);
+  info.scheme.family = load_le<std::uint8_t>(p + 16);
+  info.scheme.bits = load_le<std::uint8_t>(p + 17);
+  info.scheme.variant = load_le<std::uint8_t>(p + 18);
+  info.scheme.scale_storage = load_le<std::uint8_t>(p + 19);
+  const auto gran = load_le<std::uint8_t>(p + 20);
+  if (gran > 2) fail("io: unknown granularity kind ", int{gran});
+  info.granularity = static_cast<GranularityKind>(gran);
+  if (p[21] != std::byte{0} || p[22] != std::byte{0} || p[23] != std::byte{0}) fail("io: reserved header bytes are not zero");
+  info.group_size = load_le<std::uint32_t>(p + 24);
+  info.param_bytes = load_le<std::uint32_t>(p + 28);
+  info.rows = load_le<std::uint64_t>(p + 32);
+  info.cols = load_le<std::uint64_t>(p + 40);
+  info.param_count = load_le<std::uint64_t>(p + 48);
+  info.code_bytes = load_le<std::uint64_t>(p + 56);
+  const auto name_len = load_le<std::uint16_t>(p + 64);
+  const auto layout_len = load_le<std::uint16_t>(p + 66);
+  if (info.scheme.bits < 1 || info.scheme.bits > 8) fail("io: code bits ", int{info.scheme.bits}, " outside 1..8");
+  if ((info.granularity == GranularityKind::kPerGroup) != (info.group_size != 0)) {
+    fail("io: group size ", info.group_size, " does not match granularity kind ", int{gran});
+  }
+  if (info.param_bytes < 1 || info.param_bytes > 64) fail("io: parameter set size ", info.param_bytes, " outside 1..64");
+  if (info.rows > kMaxDim || info.cols > kMaxDim) fail("io: shape ", info.rows, " x ", info.cols, " exceeds 2^40");
+  if (name_len < 1 || name_len > 255 || layout_len < 1 || layout_len > 255) {
+    fail("io: name lengths ", name_len, "/", layout_len, " outside 1..255");
+  }
+  if (header_bytes != kFixedHeaderBytes + name_len + layout_len) {
+    fail("io: header size ", header_bytes, " does not match its name lengths");
+  }
+  // Expected sizes, each product overflow-checked in 64 bits before it is compared or used.
+  auto mul = [](std::uint64_t a, std::uint64_t b) {
+    std::uint64_t r = 0;
+    if (__builtin_mul_overflow(a, b, &r)) fail("io: sizes in the header overflow");
+    return r;
+  };
+  const std::uint64_t row_bytes = (info.cols * info.scheme.bits + 7) / 8;  // cols < 2^40: no overflow
+  if (info.code_bytes != mul(info.rows, row_bytes)) {
+    fail("io: code size ", info.code_bytes, " does not match ", info.rows, " rows of ", row_bytes, " bytes");
+  }
+  std::uint64_t expected_params = 0;
+  if (info.rows != 0 && info.cols != 0) {
+    switch (info.granularity) {
+      case GranularityKind::kPerTensor: expected_params = 1; break;
+      case GranularityKind::kPerChannel: expected_params = info.rows; break;
+      case GranularityKind::kPerGroup:
+        expected_params = mul(info.rows, (info.cols + info.group_size - 1) / info.group_size);
+        break;
+    }
+  }
+  if (info.param_count != expected_params) {
+    fail("io: parameter count ", info.param_count, " does not match the shape (expected ", expected_params, ")");
+  }
+  const std::uint64_t param_total = mul(info.param_count, info.param_bytes);
+  std::uint64_t total = 0;
+  if (__builtin_add_overflow(std::uint64_t{header_bytes} + kChecksumBytes, param_total, &total) ||
+      __builtin_add_overflow(total, info.code_bytes, &total)) {
+    fail("io: sizes in the header overflow");
+  }
+  if (file.size() < total) fail("io: file is truncated: ", file.size(), " bytes, the header needs ", total);
+  if (file.size() > total) fail("io: ", file.size() - total, " trailing bytes after the checksum");
+  const std::size_t body = file.size() - kChecksumBytes;
+  const auto stored_crc = load_le<std::uint32_t>(p + body);
+  const auto crc = crc32(file.first(body));
+  if (crc != stored_crc) fail("io: checksum mismatch (file is corrupted)");
+  info.scheme_name.assign(reinterpret_cast<const char*>(p + kFixedHeaderBytes), name_len);
+  info.layout_name.assign(reinterpret_cast<const char*>(p + kFixedHeaderBytes + name_len), layout_len);
+  info.params_offset = header_bytes;
+  info.codes_offset = header_bytes + static_cast<std::size_t>(info.param_count * info.param_bytes);
+  info.total_bytes = static_cast<std::size_t>(total);
+  return info;
+}
+
+}  // namespace lowbit::io

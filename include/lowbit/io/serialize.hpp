@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: Apache-2.0
+// lowbit/io/serialize.hpp: save/load of PackedMatrix<Scheme, Granularity, Plain> (format.hpp).
+//
+// Only the canonical Plain layout is persisted; kernel layouts are rebuilt with repack after
+// loading. deserialize<M> checks that the file holds exactly M's scheme, granularity and layout
+// and names the difference when it does not.
+#pragma once
+
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "lowbit/core/bits.hpp"
+#include "lowbit/core/concepts.hpp"
+#include "lowbit/core/error.hpp"
+#include "lowbit/io/format.hpp"
+#include "lowbit/pack/packed_matrix.hpp"
+#include "lowbit/pack/plain.hpp"
+
+namespace lowbit::io {
+
+template <class M>
+concept PersistableMatrix = requires {
+  typename M::scheme_type;
+  typename M::granularity_type;
+} && SerializableScheme<typename M::scheme_type> && std::is_same_v<typename M::layout_type, Plain>;
+
+/// The file image of m (format.hpp).
+template <PersistableMatrix M>
+std::vector<std::byte> serialize(const M& m) {
+  using S = typename M::scheme_type;
+  using G = typename M::granularity_type;
+  using lowbit::detail::store_le;
+  const std::string name = S::name();
+  const std::string_view layout = Plain::name();
+  const std::size_t header = kFixedHeaderBytes + name.size() + layout.size();
+  const std::size_t params_bytes = m.params().size() * static_cast<std::size_t>(S::kParamBytes);
+  const std::size_t total = header + params_bytes + m.codes().size() + kChecksumBytes;
+  std::vector<std::byte> out(total);
+  std::byte* p = out.data();
+  std::memcpy(p, kMagic.data(), kMagic.size());
+  store_le<std::uint32_t>(p + 8, kFormatVersion);
+  store_le<std::uint32_t>(p + 12, static_cast<std::uint32_t>(header));
+  const SchemeDescriptor d = S::descriptor();
+  store_le<std::uint8_t>(p + 16, d.family);
+  store_le<std::uint8_t>(p + 17, d.bits);
+  store_le<std::uint8_t>(p + 18, d.variant);
+  store_le<std::uint8_t>(p + 19, d.scale_storage);
+  store_le<std::uint8_t>(p + 20, static_cast<std::uint8_t>(G::kKind));
+  store_le<std::uint32_t>(p + 24, static_cast<std::uint32_t>(G::kGroupSize));
+  store_le<std::uint32_t>(p + 28, static_cast<std::uint32_t>(S::kParamBytes));
+  store_le<std::uint64_t>(p + 32, static_cast<std::uint64_t>(m.rows()));
+  store_le<std::uint64_t>(p + 40, static_cast<std::uint64_t>(m.cols()));
+  store_le<std::uint64_t>(p + 48, static_cast<std::uint64_t>(m.params().size()));
+  store_le<std::uint64_t>(p + 56, static_cast<std::uint64_t>(m.codes().size()));
+  store_le<std::uint16_t>(p + 64, static_cast<std::uint16_t>(name.size()));
+  store_le<std::uint16_t>(p + 66, static_cast<std::uint16_t>(layout.size()));
+  std::memcpy(p + kFixedHeaderBytes, name.data(), name.size());
+  std::memcpy(p + kFixedHeaderBytes + name.size(), layout.data(), layout.size());
+  std::byte* q = p + header;
+  for (const auto& prm : m.params()) {
+    S::write_params(prm, q);
+    q += S::kParamBytes;
+  }
+  if (!m.codes().empty()) std::memcpy(q, m.codes().data(), m.codes().size());
+  store_le<std::uint32_t>(p + total - kChecksumBytes, crc32(std::span<const std::byte>(p, total - kChecksumBytes)));
+  return out;
+}
+
+/// Rebuilds an M from a file image, validating everything (format.hpp); throws Error.
+template <PersistableMatrix M>
+M deserialize(std::span<const std::byte> file) {
+  using S = typename M::scheme_type;
+  using G = typename M::granularity_type;
+  using lowbit::detail::fail;
+  const FileInfo info = read_header(file);
+  if (info.scheme != S::descriptor() || info.scheme_name != S::name()) {
+    fail("io: file holds scheme '", info.scheme_name, "', expected '", S::name(), "'");
+  }
+  if (info.granularity != G::kKind || info.group_size != static_cast<std::uint32_t>(G::kGroupSize)) {
+    fail("io: file granularity (kind ", int(info.granularity), ", group ", info.group_size, ") is not ", G::name());
+  }
+  if (info.layout_name != Plain::name()) fail("io: file layout '", info.layout_name, "' is not 'plain'");
+  if (info.param_bytes != static_cast<std::uint32_t>(S::kParamBytes)) {
+    fail("io: parameter set size ", info.param_bytes, " is not ", S::kParamBytes, " for ", S::name());
+  }
+  M m(static_cast<Index>(info.rows), static_cast<Index>(info.cols));
+  const std::byte* p = file.data() + info.params_offset;
+  auto params = m.params();
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    params[i] = S::read_params(p + i * static_cast<std::size_t>(S::kParamBytes));
+    if (const char* why = S::check_params(params[i])) fail("io: parameter set ", i, ": ", why);
+  }
+  if (!m.codes().empty()) std::memcpy(m.codes().data(), file.data() + info.codes_offset, m.codes().size());
+  // Every code inside the scheme's range, and the padding bits at the end of each row zero.
+  const Index cols = m.cols();
+  const Index row_bytes = Plain::row_bytes<S>(cols);
+  const int pad_bits = static_cast<int>(row_bytes * 8 - cols * S::kCodeBits);
+  for (Index r = 0; r < m.rows(); ++r) {
+    const std::byte* row = m.codes().data() + r * row_bytes;
+    if (pad_bits > 0) {
+      const auto last = std::to_integer<unsigned>(row[row_bytes - 1]);
+      if ((last >> (8 - pad_bits)) != 0) fail("io: row ", r, ": padding bits after the last code are not zero");
+    }
+    if constexpr (S::kMinCode > 0 || S::kMaxCode < (1u << S::kCodeBits) - 1u) {
+      for (Index k = 0; k < cols; ++k) {
+        const std::uint32_t c = Plain::get_bits(row, S::kCodeBits, k);
+        if (c < S::kMinCode || c > S::kMaxCode) fail("io: code ", c, " at row ", r, ", column ", k, " is outside ", S::name());
+      }
+    }
+  }
+  return m;
+}
+
+/// Writes m to `path` (format.hpp). Throws Error if the file cannot be written.
+template <PersistableMatrix M>
+void save(const M& m, const std::string& path) {
+  const std::vector<std::byte> bytes = serialize(m);
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(path.c_str(), "wb"), &std::fclose);
+  if (!f) lowbit::detail::fail("io: cannot open '", path, "' for writing");
+  if (std::fwrite(bytes.data(), 1, bytes.size(), f.get()) != bytes.size()) lowbit::detail::fail("io: short write to '", path, "'");
+  if (std::fclose(f.release()) != 0) lowbit::detail::fail("io: cannot close '", path, "'");
+}
+
+/// Reads the whole file at `path`. Throws Error if it cannot be read.
+inline std::vector<std::byte> read_file(const std::string& path) {
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
+  if (!f) lowbit::detail::fail("io: cannot open '", path, "'");
+  std::vector<std::byte> bytes;
+  std::byte buf[1 << 16];
+  std::size_t got = 0;
+  while ((got = std::fread(buf, 1, sizeof(buf), f.get())) > 0) bytes.insert(bytes.end(), buf, buf + got);
+  if (std::ferror(f.get())) lowbit::detail::fail("io: read error on '", path, "'");
+  return bytes;
+}
+
+/// Loads an M from `path`, validating everything; throws Error.
+template <PersistableMatrix M>
+M load(const std::string& path) {
+  const std::vector<std::byte> bytes = read_file(path);
+  return deserialize<M>(bytes);
+}
+
+}  // namespace lowbit::io
