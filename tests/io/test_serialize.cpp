@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // tests/io/test_serialize.cpp: the packed-matrix file format: round trips, golden bytes, every
 // truncation point, every single-byte corruption, mismatched types, hostile headers.
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -61,7 +62,7 @@ void round_trip(Index rows, Index cols) {
   const auto back = io::deserialize<PackedMatrix<S, G, Plain>>(bytes);
   REQUIRE(back.rows() == rows);
   REQUIRE(back.cols() == cols);
-  REQUIRE(std::memcmp(back.codes().data(), q.codes().data(), q.codes().size()) == 0);
+  REQUIRE(std::equal(back.codes().begin(), back.codes().end(), q.codes().begin(), q.codes().end()));
   REQUIRE(io::serialize(back) == bytes);
 }
 

@@ -60,7 +60,7 @@ TEST_CASE("asymmetric integer zero g64 + clip 3-bit meets table C", "[accuracy]"
         test::limits::kAsymIntZeroClipG64B3);
 }
 
-TEST_CASE("theory orders the conventions and stays above Lloyd-Max", "[accuracy]") {
+TEST_CASE("theory orders the conventions; per-group fits sit between Shannon and Lloyd-Max", "[accuracy]") {
   const QuantizeOptions mm{};
   // 2-bit g64 min/max: signed max < full range < restricted (table C row order).
   const double sm = nmse_of<Symmetric<2, SymmetricConvention::kSignedMax, f16>, PerGroup<64>>(mm);

@@ -168,3 +168,27 @@ TEST_CASE("ref::quantize and ref::dequantize round-trip within half a step", "[r
     }
   }
 }
+
+TEMPLATE_TEST_CASE("the vector encoder equals the scalar spec, ties and extremes included", "[schemes]",
+                   LOWBIT_ALL_SCHEMES) {
+  using S = TestType;
+  // Values on exact half-steps of every parameter set (x = offset + (q + 0.5)·s), beyond both
+  // ends of the range, and random: encode_n must match S::encode on every one.
+  for (const auto& p : sample_params<S>(4)) {
+    const EncodeAffine e = S::encode_affine(p);
+    std::vector<float> xs;
+    for (int q = -300; q <= 300; ++q) {
+      xs.push_back(e.offset + (static_cast<float>(q) + 0.5f) * e.scale);
+      xs.push_back(e.offset + static_cast<float>(q) * e.scale);
+    }
+    for (float v : test::uniform(97, -1e4f, 1e4f, 5)) xs.push_back(v);
+    xs.push_back(0.0f);
+    xs.push_back(-0.0f);
+    std::vector<typename S::Code> fast(xs.size());
+    detail::encode_n(e, xs.data(), xs.size(), fast.data());
+    for (std::size_t i = 0; i < xs.size(); ++i) {
+      INFO("x = " << xs[i]);
+      REQUIRE(fast[i] == S::encode(xs[i], p));
+    }
+  }
+}

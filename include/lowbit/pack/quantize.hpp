@@ -35,6 +35,22 @@ typename S::Params fit_or_explain(std::span<const float> x, std::span<const floa
   }
 }
 
+/// Min/max fit and encode of one full group of compile-time size G: the same arithmetic as
+/// fit_group (kMinMax, no refit) followed by S::encode, with fixed trip counts so the compiler
+/// unrolls and vectorises it. This is the hot loop of load-time RTN quantization.
+template <AffineEncodeScheme S, Index G>
+LOWBIT_INLINE typename S::Params rtn_full_group(const float* x, typename S::Code* codes, const GroupExtent& g) {
+  const RangeStats st = range_stats(std::span<const float, static_cast<std::size_t>(G)>(x, static_cast<std::size_t>(G)));
+  const typename S::Params p = S::fit_range(st, 1.0f);
+  if (!S::params_finite(p)) {
+    fail("quantize: group ", g.param, " (rows ", g.r0, "..", g.r1 - 1, ", columns ", g.k0, "..", g.k1 - 1,
+         "): the range [", st.min, ", ", st.max, "] needs a scale that ", S::name(),
+         " cannot store (overflow); use a wider scale type");
+  }
+  detail::encode_n(S::encode_affine(p), x, static_cast<std::size_t>(G), codes);
+  return p;
+}
+
 }  // namespace detail
 
 /// Quantizes x (rows × cols, row-major view) into PackedMatrix<S, G, Plain>.
@@ -44,7 +60,9 @@ template <RangeFitScheme S, Granularity G, class L>
 PackedMatrix<S, G, L> quantize(MatrixView<const float> x, const QuantizeOptions& opt) {
   static_assert(std::is_same_v<L, Plain>, "quantize: produces the canonical Plain layout; repack it for kernels");
   using Code = typename S::Code;
-  detail::check_quantize_input(x, opt);
+  // PerTensor fits one group over everything first, so it needs every weight checked up front.
+  const bool per_tensor = G::kKind == GranularityKind::kPerTensor;
+  detail::check_quantize_input(x, opt, per_tensor);
   PackedMatrix<S, G, L> out(x.rows(), x.cols());
   if (out.empty()) return out;
   const Index cols = x.cols();
@@ -64,11 +82,20 @@ PackedMatrix<S, G, L> quantize(MatrixView<const float> x, const QuantizeOptions&
     std::vector<Code> row_codes(static_cast<std::size_t>(cols));
     std::vector<Code> scratch;
     const Index gc = G::group_cols(cols);
+    const bool rtn = opt.fit.range == RangeFit::kMinMax && opt.fit.refit_iters == 0;
     for (Index r = r_begin; r < r_end; ++r) {
+      if (!per_tensor) detail::check_row_finite(x, r);
       const float* xr = x.row_ptr(r);
       for (Index k0 = 0; k0 < cols; k0 += gc) {
         const Index k1 = k0 + gc < cols ? k0 + gc : cols;
         const Index pi = G::param_index(r, k0, cols);
+        if constexpr (G::kKind == GranularityKind::kPerGroup && AffineEncodeScheme<S>) {
+          if (rtn && k1 - k0 == G::kGroupSize) {
+            params[static_cast<std::size_t>(pi)] = detail::rtn_full_group<S, G::kGroupSize>(
+                xr + k0, row_codes.data() + k0, detail::GroupExtent{pi, r, r + 1, k0, k1});
+            continue;
+          }
+        }
         if constexpr (G::kKind != GranularityKind::kPerTensor) {
           const std::span<const float> xv(xr + k0, static_cast<std::size_t>(k1 - k0));
           std::span<const float> wv;
@@ -77,8 +104,11 @@ PackedMatrix<S, G, L> quantize(MatrixView<const float> x, const QuantizeOptions&
               detail::fit_or_explain<S>(xv, wv, opt.fit, scratch, detail::GroupExtent{pi, r, r + 1, k0, k1});
         }
         const typename S::Params p = params[static_cast<std::size_t>(pi)];
-        Code* c = row_codes.data();
-        for (Index k = k0; k < k1; ++k) c[k] = S::encode(xr[k], p);
+        if constexpr (AffineEncodeScheme<S>) {
+          detail::encode_n(S::encode_affine(p), xr + k0, static_cast<std::size_t>(k1 - k0), row_codes.data() + k0);
+        } else {
+          for (Index k = k0; k < k1; ++k) row_codes[static_cast<std::size_t>(k)] = S::encode(xr[k], p);
+        }
       }
       Plain::pack_row<S::kCodeBits>(row_codes.data(), cols, codes + r * row_bytes);
     }

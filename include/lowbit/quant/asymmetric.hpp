@@ -77,11 +77,13 @@ struct Asymmetric<Bits, AsymmetricOffset::kIntZero, ScaleT> {
 
   static float scale(const Params& p) noexcept { return ScaleStorage<ScaleT>::load(p.scale); }
 
-  static Code encode(float x, const Params& p) noexcept {
-    const float s = scale(p);
+  /// code = round_clamp(x / s, -z, maxq - z) + z; z when s == 0.
+  static EncodeAffine encode_affine(const Params& p) noexcept {
     const int z = p.zero;
-    if (s == 0.0f) return static_cast<Code>(z);
-    return static_cast<Code>(detail::round_clamp(x / s, static_cast<float>(-z), static_cast<float>(kMaxQ - z)) + z);
+    return {0.0f, scale(p), static_cast<float>(-z), static_cast<float>(kMaxQ - z), z, z};
+  }
+  static Code encode(float x, const Params& p) noexcept {
+    return static_cast<Code>(detail::encode_with(encode_affine(p), x));
   }
   static float decode(Code c, const Params& p) noexcept {
     return scale(p) * static_cast<float>(static_cast<int>(c) - static_cast<int>(p.zero));
@@ -168,10 +170,12 @@ struct Asymmetric<Bits, AsymmetricOffset::kFloatMin, ScaleT> {
   static float scale(const Params& p) noexcept { return ScaleStorage<ScaleT>::load(p.scale); }
   static float offset(const Params& p) noexcept { return ScaleStorage<ScaleT>::load(p.min); }
 
+  /// code = round_clamp((x - m) / s, 0, maxq); 0 when s == 0.
+  static EncodeAffine encode_affine(const Params& p) noexcept {
+    return {offset(p), scale(p), 0.0f, static_cast<float>(kMaxQ), 0, 0};
+  }
   static Code encode(float x, const Params& p) noexcept {
-    const float s = scale(p);
-    if (s == 0.0f) return 0;
-    return static_cast<Code>(detail::round_clamp((x - offset(p)) / s, 0.0f, static_cast<float>(kMaxQ)));
+    return static_cast<Code>(detail::encode_with(encode_affine(p), x));
   }
   static float decode(Code c, const Params& p) noexcept {
     return std::fma(scale(p), static_cast<float>(c), offset(p));

@@ -3,14 +3,39 @@
 #pragma once
 
 #include <cmath>
+#include <concepts>
+#include <cstring>
 #include <cstdint>
 #include <span>
+#include <vector>
 
 #include "lowbit/config.hpp"
 #include "lowbit/core/concepts.hpp"
 #include "lowbit/core/types.hpp"
 
-namespace lowbit::detail {
+namespace lowbit {
+
+/// Affine encoding: the integer schemes encode as code = round_clamp((x - offset) / scale, lo, hi) + add, with a
+/// fixed `zero_code` when scale == 0. Schemes return these constants from their parameters
+/// (S::encode_affine) and S::encode is encode_with() of them, so the scalar spec and the vector
+/// encoders below share one definition.
+struct EncodeAffine {
+  float offset = 0.0f;
+  float scale = 0.0f;
+  float lo = 0.0f;
+  float hi = 0.0f;
+  int add = 0;
+  int zero_code = 0;
+};
+
+/// A scheme whose encode is an EncodeAffine of its parameters (encoders may then vectorise).
+template <class S>
+concept AffineEncodeScheme = ElementwiseScheme<S> && requires(const typename S::Params& p) {
+  { S::encode_affine(p) } -> std::same_as<EncodeAffine>;
+};
+
+namespace detail {
+
 
 /// clamp(t, lo, hi) then round half to even. The clamp comes first so that the float-to-int
 /// conversion is always defined; NaN compares false both times and lands on `lo`.
@@ -20,31 +45,97 @@ LOWBIT_INLINE int round_clamp(float t, float lo, float hi) noexcept {
   return static_cast<int>(std::nearbyint(t));
 }
 
+LOWBIT_INLINE int encode_with(const EncodeAffine& e, float x) noexcept {
+  if (e.scale == 0.0f) return e.zero_code;
+  return round_clamp((x - e.offset) / e.scale, e.lo, e.hi) + e.add;
+}
+
+/// Encodes n values: out[i] = encode_with(e, x[i]). With GCC/clang the loop runs on 8-float
+/// vectors (vector extensions, lowered to the target's registers) and rounds half to even by adding and subtracting 1.5·2^23 (exact for |t| < 2^22,
+/// and t is clamped to a code range first), which equals std::nearbyint in the default
+/// round-to-nearest mode (tests check it against the scalar spec). Under -ffast-math, which
+/// would fold that rounding away, it falls back to the scalar loop.
+template <class Code>
+inline void encode_n(const EncodeAffine& e, const float* x, std::size_t n, Code* out) noexcept {
+  if (e.scale == 0.0f) {
+    for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<Code>(e.zero_code);
+    return;
+  }
+  // The tail loop gets its own index from n_main: GCC 12 misreads a loop that continues the
+  // vector loop's index (-Waggressive-loop-optimizations false positive).
+  std::size_t n_main = 0;
+#if defined(__GNUC__) && !defined(__FAST_MATH__)
+  constexpr int kW = 8;
+  n_main = n - n % kW;
+  using V = float __attribute__((vector_size(4 * kW)));
+  using Vi = std::int32_t __attribute__((vector_size(4 * kW)));
+  const V off = e.offset - V{}, sc = e.scale - V{}, lo = e.lo - V{}, hi = e.hi - V{};
+  const V magic = 0x1.8p23f - V{};
+  const Vi add = e.add - Vi{};
+  for (std::size_t i = 0; i < n_main; i += kW) {
+    V t;
+    std::memcpy(&t, x + i, sizeof(V));
+    t = (t - off) / sc;
+    t = t >= lo ? t : lo;
+    t = t <= hi ? t : hi;
+    t = (t + magic) - magic;
+    const Vi q = __builtin_convertvector(t, Vi) + add;
+    if constexpr (sizeof(Code) == 1) {
+      // Low byte of each lane (codes are 0..255). A byte shuffle, because a narrowing
+      // __builtin_convertvector is scalarised on AVX2.
+      using Vb = std::uint8_t __attribute__((vector_size(4 * kW)));
+      Vb bytes;
+      std::memcpy(&bytes, &q, sizeof(Vb));
+      const auto b = __builtin_shufflevector(bytes, bytes, 0, 4, 8, 12, 16, 20, 24, 28);
+      std::memcpy(out + i, &b, kW);
+    } else {
+      for (int j = 0; j < kW; ++j) out[i + static_cast<std::size_t>(j)] = static_cast<Code>(q[j]);
+    }
+  }
+#endif
+  for (std::size_t i = n_main; i < n; ++i) out[i] = static_cast<Code>(encode_with(e, x[i]));
+}
+
 /// Min, max and first signed value of largest magnitude over x (x must be finite; an empty x
-/// gives all zeros). Min and max use eight independent lanes so the loop vectorises without
-/// -ffast-math; the signed extreme is then min or max, and only when |min| == |max| (both signs
-/// present) does a second scan decide which comes first.
-inline RangeStats range_stats(std::span<const float> x) noexcept {
+/// gives all zeros). Min and max are exact whatever the order, so they are reduced in 8-float
+/// vectors (GCC/clang vector extensions, lowered to whatever the target has: no ISA flags
+/// needed); compilers do not vectorise a float min/max reduction by themselves without
+/// -ffast-math. The signed extreme
+/// is then min or max; only when |min| == |max| does a scan decide which comes first.
+template <std::size_t Extent>
+inline RangeStats range_stats(std::span<const float, Extent> x) noexcept {
   RangeStats st;
   const std::size_t n = x.size();
   if (n == 0) return st;
-  const float* v = x.data();  // raw pointer: GCC 12 misreads span indexing in the tie scan below
-  constexpr std::size_t kLanes = 8;
-  float lo[kLanes], hi[kLanes];
-  for (std::size_t j = 0; j < kLanes; ++j) lo[j] = hi[j] = v[0];
-  const std::size_t n_main = n - n % kLanes;
-  for (std::size_t i = 0; i < n_main; i += kLanes) {
-    for (std::size_t j = 0; j < kLanes; ++j) {
-      const float e = v[i + j];
-      lo[j] = e < lo[j] ? e : lo[j];
-      hi[j] = e > hi[j] ? e : hi[j];
+  const float* v = x.data();  // raw pointer: GCC 12 misreads span indexing in the loops below
+  float mn = v[0], mx = v[0];
+  std::size_t n_main = 0;  // elements covered by the vector loop
+#if defined(__GNUC__)
+  using V = float __attribute__((vector_size(32)));  // 8 lanes; split into halves without AVX
+  if (n >= 16) {
+    n_main = n - n % 16;
+    V lo0, hi0, lo1, hi1;
+    std::memcpy(&lo0, v, sizeof(V));
+    std::memcpy(&lo1, v + 8, sizeof(V));
+    hi0 = lo0;
+    hi1 = lo1;
+    for (std::size_t i = 16; i < n_main; i += 16) {
+      V a, b;
+      std::memcpy(&a, v + i, sizeof(V));
+      std::memcpy(&b, v + i + 8, sizeof(V));
+      lo0 = a < lo0 ? a : lo0;
+      hi0 = a > hi0 ? a : hi0;
+      lo1 = b < lo1 ? b : lo1;
+      hi1 = b > hi1 ? b : hi1;
+    }
+    lo0 = lo1 < lo0 ? lo1 : lo0;
+    hi0 = hi1 > hi0 ? hi1 : hi0;
+    for (int j = 0; j < 8; ++j) {
+      mn = lo0[j] < mn ? lo0[j] : mn;
+      mx = hi0[j] > mx ? hi0[j] : mx;
     }
   }
-  float mn = lo[0], mx = hi[0];
-  for (std::size_t j = 1; j < kLanes; ++j) {
-    mn = lo[j] < mn ? lo[j] : mn;
-    mx = hi[j] > mx ? hi[j] : mx;
-  }
+#endif
   for (std::size_t i = n_main; i < n; ++i) {
     mn = v[i] < mn ? v[i] : mn;
     mx = v[i] > mx ? v[i] : mx;
@@ -65,6 +156,10 @@ inline RangeStats range_stats(std::span<const float> x) noexcept {
     }
   }
   return st;
+}
+
+inline RangeStats range_stats(const std::vector<float>& x) noexcept {
+  return range_stats(std::span<const float>(x.data(), x.size()));
 }
 
 /// Weighted sums for fitting x ≈ a·q + b over codes q (w empty = all weights 1).
@@ -88,4 +183,5 @@ inline LsSums ls_sums(std::span<const float> x, std::span<const float> w, std::s
   return s;
 }
 
-}  // namespace lowbit::detail
+}  // namespace detail
+}  // namespace lowbit

@@ -2,7 +2,9 @@
 // lowbit/quant/options.hpp: QuantizeOptions and the group walk shared by every quantizer.
 #pragma once
 
+#include <bit>
 #include <cmath>
+#include <cstdint>
 #include <span>
 #include <vector>
 
@@ -25,8 +27,26 @@ struct QuantizeOptions {
 
 namespace detail {
 
-/// Throws Error if x has a NaN/Inf, or importance has the wrong shape or a bad value.
-inline void check_quantize_input(MatrixView<const float> x, const QuantizeOptions& opt) {
+/// Throws Error if row r of x holds a NaN or ±Inf, naming its column.
+inline void check_row_finite(MatrixView<const float> x, Index r) {
+  const float* row = x.row_ptr(r);
+  // NaN and ±Inf are exactly the floats whose exponent bits are all ones; an integer OR
+  // reduction over that test vectorises (a float probe sum would be a serial dependency chain).
+  std::uint32_t bad = 0;
+  for (Index k = 0; k < x.cols(); ++k) {
+    bad |= static_cast<std::uint32_t>((std::bit_cast<std::uint32_t>(row[k]) & 0x7f800000u) == 0x7f800000u);
+  }
+  if (bad != 0) {
+    for (Index k = 0; k < x.cols(); ++k) {
+      if (!std::isfinite(row[k])) fail("quantize: non-finite weight ", row[k], " at row ", r, ", column ", k);
+    }
+  }
+}
+
+/// Throws Error on bad options or a bad importance view (shape, NaN/Inf, negative values), and,
+/// when `check_weights`, on a NaN/Inf weight. lowbit::quantize checks weights row by row while
+/// it quantizes (the row is then in cache for the quantization itself).
+inline void check_quantize_input(MatrixView<const float> x, const QuantizeOptions& opt, bool check_weights = true) {
   opt.fit.validate();
   if (opt.threads < 1 || opt.threads > 1024) fail("QuantizeOptions: threads ", opt.threads, " must be in 1..1024");
   const bool has_imp = opt.importance.data() != nullptr;
@@ -35,14 +55,7 @@ inline void check_quantize_input(MatrixView<const float> x, const QuantizeOption
          x.rows(), " x ", x.cols());
   }
   for (Index r = 0; r < x.rows(); ++r) {
-    const float* row = x.row_ptr(r);
-    float probe = 0.0f;  // x*0 is NaN exactly for NaN and ±Inf
-    for (Index k = 0; k < x.cols(); ++k) probe += row[k] * 0.0f;
-    if (probe != 0.0f) {
-      for (Index k = 0; k < x.cols(); ++k) {
-        if (!std::isfinite(row[k])) fail("quantize: non-finite weight ", row[k], " at row ", r, ", column ", k);
-      }
-    }
+    if (check_weights) check_row_finite(x, r);
     if (has_imp) {
       const float* w = opt.importance.row_ptr(r);
       for (Index k = 0; k < x.cols(); ++k) {

@@ -79,10 +79,12 @@ struct Symmetric {
 
   static float scale(const Params& p) noexcept { return ScaleStorage<ScaleT>::load(p.scale); }
 
+  /// code = round_clamp(x / s, qmin, qmax) + 2^(Bits-1); the zero code when s == 0.
+  static EncodeAffine encode_affine(const Params& p) noexcept {
+    return {0.0f, scale(p), static_cast<float>(kQMin), static_cast<float>(kQMax), kOffset, kOffset};
+  }
   static Code encode(float x, const Params& p) noexcept {
-    const float s = scale(p);
-    if (s == 0.0f) return static_cast<Code>(kOffset);
-    return static_cast<Code>(detail::round_clamp(x / s, kQMin, kQMax) + kOffset);
+    return static_cast<Code>(detail::encode_with(encode_affine(p), x));
   }
   static float decode(Code c, const Params& p) noexcept {
     return scale(p) * static_cast<float>(static_cast<int>(c) - kOffset);
