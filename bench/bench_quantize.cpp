@@ -59,6 +59,23 @@ void BM_StreamFp32(benchmark::State& state) {
 }
 BENCHMARK(BM_StreamFp32)->Unit(benchmark::kMillisecond);
 
+// Into a preallocated matrix (quantize_into), as llama.cpp's quantize_row_* writes into a given
+// buffer; BM_QuantizeAlloc also allocates and first-touches the output every time.
+template <class S, class G, int Fit>
+void BM_QuantizeAlloc(benchmark::State& state) {
+  add_context();
+  const auto& w = weights();
+  QuantizeOptions opt;
+  opt.threads = static_cast<int>(state.range(0));
+  const MatrixView<const float> v(w.data(), kRows, kCols);
+  for (auto _ : state) {
+    auto q = quantize<S, G, Plain>(v, opt);
+    benchmark::DoNotOptimize(q.codes().data());
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(w.size() * sizeof(float)));
+}
+
 template <class S, class G, int Fit>
 void BM_Quantize(benchmark::State& state) {
   add_context();
@@ -68,8 +85,9 @@ void BM_Quantize(benchmark::State& state) {
   if (Fit >= 1) opt.fit.range = RangeFit::kClipSearch;
   if (Fit >= 2) opt.fit.refit_iters = 4;
   const MatrixView<const float> v(w.data(), kRows, kCols);
+  PackedMatrix<S, G, Plain> q(kRows, kCols);
   for (auto _ : state) {
-    auto q = quantize<S, G, Plain>(v, opt);
+    quantize_into(v, opt, q);
     benchmark::DoNotOptimize(q.codes().data());
     benchmark::ClobberMemory();
   }
@@ -87,6 +105,7 @@ using AsymFp2 = Asymmetric<2, AsymmetricOffset::kFloatMin, f16>;
 constexpr int kRtn = 0, kClip = 1, kClipLs = 2;
 
 BENCHMARK_TEMPLATE(BM_Quantize, SignedMax4, PerGroup<32>, kRtn)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_TEMPLATE(BM_QuantizeAlloc, SignedMax4, PerGroup<32>, kRtn)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_TEMPLATE(BM_Quantize, SignedMax2, PerGroup<32>, kRtn)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_TEMPLATE(BM_Quantize, AsymInt3, PerGroup<64>, kRtn)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_TEMPLATE(BM_Quantize, AsymFp4, PerGroup<128>, kRtn)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();

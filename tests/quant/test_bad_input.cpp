@@ -42,6 +42,22 @@ TEST_CASE("NaN and Inf weights are rejected with their position", "[bad_input]")
                   Error);
 }
 
+TEST_CASE("NaN and Inf are found on the fused RTN path too (full groups), at any position", "[bad_input]") {
+  for (Index col : {0, 7, 31, 32, 40, 63}) {
+    for (float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(),
+                      -std::numeric_limits<float>::infinity()}) {
+      std::vector<float> w = test::gaussian(3 * 64, 7);
+      w[static_cast<std::size_t>(64 + col)] = bad;
+      const std::string e = error_of<Sym4, PerGroup<32>>(w, 3, 64);
+      INFO(e);
+      CHECK(contains(e, "row 1, column " + std::to_string(col)));
+      QuantizeOptions clip;
+      clip.fit.range = RangeFit::kClipSearch;
+      CHECK(contains(error_of<Asym3, PerGroup<16>>(w, 3, 64, clip), "row 1, column " + std::to_string(col)));
+    }
+  }
+}
+
 TEST_CASE("all-zero groups code to zero", "[bad_input]") {
   std::vector<float> w = test::gaussian(3 * 64, 2);
   for (int k = 32; k < 64; ++k) w[static_cast<std::size_t>(64 + k)] = 0.0f;  // row 1, second group

@@ -36,11 +36,13 @@ struct SchemeDescriptor {
   friend constexpr bool operator==(const SchemeDescriptor&, const SchemeDescriptor&) = default;
 };
 
-/// Min, max and the signed value of largest magnitude (first one on ties) of a group.
+/// Min, max and the signed value of largest magnitude (first one on ties) of a group, and
+/// whether every value was finite (when not, the other fields are meaningless).
 struct RangeStats {
   float min = 0.0f;
   float max = 0.0f;
   float signed_absmax = 0.0f;
+  bool finite = true;
 };
 
 /// Any quantization scheme: code width, a parameter struct, a stable name and io identity.

@@ -38,9 +38,12 @@ typename S::Params fit_or_explain(std::span<const float> x, std::span<const floa
 /// Min/max fit and encode of one full group of compile-time size G: the same arithmetic as
 /// fit_group (kMinMax, no refit) followed by S::encode, with fixed trip counts so the compiler
 /// unrolls and vectorises it. This is the hot loop of load-time RTN quantization.
+/// Throws the non-finite error for row r of x when a group of it was found non-finite.
 template <AffineEncodeScheme S, Index G>
-LOWBIT_INLINE typename S::Params rtn_full_group(const float* x, typename S::Code* codes, const GroupExtent& g) {
+LOWBIT_INLINE typename S::Params rtn_full_group(MatrixView<const float> xv, const float* x, typename S::Code* codes,
+                                                const GroupExtent& g) {
   const RangeStats st = range_stats(std::span<const float, static_cast<std::size_t>(G)>(x, static_cast<std::size_t>(G)));
+  if (!st.finite) check_row_finite(xv, g.r0);  // throws, naming the column
   const typename S::Params p = S::fit_range(st, 1.0f);
   if (!S::params_finite(p)) {
     fail("quantize: group ", g.param, " (rows ", g.r0, "..", g.r1 - 1, ", columns ", g.k0, "..", g.k1 - 1,
@@ -53,18 +56,21 @@ LOWBIT_INLINE typename S::Params rtn_full_group(const float* x, typename S::Code
 
 }  // namespace detail
 
-/// Quantizes x (rows × cols, row-major view) into PackedMatrix<S, G, Plain>.
-/// Throws Error on NaN/Inf weights (naming row and column), a bad importance view or options, or
-/// a group range whose scale S cannot store. An empty x gives an empty matrix.
+/// Quantizes x (rows × cols) into `out`, which must already have that shape; its storage is
+/// reused, so repeated load-time quantization allocates nothing. Same errors as quantize().
+/// If it throws, `out` holds a partial result.
 template <RangeFitScheme S, Granularity G, class L>
-PackedMatrix<S, G, L> quantize(MatrixView<const float> x, const QuantizeOptions& opt) {
+void quantize_into(MatrixView<const float> x, const QuantizeOptions& opt, PackedMatrix<S, G, L>& out) {
   static_assert(std::is_same_v<L, Plain>, "quantize: produces the canonical Plain layout; repack it for kernels");
   using Code = typename S::Code;
+  if (out.rows() != x.rows() || out.cols() != x.cols()) {
+    detail::fail("quantize_into: output is ", out.rows(), " x ", out.cols(), " but the weights are ", x.rows(), " x ",
+                 x.cols());
+  }
   // PerTensor fits one group over everything first, so it needs every weight checked up front.
   const bool per_tensor = G::kKind == GranularityKind::kPerTensor;
   detail::check_quantize_input(x, opt, per_tensor);
-  PackedMatrix<S, G, L> out(x.rows(), x.cols());
-  if (out.empty()) return out;
+  if (out.empty()) return;
   const Index cols = x.cols();
   const Index row_bytes = Plain::row_bytes<S>(cols);
   std::span<typename S::Params> params = out.params();
@@ -83,8 +89,11 @@ PackedMatrix<S, G, L> quantize(MatrixView<const float> x, const QuantizeOptions&
     std::vector<Code> scratch;
     const Index gc = G::group_cols(cols);
     const bool rtn = opt.fit.range == RangeFit::kMinMax && opt.fit.refit_iters == 0;
+    const bool rtn_fast = rtn && G::kKind == GranularityKind::kPerGroup && AffineEncodeScheme<S>;
     for (Index r = r_begin; r < r_end; ++r) {
-      if (!per_tensor) detail::check_row_finite(x, r);
+      // The RTN path of full groups checks finiteness inside its range pass (one read of the
+      // row instead of two); every other path checks the row first.
+      if (!per_tensor && !(rtn_fast && cols % gc == 0)) detail::check_row_finite(x, r);
       const float* xr = x.row_ptr(r);
       for (Index k0 = 0; k0 < cols; k0 += gc) {
         const Index k1 = k0 + gc < cols ? k0 + gc : cols;
@@ -92,7 +101,7 @@ PackedMatrix<S, G, L> quantize(MatrixView<const float> x, const QuantizeOptions&
         if constexpr (G::kKind == GranularityKind::kPerGroup && AffineEncodeScheme<S>) {
           if (rtn && k1 - k0 == G::kGroupSize) {
             params[static_cast<std::size_t>(pi)] = detail::rtn_full_group<S, G::kGroupSize>(
-                xr + k0, row_codes.data() + k0, detail::GroupExtent{pi, r, r + 1, k0, k1});
+                x, xr + k0, row_codes.data() + k0, detail::GroupExtent{pi, r, r + 1, k0, k1});
             continue;
           }
         }
@@ -113,6 +122,15 @@ PackedMatrix<S, G, L> quantize(MatrixView<const float> x, const QuantizeOptions&
       Plain::pack_row<S::kCodeBits>(row_codes.data(), cols, codes + r * row_bytes);
     }
   });
+}
+
+/// Quantizes x (rows × cols, row-major view) into a new PackedMatrix<S, G, Plain>.
+/// Throws Error on NaN/Inf weights (naming row and column), a bad importance view or options, or
+/// a group range whose scale S cannot store. An empty x gives an empty matrix.
+template <RangeFitScheme S, Granularity G, class L>
+PackedMatrix<S, G, L> quantize(MatrixView<const float> x, const QuantizeOptions& opt) {
+  PackedMatrix<S, G, L> out(x.rows(), x.cols());
+  quantize_into(x, opt, out);
   return out;
 }
 

@@ -96,8 +96,8 @@ inline void encode_n(const EncodeAffine& e, const float* x, std::size_t n, Code*
   for (std::size_t i = n_main; i < n; ++i) out[i] = static_cast<Code>(encode_with(e, x[i]));
 }
 
-/// Min, max and first signed value of largest magnitude over x (x must be finite; an empty x
-/// gives all zeros). Min and max are exact whatever the order, so they are reduced in 8-float
+/// Min, max and first signed value of largest magnitude over x (an empty x gives all zeros;
+/// any NaN or ±Inf gives finite = false). Min and max are exact whatever the order, so they are reduced in 8-float
 /// vectors (GCC/clang vector extensions, lowered to whatever the target has: no ISA flags
 /// needed); compilers do not vectorise a float min/max reduction by themselves without
 /// -ffast-math. The signed extreme
@@ -112,6 +112,7 @@ inline RangeStats range_stats(std::span<const float, Extent> x) noexcept {
   std::size_t n_main = 0;  // elements covered by the vector loop
 #if defined(__GNUC__)
   using V = float __attribute__((vector_size(32)));  // 8 lanes; split into halves without AVX
+  using Vi = std::int32_t __attribute__((vector_size(32)));
   if (n >= 16) {
     n_main = n - n % 16;
     V lo0, hi0, lo1, hi1;
@@ -119,10 +120,12 @@ inline RangeStats range_stats(std::span<const float, Extent> x) noexcept {
     std::memcpy(&lo1, v + 8, sizeof(V));
     hi0 = lo0;
     hi1 = lo1;
+    Vi nan = (lo0 != lo0) | (lo1 != lo1);  // NaN never wins a comparison, so track it apart
     for (std::size_t i = 16; i < n_main; i += 16) {
       V a, b;
       std::memcpy(&a, v + i, sizeof(V));
       std::memcpy(&b, v + i + 8, sizeof(V));
+      nan |= (a != a) | (b != b);
       lo0 = a < lo0 ? a : lo0;
       hi0 = a > hi0 ? a : hi0;
       lo1 = b < lo1 ? b : lo1;
@@ -133,12 +136,18 @@ inline RangeStats range_stats(std::span<const float, Extent> x) noexcept {
     for (int j = 0; j < 8; ++j) {
       mn = lo0[j] < mn ? lo0[j] : mn;
       mx = hi0[j] > mx ? hi0[j] : mx;
+      if (nan[j] != 0) st.finite = false;
     }
   }
 #endif
   for (std::size_t i = n_main; i < n; ++i) {
+    if (v[i] != v[i]) st.finite = false;
     mn = v[i] < mn ? v[i] : mn;
     mx = v[i] > mx ? v[i] : mx;
+  }
+  if (!st.finite || !std::isfinite(mn) || !std::isfinite(mx)) {
+    st.finite = false;
+    return st;
   }
   st.min = mn;
   st.max = mx;
