@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cmath>
+#include <cstring>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -45,38 +46,63 @@ struct FitOptions {
 
 namespace calib {
 
-/// Weighted squared error of coding x with parameters p (w empty = unweighted).
+/// Weighted squared error Σ w·(decode(encode(x)) - x)² of coding x with parameters p (w empty =
+/// unweighted). For affine schemes (every integer scheme) the whole chain runs on 8-float vectors
+/// with x̂ = scale·(code - sub) + offset, which may differ from the exactly rounded S::decode in
+/// the last bit of x̂; the search only ranks candidates with it, and ref::quantize and
+/// lowbit::quantize share this function, so they still agree bit for bit.
 template <ElementwiseScheme S>
 double group_error(std::span<const float> x, std::span<const float> w, const typename S::Params& p) noexcept {
-  // Blocks of 64: first the coding errors (a plain map loop the compiler vectorises), then
-  // their squares into eight independent partial sums (vectorised without reassociation).
-  constexpr std::size_t kBlock = 64;
-  constexpr std::size_t kLanes = 8;
-  float diff[kBlock];
-  float acc[kLanes] = {};
+  const std::size_t n = x.size();
+  const float* xp = x.data();
+  const float* wp = w.empty() ? nullptr : w.data();
   double total = 0.0;
-  for (std::size_t b = 0; b < x.size(); b += kBlock) {
-    const std::size_t n = x.size() - b < kBlock ? x.size() - b : kBlock;
-    const float* xb = x.data() + b;
-    if constexpr (AffineEncodeScheme<S>) {
-      // 8 codes of slack: GCC 12 otherwise misreports the 8-byte vector stores as overflowing.
-      typename S::Code codes[kBlock + 8];
-      detail::encode_n(S::encode_affine(p), xb, n, codes);
-      for (std::size_t i = 0; i < n; ++i) diff[i] = S::decode(codes[i], p) - xb[i];
-    } else {
-      for (std::size_t i = 0; i < n; ++i) diff[i] = S::decode(S::encode(xb[i], p), p) - xb[i];
+  std::size_t n_main = 0;  // covered by the vector loop; the tail uses the scalar spec
+#if defined(__GNUC__) && !defined(__FAST_MATH__)
+  if constexpr (AffineEncodeScheme<S>) {
+    constexpr std::size_t kW = 8;
+    using V = float __attribute__((vector_size(4 * kW)));
+    const EncodeAffine e = S::encode_affine(p);
+    const DecodeAffine d = S::decode_affine(p);
+    if (e.scale != 0.0f) {
+      n_main = n - n % kW;
+      const V eoff = e.offset - V{}, esc = e.scale - V{}, lo = e.lo - V{}, hi = e.hi - V{};
+      const V magic = 0x1.8p23f - V{};
+      // code - sub = q + (add - sub), all small integers: exact in float.
+      const V shift = static_cast<float>(e.add - d.sub) - V{};
+      const V dsc = d.scale - V{}, doff = d.offset - V{};
+      V acc0 = V{}, acc1 = V{};
+      for (std::size_t i = 0; i < n_main; i += kW) {
+        V xv;
+        std::memcpy(&xv, xp + i, sizeof(V));
+        V t = (xv - eoff) / esc;
+        t = t >= lo ? t : lo;
+        t = t <= hi ? t : hi;
+        t = (t + magic) - magic;
+        V diff = dsc * (t + shift);
+        diff = diff + doff;
+        diff = diff - xv;
+        V sq = diff * diff;
+        if (wp != nullptr) {
+          V wv;
+          std::memcpy(&wv, wp + i, sizeof(V));
+          sq = sq * wv;
+        }
+        if ((i / kW) % 2 == 0) {
+          acc0 += sq;
+        } else {
+          acc1 += sq;
+        }
+      }
+      acc0 += acc1;
+      for (std::size_t j = 0; j < kW; ++j) total += acc0[j];
     }
-    if (!w.empty()) {
-      const float* wb = w.data() + b;
-      for (std::size_t i = 0; i < n; ++i) diff[i] *= std::sqrt(wb[i]);
-    }
-    std::size_t i = 0;
-    for (; i + kLanes <= n; i += kLanes) {
-      for (std::size_t j = 0; j < kLanes; ++j) acc[j] += diff[i + j] * diff[i + j];
-    }
-    for (; i < n; ++i) total += static_cast<double>(diff[i]) * diff[i];
   }
-  for (float a : acc) total += a;
+#endif
+  for (std::size_t i = n_main; i < n; ++i) {
+    const float diff = S::decode(S::encode(xp[i], p), p) - xp[i];
+    total += (wp == nullptr ? 1.0 : static_cast<double>(wp[i])) * static_cast<double>(diff) * diff;
+  }
   return total;
 }
 

@@ -88,6 +88,7 @@ struct Asymmetric<Bits, AsymmetricOffset::kIntZero, ScaleT> {
   static float decode(Code c, const Params& p) noexcept {
     return scale(p) * static_cast<float>(static_cast<int>(c) - static_cast<int>(p.zero));
   }
+  static DecodeAffine decode_affine(const Params& p) noexcept { return {scale(p), p.zero, 0.0f}; }
 
   static Params fit_range(const RangeStats& st, float clip) noexcept {
     const double lo = clip * std::fmin(static_cast<double>(st.min), 0.0);
@@ -180,6 +181,7 @@ struct Asymmetric<Bits, AsymmetricOffset::kFloatMin, ScaleT> {
   static float decode(Code c, const Params& p) noexcept {
     return std::fma(scale(p), static_cast<float>(c), offset(p));
   }
+  static DecodeAffine decode_affine(const Params& p) noexcept { return {scale(p), 0, offset(p)}; }
 
   static Params fit_range(const RangeStats& st, float clip) noexcept {
     const double c = 0.5 * (static_cast<double>(st.min) + static_cast<double>(st.max));

@@ -28,10 +28,20 @@ struct EncodeAffine {
   int zero_code = 0;
 };
 
-/// A scheme whose encode is an EncodeAffine of its parameters (encoders may then vectorise).
+/// ... and decodes as x̂ = scale·(code - sub) + offset (S::decode is the exactly rounded value;
+/// vector code evaluating this form may differ from it in the last bit, see calib::group_error).
+struct DecodeAffine {
+  float scale = 0.0f;
+  int sub = 0;
+  float offset = 0.0f;
+};
+
+/// A scheme whose encode is an EncodeAffine and whose decode is a DecodeAffine of its parameters
+/// (encoders and error searches may then vectorise).
 template <class S>
 concept AffineEncodeScheme = ElementwiseScheme<S> && requires(const typename S::Params& p) {
   { S::encode_affine(p) } -> std::same_as<EncodeAffine>;
+  { S::decode_affine(p) } -> std::same_as<DecodeAffine>;
 };
 
 namespace detail {

@@ -89,6 +89,7 @@ struct Symmetric {
   static float decode(Code c, const Params& p) noexcept {
     return scale(p) * static_cast<float>(static_cast<int>(c) - kOffset);
   }
+  static DecodeAffine decode_affine(const Params& p) noexcept { return {scale(p), kOffset, 0.0f}; }
 
   /// The min/max range shrunk by `clip` (1 = plain min/max). The scale is computed in double
   /// and rounded once to float, then to ScaleT.
