@@ -92,8 +92,8 @@ void BM_Quantize(benchmark::State& state) {
     benchmark::ClobberMemory();
   }
   state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(w.size() * sizeof(float)));
-  state.counters["bits_per_weight"] = S::kCodeBits + static_cast<double>(S::kParamBits) /
-                                                          static_cast<double>(G::group_cols(kCols));
+  state.counters["bits_per_weight"] =
+      S::kCodeBits + static_cast<double>(S::kParamBits) / static_cast<double>(G::group_cols(kCols));
 }
 
 using SignedMax4 = Symmetric<4, SymmetricConvention::kSignedMax, f16>;
@@ -104,15 +104,43 @@ using AsymFp2 = Asymmetric<2, AsymmetricOffset::kFloatMin, f16>;
 
 constexpr int kRtn = 0, kClip = 1, kClipLs = 2;
 
-BENCHMARK_TEMPLATE(BM_Quantize, SignedMax4, PerGroup<32>, kRtn)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK_TEMPLATE(BM_QuantizeAlloc, SignedMax4, PerGroup<32>, kRtn)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK_TEMPLATE(BM_Quantize, SignedMax2, PerGroup<32>, kRtn)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK_TEMPLATE(BM_Quantize, AsymInt3, PerGroup<64>, kRtn)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK_TEMPLATE(BM_Quantize, AsymFp4, PerGroup<128>, kRtn)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK_TEMPLATE(BM_Quantize, SignedMax4, PerGroup<32>, kClip)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK_TEMPLATE(BM_Quantize, AsymInt3, PerGroup<64>, kClip)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK_TEMPLATE(BM_Quantize, AsymFp4, PerGroup<128>, kClipLs)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK_TEMPLATE(BM_Quantize, AsymFp2, PerGroup<128>, kClipLs)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_TEMPLATE(BM_Quantize, SignedMax4, PerGroup<32>, kRtn)
+    ->Arg(1)
+    ->Arg(2)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK_TEMPLATE(BM_QuantizeAlloc, SignedMax4, PerGroup<32>, kRtn)
+    ->Arg(1)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK_TEMPLATE(BM_Quantize, SignedMax2, PerGroup<32>, kRtn)
+    ->Arg(1)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK_TEMPLATE(BM_Quantize, AsymInt3, PerGroup<64>, kRtn)
+    ->Arg(1)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK_TEMPLATE(BM_Quantize, AsymFp4, PerGroup<128>, kRtn)
+    ->Arg(1)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK_TEMPLATE(BM_Quantize, SignedMax4, PerGroup<32>, kClip)
+    ->Arg(1)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK_TEMPLATE(BM_Quantize, AsymInt3, PerGroup<64>, kClip)
+    ->Arg(1)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK_TEMPLATE(BM_Quantize, AsymFp4, PerGroup<128>, kClipLs)
+    ->Arg(1)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK_TEMPLATE(BM_Quantize, AsymFp2, PerGroup<128>, kClipLs)
+    ->Arg(1)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 }  // namespace
 

@@ -64,7 +64,9 @@ Data make_data(const std::string& dist, const Setup& s, std::uint64_t seed) {
 #else
   for (Index r = 0; r < s.rows; ++r) {
     double acc = 0.0;
-    for (Index k = 0; k < s.cols; ++k) acc += static_cast<double>(d.w[static_cast<std::size_t>(r * s.cols + k)]) * d.x[static_cast<std::size_t>(k)];
+    for (Index k = 0; k < s.cols; ++k)
+      acc += static_cast<double>(d.w[static_cast<std::size_t>(r * s.cols + k)]) *
+             d.x[static_cast<std::size_t>(k)];
     d.y[static_cast<std::size_t>(r)] = static_cast<float>(acc);
   }
 #endif
@@ -105,18 +107,20 @@ void run_one(const Data& d, const Setup& s, const char* policy, const Fit& fit, 
   const double gemv_rel = std::sqrt(ey / ny);
   if (s.json) {
     std::printf(
-        "{\"dist\":\"%s\",\"policy\":\"%s\",\"fit\":\"%s\",\"bits\":%d,\"group\":%d,\"bpw\":%.4f,\"nmse\":%.6g,"
+        "{\"dist\":\"%s\",\"policy\":\"%s\",\"fit\":\"%s\",\"bits\":%d,\"group\":%d,\"bpw\":%.4f,"
+        "\"nmse\":%.6g,"
         "\"snr_db\":%.3f,\"gap_db\":%.3f,\"gemv_rel_err\":%.6g,\"quantize_s\":%.4f}\n",
         d.dist.c_str(), policy, fit.name, S::kCodeBits, group, bpw, nmse, snr, gap, gemv_rel, secs);
   } else {
-    std::printf("%-6s %-15s %-11s %4d %5d %7.4f %11.6f %8.2f %7.2f %12.6f %8.3f\n", d.dist.c_str(), policy, fit.name,
-                S::kCodeBits, group, bpw, nmse, snr, gap, gemv_rel, secs);
+    std::printf("%-6s %-15s %-11s %4d %5d %7.4f %11.6f %8.2f %7.2f %12.6f %8.3f\n", d.dist.c_str(),
+                policy, fit.name, S::kCodeBits, group, bpw, nmse, snr, gap, gemv_rel, secs);
   }
   std::fflush(stdout);
 }
 
 template <int Bits, class G>
-void run_bits_group(const Data& d, const Setup& s, int group, const Fit& mm, const Fit& clip, const Fit& ls) {
+void run_bits_group(const Data& d, const Setup& s, int group, const Fit& mm, const Fit& clip,
+                    const Fit& ls) {
   using SR = Symmetric<Bits, SymmetricConvention::kRestricted, f16>;
   using SF = Symmetric<Bits, SymmetricConvention::kFullRange, f16>;
   using SM = Symmetric<Bits, SymmetricConvention::kSignedMax, f16>;
@@ -176,11 +180,14 @@ int main(int argc, char** argv) {
   Fit ls{"clip+ls", clip.opt};
   ls.opt.fit.refit_iters = 4;
   if (!s.json) {
-    std::printf("lowbit %d.%d.%d demo: %lld x %lld weights, fp16 scales, %d threads\n", kVersionMajor, kVersionMinor,
-                kVersionPatch, static_cast<long long>(s.rows), static_cast<long long>(s.cols), s.threads);
-    std::printf("gap_db = 10 log10(NMSE / 2^(-2 bpw)): distance above Shannon's D(R) at the same bits/weight\n\n");
-    std::printf("%-6s %-15s %-11s %4s %5s %7s %11s %8s %7s %12s %8s\n", "dist", "policy", "fit", "bits", "group", "bpw",
-                "nmse", "snr_db", "gap_db", "gemv_rel_err", "quant_s");
+    std::printf("lowbit %d.%d.%d demo: %lld x %lld weights, fp16 scales, %d threads\n",
+                kVersionMajor, kVersionMinor, kVersionPatch, static_cast<long long>(s.rows),
+                static_cast<long long>(s.cols), s.threads);
+    std::printf(
+        "gap_db = 10 log10(NMSE / 2^(-2 bpw)): distance above Shannon's D(R) at the same "
+        "bits/weight\n\n");
+    std::printf("%-6s %-15s %-11s %4s %5s %7s %11s %8s %7s %12s %8s\n", "dist", "policy", "fit",
+                "bits", "group", "bpw", "nmse", "snr_db", "gap_db", "gemv_rel_err", "quant_s");
   }
   try {
     for (const char* dist : {"gauss", "t4"}) {

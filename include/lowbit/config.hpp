@@ -45,6 +45,16 @@
 #define LOWBIT_HAS_F16C 0
 #endif
 
+// GCC/clang vector extensions for the quantizers' portable vector loops (quant/common.hpp,
+// calib/minmax.hpp). Off under LOWBIT_FORCE_SCALAR, so the scalar build tests the scalar loops,
+// and under -ffast-math, which would fold their round-half-even trick away.
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(__FAST_MATH__) && \
+    !defined(LOWBIT_FORCE_SCALAR)
+#define LOWBIT_VECTOR_EXT 1
+#else
+#define LOWBIT_VECTOR_EXT 0
+#endif
+
 #if defined(__GNUC__) || defined(__clang__)
 #define LOWBIT_INLINE inline __attribute__((always_inline))
 #define LOWBIT_RESTRICT __restrict__

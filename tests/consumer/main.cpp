@@ -13,7 +13,8 @@ int main() {
   for (lowbit::Index i = 0; i < m * k; ++i) w[i] = std::sin(0.37f * static_cast<float>(i));
   auto q = lowbit::quantize<W, lowbit::PerGroup<32>, lowbit::Plain>(
       lowbit::MatrixView<const float>(w.data(), m, k), lowbit::QuantizeOptions{});
-  lowbit::ref::gemv(q, lowbit::VectorView<const float>(x.data(), k), lowbit::VectorView<float>(y.data(), m));
+  lowbit::ref::gemv(q, lowbit::VectorView<const float>(x.data(), k),
+                    lowbit::VectorView<float>(y.data(), m));
   for (lowbit::Index r = 0; r < m; ++r) {
     double exact = 0.0;
     for (lowbit::Index c = 0; c < k; ++c) exact += w[r * k + c];
@@ -22,6 +23,7 @@ int main() {
       return 1;
     }
   }
-  std::printf("lowbit %d.%d.%d consumer OK\n", lowbit::kVersionMajor, lowbit::kVersionMinor, lowbit::kVersionPatch);
+  std::printf("lowbit %d.%d.%d consumer OK\n", lowbit::kVersionMajor, lowbit::kVersionMinor,
+              lowbit::kVersionPatch);
   return 0;
 }

@@ -90,5 +90,6 @@ TEST_CASE("bits per weight counts parameters", "[packed_matrix]") {
   CHECK(b.bits_per_weight() == 3.0 + (16.0 + 3.0) / 64.0);
   PackedMatrix<AsymF2, PerChannel, Plain> c(2, 64);
   CHECK(c.bits_per_weight() == 2.0 + 64.0 / 64.0);
-  CHECK(PackedMatrix<Sym4, PerGroup<32>, Plain>::type_name() == "symmetric_b4_signed_max_f16/per_group_32/plain");
+  CHECK(PackedMatrix<Sym4, PerGroup<32>, Plain>::type_name() ==
+        "symmetric_b4_signed_max_f16/per_group_32/plain");
 }

@@ -23,7 +23,9 @@ double f16_value(std::uint16_t h) {
   const int e = (h >> 10) & 0x1f;
   const int m = h & 0x3ff;
   const double sign = (h & 0x8000) ? -1.0 : 1.0;
-  if (e == 31) return m == 0 ? sign * std::numeric_limits<double>::infinity() : std::numeric_limits<double>::quiet_NaN();
+  if (e == 31)
+    return m == 0 ? sign * std::numeric_limits<double>::infinity()
+                  : std::numeric_limits<double>::quiet_NaN();
   if (e == 0) return sign * std::ldexp(static_cast<double>(m), -24);
   return sign * std::ldexp(static_cast<double>(1024 + m), e - 25);
 }
@@ -31,7 +33,9 @@ double bf16_value(std::uint16_t b) {
   const int e = (b >> 7) & 0xff;
   const int m = b & 0x7f;
   const double sign = (b & 0x8000) ? -1.0 : 1.0;
-  if (e == 255) return m == 0 ? sign * std::numeric_limits<double>::infinity() : std::numeric_limits<double>::quiet_NaN();
+  if (e == 255)
+    return m == 0 ? sign * std::numeric_limits<double>::infinity()
+                  : std::numeric_limits<double>::quiet_NaN();
   if (e == 0) return sign * std::ldexp(static_cast<double>(m), -133);
   return sign * std::ldexp(static_cast<double>(128 + m), e - 134);
 }
@@ -68,7 +72,8 @@ TEST_CASE("float to f16 round-trips every finite pattern and keeps NaN", "[f16]"
   }
 }
 
-TEST_CASE("float to f16 rounds to nearest, ties to even, between every pair of neighbours", "[f16]") {
+TEST_CASE("float to f16 rounds to nearest, ties to even, between every pair of neighbours",
+          "[f16]") {
   for (std::uint32_t h = 0; h < 0x7bff; ++h) {  // h and h + 1 both finite and non-negative
     for (std::uint32_t sign : {0u, 0x8000u}) {
       const auto lo = static_cast<std::uint16_t>(h | sign);
@@ -120,7 +125,8 @@ TEST_CASE("f16 conversions agree with F16C hardware", "[f16]") {
   for (int i = 0; i < 4000000; ++i) {
     const float x = std::bit_cast<float>(static_cast<std::uint32_t>(rng()));
     // _mm_cvtps_ph rather than _cvtss_sh: clang's _cvtss_sh macro is a C99 compound literal.
-    const auto hw = static_cast<std::uint16_t>(_mm_extract_epi16(_mm_cvtps_ph(_mm_set_ss(x), _MM_FROUND_TO_NEAREST_INT), 0));
+    const auto hw = static_cast<std::uint16_t>(
+        _mm_extract_epi16(_mm_cvtps_ph(_mm_set_ss(x), _MM_FROUND_TO_NEAREST_INT), 0));
     REQUIRE(f16(x).bits == hw);
   }
 }
@@ -150,7 +156,8 @@ TEST_CASE("float to bf16 round-trips, rounds ties to even, overflows to Inf", "[
     }
   }
   for (std::uint32_t b = 0; b < 0x7f7f; ++b) {
-    const double a = bf16_value(static_cast<std::uint16_t>(b)), c = bf16_value(static_cast<std::uint16_t>(b + 1));
+    const double a = bf16_value(static_cast<std::uint16_t>(b)),
+                 c = bf16_value(static_cast<std::uint16_t>(b + 1));
     const auto mid = static_cast<float>((a + c) / 2);
     REQUIRE(static_cast<double>(mid) == (a + c) / 2);
     REQUIRE(bf16(mid).bits == ((b & 1) ? b + 1 : b));

@@ -77,7 +77,8 @@ TEST_CASE("checked sizes and ceil_div", "[bits]") {
   }
 }
 
-TEST_CASE("parallel_for covers every index once and rethrows the first chunk's error", "[parallel]") {
+TEST_CASE("parallel_for covers every index once and rethrows the first chunk's error",
+          "[parallel]") {
   for (int threads : {1, 2, 3, 7}) {
     std::vector<int> hits(101, 0);
     lowbit::detail::parallel_for(101, threads, [&](Index b, Index e) {
@@ -86,7 +87,8 @@ TEST_CASE("parallel_for covers every index once and rethrows the first chunk's e
     for (int h : hits) REQUIRE(h == 1);
   }
   try {
-    lowbit::detail::parallel_for(100, 4, [&](Index b, Index) { lowbit::detail::fail("chunk ", b); });
+    lowbit::detail::parallel_for(100, 4,
+                                 [&](Index b, Index) { lowbit::detail::fail("chunk ", b); });
     FAIL("no exception");
   } catch (const lowbit::Error& e) {
     CHECK(std::string(e.what()) == "chunk 0");

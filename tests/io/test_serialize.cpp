@@ -22,13 +22,14 @@ using Sym4f = Symmetric<4, SymmetricConvention::kSignedMax, float>;
 // channel. Written out by hand from format.hpp (scales 0.25 and -0.375, codes 12 0 10 / 8 8 0);
 // the CRC-32 comes from an independent implementation (Python's zlib.crc32).
 const std::vector<unsigned char> kGolden = {
-    0x4c, 0x4f, 0x57, 0x42, 0x49, 0x54, 0x50, 0x4d, 0x01, 0x00, 0x00, 0x00, 0x64, 0x00, 0x00, 0x00, 0x01, 0x04,
-    0x02, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00,
-    0x00, 0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00,
-    0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x1b, 0x00, 0x05, 0x00, 0x73, 0x79, 0x6d, 0x6d,
-    0x65, 0x74, 0x72, 0x69, 0x63, 0x5f, 0x62, 0x34, 0x5f, 0x73, 0x69, 0x67, 0x6e, 0x65, 0x64, 0x5f, 0x6d, 0x61,
-    0x78, 0x5f, 0x66, 0x33, 0x32, 0x70, 0x6c, 0x61, 0x69, 0x6e, 0x00, 0x00, 0x80, 0x3e, 0x00, 0x00, 0xc0, 0xbe,
-    0x0c, 0x0a, 0x88, 0x00, 0x85, 0xda, 0xd4, 0xb4};
+    0x4c, 0x4f, 0x57, 0x42, 0x49, 0x54, 0x50, 0x4d, 0x01, 0x00, 0x00, 0x00, 0x64, 0x00, 0x00,
+    0x00, 0x01, 0x04, 0x02, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x04, 0x00,
+    0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x1b, 0x00, 0x05, 0x00, 0x73, 0x79, 0x6d, 0x6d, 0x65, 0x74, 0x72,
+    0x69, 0x63, 0x5f, 0x62, 0x34, 0x5f, 0x73, 0x69, 0x67, 0x6e, 0x65, 0x64, 0x5f, 0x6d, 0x61,
+    0x78, 0x5f, 0x66, 0x33, 0x32, 0x70, 0x6c, 0x61, 0x69, 0x6e, 0x00, 0x00, 0x80, 0x3e, 0x00,
+    0x00, 0xc0, 0xbe, 0x0c, 0x0a, 0x88, 0x00, 0x85, 0xda, 0xd4, 0xb4};
 
 std::vector<std::byte> golden_bytes() {
   std::vector<std::byte> b(kGolden.size());
@@ -40,7 +41,8 @@ using Golden = PackedMatrix<Sym4f, PerChannel, Plain>;
 
 Golden golden_matrix() {
   const std::vector<float> w{1.0f, -2.0f, 0.5f, 0.0f, 0.0f, 3.0f};
-  return quantize<Sym4f, PerChannel, Plain>(MatrixView<const float>(w.data(), 2, 3), QuantizeOptions{});
+  return quantize<Sym4f, PerChannel, Plain>(MatrixView<const float>(w.data(), 2, 3),
+                                            QuantizeOptions{});
 }
 
 std::string error_of(std::span<const std::byte> bytes) {
@@ -54,7 +56,8 @@ std::string error_of(std::span<const std::byte> bytes) {
 
 template <class S, class G>
 void round_trip(Index rows, Index cols) {
-  const std::vector<float> w = test::gaussian(static_cast<std::size_t>(rows * cols), static_cast<std::uint64_t>(rows * 131 + cols));
+  const std::vector<float> w = test::gaussian(static_cast<std::size_t>(rows * cols),
+                                              static_cast<std::uint64_t>(rows * 131 + cols));
   QuantizeOptions o;
   o.fit.range = RangeFit::kClipSearch;
   const auto q = quantize<S, G, Plain>(MatrixView<const float>(w.data(), rows, cols), o);
@@ -125,7 +128,8 @@ TEST_CASE("every single-byte corruption is an error", "[io]") {
 TEST_CASE("a file of another type is refused by name", "[io]") {
   const auto bytes = golden_bytes();
   try {
-    (void)io::deserialize<PackedMatrix<Symmetric<4, SymmetricConvention::kSignedMax, f16>, PerChannel, Plain>>(bytes);
+    (void)io::deserialize<
+        PackedMatrix<Symmetric<4, SymmetricConvention::kSignedMax, f16>, PerChannel, Plain>>(bytes);
     FAIL("no error");
   } catch (const Error& e) {
     CHECK(std::string(e.what()).find("symmetric_b4_signed_max_f32") != std::string::npos);
@@ -143,10 +147,11 @@ TEST_CASE("hostile but checksummed headers are refused before allocating", "[io]
   };
   const auto g = golden_bytes();
   // Huge shape with consistent counts: the file is far too short, so nothing is allocated.
-  auto huge = patch(g, 32, std::uint64_t{1} << 39, 8);            // rows
-  huge = patch(huge, 40, std::uint64_t{1} << 39, 8);              // cols
-  huge = patch(huge, 48, std::uint64_t{1} << 39, 8);              // param count (per channel)
-  huge = patch(huge, 56, (std::uint64_t{1} << 39) * (std::uint64_t{1} << 38), 8);  // overflows? no: 2^77 wraps
+  auto huge = patch(g, 32, std::uint64_t{1} << 39, 8);  // rows
+  huge = patch(huge, 40, std::uint64_t{1} << 39, 8);    // cols
+  huge = patch(huge, 48, std::uint64_t{1} << 39, 8);    // param count (per channel)
+  huge = patch(huge, 56, (std::uint64_t{1} << 39) * (std::uint64_t{1} << 38),
+               8);  // overflows? no: 2^77 wraps
   CHECK(!error_of(huge).empty());
   CHECK(error_of(patch(g, 32, std::uint64_t{1} << 41, 8)).find("exceeds") != std::string::npos);
   CHECK(error_of(patch(g, 48, 3, 8)).find("parameter count") != std::string::npos);
@@ -161,7 +166,8 @@ TEST_CASE("hostile but checksummed headers are refused before allocating", "[io]
   // A restricted-grid file holding the unused code 0.
   using R = PackedMatrix<Symmetric<4, SymmetricConvention::kRestricted, f16>, PerChannel, Plain>;
   const std::vector<float> w{1.0f, 2.0f};
-  auto rb = io::serialize(quantize<R::scheme_type, PerChannel, Plain>(MatrixView<const float>(w.data(), 1, 2), QuantizeOptions{}));
+  auto rb = io::serialize(quantize<R::scheme_type, PerChannel, Plain>(
+      MatrixView<const float>(w.data(), 1, 2), QuantizeOptions{}));
   rb = patch(rb, rb.size() - 5, 0x00, 1);
   try {
     (void)io::deserialize<R>(rb);

@@ -21,25 +21,30 @@ void check_shapes() {
   for (Index m : {1, 2, 3, 5, 8, 9, 15, 16, 17, 31, 33, 64}) {
     for (Index k : {1, 3, 7, 16, 17, 31, 32, 33, 63, 64, 65, 127, 128, 129}) {
       const std::vector<float> w = test::gaussian(static_cast<std::size_t>(m * k), ++seed);
-      const auto q = quantize<S, G, Plain>(MatrixView<const float>(w.data(), m, k), QuantizeOptions{});
+      const auto q =
+          quantize<S, G, Plain>(MatrixView<const float>(w.data(), m, k), QuantizeOptions{});
       std::vector<float> wd = dequantize(q);
       for (Index n : {1, 2, 5}) {
         const std::vector<float> x = test::gaussian(static_cast<std::size_t>(n * k), ++seed);
         std::vector<float> y(static_cast<std::size_t>(n * m)), ye(y.size());
         ref::gemm(q, MatrixView<const float>(x.data(), n, k), MatrixView<float>(y.data(), n, m));
-        interop::eigen_gemm(MatrixView<const float>(wd.data(), m, k), MatrixView<const float>(x.data(), n, k),
+        interop::eigen_gemm(MatrixView<const float>(wd.data(), m, k),
+                            MatrixView<const float>(x.data(), n, k),
                             MatrixView<float>(ye.data(), n, m));
         for (std::size_t i = 0; i < y.size(); ++i) {
           // Both are fp32 products of the same numbers; Eigen rounds every partial sum in float.
           double mag = 0.0;
           const Index t = static_cast<Index>(i) / m, r = static_cast<Index>(i) % m;
-          for (Index c = 0; c < k; ++c) mag += std::fabs(static_cast<double>(wd[static_cast<std::size_t>(r * k + c)]) * x[static_cast<std::size_t>(t * k + c)]);
+          for (Index c = 0; c < k; ++c)
+            mag += std::fabs(static_cast<double>(wd[static_cast<std::size_t>(r * k + c)]) *
+                             x[static_cast<std::size_t>(t * k + c)]);
           REQUIRE(std::fabs(static_cast<double>(y[i]) - ye[i]) <= 1e-6 * mag + 1e-30);
         }
         // GEMV equals the first GEMM row exactly (same accumulation).
         std::vector<float> yv(static_cast<std::size_t>(m));
         ref::gemv(q, VectorView<const float>(x.data(), k), VectorView<float>(yv.data(), m));
-        for (Index r = 0; r < m; ++r) REQUIRE(yv[static_cast<std::size_t>(r)] == y[static_cast<std::size_t>(r)]);
+        for (Index r = 0; r < m; ++r)
+          REQUIRE(yv[static_cast<std::size_t>(r)] == y[static_cast<std::size_t>(r)]);
       }
     }
   }
@@ -59,7 +64,8 @@ TEST_CASE("quantized GEMV error shrinks with bits (strided vectors and views)", 
   const std::vector<float> w = test::gaussian(static_cast<std::size_t>(m * k), 99);
   std::vector<float> x2(static_cast<std::size_t>(2 * k));
   const std::vector<float> xs = test::gaussian(static_cast<std::size_t>(k), 98);
-  for (Index i = 0; i < k; ++i) x2[static_cast<std::size_t>(2 * i)] = xs[static_cast<std::size_t>(i)];
+  for (Index i = 0; i < k; ++i)
+    x2[static_cast<std::size_t>(2 * i)] = xs[static_cast<std::size_t>(i)];
   std::vector<float> exact(static_cast<std::size_t>(m));
   interop::eigen_gemv(MatrixView<const float>(w.data(), m, k), xs.data(), exact.data());
   double prev = 1e9;
@@ -69,15 +75,21 @@ TEST_CASE("quantized GEMV error shrinks with bits (strided vectors and views)", 
     std::vector<float> yc(static_cast<std::size_t>(m));
     for (Index r = 0; r < m; ++r) {
       yc[static_cast<std::size_t>(r)] = y[static_cast<std::size_t>(2 * r)];
-      REQUIRE(y[static_cast<std::size_t>(2 * r + 1)] == -1.0f);  // untouched between strided outputs
+      REQUIRE(y[static_cast<std::size_t>(2 * r + 1)] ==
+              -1.0f);  // untouched between strided outputs
     }
     return test::rel_l2(yc, exact);
   };
   const MatrixView<const float> v(w.data(), m, k);
-  for (double e : {err(quantize<Symmetric<2, SymmetricConvention::kSignedMax, f16>, PerGroup<32>, Plain>(v, {})),
-                   err(quantize<Symmetric<3, SymmetricConvention::kSignedMax, f16>, PerGroup<32>, Plain>(v, {})),
-                   err(quantize<Symmetric<4, SymmetricConvention::kSignedMax, f16>, PerGroup<32>, Plain>(v, {})),
-                   err(quantize<Symmetric<8, SymmetricConvention::kSignedMax, f16>, PerGroup<32>, Plain>(v, {}))}) {
+  for (double e :
+       {err(quantize<Symmetric<2, SymmetricConvention::kSignedMax, f16>, PerGroup<32>, Plain>(v,
+                                                                                              {})),
+        err(quantize<Symmetric<3, SymmetricConvention::kSignedMax, f16>, PerGroup<32>, Plain>(v,
+                                                                                              {})),
+        err(quantize<Symmetric<4, SymmetricConvention::kSignedMax, f16>, PerGroup<32>, Plain>(v,
+                                                                                              {})),
+        err(quantize<Symmetric<8, SymmetricConvention::kSignedMax, f16>, PerGroup<32>, Plain>(
+            v, {}))}) {
     CHECK(e < prev);
     prev = e;
   }

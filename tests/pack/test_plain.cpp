@@ -23,7 +23,7 @@ struct CodesOnly {
   static constexpr SchemeDescriptor descriptor() { return {}; }
 };
 
-const std::vector<Index> kTailSizes = {1,  2,  3,  4,  5,  6,  7,  8,   9,   10,  11,  12, 13,
+const std::vector<Index> kTailSizes = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11,  12,  13,
                                        14, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 128, 129};
 
 template <int N>
@@ -40,27 +40,34 @@ void check_width() {
     // Scalar accessor path, starting from garbage bytes to prove put_bits keeps other bits.
     std::vector<std::byte> a(static_cast<std::size_t>(rows * rb), std::byte{0});
     for (Index r = 0; r < rows; ++r) {
-      for (Index k = 0; k < cols; ++k) Plain::store_code<S>(a, rows, cols, r, k, codes[static_cast<std::size_t>(r * cols + k)]);
+      for (Index k = 0; k < cols; ++k)
+        Plain::store_code<S>(a, rows, cols, r, k, codes[static_cast<std::size_t>(r * cols + k)]);
     }
     // Bulk path.
     std::vector<std::byte> b(a.size(), std::byte{0xff});
-    for (Index r = 0; r < rows; ++r) Plain::pack_row<N>(codes.data() + r * cols, cols, b.data() + r * rb);
+    for (Index r = 0; r < rows; ++r)
+      Plain::pack_row<N>(codes.data() + r * cols, cols, b.data() + r * rb);
     REQUIRE(a == b);  // identical bytes, padding bits zero in both
     for (Index r = 0; r < rows; ++r) {
       std::vector<std::uint8_t> back(static_cast<std::size_t>(cols));
       Plain::unpack_row<N>(b.data() + r * rb, cols, back.data());
       for (Index k = 0; k < cols; ++k) {
         REQUIRE(back[static_cast<std::size_t>(k)] == codes[static_cast<std::size_t>(r * cols + k)]);
-        REQUIRE(Plain::load_code<S>(b, rows, cols, r, k) == codes[static_cast<std::size_t>(r * cols + k)]);
+        REQUIRE(Plain::load_code<S>(b, rows, cols, r, k) ==
+                codes[static_cast<std::size_t>(r * cols + k)]);
       }
       // The padding bits of the row's last byte are zero.
       const int pad = static_cast<int>(rb * 8 - cols * N);
-      if (pad > 0) REQUIRE((std::to_integer<unsigned>(b[static_cast<std::size_t>(r * rb + rb - 1)]) >> (8 - pad)) == 0);
+      if (pad > 0)
+        REQUIRE((std::to_integer<unsigned>(b[static_cast<std::size_t>(r * rb + rb - 1)]) >>
+                 (8 - pad)) == 0);
     }
     // Overwriting one code changes only its bits.
     std::vector<std::byte> c = b;
-    Plain::put_bits(c.data(), N, cols - 1, (codes[static_cast<std::size_t>(cols - 1)] + 1) & ((1u << N) - 1u));
-    for (Index k = 0; k + 1 < cols; ++k) REQUIRE(Plain::get_bits(c.data(), N, k) == codes[static_cast<std::size_t>(k)]);
+    Plain::put_bits(c.data(), N, cols - 1,
+                    (codes[static_cast<std::size_t>(cols - 1)] + 1) & ((1u << N) - 1u));
+    for (Index k = 0; k + 1 < cols; ++k)
+      REQUIRE(Plain::get_bits(c.data(), N, k) == codes[static_cast<std::size_t>(k)]);
   }
 }
 
@@ -109,6 +116,7 @@ TEST_CASE("Plain golden bytes", "[plain]") {
       Plain::store_code<S>(buf, 2, 5, 0, k, 3);
       Plain::store_code<S>(buf, 2, 5, 1, k, static_cast<std::uint32_t>(k & 3));
     }
-    CHECK(buf == std::vector<std::byte>{std::byte{0xff}, std::byte{0x03}, std::byte{0xe4}, std::byte{0x00}});
+    CHECK(buf == std::vector<std::byte>{std::byte{0xff}, std::byte{0x03}, std::byte{0xe4},
+                                        std::byte{0x00}});
   }
 }

@@ -32,9 +32,11 @@ void check_against_ref(Index rows, Index cols, const QuantizeOptions& opt, std::
     o.threads = threads;
     const auto q = quantize<S, G, Plain>(v, o);
     REQUIRE(q.params().size() == ref.params.size());
-    for (std::size_t i = 0; i < ref.params.size(); ++i) REQUIRE(same_bits<S>(q.params()[i], ref.params[i]));
+    for (std::size_t i = 0; i < ref.params.size(); ++i)
+      REQUIRE(same_bits<S>(q.params()[i], ref.params[i]));
     for (Index r = 0; r < rows; ++r) {
-      for (Index k = 0; k < cols; ++k) REQUIRE(q.code(r, k) == ref.codes[static_cast<std::size_t>(r * cols + k)]);
+      for (Index k = 0; k < cols; ++k)
+        REQUIRE(q.code(r, k) == ref.codes[static_cast<std::size_t>(r * cols + k)]);
     }
     const auto d = dequantize(q);
     REQUIRE(std::memcmp(d.data(), refd.data(), d.size() * sizeof(float)) == 0);
@@ -78,11 +80,15 @@ TEST_CASE("quantize reads strided views", "[quantize]") {
   const std::vector<float> w = test::gaussian(5 * 48, 77);
   std::vector<float> padded(5 * 50, 1e30f);  // padding would wreck the ranges if it were read
   for (Index r = 0; r < 5; ++r) {
-    for (Index k = 0; k < 48; ++k) padded[static_cast<std::size_t>(r * 50 + k)] = w[static_cast<std::size_t>(r * 48 + k)];
+    for (Index k = 0; k < 48; ++k)
+      padded[static_cast<std::size_t>(r * 50 + k)] = w[static_cast<std::size_t>(r * 48 + k)];
   }
-  const auto a = quantize<S, PerGroup<32>, Plain>(MatrixView<const float>(w.data(), 5, 48), QuantizeOptions{});
-  const auto b = quantize<S, PerTensor, Plain>(MatrixView<const float>(padded.data(), 5, 48, 50), QuantizeOptions{});
-  const auto c = quantize<S, PerGroup<32>, Plain>(MatrixView<const float>(padded.data(), 5, 48, 50), QuantizeOptions{});
+  const auto a =
+      quantize<S, PerGroup<32>, Plain>(MatrixView<const float>(w.data(), 5, 48), QuantizeOptions{});
+  const auto b = quantize<S, PerTensor, Plain>(MatrixView<const float>(padded.data(), 5, 48, 50),
+                                               QuantizeOptions{});
+  const auto c = quantize<S, PerGroup<32>, Plain>(MatrixView<const float>(padded.data(), 5, 48, 50),
+                                                  QuantizeOptions{});
   CHECK(std::memcmp(a.codes().data(), c.codes().data(), a.codes().size()) == 0);
   CHECK(S::scale(b.params()[0]) < 1.0f);
 }

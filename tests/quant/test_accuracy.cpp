@@ -44,15 +44,20 @@ QuantizeOptions clip_search(int refits) {
 
 TEST_CASE("asymmetric float-min g128 + clip + LS meets table C", "[accuracy]") {
   const auto ls = clip_search(4);
-  CHECK(nmse_of<Asymmetric<4, AsymmetricOffset::kFloatMin, f16>, PerGroup<128>>(ls) <= test::limits::kAsymFloatMinLsG128B4);
-  CHECK(nmse_of<Asymmetric<3, AsymmetricOffset::kFloatMin, f16>, PerGroup<128>>(ls) <= test::limits::kAsymFloatMinLsG128B3);
-  CHECK(nmse_of<Asymmetric<2, AsymmetricOffset::kFloatMin, f16>, PerGroup<128>>(ls) <= test::limits::kAsymFloatMinLsG128B2);
+  CHECK(nmse_of<Asymmetric<4, AsymmetricOffset::kFloatMin, f16>, PerGroup<128>>(ls) <=
+        test::limits::kAsymFloatMinLsG128B4);
+  CHECK(nmse_of<Asymmetric<3, AsymmetricOffset::kFloatMin, f16>, PerGroup<128>>(ls) <=
+        test::limits::kAsymFloatMinLsG128B3);
+  CHECK(nmse_of<Asymmetric<2, AsymmetricOffset::kFloatMin, f16>, PerGroup<128>>(ls) <=
+        test::limits::kAsymFloatMinLsG128B2);
 }
 
 TEST_CASE("signed-max symmetric g32 + clip meets table C", "[accuracy]") {
   const auto clip = clip_search(0);
-  CHECK(nmse_of<Symmetric<4, SymmetricConvention::kSignedMax, f16>, PerGroup<32>>(clip) <= test::limits::kSignedMaxClipG32B4);
-  CHECK(nmse_of<Symmetric<2, SymmetricConvention::kSignedMax, f16>, PerGroup<32>>(clip) <= test::limits::kSignedMaxClipG32B2);
+  CHECK(nmse_of<Symmetric<4, SymmetricConvention::kSignedMax, f16>, PerGroup<32>>(clip) <=
+        test::limits::kSignedMaxClipG32B4);
+  CHECK(nmse_of<Symmetric<2, SymmetricConvention::kSignedMax, f16>, PerGroup<32>>(clip) <=
+        test::limits::kSignedMaxClipG32B2);
 }
 
 TEST_CASE("asymmetric integer zero g64 + clip 3-bit meets table C", "[accuracy]") {
@@ -60,7 +65,8 @@ TEST_CASE("asymmetric integer zero g64 + clip 3-bit meets table C", "[accuracy]"
         test::limits::kAsymIntZeroClipG64B3);
 }
 
-TEST_CASE("theory orders the conventions; per-group fits sit between Shannon and Lloyd-Max", "[accuracy]") {
+TEST_CASE("theory orders the conventions; per-group fits sit between Shannon and Lloyd-Max",
+          "[accuracy]") {
   const QuantizeOptions mm{};
   // 2-bit g64 min/max: signed max < full range < restricted (table C row order).
   const double sm = nmse_of<Symmetric<2, SymmetricConvention::kSignedMax, f16>, PerGroup<64>>(mm);
@@ -70,7 +76,8 @@ TEST_CASE("theory orders the conventions; per-group fits sit between Shannon and
   CHECK(fr < rs);
   // Nothing beats Shannon's D(R) = 2^-2R at the total rate (4 + 32/128 bits per weight); note that
   // per-group adaptation does beat the fixed 4-bit Lloyd-Max quantizer (0.0095), as table C shows.
-  const double a4 = nmse_of<Asymmetric<4, AsymmetricOffset::kFloatMin, f16>, PerGroup<128>>(clip_search(4));
+  const double a4 =
+      nmse_of<Asymmetric<4, AsymmetricOffset::kFloatMin, f16>, PerGroup<128>>(clip_search(4));
   CHECK(a4 > std::pow(2.0, -2.0 * 4.25));
   CHECK(a4 < 0.009501);
   // 8 bits: within 10 % of the uniform-noise value Δ²/12 for the min/max step at g128.

@@ -29,15 +29,21 @@ std::vector<typename S::Params> sample_params(std::uint64_t seed) {
 }
 }  // namespace
 
-#define LOWBIT_ALL_SCHEMES                                                                      \
-  (Symmetric<2, SymmetricConvention::kRestricted, f16>), (Symmetric<3, SymmetricConvention::kFullRange, f16>), \
-      (Symmetric<4, SymmetricConvention::kSignedMax, f16>), (Symmetric<8, SymmetricConvention::kSignedMax, bf16>), \
-      (Symmetric<5, SymmetricConvention::kRestricted, float>), (Asymmetric<2, AsymmetricOffset::kIntZero, f16>), \
-      (Asymmetric<3, AsymmetricOffset::kIntZero, bf16>), (Asymmetric<8, AsymmetricOffset::kIntZero, float>), \
-      (Asymmetric<4, AsymmetricOffset::kFloatMin, f16>), (Asymmetric<2, AsymmetricOffset::kFloatMin, float>), \
+#define LOWBIT_ALL_SCHEMES                                     \
+  (Symmetric<2, SymmetricConvention::kRestricted, f16>),       \
+      (Symmetric<3, SymmetricConvention::kFullRange, f16>),    \
+      (Symmetric<4, SymmetricConvention::kSignedMax, f16>),    \
+      (Symmetric<8, SymmetricConvention::kSignedMax, bf16>),   \
+      (Symmetric<5, SymmetricConvention::kRestricted, float>), \
+      (Asymmetric<2, AsymmetricOffset::kIntZero, f16>),        \
+      (Asymmetric<3, AsymmetricOffset::kIntZero, bf16>),       \
+      (Asymmetric<8, AsymmetricOffset::kIntZero, float>),      \
+      (Asymmetric<4, AsymmetricOffset::kFloatMin, f16>),       \
+      (Asymmetric<2, AsymmetricOffset::kFloatMin, float>),     \
       (Asymmetric<6, AsymmetricOffset::kFloatMin, bf16>)
 
-TEMPLATE_TEST_CASE("every code level round-trips through decode and encode", "[schemes]", LOWBIT_ALL_SCHEMES) {
+TEMPLATE_TEST_CASE("every code level round-trips through decode and encode", "[schemes]",
+                   LOWBIT_ALL_SCHEMES) {
   using S = TestType;
   for (const auto& p : sample_params<S>(1)) {
     for (std::uint32_t c = S::kMinCode; c <= S::kMaxCode; ++c) {
@@ -47,8 +53,8 @@ TEMPLATE_TEST_CASE("every code level round-trips through decode and encode", "[s
   }
 }
 
-TEMPLATE_TEST_CASE("codes stay in range, are monotonic, and error is at most half a step", "[schemes]",
-                   LOWBIT_ALL_SCHEMES) {
+TEMPLATE_TEST_CASE("codes stay in range, are monotonic, and error is at most half a step",
+                   "[schemes]", LOWBIT_ALL_SCHEMES) {
   using S = TestType;
   const std::vector<float> xs = test::uniform(4000, -40.0f, 40.0f, 3);
   for (const auto& p : sample_params<S>(2)) {
@@ -67,7 +73,8 @@ TEMPLATE_TEST_CASE("codes stay in range, are monotonic, and error is at most hal
       prev = c;
       const float a = std::fmin(lo, hi), b = std::fmax(lo, hi);
       if (x >= a && x <= b && step > 0) {
-        REQUIRE(std::fabs(S::decode(static_cast<typename S::Code>(c), p) - x) <= 0.5f * step * (1 + 1e-5f) + 1e-30f);
+        REQUIRE(std::fabs(S::decode(static_cast<typename S::Code>(c), p) - x) <=
+                0.5f * step * (1 + 1e-5f) + 1e-30f);
       }
     }
   }
@@ -90,15 +97,20 @@ TEST_CASE("integer zero points and symmetric grids represent 0.0 exactly", "[sch
   using S3 = Symmetric<3, SymmetricConvention::kFullRange, f16>;
   const std::vector<float> g = test::gaussian(1 << 14, 9);
   for (std::size_t i = 0; i + 64 <= g.size(); i += 64) {
-    std::vector<float> grp(g.begin() + static_cast<std::ptrdiff_t>(i), g.begin() + static_cast<std::ptrdiff_t>(i + 64));
+    std::vector<float> grp(g.begin() + static_cast<std::ptrdiff_t>(i),
+                           g.begin() + static_cast<std::ptrdiff_t>(i + 64));
     const float shift = static_cast<float>((i / 64) % 7) - 3.0f;  // some groups are all-positive
     for (auto& v : grp) v += shift;
     const RangeStats st = detail::range_stats(grp);
     for (float clip : {1.0f, 0.5f}) {
-      REQUIRE(A2::decode(A2::encode(0.0f, A2::fit_range(st, clip)), A2::fit_range(st, clip)) == 0.0f);
-      REQUIRE(A4::decode(A4::encode(0.0f, A4::fit_range(st, clip)), A4::fit_range(st, clip)) == 0.0f);
-      REQUIRE(A8::decode(A8::encode(0.0f, A8::fit_range(st, clip)), A8::fit_range(st, clip)) == 0.0f);
-      REQUIRE(S3::decode(S3::encode(0.0f, S3::fit_range(st, clip)), S3::fit_range(st, clip)) == 0.0f);
+      REQUIRE(A2::decode(A2::encode(0.0f, A2::fit_range(st, clip)), A2::fit_range(st, clip)) ==
+              0.0f);
+      REQUIRE(A4::decode(A4::encode(0.0f, A4::fit_range(st, clip)), A4::fit_range(st, clip)) ==
+              0.0f);
+      REQUIRE(A8::decode(A8::encode(0.0f, A8::fit_range(st, clip)), A8::fit_range(st, clip)) ==
+              0.0f);
+      REQUIRE(S3::decode(S3::encode(0.0f, S3::fit_range(st, clip)), S3::fit_range(st, clip)) ==
+              0.0f);
     }
   }
 }
@@ -127,10 +139,10 @@ TEST_CASE("conventions follow QUANTIZERS.md §1", "[schemes]") {
   CHECK(detail::range_stats(std::vector<float>{-2.0f, 2.0f, 1.0f}).signed_absmax == -2.0f);
   // Rounding is half to even on the scaled value.
   const R::Params unit{1.0f};
-  CHECK(R::encode(0.5f, unit) == 4);   // 0.5 -> 0
-  CHECK(R::encode(1.5f, unit) == 6);   // 1.5 -> 2
-  CHECK(R::encode(-2.5f, unit) == 2);  // -2.5 -> -2
-  CHECK(R::encode(100.0f, unit) == 7);  // saturates at +3
+  CHECK(R::encode(0.5f, unit) == 4);     // 0.5 -> 0
+  CHECK(R::encode(1.5f, unit) == 6);     // 1.5 -> 2
+  CHECK(R::encode(-2.5f, unit) == 2);    // -2.5 -> -2
+  CHECK(R::encode(100.0f, unit) == 7);   // saturates at +3
   CHECK(R::encode(-100.0f, unit) == 1);  // saturates at -3
 }
 
@@ -157,20 +169,21 @@ TEST_CASE("asymmetric ranges follow QUANTIZERS.md §2", "[schemes]") {
 TEST_CASE("ref::quantize and ref::dequantize round-trip within half a step", "[reference]") {
   using S = Asymmetric<4, AsymmetricOffset::kIntZero, f16>;
   const std::vector<float> w = test::gaussian(7 * 45, 5);
-  const auto q = ref::quantize<S, PerGroup<16>>(MatrixView<const float>(w.data(), 7, 45), QuantizeOptions{});
+  const auto q =
+      ref::quantize<S, PerGroup<16>>(MatrixView<const float>(w.data(), 7, 45), QuantizeOptions{});
   REQUIRE(q.params.size() == 7 * 3);
   const auto d = ref::dequantize(q);
   for (Index r = 0; r < 7; ++r) {
     for (Index k = 0; k < 45; ++k) {
       const auto& p = q.params[static_cast<std::size_t>(PerGroup<16>::param_index(r, k, 45))];
-      REQUIRE(std::fabs(d[static_cast<std::size_t>(r * 45 + k)] - w[static_cast<std::size_t>(r * 45 + k)]) <=
-              0.5f * S::scale(p) * 1.0001f);
+      REQUIRE(std::fabs(d[static_cast<std::size_t>(r * 45 + k)] -
+                        w[static_cast<std::size_t>(r * 45 + k)]) <= 0.5f * S::scale(p) * 1.0001f);
     }
   }
 }
 
-TEMPLATE_TEST_CASE("the vector encoder equals the scalar spec, ties and extremes included", "[schemes]",
-                   LOWBIT_ALL_SCHEMES) {
+TEMPLATE_TEST_CASE("the vector encoder equals the scalar spec, ties and extremes included",
+                   "[schemes]", LOWBIT_ALL_SCHEMES) {
   using S = TestType;
   // Values on exact half-steps of every parameter set (x = offset + (q + 0.5)·s), beyond both
   // ends of the range, and random: encode_n must match S::encode on every one.

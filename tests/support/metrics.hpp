@@ -10,7 +10,8 @@ namespace lowbit::test {
 
 inline double max_abs_diff(std::span<const float> a, std::span<const float> b) {
   double m = 0.0;
-  for (std::size_t i = 0; i < a.size(); ++i) m = std::fmax(m, std::fabs(static_cast<double>(a[i]) - b[i]));
+  for (std::size_t i = 0; i < a.size(); ++i)
+    m = std::fmax(m, std::fabs(static_cast<double>(a[i]) - b[i]));
   return m;
 }
 
@@ -35,9 +36,13 @@ inline double mse(std::span<const float> a, std::span<const float> b) {
   return a.empty() ? 0.0 : e / static_cast<double>(a.size());
 }
 
-inline double snr_db(std::span<const float> a, std::span<const float> b) { return -10.0 * std::log10(nmse(a, b)); }
+inline double snr_db(std::span<const float> a, std::span<const float> b) {
+  return -10.0 * std::log10(nmse(a, b));
+}
 
 /// ||a - b|| / ||b||.
-inline double rel_l2(std::span<const float> a, std::span<const float> b) { return std::sqrt(nmse(a, b)); }
+inline double rel_l2(std::span<const float> a, std::span<const float> b) {
+  return std::sqrt(nmse(a, b));
+}
 
 }  // namespace lowbit::test

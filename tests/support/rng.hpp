@@ -38,7 +38,8 @@ inline std::vector<float> uniform(std::size_t n, float lo, float hi, std::uint64
 }
 
 /// Gaussian with a fraction of outliers multiplied by `factor`.
-inline std::vector<float> with_outliers(std::size_t n, double fraction, float factor, std::uint64_t seed) {
+inline std::vector<float> with_outliers(std::size_t n, double fraction, float factor,
+                                        std::uint64_t seed) {
   std::vector<float> v = gaussian(n, seed);
   std::mt19937_64 rng(seed ^ 0x9e3779b97f4a7c15ull);
   std::bernoulli_distribution pick(fraction);

@@ -16,11 +16,12 @@
 #pragma once
 
 #include <cmath>
-#include <cstring>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <vector>
 
+#include "lowbit/config.hpp"
 #include "lowbit/core/concepts.hpp"
 #include "lowbit/core/error.hpp"
 #include "lowbit/quant/common.hpp"
@@ -38,9 +39,12 @@ struct FitOptions {
 
   /// Throws Error naming the bad field.
   void validate() const {
-    if (!(clip_min > 0.0f && clip_min <= 1.0f)) detail::fail("FitOptions: clip_min ", clip_min, " must be in (0, 1]");
-    if (clip_steps < 0 || clip_steps > 10000) detail::fail("FitOptions: clip_steps ", clip_steps, " must be in 0..10000");
-    if (refit_iters < 0 || refit_iters > 64) detail::fail("FitOptions: refit_iters ", refit_iters, " must be in 0..64");
+    if (!(clip_min > 0.0f && clip_min <= 1.0f))
+      detail::fail("FitOptions: clip_min ", clip_min, " must be in (0, 1]");
+    if (clip_steps < 0 || clip_steps > 10000)
+      detail::fail("FitOptions: clip_steps ", clip_steps, " must be in 0..10000");
+    if (refit_iters < 0 || refit_iters > 64)
+      detail::fail("FitOptions: refit_iters ", refit_iters, " must be in 0..64");
   }
 };
 
@@ -52,13 +56,14 @@ namespace calib {
 /// the last bit of x̂; the search only ranks candidates with it, and ref::quantize and
 /// lowbit::quantize share this function, so they still agree bit for bit.
 template <ElementwiseScheme S>
-double group_error(std::span<const float> x, std::span<const float> w, const typename S::Params& p) noexcept {
+double group_error(std::span<const float> x, std::span<const float> w,
+                   const typename S::Params& p) noexcept {
   const std::size_t n = x.size();
   const float* xp = x.data();
   const float* wp = w.empty() ? nullptr : w.data();
   double total = 0.0;
   std::size_t n_main = 0;  // covered by the vector loop; the tail uses the scalar spec
-#if defined(__GNUC__) && !defined(__FAST_MATH__)
+#if LOWBIT_VECTOR_EXT
   if constexpr (AffineEncodeScheme<S>) {
     constexpr std::size_t kW = 8;
     using V = float __attribute__((vector_size(4 * kW)));
@@ -109,8 +114,8 @@ double group_error(std::span<const float> x, std::span<const float> w, const typ
 /// Chooses the parameters of one group (x non-empty, finite; w empty or x.size() weights).
 /// `scratch` holds codes during refits; it is resized as needed.
 template <RangeFitScheme S>
-typename S::Params fit_group(std::span<const float> x, std::span<const float> w, const FitOptions& opt,
-                             std::vector<typename S::Code>& scratch) {
+typename S::Params fit_group(std::span<const float> x, std::span<const float> w,
+                             const FitOptions& opt, std::vector<typename S::Code>& scratch) {
   using Params = typename S::Params;
   const RangeStats st = detail::range_stats(x);
   if (!st.finite) detail::fail("non-finite weight in the group");
@@ -137,7 +142,8 @@ typename S::Params fit_group(std::span<const float> x, std::span<const float> w,
     Params cur = best;
     for (int it = 0; it < opt.refit_iters; ++it) {
       for (std::size_t i = 0; i < x.size(); ++i) scratch[i] = S::encode(x[i], cur);
-      const Params next = S::refit(x, w, std::span<const typename S::Code>(scratch.data(), x.size()), cur);
+      const Params next =
+          S::refit(x, w, std::span<const typename S::Code>(scratch.data(), x.size()), cur);
       if (!S::params_finite(next)) break;
       cur = next;
       const double e = group_error<S>(x, w, cur);

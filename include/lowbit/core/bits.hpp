@@ -30,12 +30,14 @@ namespace detail {
 /// a * b for sizes, throwing Error (naming `what`) instead of wrapping around.
 inline Index checked_mul(Index a, Index b, const char* what) {
   Index r = 0;
-  if (a < 0 || b < 0 || __builtin_mul_overflow(a, b, &r)) fail(what, ": size ", a, " x ", b, " overflows");
+  if (a < 0 || b < 0 || __builtin_mul_overflow(a, b, &r))
+    fail(what, ": size ", a, " x ", b, " overflows");
   return r;
 }
 inline Index checked_add(Index a, Index b, const char* what) {
   Index r = 0;
-  if (a < 0 || b < 0 || __builtin_add_overflow(a, b, &r)) fail(what, ": size ", a, " + ", b, " overflows");
+  if (a < 0 || b < 0 || __builtin_add_overflow(a, b, &r))
+    fail(what, ": size ", a, " + ", b, " overflows");
   return r;
 }
 

@@ -28,12 +28,14 @@ class AlignedBuffer {
     if (size < 0) detail::fail("AlignedBuffer: negative size ", size);
     if (size == 0) return;
     const Index bytes = detail::checked_mul(size, static_cast<Index>(sizeof(T)), "AlignedBuffer");
-    data_ = static_cast<T*>(::operator new(static_cast<std::size_t>(bytes), std::align_val_t{kAlignment}));
+    data_ = static_cast<T*>(
+        ::operator new (static_cast<std::size_t>(bytes), std::align_val_t{kAlignment}));
     std::memset(static_cast<void*>(data_), 0, static_cast<std::size_t>(bytes));
   }
   AlignedBuffer(const AlignedBuffer&) = delete;
   AlignedBuffer& operator=(const AlignedBuffer&) = delete;
-  AlignedBuffer(AlignedBuffer&& o) noexcept : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
+  AlignedBuffer(AlignedBuffer&& o) noexcept
+      : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
   AlignedBuffer& operator=(AlignedBuffer&& o) noexcept {
     if (this != &o) {
       release();
@@ -47,7 +49,8 @@ class AlignedBuffer {
   /// An explicit deep copy.
   AlignedBuffer clone() const {
     AlignedBuffer b(size_);
-    if (size_ > 0) std::memcpy(static_cast<void*>(b.data_), data_, static_cast<std::size_t>(size_) * sizeof(T));
+    if (size_ > 0)
+      std::memcpy(static_cast<void*>(b.data_), data_, static_cast<std::size_t>(size_) * sizeof(T));
     return b;
   }
 
@@ -62,7 +65,8 @@ class AlignedBuffer {
 
  private:
   void release() noexcept {
-    if (data_ != nullptr) ::operator delete(static_cast<void*>(data_), std::align_val_t{kAlignment});
+    if (data_ != nullptr)
+      ::operator delete (static_cast<void*>(data_), std::align_val_t{kAlignment});
     data_ = nullptr;
     size_ = 0;
   }

@@ -57,35 +57,34 @@ concept QuantScheme = requires {
 
 /// A scheme that codes each weight on its own: encode one float, decode one code.
 template <class S>
-concept ElementwiseScheme =
-    QuantScheme<S> && requires(float x, typename S::Code c, const typename S::Params& p) {
-      typename S::Code;
-      { S::encode(x, p) } -> std::same_as<typename S::Code>;
-      { S::decode(c, p) } -> std::same_as<float>;
-    };
+concept ElementwiseScheme = QuantScheme<S> &&
+    requires(float x, typename S::Code c, const typename S::Params& p) {
+  typename S::Code;
+  { S::encode(x, p) } -> std::same_as<typename S::Code>;
+  { S::decode(c, p) } -> std::same_as<float>;
+};
 
 /// An elementwise scheme whose parameters can be fitted to a group: a one-parameter family of
 /// ranges (clip ratio in (0, 1], 1 = min/max) and a least-squares refit for fixed codes.
 template <class S>
-concept RangeFitScheme =
-    ElementwiseScheme<S> &&
+concept RangeFitScheme = ElementwiseScheme<S> &&
     requires(const RangeStats& st, float clip, std::span<const float> x, std::span<const float> w,
              std::span<const typename S::Code> codes, const typename S::Params& p) {
-      { S::fit_range(st, clip) } -> std::same_as<typename S::Params>;
-      { S::refit(x, w, codes, p) } -> std::same_as<typename S::Params>;
-      { S::params_finite(p) } -> std::same_as<bool>;
-    };
+  { S::fit_range(st, clip) } -> std::same_as<typename S::Params>;
+  { S::refit(x, w, codes, p) } -> std::same_as<typename S::Params>;
+  { S::params_finite(p) } -> std::same_as<bool>;
+};
 
 /// A scheme whose parameters io/ can persist: fixed byte size, explicit little-endian encoding
 /// and a validator that names what is wrong (nullptr when the parameters are acceptable).
 template <class S>
-concept SerializableScheme =
-    QuantScheme<S> && requires(const typename S::Params& p, std::byte* out, const std::byte* in) {
-      { S::kParamBytes } -> std::convertible_to<int>;
-      S::write_params(p, out);
-      { S::read_params(in) } -> std::same_as<typename S::Params>;
-      { S::check_params(p) } -> std::same_as<const char*>;
-    };
+concept SerializableScheme = QuantScheme<S> &&
+    requires(const typename S::Params& p, std::byte* out, const std::byte* in) {
+  { S::kParamBytes } -> std::convertible_to<int>;
+  S::write_params(p, out);
+  { S::read_params(in) } -> std::same_as<typename S::Params>;
+  { S::check_params(p) } -> std::same_as<const char*>;
+};
 
 /// Which weights share a parameter set. Groups run along k (the input dimension) within a row,
 /// except PerTensor, whose one group is the whole matrix.
@@ -102,16 +101,15 @@ concept Granularity = requires(Index rows, Index cols, Index r, Index k) {
 /// A byte layout able to hold the codes of scheme S: its size, its tile geometry, and the scalar
 /// accessors that define it (every SIMD unpacker must agree with them bit for bit).
 template <class L, class S>
-concept PackLayoutFor =
-    QuantScheme<S> &&
+concept PackLayoutFor = QuantScheme<S> &&
     requires(Index rows, Index cols, Index r, Index k, std::span<std::byte> out,
              std::span<const std::byte> in, std::uint32_t code) {
-      { L::template packed_bytes<S>(rows, cols) } -> std::same_as<Index>;
-      { L::kTileRows } -> std::convertible_to<Index>;
-      { L::kTileDepth } -> std::convertible_to<Index>;
-      { L::name() } -> std::convertible_to<std::string_view>;
-      { L::template load_code<S>(in, rows, cols, r, k) } -> std::same_as<std::uint32_t>;
-      L::template store_code<S>(out, rows, cols, r, k, code);
-    };
+  { L::template packed_bytes<S>(rows, cols) } -> std::same_as<Index>;
+  { L::kTileRows } -> std::convertible_to<Index>;
+  { L::kTileDepth } -> std::convertible_to<Index>;
+  { L::name() } -> std::convertible_to<std::string_view>;
+  { L::template load_code<S>(in, rows, cols, r, k) } -> std::same_as<std::uint32_t>;
+  L::template store_code<S>(out, rows, cols, r, k, code);
+};
 
 }  // namespace lowbit

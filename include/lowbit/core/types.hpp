@@ -133,7 +133,9 @@ struct ScaleStorage<float> {
   static constexpr std::string_view name() { return "f32"; }
   static constexpr float store(float x) noexcept { return x; }
   static constexpr float load(float x) noexcept { return x; }
-  static constexpr std::uint32_t to_bits(float x) noexcept { return std::bit_cast<std::uint32_t>(x); }
+  static constexpr std::uint32_t to_bits(float x) noexcept {
+    return std::bit_cast<std::uint32_t>(x);
+  }
   static constexpr float from_bits(std::uint32_t b) noexcept { return std::bit_cast<float>(b); }
 };
 

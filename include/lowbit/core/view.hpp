@@ -23,21 +23,23 @@ class MatrixView {
 
   constexpr MatrixView() = default;
   /// Views `rows × cols` elements at `data`, row r starting at data + r * stride.
-  MatrixView(T* data, Index rows, Index cols, Index stride) : data_(data), rows_(rows), cols_(cols), stride_(stride) {
+  MatrixView(T* data, Index rows, Index cols, Index stride)
+      : data_(data), rows_(rows), cols_(cols), stride_(stride) {
     if (rows < 0 || cols < 0) detail::fail("MatrixView: negative shape ", rows, " x ", cols);
     const bool broadcast_ok = std::is_const_v<T> && stride == 0;
     if (rows > 1 && stride < cols && !broadcast_ok) {
       detail::fail("MatrixView: stride ", stride, " is smaller than cols ", cols);
     }
-    if (data == nullptr && rows > 0 && cols > 0) detail::fail("MatrixView: null data for a non-empty view");
+    if (data == nullptr && rows > 0 && cols > 0)
+      detail::fail("MatrixView: null data for a non-empty view");
   }
   /// A dense view (stride = cols).
   MatrixView(T* data, Index rows, Index cols) : MatrixView(data, rows, cols, cols) {}
 
   /// Read-only views convert implicitly from writable ones.
   template <class U>
-    requires(std::is_same_v<const U, T> && !std::is_same_v<U, T>)
-  constexpr MatrixView(const MatrixView<U>& other) noexcept  // NOLINT(google-explicit-constructor)
+  requires(std::is_same_v<const U, T> && !std::is_same_v<U, T>) constexpr MatrixView(
+      const MatrixView<U>& other) noexcept  // NOLINT(google-explicit-constructor)
       : data_(other.data()), rows_(other.rows()), cols_(other.cols()), stride_(other.stride()) {}
 
   constexpr T* data() const noexcept { return data_; }
@@ -52,7 +54,8 @@ class MatrixView {
   constexpr T& operator()(Index r, Index c) const noexcept { return data_[r * stride_ + c]; }
   /// Rows [r0, r0 + n) as a view sharing this view's stride.
   MatrixView block_rows(Index r0, Index n) const {
-    if (r0 < 0 || n < 0 || r0 + n > rows_) detail::fail("MatrixView: rows [", r0, ", ", r0 + n, ") outside ", rows_);
+    if (r0 < 0 || n < 0 || r0 + n > rows_)
+      detail::fail("MatrixView: rows [", r0, ", ", r0 + n, ") outside ", rows_);
     return MatrixView(n == 0 ? data_ : row_ptr(r0), n, cols_, stride_);
   }
 
@@ -76,8 +79,8 @@ class VectorView {
     if (data == nullptr && size > 0) detail::fail("VectorView: null data for a non-empty view");
   }
   template <class U>
-    requires(std::is_same_v<const U, T> && !std::is_same_v<U, T>)
-  constexpr VectorView(const VectorView<U>& other) noexcept  // NOLINT(google-explicit-constructor)
+  requires(std::is_same_v<const U, T> && !std::is_same_v<U, T>) constexpr VectorView(
+      const VectorView<U>& other) noexcept  // NOLINT(google-explicit-constructor)
       : data_(other.data()), size_(other.size()), inc_(other.inc()) {}
   /// A contiguous span is a vector with increment 1.
   VectorView(std::span<T> s) : VectorView(s.data(), static_cast<Index>(s.size()), 1) {}  // NOLINT

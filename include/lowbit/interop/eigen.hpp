@@ -18,21 +18,27 @@ using RowMap = Eigen::Map<RowMatrixXf, Eigen::Unaligned, Eigen::OuterStride<>>;
 template <class Derived>
 MatrixView<const float> view(const Eigen::DenseBase<Derived>& m) {
   static_assert(std::is_same_v<typename Derived::Scalar, float>, "interop::view: needs float data");
-  static_assert(Derived::IsRowMajor || Derived::ColsAtCompileTime == 1 || Derived::RowsAtCompileTime == 1,
-                "interop::view: lowbit views are row-major; use a RowMajor matrix or map");
+  static_assert(
+      Derived::IsRowMajor || Derived::ColsAtCompileTime == 1 || Derived::RowsAtCompileTime == 1,
+      "interop::view: lowbit views are row-major; use a RowMajor matrix or map");
   const auto& d = m.derived();
-  if (d.innerStride() != 1) detail::fail("interop::view: inner stride ", d.innerStride(), " is not 1");
-  return MatrixView<const float>(d.data(), d.rows(), d.cols(), d.rows() > 1 ? d.outerStride() : d.cols());
+  if (d.innerStride() != 1)
+    detail::fail("interop::view: inner stride ", d.innerStride(), " is not 1");
+  return MatrixView<const float>(d.data(), d.rows(), d.cols(),
+                                 d.rows() > 1 ? d.outerStride() : d.cols());
 }
 
 /// A writable lowbit view of a row-major Eigen matrix, map or block.
 template <class Derived>
 MatrixView<float> view_mut(Eigen::DenseBase<Derived>& m) {
-  static_assert(std::is_same_v<typename Derived::Scalar, float>, "interop::view_mut: needs float data");
-  static_assert(Derived::IsRowMajor || Derived::ColsAtCompileTime == 1 || Derived::RowsAtCompileTime == 1,
-                "interop::view_mut: lowbit views are row-major; use a RowMajor matrix or map");
+  static_assert(std::is_same_v<typename Derived::Scalar, float>,
+                "interop::view_mut: needs float data");
+  static_assert(
+      Derived::IsRowMajor || Derived::ColsAtCompileTime == 1 || Derived::RowsAtCompileTime == 1,
+      "interop::view_mut: lowbit views are row-major; use a RowMajor matrix or map");
   auto& d = m.derived();
-  if (d.innerStride() != 1) detail::fail("interop::view_mut: inner stride ", d.innerStride(), " is not 1");
+  if (d.innerStride() != 1)
+    detail::fail("interop::view_mut: inner stride ", d.innerStride(), " is not 1");
   return MatrixView<float>(d.data(), d.rows(), d.cols(), d.rows() > 1 ? d.outerStride() : d.cols());
 }
 
@@ -40,13 +46,15 @@ MatrixView<float> view_mut(Eigen::DenseBase<Derived>& m) {
 inline RowMapConst map(MatrixView<const float> v) {
   return RowMapConst(v.data(), v.rows(), v.cols(), Eigen::OuterStride<>(v.stride()));
 }
-inline RowMap map(MatrixView<float> v) { return RowMap(v.data(), v.rows(), v.cols(), Eigen::OuterStride<>(v.stride())); }
+inline RowMap map(MatrixView<float> v) {
+  return RowMap(v.data(), v.rows(), v.cols(), Eigen::OuterStride<>(v.stride()));
+}
 
 /// fp32 baseline with lowbit's GEMM convention: Y (n × m) = X (n × k) · Wᵀ, W dense m × k.
 inline void eigen_gemm(MatrixView<const float> w, MatrixView<const float> x, MatrixView<float> y) {
   if (x.cols() != w.cols() || y.rows() != x.rows() || y.cols() != w.rows()) {
-    detail::fail("interop::eigen_gemm: shapes W ", w.rows(), "x", w.cols(), ", X ", x.rows(), "x", x.cols(), ", Y ",
-                 y.rows(), "x", y.cols(), " do not match Y = X·Wᵀ");
+    detail::fail("interop::eigen_gemm: shapes W ", w.rows(), "x", w.cols(), ", X ", x.rows(), "x",
+                 x.cols(), ", Y ", y.rows(), "x", y.cols(), " do not match Y = X·Wᵀ");
   }
   map(y).noalias() = map(x) * map(w).transpose();
 }

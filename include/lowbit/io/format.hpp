@@ -72,7 +72,8 @@ inline constexpr std::array<std::uint32_t, 256> kCrcTable = make_crc_table();
 /// CRC-32 (IEEE) of bytes; crc32("123456789") == 0xCBF43926.
 inline std::uint32_t crc32(std::span<const std::byte> bytes, std::uint32_t crc = 0) noexcept {
   crc = ~crc;
-  for (std::byte b : bytes) crc = detail::kCrcTable[(crc ^ std::to_integer<std::uint32_t>(b)) & 0xffu] ^ (crc >> 8);
+  for (std::byte b : bytes)
+    crc = detail::kCrcTable[(crc ^ std::to_integer<std::uint32_t>(b)) & 0xffu] ^ (crc >> 8);
   return ~crc;
 }
 
@@ -100,16 +101,18 @@ inline FileInfo read_header(std::span<const std::byte> file) {
   using lowbit::detail::fail;
   using lowbit::detail::load_le;
   if (file.size() < kFixedHeaderBytes + kChecksumBytes) {
-    fail("io: file is truncated: ", file.size(), " bytes, smaller than the ", kFixedHeaderBytes + kChecksumBytes,
-         "-byte minimum");
+    fail("io: file is truncated: ", file.size(), " bytes, smaller than the ",
+         kFixedHeaderBytes + kChecksumBytes, "-byte minimum");
   }
   const std::byte* p = file.data();
   for (std::size_t i = 0; i < kMagic.size(); ++i) {
-    if (std::to_integer<char>(p[i]) != kMagic[i]) fail("io: bad magic: not a lowbit packed-matrix file");
+    if (std::to_integer<char>(p[i]) != kMagic[i])
+      fail("io: bad magic: not a lowbit packed-matrix file");
   }
   FileInfo info;
   info.version = load_le<std::uint32_t>(p + 8);
-  if (info.version != kFormatVersion) fail("io: unsupported format version ", info.version, " (this reader reads 1)");
+  if (info.version != kFormatVersion)
+    fail("io: unsupported format version ", info.version, " (this reader reads 1)");
   const auto header_bytes = load_le<std::uint32_t>(p + 12);
   info.scheme.family = load_le<std::uint8_t>(p + 16);
   info.scheme.bits = load_le<std::uint8_t>(p + 17);
@@ -118,7 +121,8 @@ inline FileInfo read_header(std::span<const std::byte> file) {
   const auto gran = load_le<std::uint8_t>(p + 20);
   if (gran > 2) fail("io: unknown granularity kind ", int{gran});
   info.granularity = static_cast<GranularityKind>(gran);
-  if (p[21] != std::byte{0} || p[22] != std::byte{0} || p[23] != std::byte{0}) fail("io: reserved header bytes are not zero");
+  if (p[21] != std::byte{0} || p[22] != std::byte{0} || p[23] != std::byte{0})
+    fail("io: reserved header bytes are not zero");
   info.group_size = load_le<std::uint32_t>(p + 24);
   info.param_bytes = load_le<std::uint32_t>(p + 28);
   info.rows = load_le<std::uint64_t>(p + 32);
@@ -127,12 +131,15 @@ inline FileInfo read_header(std::span<const std::byte> file) {
   info.code_bytes = load_le<std::uint64_t>(p + 56);
   const auto name_len = load_le<std::uint16_t>(p + 64);
   const auto layout_len = load_le<std::uint16_t>(p + 66);
-  if (info.scheme.bits < 1 || info.scheme.bits > 8) fail("io: code bits ", int{info.scheme.bits}, " outside 1..8");
+  if (info.scheme.bits < 1 || info.scheme.bits > 8)
+    fail("io: code bits ", int{info.scheme.bits}, " outside 1..8");
   if ((info.granularity == GranularityKind::kPerGroup) != (info.group_size != 0)) {
     fail("io: group size ", info.group_size, " does not match granularity kind ", int{gran});
   }
-  if (info.param_bytes < 1 || info.param_bytes > 64) fail("io: parameter set size ", info.param_bytes, " outside 1..64");
-  if (info.rows > kMaxDim || info.cols > kMaxDim) fail("io: shape ", info.rows, " x ", info.cols, " exceeds 2^40");
+  if (info.param_bytes < 1 || info.param_bytes > 64)
+    fail("io: parameter set size ", info.param_bytes, " outside 1..64");
+  if (info.rows > kMaxDim || info.cols > kMaxDim)
+    fail("io: shape ", info.rows, " x ", info.cols, " exceeds 2^40");
   if (name_len < 1 || name_len > 255 || layout_len < 1 || layout_len > 255) {
     fail("io: name lengths ", name_len, "/", layout_len, " outside 1..255");
   }
@@ -145,22 +152,29 @@ inline FileInfo read_header(std::span<const std::byte> file) {
     if (__builtin_mul_overflow(a, b, &r)) fail("io: sizes in the header overflow");
     return r;
   };
-  const std::uint64_t row_bytes = (info.cols * info.scheme.bits + 7) / 8;  // cols < 2^40: no overflow
+  const std::uint64_t row_bytes =
+      (info.cols * info.scheme.bits + 7) / 8;  // cols < 2^40: no overflow
   if (info.code_bytes != mul(info.rows, row_bytes)) {
-    fail("io: code size ", info.code_bytes, " does not match ", info.rows, " rows of ", row_bytes, " bytes");
+    fail("io: code size ", info.code_bytes, " does not match ", info.rows, " rows of ", row_bytes,
+         " bytes");
   }
   std::uint64_t expected_params = 0;
   if (info.rows != 0 && info.cols != 0) {
     switch (info.granularity) {
-      case GranularityKind::kPerTensor: expected_params = 1; break;
-      case GranularityKind::kPerChannel: expected_params = info.rows; break;
+      case GranularityKind::kPerTensor:
+        expected_params = 1;
+        break;
+      case GranularityKind::kPerChannel:
+        expected_params = info.rows;
+        break;
       case GranularityKind::kPerGroup:
         expected_params = mul(info.rows, (info.cols + info.group_size - 1) / info.group_size);
         break;
     }
   }
   if (info.param_count != expected_params) {
-    fail("io: parameter count ", info.param_count, " does not match the shape (expected ", expected_params, ")");
+    fail("io: parameter count ", info.param_count, " does not match the shape (expected ",
+         expected_params, ")");
   }
   const std::uint64_t param_total = mul(info.param_count, info.param_bytes);
   std::uint64_t total = 0;
@@ -168,14 +182,16 @@ inline FileInfo read_header(std::span<const std::byte> file) {
       __builtin_add_overflow(total, info.code_bytes, &total)) {
     fail("io: sizes in the header overflow");
   }
-  if (file.size() < total) fail("io: file is truncated: ", file.size(), " bytes, the header needs ", total);
+  if (file.size() < total)
+    fail("io: file is truncated: ", file.size(), " bytes, the header needs ", total);
   if (file.size() > total) fail("io: ", file.size() - total, " trailing bytes after the checksum");
   const std::size_t body = file.size() - kChecksumBytes;
   const auto stored_crc = load_le<std::uint32_t>(p + body);
   const auto crc = crc32(file.first(body));
   if (crc != stored_crc) fail("io: checksum mismatch (file is corrupted)");
   info.scheme_name.assign(reinterpret_cast<const char*>(p + kFixedHeaderBytes), name_len);
-  info.layout_name.assign(reinterpret_cast<const char*>(p + kFixedHeaderBytes + name_len), layout_len);
+  info.layout_name.assign(reinterpret_cast<const char*>(p + kFixedHeaderBytes + name_len),
+                          layout_len);
   info.params_offset = header_bytes;
   info.codes_offset = header_bytes + static_cast<std::size_t>(info.param_count * info.param_bytes);
   info.total_bytes = static_cast<std::size_t>(total);

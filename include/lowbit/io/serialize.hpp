@@ -26,7 +26,8 @@ template <class M>
 concept PersistableMatrix = requires {
   typename M::scheme_type;
   typename M::granularity_type;
-} && SerializableScheme<typename M::scheme_type> && std::is_same_v<typename M::layout_type, Plain>;
+}
+&&SerializableScheme<typename M::scheme_type>&& std::is_same_v<typename M::layout_type, Plain>;
 
 /// The file image of m (format.hpp).
 template <PersistableMatrix M>
@@ -66,7 +67,8 @@ std::vector<std::byte> serialize(const M& m) {
     q += S::kParamBytes;
   }
   if (!m.codes().empty()) std::memcpy(q, m.codes().data(), m.codes().size());
-  store_le<std::uint32_t>(p + total - kChecksumBytes, crc32(std::span<const std::byte>(p, total - kChecksumBytes)));
+  store_le<std::uint32_t>(p + total - kChecksumBytes,
+                          crc32(std::span<const std::byte>(p, total - kChecksumBytes)));
   return out;
 }
 
@@ -80,12 +82,16 @@ M deserialize(std::span<const std::byte> file) {
   if (info.scheme != S::descriptor() || info.scheme_name != S::name()) {
     fail("io: file holds scheme '", info.scheme_name, "', expected '", S::name(), "'");
   }
-  if (info.granularity != G::kKind || info.group_size != static_cast<std::uint32_t>(G::kGroupSize)) {
-    fail("io: file granularity (kind ", int(info.granularity), ", group ", info.group_size, ") is not ", G::name());
+  if (info.granularity != G::kKind ||
+      info.group_size != static_cast<std::uint32_t>(G::kGroupSize)) {
+    fail("io: file granularity (kind ", int(info.granularity), ", group ", info.group_size,
+         ") is not ", G::name());
   }
-  if (info.layout_name != Plain::name()) fail("io: file layout '", info.layout_name, "' is not 'plain'");
+  if (info.layout_name != Plain::name())
+    fail("io: file layout '", info.layout_name, "' is not 'plain'");
   if (info.param_bytes != static_cast<std::uint32_t>(S::kParamBytes)) {
-    fail("io: parameter set size ", info.param_bytes, " is not ", S::kParamBytes, " for ", S::name());
+    fail("io: parameter set size ", info.param_bytes, " is not ", S::kParamBytes, " for ",
+         S::name());
   }
   M m(static_cast<Index>(info.rows), static_cast<Index>(info.cols));
   const std::byte* p = file.data() + info.params_offset;
@@ -94,7 +100,8 @@ M deserialize(std::span<const std::byte> file) {
     params[i] = S::read_params(p + i * static_cast<std::size_t>(S::kParamBytes));
     if (const char* why = S::check_params(params[i])) fail("io: parameter set ", i, ": ", why);
   }
-  if (!m.codes().empty()) std::memcpy(m.codes().data(), file.data() + info.codes_offset, m.codes().size());
+  if (!m.codes().empty())
+    std::memcpy(m.codes().data(), file.data() + info.codes_offset, m.codes().size());
   // Every code inside the scheme's range, and the padding bits at the end of each row zero.
   const Index cols = m.cols();
   const Index row_bytes = Plain::row_bytes<S>(cols);
@@ -103,12 +110,14 @@ M deserialize(std::span<const std::byte> file) {
     const std::byte* row = m.codes().data() + r * row_bytes;
     if (pad_bits > 0) {
       const auto last = std::to_integer<unsigned>(row[row_bytes - 1]);
-      if ((last >> (8 - pad_bits)) != 0) fail("io: row ", r, ": padding bits after the last code are not zero");
+      if ((last >> (8 - pad_bits)) != 0)
+        fail("io: row ", r, ": padding bits after the last code are not zero");
     }
     if constexpr (S::kMinCode > 0 || S::kMaxCode < (1u << S::kCodeBits) - 1u) {
       for (Index k = 0; k < cols; ++k) {
         const std::uint32_t c = Plain::get_bits(row, S::kCodeBits, k);
-        if (c < S::kMinCode || c > S::kMaxCode) fail("io: code ", c, " at row ", r, ", column ", k, " is outside ", S::name());
+        if (c < S::kMinCode || c > S::kMaxCode)
+          fail("io: code ", c, " at row ", r, ", column ", k, " is outside ", S::name());
       }
     }
   }
@@ -121,7 +130,8 @@ void save(const M& m, const std::string& path) {
   const std::vector<std::byte> bytes = serialize(m);
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(path.c_str(), "wb"), &std::fclose);
   if (!f) lowbit::detail::fail("io: cannot open '", path, "' for writing");
-  if (std::fwrite(bytes.data(), 1, bytes.size(), f.get()) != bytes.size()) lowbit::detail::fail("io: short write to '", path, "'");
+  if (std::fwrite(bytes.data(), 1, bytes.size(), f.get()) != bytes.size())
+    lowbit::detail::fail("io: short write to '", path, "'");
   if (std::fclose(f.release()) != 0) lowbit::detail::fail("io: cannot close '", path, "'");
 }
 
@@ -132,7 +142,8 @@ inline std::vector<std::byte> read_file(const std::string& path) {
   std::vector<std::byte> bytes;
   std::byte buf[1 << 16];
   std::size_t got = 0;
-  while ((got = std::fread(buf, 1, sizeof(buf), f.get())) > 0) bytes.insert(bytes.end(), buf, buf + got);
+  while ((got = std::fread(buf, 1, sizeof(buf), f.get())) > 0)
+    bytes.insert(bytes.end(), buf, buf + got);
   if (std::ferror(f.get())) lowbit::detail::fail("io: read error on '", path, "'");
   return bytes;
 }

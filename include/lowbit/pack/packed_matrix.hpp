@@ -21,9 +21,10 @@
 namespace lowbit {
 
 template <QuantScheme Scheme, Granularity Gran, class Layout>
-  requires PackLayoutFor<Layout, Scheme>
+requires PackLayoutFor<Layout, Scheme>
 class PackedMatrix {
-  static_assert(Gran::kKind != GranularityKind::kPerGroup || Gran::kGroupSize % Layout::kTileDepth == 0,
+  static_assert(Gran::kKind != GranularityKind::kPerGroup ||
+                    Gran::kGroupSize % Layout::kTileDepth == 0,
                 "PackedMatrix: PerGroup<G>: G must be a multiple of Layout::kTileDepth");
 
  public:
@@ -62,7 +63,9 @@ class PackedMatrix {
   std::span<const Params> params() const noexcept { return params_.span(); }
 
   /// Parameters of the group holding weight (r, k).
-  const Params& params_at(Index r, Index k) const noexcept { return params_[Gran::param_index(r, k, cols_)]; }
+  const Params& params_at(Index r, Index k) const noexcept {
+    return params_[Gran::param_index(r, k, cols_)];
+  }
   /// Code of weight (r, k), through the layout's scalar accessor.
   std::uint32_t code(Index r, Index k) const noexcept {
     return Layout::template load_code<Scheme>(codes(), rows_, cols_, r, k);

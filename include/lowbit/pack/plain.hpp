@@ -45,26 +45,28 @@ struct Plain {
     return (cols / 8) * bits + ceil_div<Index>((cols % 8) * bits, 8);
   }
   template <QuantScheme S>
-    requires(S::kCodeBits >= 1 && S::kCodeBits <= 8)
-  static constexpr Index row_bytes(Index cols) noexcept {
+  requires(S::kCodeBits >= 1 && S::kCodeBits <= 8) static constexpr Index
+      row_bytes(Index cols) noexcept {
     return row_bytes_for(S::kCodeBits, cols);
   }
   template <QuantScheme S>
-    requires(S::kCodeBits >= 1 && S::kCodeBits <= 8)
-  static Index packed_bytes(Index rows, Index cols) {
+  requires(S::kCodeBits >= 1 && S::kCodeBits <= 8) static Index
+      packed_bytes(Index rows, Index cols) {
     return detail::checked_mul(rows, row_bytes<S>(cols), "Plain::packed_bytes");
   }
 
   /// The code of weight (r, k): the scalar accessor that defines this layout.
   template <QuantScheme S>
-    requires(S::kCodeBits >= 1 && S::kCodeBits <= 8)
-  static std::uint32_t load_code(std::span<const std::byte> in, Index /*rows*/, Index cols, Index r, Index k) noexcept {
+  requires(S::kCodeBits >= 1 && S::kCodeBits <= 8) static std::uint32_t
+      load_code(std::span<const std::byte> in, Index /*rows*/, Index cols, Index r,
+                Index k) noexcept {
     return get_bits(in.data() + r * row_bytes<S>(cols), S::kCodeBits, k);
   }
   template <QuantScheme S>
-    requires(S::kCodeBits >= 1 && S::kCodeBits <= 8)
-  static void store_code(std::span<std::byte> out, Index /*rows*/, Index cols, Index r, Index k,
-                         std::uint32_t code) noexcept {
+  requires(S::kCodeBits >= 1 &&
+           S::kCodeBits <= 8) static void store_code(std::span<std::byte> out, Index /*rows*/,
+                                                     Index cols, Index r, Index k,
+                                                     std::uint32_t code) noexcept {
     put_bits(out.data() + r * row_bytes<S>(cols), S::kCodeBits, k, code);
   }
 
@@ -105,27 +107,33 @@ struct Plain {
       const Index whole = n / kPer;
       for (Index i = 0; i < whole; ++i) {
         unsigned b = 0;
-        for (int j = 0; j < kPer; ++j) b |= (static_cast<unsigned>(codes[i * kPer + j]) & kLowMask<Bits>) << (j * Bits);
+        for (int j = 0; j < kPer; ++j)
+          b |= (static_cast<unsigned>(codes[i * kPer + j]) & kLowMask<Bits>) << (j * Bits);
         out[i] = std::byte(static_cast<std::uint8_t>(b));
       }
       k = whole * kPer;
       if (k < n) {
         unsigned b = 0;
-        for (Index j = 0; k + j < n; ++j) b |= (static_cast<unsigned>(codes[k + j]) & kLowMask<Bits>) << (j * Bits);
+        for (Index j = 0; k + j < n; ++j)
+          b |= (static_cast<unsigned>(codes[k + j]) & kLowMask<Bits>) << (j * Bits);
         out[whole] = std::byte(static_cast<std::uint8_t>(b));
       }
       return;
     }
     for (; k + 8 <= n; k += 8) {
       std::uint64_t acc = 0;
-      for (int j = 0; j < 8; ++j) acc |= static_cast<std::uint64_t>(codes[k + j] & kLowMask<Bits>) << (j * Bits);
-      for (int b = 0; b < Bits; ++b) out[(k / 8) * Bits + b] = std::byte(static_cast<std::uint8_t>(acc >> (8 * b)));
+      for (int j = 0; j < 8; ++j)
+        acc |= static_cast<std::uint64_t>(codes[k + j] & kLowMask<Bits>) << (j * Bits);
+      for (int b = 0; b < Bits; ++b)
+        out[(k / 8) * Bits + b] = std::byte(static_cast<std::uint8_t>(acc >> (8 * b)));
     }
     if (k < n) {
       std::uint64_t acc = 0;
-      for (Index j = 0; k + j < n; ++j) acc |= static_cast<std::uint64_t>(codes[k + j] & kLowMask<Bits>) << (j * Bits);
+      for (Index j = 0; k + j < n; ++j)
+        acc |= static_cast<std::uint64_t>(codes[k + j] & kLowMask<Bits>) << (j * Bits);
       const Index tail_bytes = ceil_div<Index>((n - k) * Bits, 8);
-      for (Index b = 0; b < tail_bytes; ++b) out[(k / 8) * Bits + b] = std::byte(static_cast<std::uint8_t>(acc >> (8 * b)));
+      for (Index b = 0; b < tail_bytes; ++b)
+        out[(k / 8) * Bits + b] = std::byte(static_cast<std::uint8_t>(acc >> (8 * b)));
     }
   }
 
@@ -136,14 +144,18 @@ struct Plain {
     Index k = 0;
     for (; k + 8 <= n; k += 8) {
       std::uint64_t acc = 0;
-      for (int b = 0; b < Bits; ++b) acc |= std::to_integer<std::uint64_t>(in[(k / 8) * Bits + b]) << (8 * b);
-      for (int j = 0; j < 8; ++j) codes[k + j] = static_cast<Code>((acc >> (j * Bits)) & kLowMask<Bits>);
+      for (int b = 0; b < Bits; ++b)
+        acc |= std::to_integer<std::uint64_t>(in[(k / 8) * Bits + b]) << (8 * b);
+      for (int j = 0; j < 8; ++j)
+        codes[k + j] = static_cast<Code>((acc >> (j * Bits)) & kLowMask<Bits>);
     }
     if (k < n) {
       std::uint64_t acc = 0;
       const Index tail_bytes = ceil_div<Index>((n - k) * Bits, 8);
-      for (Index b = 0; b < tail_bytes; ++b) acc |= std::to_integer<std::uint64_t>(in[(k / 8) * Bits + b]) << (8 * b);
-      for (Index j = 0; k + j < n; ++j) codes[k + j] = static_cast<Code>((acc >> (j * Bits)) & kLowMask<Bits>);
+      for (Index b = 0; b < tail_bytes; ++b)
+        acc |= std::to_integer<std::uint64_t>(in[(k / 8) * Bits + b]) << (8 * b);
+      for (Index j = 0; k + j < n; ++j)
+        codes[k + j] = static_cast<Code>((acc >> (j * Bits)) & kLowMask<Bits>);
     }
   }
 };

@@ -25,13 +25,14 @@ namespace lowbit {
 namespace detail {
 
 template <RangeFitScheme S>
-typename S::Params fit_or_explain(std::span<const float> x, std::span<const float> w, const FitOptions& fit,
-                                  std::vector<typename S::Code>& scratch, const GroupExtent& g) {
+typename S::Params fit_or_explain(std::span<const float> x, std::span<const float> w,
+                                  const FitOptions& fit, std::vector<typename S::Code>& scratch,
+                                  const GroupExtent& g) {
   try {
     return calib::fit_group<S>(x, w, fit, scratch);
   } catch (const Error& e) {
-    fail("quantize: group ", g.param, " (rows ", g.r0, "..", g.r1 - 1, ", columns ", g.k0, "..", g.k1 - 1,
-         "): ", e.what());
+    fail("quantize: group ", g.param, " (rows ", g.r0, "..", g.r1 - 1, ", columns ", g.k0, "..",
+         g.k1 - 1, "): ", e.what());
   }
 }
 
@@ -40,14 +41,15 @@ typename S::Params fit_or_explain(std::span<const float> x, std::span<const floa
 /// unrolls and vectorises it. This is the hot loop of load-time RTN quantization.
 /// Throws the non-finite error for row r of x when a group of it was found non-finite.
 template <AffineEncodeScheme S, Index G>
-LOWBIT_INLINE typename S::Params rtn_full_group(MatrixView<const float> xv, const float* x, typename S::Code* codes,
-                                                const GroupExtent& g) {
-  const RangeStats st = range_stats(std::span<const float, static_cast<std::size_t>(G)>(x, static_cast<std::size_t>(G)));
+LOWBIT_INLINE typename S::Params rtn_full_group(MatrixView<const float> xv, const float* x,
+                                                typename S::Code* codes, const GroupExtent& g) {
+  const RangeStats st = range_stats(
+      std::span<const float, static_cast<std::size_t>(G)>(x, static_cast<std::size_t>(G)));
   if (!st.finite) check_row_finite(xv, g.r0);  // throws, naming the column
   const typename S::Params p = S::fit_range(st, 1.0f);
   if (!S::params_finite(p)) {
-    fail("quantize: group ", g.param, " (rows ", g.r0, "..", g.r1 - 1, ", columns ", g.k0, "..", g.k1 - 1,
-         "): the range [", st.min, ", ", st.max, "] needs a scale that ", S::name(),
+    fail("quantize: group ", g.param, " (rows ", g.r0, "..", g.r1 - 1, ", columns ", g.k0, "..",
+         g.k1 - 1, "): the range [", st.min, ", ", st.max, "] needs a scale that ", S::name(),
          " cannot store (overflow); use a wider scale type");
   }
   detail::encode_n(S::encode_affine(p), x, static_cast<std::size_t>(G), codes);
@@ -60,12 +62,14 @@ LOWBIT_INLINE typename S::Params rtn_full_group(MatrixView<const float> xv, cons
 /// reused, so repeated load-time quantization allocates nothing. Same errors as quantize().
 /// If it throws, `out` holds a partial result.
 template <RangeFitScheme S, Granularity G, class L>
-void quantize_into(MatrixView<const float> x, const QuantizeOptions& opt, PackedMatrix<S, G, L>& out) {
-  static_assert(std::is_same_v<L, Plain>, "quantize: produces the canonical Plain layout; repack it for kernels");
+void quantize_into(MatrixView<const float> x, const QuantizeOptions& opt,
+                   PackedMatrix<S, G, L>& out) {
+  static_assert(std::is_same_v<L, Plain>,
+                "quantize: produces the canonical Plain layout; repack it for kernels");
   using Code = typename S::Code;
   if (out.rows() != x.rows() || out.cols() != x.cols()) {
-    detail::fail("quantize_into: output is ", out.rows(), " x ", out.cols(), " but the weights are ", x.rows(), " x ",
-                 x.cols());
+    detail::fail("quantize_into: output is ", out.rows(), " x ", out.cols(),
+                 " but the weights are ", x.rows(), " x ", x.cols());
   }
   // PerTensor fits one group over everything first, so it needs every weight checked up front.
   const bool per_tensor = G::kKind == GranularityKind::kPerTensor;
@@ -79,8 +83,8 @@ void quantize_into(MatrixView<const float> x, const QuantizeOptions& opt, Packed
     std::vector<float> xs, ws;
     std::vector<Code> scratch;
     const detail::GroupExtent g{0, 0, x.rows(), 0, cols};
-    params[0] = detail::fit_or_explain<S>(detail::gather(x, g, xs), detail::gather(opt.importance, g, ws), opt.fit,
-                                          scratch, g);
+    params[0] = detail::fit_or_explain<S>(
+        detail::gather(x, g, xs), detail::gather(opt.importance, g, ws), opt.fit, scratch, g);
   }
 
   std::byte* codes = out.codes().data();
@@ -109,14 +113,16 @@ void quantize_into(MatrixView<const float> x, const QuantizeOptions& opt, Packed
           const std::span<const float> xv(xr + k0, static_cast<std::size_t>(k1 - k0));
           std::span<const float> wv;
           if (opt.importance.data() != nullptr) wv = {opt.importance.row_ptr(r) + k0, xv.size()};
-          params[static_cast<std::size_t>(pi)] =
-              detail::fit_or_explain<S>(xv, wv, opt.fit, scratch, detail::GroupExtent{pi, r, r + 1, k0, k1});
+          params[static_cast<std::size_t>(pi)] = detail::fit_or_explain<S>(
+              xv, wv, opt.fit, scratch, detail::GroupExtent{pi, r, r + 1, k0, k1});
         }
         const typename S::Params p = params[static_cast<std::size_t>(pi)];
         if constexpr (AffineEncodeScheme<S>) {
-          detail::encode_n(S::encode_affine(p), xr + k0, static_cast<std::size_t>(k1 - k0), row_codes.data() + k0);
+          detail::encode_n(S::encode_affine(p), xr + k0, static_cast<std::size_t>(k1 - k0),
+                           row_codes.data() + k0);
         } else {
-          for (Index k = k0; k < k1; ++k) row_codes[static_cast<std::size_t>(k)] = S::encode(xr[k], p);
+          for (Index k = k0; k < k1; ++k)
+            row_codes[static_cast<std::size_t>(k)] = S::encode(xr[k], p);
         }
       }
       Plain::pack_row<S::kCodeBits>(row_codes.data(), cols, codes + r * row_bytes);
@@ -138,26 +144,30 @@ PackedMatrix<S, G, L> quantize(MatrixView<const float> x, const QuantizeOptions&
 template <ElementwiseScheme S, Granularity G, class L>
 void dequantize(const PackedMatrix<S, G, L>& w, MatrixView<float> out) {
   if (out.rows() != w.rows() || out.cols() != w.cols()) {
-    detail::fail("dequantize: output is ", out.rows(), " x ", out.cols(), " but the matrix is ", w.rows(), " x ",
-                 w.cols());
+    detail::fail("dequantize: output is ", out.rows(), " x ", out.cols(), " but the matrix is ",
+                 w.rows(), " x ", w.cols());
   }
   const Index cols = w.cols();
   std::vector<typename S::Code> row_codes(static_cast<std::size_t>(cols));
   for (Index r = 0; r < w.rows(); ++r) {
     if constexpr (std::is_same_v<L, Plain>) {
-      Plain::unpack_row<S::kCodeBits>(w.codes().data() + r * Plain::row_bytes<S>(cols), cols, row_codes.data());
+      Plain::unpack_row<S::kCodeBits>(w.codes().data() + r * Plain::row_bytes<S>(cols), cols,
+                                      row_codes.data());
     } else {
-      for (Index k = 0; k < cols; ++k) row_codes[static_cast<std::size_t>(k)] = static_cast<typename S::Code>(w.code(r, k));
+      for (Index k = 0; k < cols; ++k)
+        row_codes[static_cast<std::size_t>(k)] = static_cast<typename S::Code>(w.code(r, k));
     }
     float* o = out.row_ptr(r);
-    for (Index k = 0; k < cols; ++k) o[k] = S::decode(row_codes[static_cast<std::size_t>(k)], w.params_at(r, k));
+    for (Index k = 0; k < cols; ++k)
+      o[k] = S::decode(row_codes[static_cast<std::size_t>(k)], w.params_at(r, k));
   }
 }
 
 /// Decodes every weight of w into a new row-major rows × cols vector.
 template <ElementwiseScheme S, Granularity G, class L>
 std::vector<float> dequantize(const PackedMatrix<S, G, L>& w) {
-  std::vector<float> out(static_cast<std::size_t>(detail::checked_mul(w.rows(), w.cols(), "dequantize")));
+  std::vector<float> out(
+      static_cast<std::size_t>(detail::checked_mul(w.rows(), w.cols(), "dequantize")));
   dequantize(w, MatrixView<float>(out.data(), w.rows(), w.cols()));
   return out;
 }

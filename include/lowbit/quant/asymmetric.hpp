@@ -5,7 +5,8 @@
 // Codes q are unsigned, 0 .. 2^Bits - 1, and a group has a scale plus an offset:
 //
 //   offset     decode             parameters             range from the group (clip p ≤ 1)
-//   kIntZero   x̂ = s·(q - z)      s (ScaleT), z (Bits)   lo = p·min(min x, 0), hi = p·max(max x, 0),
+//   kIntZero   x̂ = s·(q - z)      s (ScaleT), z (Bits)   lo = p·min(min x, 0), hi = p·max(max x,
+//   0),
 //                                                        s = (hi - lo)/(2^B - 1), z = rint(-lo/s)
 //   kFloatMin  x̂ = s·q + m        s, m (both ScaleT)     c = (min+max)/2, h = p·(max-min)/2,
 //                                                        m = c - h, s = 2h/(2^B - 1)
@@ -68,11 +69,12 @@ struct Asymmetric<Bits, AsymmetricOffset::kIntZero, ScaleT> {
   static constexpr std::uint32_t kMaxCode = static_cast<std::uint32_t>(kMaxQ);
 
   static std::string name() {
-    return "asymmetric_b" + std::to_string(Bits) + "_int_zero_" + std::string(ScaleStorage<ScaleT>::name());
+    return "asymmetric_b" + std::to_string(Bits) + "_int_zero_" +
+           std::string(ScaleStorage<ScaleT>::name());
   }
   static constexpr SchemeDescriptor descriptor() {
-    return {2, static_cast<std::uint8_t>(Bits), static_cast<std::uint8_t>(AsymmetricOffset::kIntZero),
-            ScaleStorage<ScaleT>::kId};
+    return {2, static_cast<std::uint8_t>(Bits),
+            static_cast<std::uint8_t>(AsymmetricOffset::kIntZero), ScaleStorage<ScaleT>::kId};
   }
 
   static float scale(const Params& p) noexcept { return ScaleStorage<ScaleT>::load(p.scale); }
@@ -99,8 +101,8 @@ struct Asymmetric<Bits, AsymmetricOffset::kIntZero, ScaleT> {
     return p;
   }
 
-  static Params refit(std::span<const float> x, std::span<const float> w, std::span<const Code> codes,
-                      const Params& p) noexcept {
+  static Params refit(std::span<const float> x, std::span<const float> w,
+                      std::span<const Code> codes, const Params& p) noexcept {
     const detail::LsSums a = detail::ls_sums(x, w, codes, 0);
     const double det = a.sw * a.sqq - a.sq * a.sq;
     if (!(det > 0.0)) return p;
@@ -108,7 +110,8 @@ struct Asymmetric<Bits, AsymmetricOffset::kIntZero, ScaleT> {
     const double b = (a.sqq * a.sx - a.sq * a.sqx) / det;
     if (!(s > 0.0)) return p;
     Params r;
-    r.zero = static_cast<std::uint8_t>(std::clamp(std::nearbyint(-b / s), 0.0, static_cast<double>(kMaxQ)));
+    r.zero = static_cast<std::uint8_t>(
+        std::clamp(std::nearbyint(-b / s), 0.0, static_cast<double>(kMaxQ)));
     const detail::LsSums c = detail::ls_sums(x, w, codes, r.zero);  // s for that integer zero
     if (!(c.sqq > 0.0)) return p;
     r.scale = ScaleStorage<ScaleT>::store(static_cast<float>(c.sqx / c.sqq));
@@ -136,7 +139,8 @@ struct Asymmetric<Bits, AsymmetricOffset::kIntZero, ScaleT> {
  private:
   static std::uint8_t zero_for(double lo, float s) noexcept {
     if (s == 0.0f) return 0;
-    return static_cast<std::uint8_t>(std::clamp(std::nearbyint(-lo / s), 0.0, static_cast<double>(kMaxQ)));
+    return static_cast<std::uint8_t>(
+        std::clamp(std::nearbyint(-lo / s), 0.0, static_cast<double>(kMaxQ)));
   }
 };
 
@@ -161,11 +165,12 @@ struct Asymmetric<Bits, AsymmetricOffset::kFloatMin, ScaleT> {
   static constexpr std::uint32_t kMaxCode = static_cast<std::uint32_t>(kMaxQ);
 
   static std::string name() {
-    return "asymmetric_b" + std::to_string(Bits) + "_float_min_" + std::string(ScaleStorage<ScaleT>::name());
+    return "asymmetric_b" + std::to_string(Bits) + "_float_min_" +
+           std::string(ScaleStorage<ScaleT>::name());
   }
   static constexpr SchemeDescriptor descriptor() {
-    return {2, static_cast<std::uint8_t>(Bits), static_cast<std::uint8_t>(AsymmetricOffset::kFloatMin),
-            ScaleStorage<ScaleT>::kId};
+    return {2, static_cast<std::uint8_t>(Bits),
+            static_cast<std::uint8_t>(AsymmetricOffset::kFloatMin), ScaleStorage<ScaleT>::kId};
   }
 
   static float scale(const Params& p) noexcept { return ScaleStorage<ScaleT>::load(p.scale); }
@@ -192,8 +197,8 @@ struct Asymmetric<Bits, AsymmetricOffset::kFloatMin, ScaleT> {
     return p;
   }
 
-  static Params refit(std::span<const float> x, std::span<const float> w, std::span<const Code> codes,
-                      const Params& p) noexcept {
+  static Params refit(std::span<const float> x, std::span<const float> w,
+                      std::span<const Code> codes, const Params& p) noexcept {
     const detail::LsSums a = detail::ls_sums(x, w, codes, 0);
     const double det = a.sw * a.sqq - a.sq * a.sq;
     if (!(det > 0.0)) return p;

@@ -1,11 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
 // lowbit/quant/common.hpp: rounding, range statistics and least-squares helpers shared by schemes.
+//
+// Why vector extensions here, not xsimd (a written departure from ARCHITECTURE.md §0.5): these
+// loops are the quantizer's (offline / load-time) hot path, and the core headers must vectorise
+// without xsimd. GCC and clang both lower `__attribute__((vector_size))` arithmetic to whatever
+// the target has (SSE2 pairs, AVX2, AVX-512, NEON) with no ISA flags and no intrinsics, and
+// every operation used is exact or order-independent (min/max, compare/select, one division,
+// the round-half-even trick), so the vector loops are bit-identical to the scalar ones, which
+// remain the spec and run under LOWBIT_FORCE_SCALAR (config.hpp). Kernels stay on xsimd.
 #pragma once
 
 #include <cmath>
 #include <concepts>
-#include <cstring>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <vector>
 
@@ -15,10 +23,10 @@
 
 namespace lowbit {
 
-/// Affine encoding: the integer schemes encode as code = round_clamp((x - offset) / scale, lo, hi) + add, with a
-/// fixed `zero_code` when scale == 0. Schemes return these constants from their parameters
-/// (S::encode_affine) and S::encode is encode_with() of them, so the scalar spec and the vector
-/// encoders below share one definition.
+/// Affine encoding: the integer schemes encode as code = round_clamp((x - offset) / scale, lo, hi)
+/// + add, with a fixed `zero_code` when scale == 0. Schemes return these constants from their
+/// parameters (S::encode_affine) and S::encode is encode_with() of them, so the scalar spec and the
+/// vector encoders below share one definition.
 struct EncodeAffine {
   float offset = 0.0f;
   float scale = 0.0f;
@@ -46,7 +54,6 @@ concept AffineEncodeScheme = ElementwiseScheme<S> && requires(const typename S::
 
 namespace detail {
 
-
 /// clamp(t, lo, hi) then round half to even. The clamp comes first so that the float-to-int
 /// conversion is always defined; NaN compares false both times and lands on `lo`.
 LOWBIT_INLINE int round_clamp(float t, float lo, float hi) noexcept {
@@ -61,10 +68,10 @@ LOWBIT_INLINE int encode_with(const EncodeAffine& e, float x) noexcept {
 }
 
 /// Encodes n values: out[i] = encode_with(e, x[i]). With GCC/clang the loop runs on 8-float
-/// vectors (vector extensions, lowered to the target's registers) and rounds half to even by adding and subtracting 1.5·2^23 (exact for |t| < 2^22,
-/// and t is clamped to a code range first), which equals std::nearbyint in the default
-/// round-to-nearest mode (tests check it against the scalar spec). Under -ffast-math, which
-/// would fold that rounding away, it falls back to the scalar loop.
+/// vectors (vector extensions, lowered to the target's registers) and rounds half to even by adding
+/// and subtracting 1.5·2^23 (exact for |t| < 2^22, and t is clamped to a code range first), which
+/// equals std::nearbyint in the default round-to-nearest mode (tests check it against the scalar
+/// spec). Under -ffast-math, which would fold that rounding away, it falls back to the scalar loop.
 template <class Code>
 inline void encode_n(const EncodeAffine& e, const float* x, std::size_t n, Code* out) noexcept {
   if (e.scale == 0.0f) {
@@ -74,7 +81,7 @@ inline void encode_n(const EncodeAffine& e, const float* x, std::size_t n, Code*
   // The tail loop gets its own index from n_main: GCC 12 misreads a loop that continues the
   // vector loop's index (-Waggressive-loop-optimizations false positive).
   std::size_t n_main = 0;
-#if defined(__GNUC__) && !defined(__FAST_MATH__)
+#if LOWBIT_VECTOR_EXT
   constexpr int kW = 8;
   n_main = n - n % kW;
   using V = float __attribute__((vector_size(4 * kW)));
@@ -107,9 +114,9 @@ inline void encode_n(const EncodeAffine& e, const float* x, std::size_t n, Code*
 }
 
 /// Min, max and first signed value of largest magnitude over x (an empty x gives all zeros;
-/// any NaN or ±Inf gives finite = false). Min and max are exact whatever the order, so they are reduced in 8-float
-/// vectors (GCC/clang vector extensions, lowered to whatever the target has: no ISA flags
-/// needed); compilers do not vectorise a float min/max reduction by themselves without
+/// any NaN or ±Inf gives finite = false). Min and max are exact whatever the order, so they are
+/// reduced in 8-float vectors (GCC/clang vector extensions, lowered to whatever the target has: no
+/// ISA flags needed); compilers do not vectorise a float min/max reduction by themselves without
 /// -ffast-math. The signed extreme
 /// is then min or max; only when |min| == |max| does a scan decide which comes first.
 template <std::size_t Extent>
@@ -120,7 +127,7 @@ inline RangeStats range_stats(std::span<const float, Extent> x) noexcept {
   const float* v = x.data();  // raw pointer: GCC 12 misreads span indexing in the loops below
   float mn = v[0], mx = v[0];
   std::size_t n_main = 0;  // elements covered by the vector loop
-#if defined(__GNUC__)
+#if LOWBIT_VECTOR_EXT
   using V = float __attribute__((vector_size(32)));  // 8 lanes; split into halves without AVX
   using Vi = std::int32_t __attribute__((vector_size(32)));
   if (n >= 16) {

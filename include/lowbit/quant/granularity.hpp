@@ -22,7 +22,9 @@ struct PerTensor {
   static constexpr GranularityKind kKind = GranularityKind::kPerTensor;
   static constexpr Index kGroupSize = 0;
   static std::string name() { return "per_tensor"; }
-  static constexpr Index param_count(Index rows, Index cols) noexcept { return rows > 0 && cols > 0 ? 1 : 0; }
+  static constexpr Index param_count(Index rows, Index cols) noexcept {
+    return rows > 0 && cols > 0 ? 1 : 0;
+  }
   static constexpr Index param_index(Index, Index, Index) noexcept { return 0; }
   static constexpr Index group_cols(Index cols) noexcept { return cols; }
 };
@@ -31,7 +33,9 @@ struct PerChannel {
   static constexpr GranularityKind kKind = GranularityKind::kPerChannel;
   static constexpr Index kGroupSize = 0;
   static std::string name() { return "per_channel"; }
-  static constexpr Index param_count(Index rows, Index cols) noexcept { return cols > 0 ? rows : 0; }
+  static constexpr Index param_count(Index rows, Index cols) noexcept {
+    return cols > 0 ? rows : 0;
+  }
   static constexpr Index param_index(Index r, Index, Index) noexcept { return r; }
   static constexpr Index group_cols(Index cols) noexcept { return cols; }
 };
@@ -43,7 +47,9 @@ struct PerGroup {
   static constexpr Index kGroupSize = G;
   static std::string name() { return "per_group_" + std::to_string(G); }
   static constexpr Index groups_per_row(Index cols) noexcept { return ceil_div<Index>(cols, G); }
-  static constexpr Index param_count(Index rows, Index cols) noexcept { return rows * groups_per_row(cols); }
+  static constexpr Index param_count(Index rows, Index cols) noexcept {
+    return rows * groups_per_row(cols);
+  }
   static constexpr Index param_index(Index r, Index k, Index cols) noexcept {
     return r * groups_per_row(cols) + k / G;
   }

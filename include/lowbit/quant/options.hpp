@@ -21,7 +21,8 @@ struct QuantizeOptions {
   /// Per-weight importance (rows × cols, finite, >= 0) weighting the fitting error; empty = all 1.
   /// A per-input-channel vector (imatrix) is a view with stride 0 (one row repeated).
   MatrixView<const float> importance{};
-  /// Worker threads for lowbit::quantize (1 = the calling thread only). Results do not depend on it.
+  /// Worker threads for lowbit::quantize (1 = the calling thread only). Results do not depend on
+  /// it.
   int threads = 1;
 };
 
@@ -34,11 +35,13 @@ inline void check_row_finite(MatrixView<const float> x, Index r) {
   // reduction over that test vectorises (a float probe sum would be a serial dependency chain).
   std::uint32_t bad = 0;
   for (Index k = 0; k < x.cols(); ++k) {
-    bad |= static_cast<std::uint32_t>((std::bit_cast<std::uint32_t>(row[k]) & 0x7f800000u) == 0x7f800000u);
+    bad |= static_cast<std::uint32_t>((std::bit_cast<std::uint32_t>(row[k]) & 0x7f800000u) ==
+                                      0x7f800000u);
   }
   if (bad != 0) {
     for (Index k = 0; k < x.cols(); ++k) {
-      if (!std::isfinite(row[k])) fail("quantize: non-finite weight ", row[k], " at row ", r, ", column ", k);
+      if (!std::isfinite(row[k]))
+        fail("quantize: non-finite weight ", row[k], " at row ", r, ", column ", k);
     }
   }
 }
@@ -46,13 +49,15 @@ inline void check_row_finite(MatrixView<const float> x, Index r) {
 /// Throws Error on bad options or a bad importance view (shape, NaN/Inf, negative values), and,
 /// when `check_weights`, on a NaN/Inf weight. lowbit::quantize checks weights row by row while
 /// it quantizes (the row is then in cache for the quantization itself).
-inline void check_quantize_input(MatrixView<const float> x, const QuantizeOptions& opt, bool check_weights = true) {
+inline void check_quantize_input(MatrixView<const float> x, const QuantizeOptions& opt,
+                                 bool check_weights = true) {
   opt.fit.validate();
-  if (opt.threads < 1 || opt.threads > 1024) fail("QuantizeOptions: threads ", opt.threads, " must be in 1..1024");
+  if (opt.threads < 1 || opt.threads > 1024)
+    fail("QuantizeOptions: threads ", opt.threads, " must be in 1..1024");
   const bool has_imp = opt.importance.data() != nullptr;
   if (has_imp && (opt.importance.rows() != x.rows() || opt.importance.cols() != x.cols())) {
-    fail("quantize: importance is ", opt.importance.rows(), " x ", opt.importance.cols(), " but the weights are ",
-         x.rows(), " x ", x.cols());
+    fail("quantize: importance is ", opt.importance.rows(), " x ", opt.importance.cols(),
+         " but the weights are ", x.rows(), " x ", x.cols());
   }
   for (Index r = 0; r < x.rows(); ++r) {
     if (check_weights) check_row_finite(x, r);
@@ -60,7 +65,8 @@ inline void check_quantize_input(MatrixView<const float> x, const QuantizeOption
       const float* w = opt.importance.row_ptr(r);
       for (Index k = 0; k < x.cols(); ++k) {
         if (!(w[k] >= 0.0f) || !std::isfinite(w[k])) {
-          fail("quantize: importance ", w[k], " at row ", r, ", column ", k, " must be finite and >= 0");
+          fail("quantize: importance ", w[k], " at row ", r, ", column ", k,
+               " must be finite and >= 0");
         }
       }
     }
@@ -92,7 +98,8 @@ void for_each_group(Index rows, Index cols, Fn&& fn) {
 
 /// Copies a group of m (row-major) into out; returns a span over it. Contiguous single-row groups
 /// are returned in place, without a copy.
-inline std::span<const float> gather(MatrixView<const float> m, const GroupExtent& g, std::vector<float>& out) {
+inline std::span<const float> gather(MatrixView<const float> m, const GroupExtent& g,
+                                     std::vector<float>& out) {
   if (m.data() == nullptr) return {};
   if (g.r1 - g.r0 == 1) return {m.row_ptr(g.r0) + g.k0, static_cast<std::size_t>(g.k1 - g.k0)};
   out.resize(static_cast<std::size_t>(g.size()));

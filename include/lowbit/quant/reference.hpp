@@ -35,7 +35,8 @@ Quantized<S, G> quantize(MatrixView<const float> x, const QuantizeOptions& opt) 
   Quantized<S, G> q;
   q.rows = x.rows();
   q.cols = x.cols();
-  q.codes.resize(static_cast<std::size_t>(detail::checked_mul(x.rows(), x.cols(), "ref::quantize")));
+  q.codes.resize(
+      static_cast<std::size_t>(detail::checked_mul(x.rows(), x.cols(), "ref::quantize")));
   q.params.resize(static_cast<std::size_t>(G::param_count(x.rows(), x.cols())));
   std::vector<float> xs, ws;
   std::vector<typename S::Code> scratch;
@@ -46,12 +47,13 @@ Quantized<S, G> quantize(MatrixView<const float> x, const QuantizeOptions& opt) 
     try {
       p = calib::fit_group<S>(xv, wv, opt.fit, scratch);
     } catch (const Error& e) {
-      detail::fail("quantize: group ", g.param, " (rows ", g.r0, "..", g.r1 - 1, ", columns ", g.k0, "..",
-                   g.k1 - 1, "): ", e.what());
+      detail::fail("quantize: group ", g.param, " (rows ", g.r0, "..", g.r1 - 1, ", columns ", g.k0,
+                   "..", g.k1 - 1, "): ", e.what());
     }
     q.params[static_cast<std::size_t>(g.param)] = p;
     for (Index r = g.r0; r < g.r1; ++r) {
-      for (Index k = g.k0; k < g.k1; ++k) q.codes[static_cast<std::size_t>(r * x.cols() + k)] = S::encode(x(r, k), p);
+      for (Index k = g.k0; k < g.k1; ++k)
+        q.codes[static_cast<std::size_t>(r * x.cols() + k)] = S::encode(x(r, k), p);
     }
   });
   return q;
@@ -64,7 +66,8 @@ std::vector<float> dequantize(const Quantized<S, G>& q) {
   for (Index r = 0; r < q.rows; ++r) {
     for (Index k = 0; k < q.cols; ++k) {
       const auto i = static_cast<std::size_t>(r * q.cols + k);
-      out[i] = S::decode(q.codes[i], q.params[static_cast<std::size_t>(G::param_index(r, k, q.cols))]);
+      out[i] =
+          S::decode(q.codes[i], q.params[static_cast<std::size_t>(G::param_index(r, k, q.cols))]);
     }
   }
   return out;

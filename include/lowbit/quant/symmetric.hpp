@@ -38,9 +38,12 @@ enum class SymmetricConvention : std::uint8_t { kRestricted = 0, kFullRange = 1,
 
 inline constexpr std::string_view convention_name(SymmetricConvention c) {
   switch (c) {
-    case SymmetricConvention::kRestricted: return "restricted";
-    case SymmetricConvention::kFullRange: return "full_range";
-    case SymmetricConvention::kSignedMax: return "signed_max";
+    case SymmetricConvention::kRestricted:
+      return "restricted";
+    case SymmetricConvention::kFullRange:
+      return "full_range";
+    case SymmetricConvention::kSignedMax:
+      return "signed_max";
   }
   return "?";
 }
@@ -94,7 +97,8 @@ struct Symmetric {
   /// The min/max range shrunk by `clip` (1 = plain min/max). The scale is computed in double
   /// and rounded once to float, then to ScaleT.
   static Params fit_range(const RangeStats& st, float clip) noexcept {
-    const double amax = std::fmax(std::fabs(static_cast<double>(st.min)), std::fabs(static_cast<double>(st.max)));
+    const double amax =
+        std::fmax(std::fabs(static_cast<double>(st.min)), std::fabs(static_cast<double>(st.max)));
     double s = 0.0;
     if constexpr (Convention == SymmetricConvention::kRestricted) {
       s = clip * amax / kQMax;
@@ -107,8 +111,8 @@ struct Symmetric {
   }
 
   /// Weighted least-squares scale for fixed codes: s = Σw·x·q / Σw·q². Keeps p if degenerate.
-  static Params refit(std::span<const float> x, std::span<const float> w, std::span<const Code> codes,
-                      const Params& p) noexcept {
+  static Params refit(std::span<const float> x, std::span<const float> w,
+                      std::span<const Code> codes, const Params& p) noexcept {
     const detail::LsSums s = detail::ls_sums(x, w, codes, kOffset);
     if (!(s.sqq > 0.0)) return p;
     return Params{ScaleStorage<ScaleT>::store(static_cast<float>(s.sqx / s.sqq))};
@@ -116,8 +120,12 @@ struct Symmetric {
 
   static bool params_finite(const Params& p) noexcept { return std::isfinite(scale(p)); }
 
-  static void write_params(const Params& p, std::byte* out) noexcept { detail::store_le(out, p.scale); }
-  static Params read_params(const std::byte* in) noexcept { return Params{detail::load_le<ScaleT>(in)}; }
+  static void write_params(const Params& p, std::byte* out) noexcept {
+    detail::store_le(out, p.scale);
+  }
+  static Params read_params(const std::byte* in) noexcept {
+    return Params{detail::load_le<ScaleT>(in)};
+  }
   static const char* check_params(const Params& p) noexcept {
     return params_finite(p) ? nullptr : "scale is not finite";
   }

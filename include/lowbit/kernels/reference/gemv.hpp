@@ -23,8 +23,10 @@ namespace lowbit::ref {
 /// y = W·x, decoding every weight through the layout's scalar accessor. Throws Error on shapes.
 template <ElementwiseScheme S, Granularity G, class L>
 void gemv(const PackedMatrix<S, G, L>& w, VectorView<const float> x, VectorView<float> y) {
-  if (x.size() != w.cols()) detail::fail("ref::gemv: x has ", x.size(), " elements, W has ", w.cols(), " columns");
-  if (y.size() != w.rows()) detail::fail("ref::gemv: y has ", y.size(), " elements, W has ", w.rows(), " rows");
+  if (x.size() != w.cols())
+    detail::fail("ref::gemv: x has ", x.size(), " elements, W has ", w.cols(), " columns");
+  if (y.size() != w.rows())
+    detail::fail("ref::gemv: y has ", y.size(), " elements, W has ", w.rows(), " rows");
   for (Index r = 0; r < w.rows(); ++r) {
     double acc = 0.0;
     for (Index k = 0; k < w.cols(); ++k) {
@@ -38,20 +40,24 @@ void gemv(const PackedMatrix<S, G, L>& w, VectorView<const float> x, VectorView<
 /// Y = X·Wᵀ (X: n × k, Y: n × m). Throws Error on shapes.
 template <ElementwiseScheme S, Granularity G, class L>
 void gemm(const PackedMatrix<S, G, L>& w, MatrixView<const float> x, MatrixView<float> y) {
-  if (x.cols() != w.cols()) detail::fail("ref::gemm: X has ", x.cols(), " columns, W has ", w.cols());
+  if (x.cols() != w.cols())
+    detail::fail("ref::gemm: X has ", x.cols(), " columns, W has ", w.cols());
   if (y.rows() != x.rows() || y.cols() != w.rows()) {
-    detail::fail("ref::gemm: Y is ", y.rows(), " x ", y.cols(), ", expected ", x.rows(), " x ", w.rows());
+    detail::fail("ref::gemm: Y is ", y.rows(), " x ", y.cols(), ", expected ", x.rows(), " x ",
+                 w.rows());
   }
   // Decode one weight row at a time, then use it for every activation row.
   std::vector<float> wrow(static_cast<std::size_t>(w.cols()));
   for (Index r = 0; r < w.rows(); ++r) {
     for (Index k = 0; k < w.cols(); ++k) {
-      wrow[static_cast<std::size_t>(k)] = S::decode(static_cast<typename S::Code>(w.code(r, k)), w.params_at(r, k));
+      wrow[static_cast<std::size_t>(k)] =
+          S::decode(static_cast<typename S::Code>(w.code(r, k)), w.params_at(r, k));
     }
     for (Index t = 0; t < x.rows(); ++t) {
       const float* xt = x.row_ptr(t);
       double acc = 0.0;
-      for (Index k = 0; k < w.cols(); ++k) acc += static_cast<double>(wrow[static_cast<std::size_t>(k)]) * xt[k];
+      for (Index k = 0; k < w.cols(); ++k)
+        acc += static_cast<double>(wrow[static_cast<std::size_t>(k)]) * xt[k];
       y(t, r) = static_cast<float>(acc);
     }
   }

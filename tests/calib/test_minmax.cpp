@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// tests/quant/test_fit.cpp: range fitting: clip search and least-squares refit never lose,
+// tests/calib/test_minmax.cpp: range fitting: clip search and least-squares refit never lose,
 // importance weighting moves the error where it is cheap.
 #include <cmath>
 #include <vector>
@@ -40,7 +40,8 @@ TEST_CASE("importance weighting lowers the weighted error", "[fit]") {
   using S = Asymmetric<3, AsymmetricOffset::kFloatMin, f16>;
   const std::vector<float> x = test::gaussian(64 * 40, 12);
   std::vector<float> w(64);
-  for (int i = 0; i < 64; ++i) w[static_cast<std::size_t>(i)] = i < 8 ? 100.0f : 0.01f;  // 8 weights matter
+  for (int i = 0; i < 64; ++i)
+    w[static_cast<std::size_t>(i)] = i < 8 ? 100.0f : 0.01f;  // 8 weights matter
   std::vector<S::Code> scratch;
   FitOptions ls;
   ls.range = RangeFit::kClipSearch;
@@ -59,10 +60,12 @@ TEST_CASE("a per-column importance vector is a stride-0 view", "[fit]") {
   const Index rows = 6, cols = 40;
   const std::vector<float> x = test::gaussian(rows * cols, 13);
   std::vector<float> col(cols);
-  for (Index k = 0; k < cols; ++k) col[static_cast<std::size_t>(k)] = 1.0f + static_cast<float>(k % 5);
+  for (Index k = 0; k < cols; ++k)
+    col[static_cast<std::size_t>(k)] = 1.0f + static_cast<float>(k % 5);
   std::vector<float> full(rows * cols);
   for (Index r = 0; r < rows; ++r) {
-    for (Index k = 0; k < cols; ++k) full[static_cast<std::size_t>(r * cols + k)] = col[static_cast<std::size_t>(k)];
+    for (Index k = 0; k < cols; ++k)
+      full[static_cast<std::size_t>(r * cols + k)] = col[static_cast<std::size_t>(k)];
   }
   QuantizeOptions a, b;
   a.fit.range = b.fit.range = RangeFit::kClipSearch;
@@ -72,7 +75,8 @@ TEST_CASE("a per-column importance vector is a stride-0 view", "[fit]") {
   const auto qa = ref::quantize<S, PerGroup<16>>(MatrixView<const float>(x.data(), rows, cols), a);
   const auto qb = ref::quantize<S, PerGroup<16>>(MatrixView<const float>(x.data(), rows, cols), b);
   CHECK(qa.codes == qb.codes);
-  for (std::size_t i = 0; i < qa.params.size(); ++i) REQUIRE(qa.params[i].scale == qb.params[i].scale);
+  for (std::size_t i = 0; i < qa.params.size(); ++i)
+    REQUIRE(qa.params[i].scale == qb.params[i].scale);
 }
 
 TEST_CASE("clip_steps = 0 is min/max; options are validated", "[fit]") {
@@ -82,7 +86,8 @@ TEST_CASE("clip_steps = 0 is min/max; options are validated", "[fit]") {
   FitOptions f;
   f.range = RangeFit::kClipSearch;
   f.clip_steps = 0;
-  CHECK(calib::fit_group<S>(x, {}, f, scratch).scale == S::fit_range(detail::range_stats(x), 1.0f).scale);
+  CHECK(calib::fit_group<S>(x, {}, f, scratch).scale ==
+        S::fit_range(detail::range_stats(x), 1.0f).scale);
   FitOptions bad;
   bad.clip_min = 0.0f;
   CHECK_THROWS_AS(bad.validate(), Error);
