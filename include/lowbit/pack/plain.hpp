@@ -12,12 +12,12 @@
 // row starts on a byte boundary (row_bytes = ceil(cols·B/8)), so rows can be handed to threads
 // and kernels independently; the unused high bits of a row's last byte are zero.
 //
-// Example: B = 3, one row of 5 codes c0..c4 (2 bytes; bit 7 of byte 0 is the lowest bit of c2,
-// and the top bit of byte 1 is padding):
+// Example: B = 3, one row of 5 codes c0..c4 (2 bytes; c2 straddles them: its two low bits are
+// bits 6-7 of byte 0 and its top bit is bit 0 of byte 1; the top bit of byte 1 is padding):
 //
 //     byte 0:  bit 7 6 5 4 3 2 1 0      byte 1:  bit 7 6 5 4 3 2 1 0
-//                   2 1 1 1 0 0 0 0                   - 4 4 4 3 3 3 2
-//              (digit = index of the code the bit belongs to; c2 straddles the two bytes)
+//                  2 2 1 1 1 0 0 0                   - 4 4 4 3 3 3 2
+//              (digit = index of the code the bit belongs to)
 //
 // B = 4 puts code 2i in the low nibble of byte i and code 2i+1 in the high nibble; B = 8 is one
 // byte per code; B = 1 packs code 8i+j at bit j of byte i.
