@@ -22,6 +22,11 @@
 #include <string_view>
 #include <type_traits>
 
+#include "lowbit/config.hpp"
+#if LOWBIT_HAS_F16C
+#include <immintrin.h>
+#endif
+
 namespace lowbit {
 
 /// Signed index and size type used for shapes, strides and element counts.
@@ -30,6 +35,13 @@ using Index = std::ptrdiff_t;
 namespace detail {
 
 constexpr std::uint16_t float_to_f16_bits(float value) noexcept {
+#if LOWBIT_HAS_F16C
+  // The same rounding in one instruction (tests check all patterns against both paths).
+  if (!std::is_constant_evaluated()) {
+    return static_cast<std::uint16_t>(
+        _mm_extract_epi16(_mm_cvtps_ph(_mm_set_ss(value), _MM_FROUND_TO_NEAREST_INT), 0));
+  }
+#endif
   const std::uint32_t x = std::bit_cast<std::uint32_t>(value);
   const std::uint32_t sign = (x >> 16) & 0x8000u;
   const std::uint32_t ax = x & 0x7fffffffu;
@@ -58,6 +70,9 @@ constexpr std::uint16_t float_to_f16_bits(float value) noexcept {
 }
 
 constexpr float f16_bits_to_float(std::uint16_t h) noexcept {
+#if LOWBIT_HAS_F16C
+  if (!std::is_constant_evaluated()) return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(h)));
+#endif
   const std::uint32_t sign = static_cast<std::uint32_t>(h & 0x8000u) << 16;
   const std::uint32_t e = (h >> 10) & 0x1fu;
   const std::uint32_t m = h & 0x03ffu;

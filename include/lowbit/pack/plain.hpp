@@ -25,6 +25,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <string_view>
 
@@ -124,8 +125,7 @@ struct Plain {
       std::uint64_t acc = 0;
       for (int j = 0; j < 8; ++j)
         acc |= static_cast<std::uint64_t>(codes[k + j] & kLowMask<Bits>) << (j * Bits);
-      for (int b = 0; b < Bits; ++b)
-        out[(k / 8) * Bits + b] = std::byte(static_cast<std::uint8_t>(acc >> (8 * b)));
+      std::memcpy(out + (k / 8) * Bits, &acc, Bits);  // little-endian host (config.hpp)
     }
     if (k < n) {
       std::uint64_t acc = 0;
@@ -144,8 +144,7 @@ struct Plain {
     Index k = 0;
     for (; k + 8 <= n; k += 8) {
       std::uint64_t acc = 0;
-      for (int b = 0; b < Bits; ++b)
-        acc |= std::to_integer<std::uint64_t>(in[(k / 8) * Bits + b]) << (8 * b);
+      std::memcpy(&acc, in + (k / 8) * Bits, Bits);  // little-endian host (config.hpp)
       for (int j = 0; j < 8; ++j)
         codes[k + j] = static_cast<Code>((acc >> (j * Bits)) & kLowMask<Bits>);
     }

@@ -93,8 +93,9 @@ struct Asymmetric<Bits, AsymmetricOffset::kIntZero, ScaleT> {
   static DecodeAffine decode_affine(const Params& p) noexcept { return {scale(p), p.zero, 0.0f}; }
 
   static Params fit_range(const RangeStats& st, float clip) noexcept {
-    const double lo = clip * std::fmin(static_cast<double>(st.min), 0.0);
-    const double hi = clip * std::fmax(static_cast<double>(st.max), 0.0);
+    // Plain comparisons: std::fmin/fmax are out-of-line libm calls under GCC.
+    const double lo = clip * (st.min < 0.0f ? static_cast<double>(st.min) : 0.0);
+    const double hi = clip * (st.max > 0.0f ? static_cast<double>(st.max) : 0.0);
     Params p;
     p.scale = ScaleStorage<ScaleT>::store(static_cast<float>((hi - lo) / kMaxQ));
     p.zero = zero_for(lo, scale(p));

@@ -150,11 +150,20 @@ inline RangeStats range_stats(std::span<const float, Extent> x) noexcept {
     }
     lo0 = lo1 < lo0 ? lo1 : lo0;
     hi0 = hi1 > hi0 ? hi1 : hi0;
-    for (int j = 0; j < 8; ++j) {
-      mn = lo0[j] < mn ? lo0[j] : mn;
-      mx = hi0[j] > mx ? hi0[j] : mx;
-      if (nan[j] != 0) st.finite = false;
-    }
+    // Horizontal reduction in three halving steps.
+    V l = __builtin_shufflevector(lo0, lo0, 4, 5, 6, 7, 0, 1, 2, 3);
+    V h = __builtin_shufflevector(hi0, hi0, 4, 5, 6, 7, 0, 1, 2, 3);
+    lo0 = l < lo0 ? l : lo0;
+    hi0 = h > hi0 ? h : hi0;
+    l = __builtin_shufflevector(lo0, lo0, 2, 3, 0, 1, 6, 7, 4, 5);
+    h = __builtin_shufflevector(hi0, hi0, 2, 3, 0, 1, 6, 7, 4, 5);
+    lo0 = l < lo0 ? l : lo0;
+    hi0 = h > hi0 ? h : hi0;
+    mn = lo0[1] < lo0[0] ? lo0[1] : lo0[0];
+    mx = hi0[1] > hi0[0] ? hi0[1] : hi0[0];
+    nan |= __builtin_shufflevector(nan, nan, 4, 5, 6, 7, 0, 1, 2, 3);
+    nan |= __builtin_shufflevector(nan, nan, 2, 3, 0, 1, 6, 7, 4, 5);
+    if ((nan[0] | nan[1]) != 0) st.finite = false;
   }
 #endif
   for (std::size_t i = n_main; i < n; ++i) {

@@ -97,8 +97,9 @@ struct Symmetric {
   /// The min/max range shrunk by `clip` (1 = plain min/max). The scale is computed in double
   /// and rounded once to float, then to ScaleT.
   static Params fit_range(const RangeStats& st, float clip) noexcept {
-    const double amax =
-        std::fmax(std::fabs(static_cast<double>(st.min)), std::fabs(static_cast<double>(st.max)));
+    // max(|min|, |max|) = max(-min, max) since min <= max; plain comparisons, as std::fmax is
+    // an out-of-line libm call under GCC.
+    const double amax = -st.min > st.max ? -static_cast<double>(st.min) : static_cast<double>(st.max);
     double s = 0.0;
     if constexpr (Convention == SymmetricConvention::kRestricted) {
       s = clip * amax / kQMax;
