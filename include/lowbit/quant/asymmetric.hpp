@@ -48,44 +48,62 @@ inline constexpr std::string_view offset_name(AsymmetricOffset o) {
 template <int Bits, AsymmetricOffset Offset, class ScaleT>
 struct Asymmetric;
 
-/// Integer zero point: s·(q - z); 0.0 exactly representable.
-template <int Bits, class ScaleT>
-struct Asymmetric<Bits, AsymmetricOffset::kIntZero, ScaleT> {
+namespace detail {
+
+/// What both offset kinds share: code range, identity, and encode through encode_affine.
+template <class Derived, int Bits, AsymmetricOffset Offset, class ScaleT>
+struct AsymmetricCommon {
   static_assert(Bits >= 2 && Bits <= 8, "Asymmetric<Bits, ...>: Bits must be in 2..8");
 
   using Code = std::uint8_t;
   using Scale = ScaleT;
-  struct Params {
-    ScaleT scale{};
-    std::uint8_t zero = 0;
-  };
-
   static constexpr int kCodeBits = Bits;
-  static constexpr int kParamBits = ScaleStorage<ScaleT>::kBits + Bits;
-  static constexpr int kParamBytes = static_cast<int>(sizeof(ScaleT)) + 1;
-  static constexpr AsymmetricOffset kOffsetKind = AsymmetricOffset::kIntZero;
+  static constexpr AsymmetricOffset kOffsetKind = Offset;
   static constexpr int kMaxQ = (1 << Bits) - 1;
   static constexpr std::uint32_t kMinCode = 0;
   static constexpr std::uint32_t kMaxCode = static_cast<std::uint32_t>(kMaxQ);
 
   static std::string name() {
-    return "asymmetric_b" + std::to_string(Bits) + "_int_zero_" +
+    return "asymmetric_b" + std::to_string(Bits) + "_" + std::string(offset_name(Offset)) + "_" +
            std::string(ScaleStorage<ScaleT>::name());
   }
   static constexpr SchemeDescriptor descriptor() {
-    return {2, static_cast<std::uint8_t>(Bits),
-            static_cast<std::uint8_t>(AsymmetricOffset::kIntZero), ScaleStorage<ScaleT>::kId};
+    return {2, static_cast<std::uint8_t>(Bits), static_cast<std::uint8_t>(Offset),
+            ScaleStorage<ScaleT>::kId};
   }
+  template <class P>
+  static float scale(const P& p) noexcept {
+    return ScaleStorage<ScaleT>::load(p.scale);
+  }
+  template <class P>
+  static Code encode(float x, const P& p) noexcept {
+    return static_cast<Code>(encode_with(Derived::encode_affine(p), x));
+  }
+};
 
-  static float scale(const Params& p) noexcept { return ScaleStorage<ScaleT>::load(p.scale); }
+}  // namespace detail
+
+/// Integer zero point: s·(q - z); 0.0 exactly representable.
+template <int Bits, class ScaleT>
+struct Asymmetric<Bits, AsymmetricOffset::kIntZero, ScaleT>
+    : detail::AsymmetricCommon<Asymmetric<Bits, AsymmetricOffset::kIntZero, ScaleT>, Bits,
+                               AsymmetricOffset::kIntZero, ScaleT> {
+  using Base = detail::AsymmetricCommon<Asymmetric, Bits, AsymmetricOffset::kIntZero, ScaleT>;
+  using Base::kMaxQ;
+  using Base::scale;
+  using typename Base::Code;
+  struct Params {
+    ScaleT scale{};
+    std::uint8_t zero = 0;
+  };
+
+  static constexpr int kParamBits = ScaleStorage<ScaleT>::kBits + Bits;
+  static constexpr int kParamBytes = static_cast<int>(sizeof(ScaleT)) + 1;
 
   /// code = round_clamp(x / s, -z, maxq - z) + z; z when s == 0.
   static EncodeAffine encode_affine(const Params& p) noexcept {
     const int z = p.zero;
     return {0.0f, scale(p), static_cast<float>(-z), static_cast<float>(kMaxQ - z), z, z};
-  }
-  static Code encode(float x, const Params& p) noexcept {
-    return static_cast<Code>(detail::encode_with(encode_affine(p), x));
   }
   static float decode(Code c, const Params& p) noexcept {
     return scale(p) * static_cast<float>(static_cast<int>(c) - static_cast<int>(p.zero));
@@ -147,42 +165,26 @@ struct Asymmetric<Bits, AsymmetricOffset::kIntZero, ScaleT> {
 
 /// Float offset: s·q + m (ggml Q4_1 / K-quant style).
 template <int Bits, class ScaleT>
-struct Asymmetric<Bits, AsymmetricOffset::kFloatMin, ScaleT> {
-  static_assert(Bits >= 2 && Bits <= 8, "Asymmetric<Bits, ...>: Bits must be in 2..8");
-
-  using Code = std::uint8_t;
-  using Scale = ScaleT;
+struct Asymmetric<Bits, AsymmetricOffset::kFloatMin, ScaleT>
+    : detail::AsymmetricCommon<Asymmetric<Bits, AsymmetricOffset::kFloatMin, ScaleT>, Bits,
+                               AsymmetricOffset::kFloatMin, ScaleT> {
+  using Base = detail::AsymmetricCommon<Asymmetric, Bits, AsymmetricOffset::kFloatMin, ScaleT>;
+  using Base::kMaxQ;
+  using Base::scale;
+  using typename Base::Code;
   struct Params {
     ScaleT scale{};
     ScaleT min{};
   };
 
-  static constexpr int kCodeBits = Bits;
   static constexpr int kParamBits = 2 * ScaleStorage<ScaleT>::kBits;
   static constexpr int kParamBytes = 2 * static_cast<int>(sizeof(ScaleT));
-  static constexpr AsymmetricOffset kOffsetKind = AsymmetricOffset::kFloatMin;
-  static constexpr int kMaxQ = (1 << Bits) - 1;
-  static constexpr std::uint32_t kMinCode = 0;
-  static constexpr std::uint32_t kMaxCode = static_cast<std::uint32_t>(kMaxQ);
 
-  static std::string name() {
-    return "asymmetric_b" + std::to_string(Bits) + "_float_min_" +
-           std::string(ScaleStorage<ScaleT>::name());
-  }
-  static constexpr SchemeDescriptor descriptor() {
-    return {2, static_cast<std::uint8_t>(Bits),
-            static_cast<std::uint8_t>(AsymmetricOffset::kFloatMin), ScaleStorage<ScaleT>::kId};
-  }
-
-  static float scale(const Params& p) noexcept { return ScaleStorage<ScaleT>::load(p.scale); }
   static float offset(const Params& p) noexcept { return ScaleStorage<ScaleT>::load(p.min); }
 
   /// code = round_clamp((x - m) / s, 0, maxq); 0 when s == 0.
   static EncodeAffine encode_affine(const Params& p) noexcept {
     return {offset(p), scale(p), 0.0f, static_cast<float>(kMaxQ), 0, 0};
-  }
-  static Code encode(float x, const Params& p) noexcept {
-    return static_cast<Code>(detail::encode_with(encode_affine(p), x));
   }
   static float decode(Code c, const Params& p) noexcept {
     return std::fma(scale(p), static_cast<float>(c), offset(p));
