@@ -47,6 +47,8 @@ bool is_nan_bf16(std::uint16_t b) { return (b & 0x7f80) == 0x7f80 && (b & 0x7f) 
 TEST_CASE("f16 to float is exact for all 65536 patterns", "[f16]") {
   for (std::uint32_t h = 0; h < 65536; ++h) {
     const float f = f16::from_bits(static_cast<std::uint16_t>(h)).to_float();
+    const float soft = lowbit::detail::f16_bits_to_float_soft(static_cast<std::uint16_t>(h));
+    REQUIRE(std::bit_cast<std::uint32_t>(soft) == std::bit_cast<std::uint32_t>(f));
     const double ref = f16_value(static_cast<std::uint16_t>(h));
     if (std::isnan(ref)) {
       REQUIRE(std::isnan(f));
@@ -62,6 +64,7 @@ TEST_CASE("float to f16 round-trips every finite pattern and keeps NaN", "[f16]"
   for (std::uint32_t h = 0; h < 65536; ++h) {
     const auto hb = static_cast<std::uint16_t>(h);
     const f16 back(f16::from_bits(hb).to_float());
+    REQUIRE(lowbit::detail::float_to_f16_bits_soft(f16::from_bits(hb).to_float()) == back.bits);
     if (is_nan16(hb)) {
       REQUIRE(is_nan16(back.bits));
       REQUIRE((back.bits & 0x8000) == (hb & 0x8000));
@@ -83,42 +86,51 @@ TEST_CASE("float to f16 rounds to nearest, ties to even, between every pair of n
       REQUIRE(static_cast<double>(mid) == (a + b) / 2);
       const std::uint16_t even = (h & 1) ? hi : lo;
       REQUIRE(f16(mid).bits == even);
+      REQUIRE(lowbit::detail::float_to_f16_bits_soft(mid) == even);
       const float toward_lo = std::nextafter(mid, static_cast<float>(a));
       const float toward_hi = std::nextafter(mid, static_cast<float>(b));
       REQUIRE(f16(toward_lo).bits == lo);
       REQUIRE(f16(toward_hi).bits == hi);
+      REQUIRE(lowbit::detail::float_to_f16_bits_soft(toward_lo) == lo);
+      REQUIRE(lowbit::detail::float_to_f16_bits_soft(toward_hi) == hi);
     }
   }
 }
 
 TEST_CASE("f16 overflow, underflow and specials", "[f16]") {
   const float inf = std::numeric_limits<float>::infinity();
-  CHECK(f16(65504.0f).bits == 0x7bff);
-  CHECK(f16(std::nextafter(65520.0f, 0.0f)).bits == 0x7bff);
-  CHECK(f16(65520.0f).bits == 0x7c00);  // the midpoint to "65536" rounds to even = Inf
-  CHECK(f16(-65520.0f).bits == 0xfc00);
-  CHECK(f16(1e10f).bits == 0x7c00);
-  CHECK(f16(inf).bits == 0x7c00);
-  CHECK(f16(-inf).bits == 0xfc00);
-  CHECK(f16(std::ldexp(1.0f, -25)).bits == 0x0000);  // tie between 0 and 2^-24: even = 0
-  CHECK(f16(std::nextafter(std::ldexp(1.0f, -25), 1.0f)).bits == 0x0001);
-  CHECK(f16(std::ldexp(1.0f, -24)).bits == 0x0001);
-  CHECK(f16(std::ldexp(1.5f, -24)).bits == 0x0002);  // tie 1.5 -> 2
-  CHECK(f16(std::ldexp(2.5f, -24)).bits == 0x0002);  // tie 2.5 -> 2
-  CHECK(f16(-0.0f).bits == 0x8000);
-  CHECK(f16(1e-30f).bits == 0x0000);
-  CHECK(f16(std::numeric_limits<float>::denorm_min()).bits == 0x0000);
-  CHECK(f16(std::ldexp(1023.5f, -24)).bits == 0x0400);  // subnormal rounding carries into normal
+  // Every value through the dispatching conversion and the portable one, which must agree.
+  auto both = [](float x) {
+    const std::uint16_t h = f16(x).bits;
+    REQUIRE(lowbit::detail::float_to_f16_bits_soft(x) == h);
+    return h;
+  };
+  CHECK(both(65504.0f) == 0x7bff);
+  CHECK(both(std::nextafter(65520.0f, 0.0f)) == 0x7bff);
+  CHECK(both(65520.0f) == 0x7c00);  // the midpoint to "65536" rounds to even = Inf
+  CHECK(both(-65520.0f) == 0xfc00);
+  CHECK(both(1e10f) == 0x7c00);
+  CHECK(both(inf) == 0x7c00);
+  CHECK(both(-inf) == 0xfc00);
+  CHECK(both(std::ldexp(1.0f, -25)) == 0x0000);  // tie between 0 and 2^-24: even = 0
+  CHECK(both(std::nextafter(std::ldexp(1.0f, -25), 1.0f)) == 0x0001);
+  CHECK(both(std::ldexp(1.0f, -24)) == 0x0001);
+  CHECK(both(std::ldexp(1.5f, -24)) == 0x0002);  // tie 1.5 -> 2
+  CHECK(both(std::ldexp(2.5f, -24)) == 0x0002);  // tie 2.5 -> 2
+  CHECK(both(-0.0f) == 0x8000);
+  CHECK(both(1e-30f) == 0x0000);
+  CHECK(both(std::numeric_limits<float>::denorm_min()) == 0x0000);
+  CHECK(both(std::ldexp(1023.5f, -24)) == 0x0400);  // subnormal rounding carries into normal
   const float snan = std::bit_cast<float>(0x7f800001u);
-  CHECK(is_nan16(f16(snan).bits));  // a signalling NaN with payload only in low bits stays NaN
-  CHECK(is_nan16(f16(std::numeric_limits<float>::quiet_NaN()).bits));
+  CHECK(is_nan16(both(snan)));  // a signalling NaN with payload only in low bits stays NaN
+  CHECK(is_nan16(both(std::numeric_limits<float>::quiet_NaN())));
 }
 
 #if LOWBIT_HAS_F16C
-TEST_CASE("f16 conversions agree with F16C hardware", "[f16]") {
+TEST_CASE("the portable f16 conversions agree with F16C hardware", "[f16]") {
   for (std::uint32_t h = 0; h < 65536; ++h) {
     const float hw = _cvtsh_ss(static_cast<unsigned short>(h));
-    const float sw = f16::from_bits(static_cast<std::uint16_t>(h)).to_float();
+    const float sw = lowbit::detail::f16_bits_to_float_soft(static_cast<std::uint16_t>(h));
     REQUIRE(std::bit_cast<std::uint32_t>(hw) == std::bit_cast<std::uint32_t>(sw));
   }
   std::mt19937 rng(7);
@@ -127,6 +139,7 @@ TEST_CASE("f16 conversions agree with F16C hardware", "[f16]") {
     // _mm_cvtps_ph rather than _cvtss_sh: clang's _cvtss_sh macro is a C99 compound literal.
     const auto hw = static_cast<std::uint16_t>(
         _mm_extract_epi16(_mm_cvtps_ph(_mm_set_ss(x), _MM_FROUND_TO_NEAREST_INT), 0));
+    REQUIRE(lowbit::detail::float_to_f16_bits_soft(x) == hw);
     REQUIRE(f16(x).bits == hw);
   }
 }

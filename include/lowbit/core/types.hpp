@@ -34,14 +34,8 @@ using Index = std::ptrdiff_t;
 
 namespace detail {
 
-constexpr std::uint16_t float_to_f16_bits(float value) noexcept {
-#if LOWBIT_HAS_F16C
-  // The same rounding in one instruction (tests check all patterns against both paths).
-  if (!std::is_constant_evaluated()) {
-    return static_cast<std::uint16_t>(
-        _mm_extract_epi16(_mm_cvtps_ph(_mm_set_ss(value), _MM_FROUND_TO_NEAREST_INT), 0));
-  }
-#endif
+/// The portable conversion (the definition; F16C, where present, must agree with it bit for bit).
+constexpr std::uint16_t float_to_f16_bits_soft(float value) noexcept {
   const std::uint32_t x = std::bit_cast<std::uint32_t>(value);
   const std::uint32_t sign = (x >> 16) & 0x8000u;
   const std::uint32_t ax = x & 0x7fffffffu;
@@ -69,10 +63,7 @@ constexpr std::uint16_t float_to_f16_bits(float value) noexcept {
   return static_cast<std::uint16_t>(sign | q);
 }
 
-constexpr float f16_bits_to_float(std::uint16_t h) noexcept {
-#if LOWBIT_HAS_F16C
-  if (!std::is_constant_evaluated()) return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(h)));
-#endif
+constexpr float f16_bits_to_float_soft(std::uint16_t h) noexcept {
   const std::uint32_t sign = static_cast<std::uint32_t>(h & 0x8000u) << 16;
   const std::uint32_t e = (h >> 10) & 0x1fu;
   const std::uint32_t m = h & 0x03ffu;
@@ -86,6 +77,25 @@ constexpr float f16_bits_to_float(std::uint16_t h) noexcept {
     return sign ? -mag : mag;
   }
   return std::bit_cast<float>(sign | ((e + 112u) << 23) | (m << 13));
+}
+
+/// float -> f16 bits: one F16C instruction where the target has it, else the portable code.
+constexpr std::uint16_t float_to_f16_bits(float value) noexcept {
+#if LOWBIT_HAS_F16C
+  if (!std::is_constant_evaluated()) {
+    return static_cast<std::uint16_t>(
+        _mm_extract_epi16(_mm_cvtps_ph(_mm_set_ss(value), _MM_FROUND_TO_NEAREST_INT), 0));
+  }
+#endif
+  return float_to_f16_bits_soft(value);
+}
+
+/// f16 bits -> float: one F16C instruction where the target has it, else the portable code.
+constexpr float f16_bits_to_float(std::uint16_t h) noexcept {
+#if LOWBIT_HAS_F16C
+  if (!std::is_constant_evaluated()) return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(h)));
+#endif
+  return f16_bits_to_float_soft(h);
 }
 
 constexpr std::uint16_t float_to_bf16_bits(float value) noexcept {
