@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // tests/quant/test_bad_input.cpp: NaN/Inf, all-zero and huge groups, partial groups, empty
 // matrices, bad importance: each gives the documented result or lowbit::Error.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -162,6 +163,19 @@ TEST_CASE("bad importance and options are rejected", "[bad_input]") {
   QuantizeOptions t;
   t.threads = 0;
   CHECK(contains(error_of<Sym4, PerGroup<32>>(w, 2, 32, t), "threads"));
+}
+
+TEST_CASE("quantize_into reuses storage and refuses another shape", "[bad_input]") {
+  const std::vector<float> w = test::gaussian(4 * 64, 8);
+  const MatrixView<const float> v(w.data(), 4, 64);
+  PackedMatrix<Sym4, PerGroup<32>, Plain> q(4, 64);
+  const std::byte* storage = q.codes().data();
+  quantize_into(v, QuantizeOptions{}, q);
+  CHECK(q.codes().data() == storage);
+  const auto fresh = quantize<Sym4, PerGroup<32>, Plain>(v, QuantizeOptions{});
+  CHECK(std::equal(q.codes().begin(), q.codes().end(), fresh.codes().begin(), fresh.codes().end()));
+  PackedMatrix<Sym4, PerGroup<32>, Plain> wrong(4, 63);
+  CHECK_THROWS_AS(quantize_into(v, QuantizeOptions{}, wrong), Error);
 }
 
 TEST_CASE("shape errors in reference kernels and dequantize", "[bad_input]") {
