@@ -99,7 +99,8 @@ struct Symmetric {
   static Params fit_range(const RangeStats& st, float clip) noexcept {
     // max(|min|, |max|) = max(-min, max) since min <= max; plain comparisons, as std::fmax is
     // an out-of-line libm call under GCC.
-    const double amax = -st.min > st.max ? -static_cast<double>(st.min) : static_cast<double>(st.max);
+    const double amax =
+        -st.min > st.max ? -static_cast<double>(st.min) : static_cast<double>(st.max);
     double s = 0.0;
     if constexpr (Convention == SymmetricConvention::kRestricted) {
       s = clip * amax / kQMax;
