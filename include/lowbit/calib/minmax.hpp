@@ -10,7 +10,8 @@
 //   3. refit_iters > 0: alternately re-encode with the current parameters and solve the weighted
 //      least-squares problem for the parameters given those codes (S::refit); the best
 //      parameters seen over all steps are kept, so a refit never makes the group worse.
-// The error is measured with the stored (ScaleT-rounded) parameters, i.e. exactly what decodes.
+// The error is measured with the stored (ScaleT-rounded) parameters, i.e. on what decodes (for
+// affine schemes in vector arithmetic, within the last bit of S::decode; see group_error).
 // Importance weights w (empty = all 1) are per weight, e.g. mean squared activation of the
 // input channel (llama.cpp imatrix) or |x| (ggml Q2_K); they must be finite and >= 0.
 #pragma once
