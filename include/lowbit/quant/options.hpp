@@ -28,8 +28,8 @@ struct QuantizeOptions {
 
 namespace detail {
 
-/// Throws Error if row r of x holds a NaN or ±Inf, naming its column.
-inline void check_row_finite(MatrixView<const float> x, Index r) {
+/// Throws Error if row r of x holds a NaN or ±Inf, naming its column (`what`: "weight", ...).
+inline void check_row_finite(MatrixView<const float> x, Index r, const char* what = "weight") {
   const float* row = x.row_ptr(r);
   // NaN and ±Inf are exactly the floats whose exponent bits are all ones; an integer OR
   // reduction over that test vectorises (a float probe sum would be a serial dependency chain).
@@ -40,8 +40,9 @@ inline void check_row_finite(MatrixView<const float> x, Index r) {
   }
   if (bad != 0) {
     for (Index k = 0; k < x.cols(); ++k) {
-      if (!std::isfinite(row[k]))
-        fail("quantize: non-finite weight ", row[k], " at row ", r, ", column ", k);
+      if (!std::isfinite(row[k])) {
+        fail("quantize: non-finite ", what, " ", row[k], " at row ", r, ", column ", k);
+      }
     }
   }
 }

@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: Apache-2.0
+// lowbit/kernels/reference/gemv_int8.hpp: the integer-path reference: GEMV/GEMM of packed
+// weights with int8 activations (quant/activation.hpp). The oracle of every integer kernel.
+//
+// For weight row r, activation row t (codes q, scale s_x) and each group g of r (in order of k),
+// with the scheme's affine decode ŵ = d.scale·(c - d.sub) + d.offset (DecodeAffine):
+//   idot_g = Σ_{k∈g} (c_k - d.sub)·q_k        exact integer (int64 here; kernels may use int32
+//                                             per block of k and widen, the value is the same)
+//   xsum_g = Σ_{k∈g} q_k                       exact integer
+//   t_g    = fma(d.offset, float(xsum_g), float(idot_g) · d.scale)     (fp32, this order)
+//   acc    = acc + t_g                         (fp32, groups in increasing k)
+//   y[t, r] = acc · s_x
+// Every float operation is spelled out (std::fma, no contraction left to the compiler), so a SIMD
+// kernel that performs the same operations per output row reproduces y bit for bit, whatever it
+// does inside the integer dot products. Integer conversions to float round to nearest even.
+// Shapes as in gemv.hpp: W is m × k; X has n rows of k activations; Y is n × m.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "lowbit/core/error.hpp"
+#include "lowbit/core/view.hpp"
+#include "lowbit/pack/packed_matrix.hpp"
+#include "lowbit/quant/activation.hpp"
+#include "lowbit/quant/common.hpp"
+
+namespace lowbit::ref {
+
+/// Y (n × m) = X̂ · Ŵᵀ on the integer path (see the definition above). Throws Error on shapes.
+template <AffineEncodeScheme S, Granularity G, class L>
+void gemm_int8(const PackedMatrix<S, G, L>& w, const Int8Activations& x, MatrixView<float> y) {
+  if (x.cols() != w.cols()) {
+    detail::fail("ref::gemm_int8: activations have ", x.cols(), " columns, W has ", w.cols());
+  }
+  if (y.rows() != x.rows() || y.cols() != w.rows()) {
+    detail::fail("ref::gemm_int8: Y is ", y.rows(), " x ", y.cols(), ", expected ", x.rows(), " x ",
+                 w.rows());
+  }
+  const Index cols = w.cols();
+  const Index gc = G::group_cols(cols);
+  std::vector<std::int32_t> codes(static_cast<std::size_t>(cols));
+  for (Index r = 0; r < w.rows(); ++r) {
+    for (Index k = 0; k < cols; ++k)
+      codes[static_cast<std::size_t>(k)] = static_cast<std::int32_t>(w.code(r, k));
+    for (Index t = 0; t < x.rows(); ++t) {
+      const std::int8_t* q = x.row(t);
+      float acc = 0.0f;
+      for (Index k0 = 0; k0 < cols; k0 += gc) {
+        const Index k1 = k0 + gc < cols ? k0 + gc : cols;
+        const DecodeAffine d = S::decode_affine(w.params_at(r, k0));
+        std::int64_t idot = 0, xsum = 0;
+        for (Index k = k0; k < k1; ++k) {
+          idot += static_cast<std::int64_t>(codes[static_cast<std::size_t>(k)] - d.sub) * q[k];
+          xsum += q[k];
+        }
+        const float tg =
+            std::fma(d.offset, static_cast<float>(xsum), static_cast<float>(idot) * d.scale);
+        acc = acc + tg;
+      }
+      y(t, r) = acc * x.scale(t);
+    }
+  }
+}
+
+/// y (m) = Ŵ · x̂ for activation row `t` of x (the n = 1 case of gemm_int8).
+template <AffineEncodeScheme S, Granularity G, class L>
+void gemv_int8(const PackedMatrix<S, G, L>& w, const Int8Activations& x, VectorView<float> y) {
+  if (x.rows() != 1) detail::fail("ref::gemv_int8: expects one activation row, got ", x.rows());
+  if (y.size() != w.rows())
+    detail::fail("ref::gemv_int8: y has ", y.size(), " elements, W has ", w.rows(), " rows");
+  std::vector<float> out(static_cast<std::size_t>(w.rows()));
+  gemm_int8(w, x, MatrixView<float>(out.data(), 1, w.rows()));
+  for (Index r = 0; r < w.rows(); ++r) y[r] = out[static_cast<std::size_t>(r)];
+}
+
+}  // namespace lowbit::ref

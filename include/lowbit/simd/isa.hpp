@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: Apache-2.0
+// lowbit/simd/isa.hpp: ISA tags (scalar ← simd ← sse4_2 ← avx2 ← avx512bw; simd ← neon64) and
+// isa::best, the most derived tag the compiler flags allow.
+//
+// # How kernels are chosen
+// Tags are empty structs that inherit, so a kernel family declared for `avx2` also serves
+// `avx512bw` until a better one exists (overload resolution picks the most derived match).
+// Every ISA-dependent function takes its tag as a template parameter, so TUs built with
+// different -m flags instantiate different symbols (ruy's rule; ARCHITECTURE.md §0.4).
+// A tag's `arch` (the xsimd architecture) exists only when that ISA is compiled in and xsimd is
+// available; `available()` asks the CPU at run time (for opt-in runtime dispatch). VNNI is a
+// capability of the AVX-512 tag (`kVnni`, fixed by the compiler flags), not a tag of its own,
+// because xsimd 8.1 has no VNNI tag and newer versions renamed theirs (DEPS.md §2a).
+// LOWBIT_FORCE_SCALAR pins isa::best to isa::scalar (config.hpp turns every LOWBIT_HAS_* off).
+#pragma once
+
+#include <string_view>
+
+#include "lowbit/config.hpp"
+#if LOWBIT_USE_XSIMD
+#include <xsimd/xsimd.hpp>
+#endif
+
+namespace lowbit::isa {
+
+/// Portable C++: the reference path of every kernel; always available.
+struct scalar {
+  static constexpr std::string_view name() { return "scalar"; }
+  static bool available() noexcept { return true; }
+  static constexpr bool kVnni = false;
+};
+
+/// Width-generic xsimd code (any xsimd architecture); the base of the real SIMD tags.
+struct simd : scalar {
+  static constexpr std::string_view name() { return "simd"; }
+};
+
+struct sse4_2 : simd {
+#if LOWBIT_USE_XSIMD && LOWBIT_HAS_SSE4_2
+  using arch = xsimd::sse4_2;
+#endif
+  static constexpr std::string_view name() { return "sse4_2"; }
+  static bool available() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+    return __builtin_cpu_supports("sse4.2");
+#else
+    return false;
+#endif
+  }
+};
+
+struct avx2 : sse4_2 {
+#if LOWBIT_USE_XSIMD && LOWBIT_HAS_AVX2
+  using arch = xsimd::avx2;
+#endif
+  static constexpr std::string_view name() { return "avx2"; }
+  static bool available() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return false;
+#endif
+  }
+};
+
+struct avx512bw : avx2 {
+#if LOWBIT_USE_XSIMD && LOWBIT_HAS_AVX512BW
+  using arch = xsimd::avx512bw;
+#endif
+  /// vpdpbusd is used when the flags enable AVX512-VNNI; the runtime check then requires it.
+  static constexpr bool kVnni = LOWBIT_HAS_AVX512VNNI != 0;
+  static constexpr std::string_view name() { return kVnni ? "avx512bw+vnni" : "avx512bw"; }
+  static bool available() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512cd") &&
+           __builtin_cpu_supports("avx512vl") && (!kVnni || __builtin_cpu_supports("avx512vnni"));
+#else
+    return false;
+#endif
+  }
+};
+
+struct neon64 : simd {
+#if LOWBIT_USE_XSIMD && LOWBIT_HAS_NEON64
+  using arch = xsimd::neon64;
+#endif
+  static constexpr std::string_view name() { return "neon64"; }
+  static bool available() noexcept {
+#if defined(__aarch64__)
+    return true;  // Advanced SIMD is mandatory on AArch64
+#else
+    return false;
+#endif
+  }
+};
+
+/// The most derived tag the compiler flags enable (scalar under LOWBIT_FORCE_SCALAR).
+#if LOWBIT_HAS_AVX512BW
+using best = avx512bw;
+#elif LOWBIT_HAS_AVX2
+using best = avx2;
+#elif LOWBIT_HAS_SSE4_2
+using best = sse4_2;
+#elif LOWBIT_HAS_NEON64
+using best = neon64;
+#else
+using best = scalar;
+#endif
+
+}  // namespace lowbit::isa

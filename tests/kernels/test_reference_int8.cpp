@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: Apache-2.0
+// tests/kernels/test_reference_int8.cpp: int8 activations and the integer-path reference GEMM.
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "lowbit/kernels/reference/gemv_int8.hpp"
+#include "lowbit/lowbit.hpp"
+#include "support/catch.hpp"
+#include "support/metrics.hpp"
+#include "support/rng.hpp"
+
+using namespace lowbit;
+
+TEST_CASE("int8 activations: per-row scale, range, padding, zero rows, errors", "[activation]") {
+  const Index n = 3, k = 70;
+  std::vector<float> x = test::gaussian(static_cast<std::size_t>(n * k), 1);
+  for (Index c = 0; c < k; ++c) x[static_cast<std::size_t>(2 * k + c)] = 0.0f;  // row 2 all zero
+  x[5] = -9.0f;                                                                 // row 0 amax
+  Int8Activations a;
+  quantize_activations(MatrixView<const float>(x.data(), n, k), a);
+  CHECK(a.stride() == 128);
+  CHECK(a.scale(0) == 9.0f / 127.0f);
+  CHECK(a.row(0)[5] == -127);
+  CHECK(a.scale(2) == 0.0f);
+  for (Index r = 0; r < n; ++r) {
+    for (Index c = 0; c < a.stride(); ++c) {
+      const int q = a.row(r)[c];
+      REQUIRE(q >= -127);
+      REQUIRE(q <= 127);
+      if (c >= k || r == 2) REQUIRE(q == 0);  // padding and zero rows
+      if (c < k && r < 2) {
+        const float xv = x[static_cast<std::size_t>(r * k + c)];
+        REQUIRE(std::fabs(a.scale(r) * static_cast<float>(q) - xv) <= 0.5f * a.scale(r) * 1.0001f);
+      }
+    }
+  }
+  x[7] = std::numeric_limits<float>::infinity();
+  try {
+    quantize_activations(MatrixView<const float>(x.data(), n, k), a);
+    FAIL("no error");
+  } catch (const Error& e) {
+    CHECK(std::string(e.what()).find("activation inf at row 0, column 7") != std::string::npos);
+  }
+}
+
+TEST_CASE("gemm_int8 is exact where every value is exact", "[reference_int8]") {
+  // f32 power-of-two scales, small integers: every product and sum is exact in fp32, so the
+  // result must equal the integer arithmetic done by hand.
+  using S = Asymmetric<4, AsymmetricOffset::kIntZero, float>;
+  PackedMatrix<S, PerGroup<4>, Plain> w(2, 6);
+  const int codes[2][6] = {{0, 1, 2, 3, 15, 7}, {8, 8, 8, 8, 1, 2}};
+  for (Index r = 0; r < 2; ++r) {
+    for (Index c = 0; c < 6; ++c) w.set_code(r, c, static_cast<std::uint32_t>(codes[r][c]));
+  }
+  // row 0: groups (s=0.5, z=3) and (s=2, z=1); row 1: (s=0.25, z=8) and (s=1, z=0)
+  w.params()[0] = {0.5f, 3};
+  w.params()[1] = {2.0f, 1};
+  w.params()[2] = {0.25f, 8};
+  w.params()[3] = {1.0f, 0};
+  const std::vector<float> xf = {127.0f, -1.0f, 2.0f, 0.0f, 3.0f, -4.0f};  // amax 127: s_x = 1
+  Int8Activations a;
+  quantize_activations(MatrixView<const float>(xf.data(), 1, 6), a);
+  REQUIRE(a.scale(0) == 1.0f);
+  std::vector<float> y(2);
+  ref::gemv_int8(w, a, VectorView<float>(y.data(), 2));
+  // row 0: 0.5*((0-3)*127 + (1-3)*-1 + (2-3)*2 + 0) + 2*((15-1)*3 + (7-1)*-4) = 0.5*(-381) + 2*18
+  CHECK(y[0] == 0.5f * -381.0f + 36.0f);
+  // row 1: 0.25*0 + 1*(1*3 + 2*-4) = -5
+  CHECK(y[1] == -5.0f);
+}
+
+TEMPLATE_TEST_CASE("gemm_int8 matches the double-precision product of the decoded operands",
+                   "[reference_int8]", (Symmetric<4, SymmetricConvention::kSignedMax, f16>),
+                   (Asymmetric<3, AsymmetricOffset::kIntZero, bf16>),
+                   (Asymmetric<2, AsymmetricOffset::kFloatMin, f16>),
+                   (Symmetric<8, SymmetricConvention::kRestricted, float>)) {
+  using S = TestType;
+  std::uint64_t seed = 10;
+  for (Index m : {1, 3, 17, 33}) {
+    for (Index k : {1, 7, 31, 32, 33, 65, 129}) {
+      const std::vector<float> wf = test::gaussian(static_cast<std::size_t>(m * k), ++seed);
+      const auto w = quantize<S, PerGroup<32>, Plain>(MatrixView<const float>(wf.data(), m, k), {});
+      const std::vector<float> wd = dequantize(w);
+      for (Index n : {1, 4}) {
+        const std::vector<float> xf = test::gaussian(static_cast<std::size_t>(n * k), ++seed);
+        Int8Activations a;
+        quantize_activations(MatrixView<const float>(xf.data(), n, k), a);
+        std::vector<float> y(static_cast<std::size_t>(n * m));
+        ref::gemm_int8(w, a, MatrixView<float>(y.data(), n, m));
+        for (Index t = 0; t < n; ++t) {
+          for (Index r = 0; r < m; ++r) {
+            double exact = 0.0, mag = 0.0;
+            for (Index c = 0; c < k; ++c) {
+              const double p = static_cast<double>(wd[static_cast<std::size_t>(r * k + c)]) *
+                               a.scale(t) * a.row(t)[c];
+              exact += p;
+              mag += std::fabs(p);
+            }
+            REQUIRE(std::fabs(y[static_cast<std::size_t>(t * m + r)] - exact) <=
+                    1e-5 * mag + 1e-30);
+          }
+        }
+      }
+    }
+  }
+}
