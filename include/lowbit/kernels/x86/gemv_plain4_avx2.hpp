@@ -28,8 +28,8 @@
 #include "lowbit/pack/packed_matrix.hpp"
 #include "lowbit/pack/plain.hpp"
 #include "lowbit/quant/activation.hpp"
-#include "lowbit/quant/granularity.hpp"
 #include "lowbit/quant/common.hpp"
+#include "lowbit/quant/granularity.hpp"
 #include "lowbit/simd/isa.hpp"
 
 namespace lowbit::kernels {
@@ -67,41 +67,65 @@ struct GemvPlain4Avx2 {
       xsum[static_cast<std::size_t>(g)] = s;
     }
     const Index row_bytes = Plain::row_bytes<S>(cols);
+    const Ctx c{w, q, xq.data(), xsum.data(), cols, groups, row_bytes};
+    const float sx = x.scale(0);
+    Index r = 0;
+    for (; r + 4 <= w.rows(); r += 4) rows<4>(c, r, sx, y);
+    for (; r < w.rows(); ++r) rows<1>(c, r, sx, y);
+  }
+
+ private:
+  struct Ctx {
+    const PackedMatrix<S, PerGroup<G>, Plain>& w;
+    const std::int8_t* q;      // activations in k order
+    const std::int8_t* xq;     // activations in nibble order per 32-block
+    const std::int64_t* xsum;  // Σq per group
+    Index cols, groups, row_bytes;
+  };
+
+  /// Σ c·q over group g of the row starting at `row`.
+  static std::int64_t group_raw(const Ctx& c, const std::byte* row, Index g) noexcept {
+    const Index k0 = g * G;
+    const Index k1 = k0 + G < c.cols ? k0 + G : c.cols;
+    if (k1 - k0 != G) {  // the short last group of a row: the same integers, one at a time
+      std::int64_t raw = 0;
+      for (Index k = k0; k < k1; ++k)
+        raw += static_cast<std::int64_t>(Plain::get_bits(row, 4, k)) * c.q[k];
+      return raw;
+    }
     const __m256i low4 = _mm256_set1_epi8(0x0f);
     const __m256i ones = _mm256_set1_epi16(1);
-    const float sx = x.scale(0);
-    for (Index r = 0; r < w.rows(); ++r) {
-      const std::byte* row = w.codes().data() + r * row_bytes;
-      const typename S::Params* prm = w.params().data() + r * groups;
-      float acc = 0.0f;
-      for (Index g = 0; g < groups; ++g) {
-        const Index k0 = g * G;
-        const Index k1 = k0 + G < cols ? k0 + G : cols;
-        std::int64_t raw = 0;  // Σ c·q over the group
-        Index k = k0;
-        if (k1 - k0 == G) {
-          __m256i acc32 = _mm256_setzero_si256();
-          for (; k < k1; k += 32) {
-            const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + k / 2));
-            const __m256i bb =
-                _mm256_inserti128_si256(_mm256_castsi128_si256(b), _mm_srli_epi16(b, 4), 1);
-            const __m256i c = _mm256_and_si256(bb, low4);  // [even codes | odd codes]
-            const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq.data() + k));
-            acc32 = _mm256_add_epi32(acc32, _mm256_madd_epi16(_mm256_maddubs_epi16(c, a), ones));
-          }
-          raw = hsum_epi32_avx2(acc32);
-        } else {  // the short last group of a row: the same integers, one weight at a time
-          for (; k < k1; ++k) raw += static_cast<std::int64_t>(Plain::get_bits(row, 4, k)) * q[k];
-        }
-        const DecodeAffine d = S::decode_affine(prm[g]);
-        const std::int64_t xs = xsum[static_cast<std::size_t>(g)];
+    __m256i acc32 = _mm256_setzero_si256();
+    for (Index k = k0; k < k1; k += 32) {
+      const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + k / 2));
+      const __m256i bb =
+          _mm256_inserti128_si256(_mm256_castsi128_si256(b), _mm_srli_epi16(b, 4), 1);
+      const __m256i codes = _mm256_and_si256(bb, low4);  // [even codes | odd codes]
+      const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(c.xq + k));
+      acc32 = _mm256_add_epi32(acc32, _mm256_madd_epi16(_mm256_maddubs_epi16(codes, a), ones));
+    }
+    return hsum_epi32_avx2(acc32);
+  }
+
+  /// NR rows at once: independent accumulation chains overlap, each row keeps the reference's
+  /// own order of float operations.
+  template <int NR>
+  static void rows(const Ctx& c, Index r0, float sx, VectorView<float> y) noexcept {
+    float acc[NR] = {};
+    for (Index g = 0; g < c.groups; ++g) {
+      const std::int64_t xs = c.xsum[g];
+      for (int j = 0; j < NR; ++j) {
+        const Index r = r0 + j;
+        const std::int64_t raw = group_raw(c, c.w.codes().data() + r * c.row_bytes, g);
+        const DecodeAffine d =
+            S::decode_affine(c.w.params()[static_cast<std::size_t>(r * c.groups + g)]);
         const std::int64_t idot = raw - static_cast<std::int64_t>(d.sub) * xs;
         const float tg =
             std::fma(d.offset, static_cast<float>(xs), static_cast<float>(idot) * d.scale);
-        acc = acc + tg;
+        acc[j] = acc[j] + tg;
       }
-      y[r] = acc * sx;
     }
+    for (int j = 0; j < NR; ++j) y[r0 + j] = acc[j] * sx;
   }
 };
 
