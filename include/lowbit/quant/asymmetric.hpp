@@ -122,12 +122,8 @@ struct Asymmetric<Bits, AsymmetricOffset::kIntZero, ScaleT>
 
   static Params refit(std::span<const float> x, std::span<const float> w,
                       std::span<const Code> codes, const Params& p) noexcept {
-    const detail::LsSums a = detail::ls_sums(x, w, codes, 0);
-    const double det = a.sw * a.sqq - a.sq * a.sq;
-    if (!(det > 0.0)) return p;
-    const double s = (a.sw * a.sqx - a.sq * a.sx) / det;  // x ≈ s·q + b
-    const double b = (a.sqq * a.sx - a.sq * a.sqx) / det;
-    if (!(s > 0.0)) return p;
+    double s = 0.0, b = 0.0;  // x ≈ s·q + b
+    if (!detail::fit_line(detail::ls_sums(x, w, codes, 0), s, b)) return p;
     Params r;
     r.zero = static_cast<std::uint8_t>(
         std::clamp(std::nearbyint(-b / s), 0.0, static_cast<double>(kMaxQ)));
@@ -202,12 +198,8 @@ struct Asymmetric<Bits, AsymmetricOffset::kFloatMin, ScaleT>
 
   static Params refit(std::span<const float> x, std::span<const float> w,
                       std::span<const Code> codes, const Params& p) noexcept {
-    const detail::LsSums a = detail::ls_sums(x, w, codes, 0);
-    const double det = a.sw * a.sqq - a.sq * a.sq;
-    if (!(det > 0.0)) return p;
-    const double s = (a.sw * a.sqx - a.sq * a.sx) / det;
-    const double m = (a.sqq * a.sx - a.sq * a.sqx) / det;
-    if (!(s > 0.0)) return p;
+    double s = 0.0, m = 0.0;  // x ≈ s·q + m
+    if (!detail::fit_line(detail::ls_sums(x, w, codes, 0), s, m)) return p;
     Params r;
     r.scale = ScaleStorage<ScaleT>::store(static_cast<float>(s));
     r.min = ScaleStorage<ScaleT>::store(static_cast<float>(m));

@@ -218,5 +218,15 @@ inline LsSums ls_sums(std::span<const float> x, std::span<const float> w, std::s
   return s;
 }
 
+/// The weighted least-squares line x ≈ s·q + b through LsSums (offset 0); false when the codes
+/// do not determine it (all equal) or the slope is not positive.
+inline bool fit_line(const LsSums& a, double& s, double& b) noexcept {
+  const double det = a.sw * a.sqq - a.sq * a.sq;
+  if (!(det > 0.0)) return false;
+  s = (a.sw * a.sqx - a.sq * a.sx) / det;
+  b = (a.sqq * a.sx - a.sq * a.sqx) / det;
+  return s > 0.0;
+}
+
 }  // namespace detail
 }  // namespace lowbit

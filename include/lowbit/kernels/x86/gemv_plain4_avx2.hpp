@@ -34,7 +34,9 @@
 
 namespace lowbit::kernels {
 
-/// Σ of the eight int32 lanes.
+/// Σ of the eight int32 lanes. Templated on the ISA tag like every ISA-dependent function, so an
+/// AVX-512 TU's copy can never stand in for an AVX2 TU's (ARCHITECTURE.md §0.4).
+template <class Isa>
 inline std::int32_t hsum_epi32_avx2(__m256i v) noexcept {
   __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
   s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
@@ -104,7 +106,7 @@ struct GemvPlain4Avx2 {
       const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(c.xq + k));
       acc32 = _mm256_add_epi32(acc32, _mm256_madd_epi16(_mm256_maddubs_epi16(codes, a), ones));
     }
-    return hsum_epi32_avx2(acc32);
+    return hsum_epi32_avx2<Isa>(acc32);
   }
 
   /// NR rows at once: independent accumulation chains overlap, each row keeps the reference's
