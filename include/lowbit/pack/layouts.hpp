@@ -4,3 +4,4 @@
 #pragma once
 
 #include "lowbit/pack/plain.hpp"
+#include "lowbit/pack/interleaved.hpp"

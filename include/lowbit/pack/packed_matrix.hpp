@@ -20,6 +20,32 @@
 
 namespace lowbit {
 
+namespace detail {
+/// Where parameter sets live: a layout may place them itself (Interleaved keeps a tile's
+/// parameters adjacent); otherwise the granularity's row-major order is used (Plain).
+template <class L, class G>
+concept LayoutPlacesParams = requires(Index i) {
+  { L::template param_count<G>(i, i) } -> std::same_as<Index>;
+  { L::template param_index<G>(i, i, i) } -> std::same_as<Index>;
+};
+template <class L, class G>
+constexpr Index layout_param_count(Index rows, Index cols) noexcept {
+  if constexpr (LayoutPlacesParams<L, G>) {
+    return L::template param_count<G>(rows, cols);
+  } else {
+    return G::param_count(rows, cols);
+  }
+}
+template <class L, class G>
+constexpr Index layout_param_index(Index r, Index k, Index cols) noexcept {
+  if constexpr (LayoutPlacesParams<L, G>) {
+    return L::template param_index<G>(r, k, cols);
+  } else {
+    return G::param_index(r, k, cols);
+  }
+}
+}  // namespace detail
+
 template <QuantScheme Scheme, Granularity Gran, class Layout>
 requires PackLayoutFor<Layout, Scheme>
 class PackedMatrix {
@@ -39,7 +65,7 @@ class PackedMatrix {
       : rows_(rows),
         cols_(cols),
         codes_(check_shape(rows, cols) ? Layout::template packed_bytes<Scheme>(rows, cols) : 0),
-        params_(Gran::param_count(rows, cols)) {}
+        params_(detail::layout_param_count<Layout, Gran>(rows, cols)) {}
   PackedMatrix(PackedMatrix&&) noexcept = default;
   PackedMatrix& operator=(PackedMatrix&&) noexcept = default;
 
@@ -62,9 +88,13 @@ class PackedMatrix {
   std::span<Params> params() noexcept { return params_.span(); }
   std::span<const Params> params() const noexcept { return params_.span(); }
 
+  /// Index into params() of the group holding weight (r, k) (the layout decides the order).
+  Index param_slot(Index r, Index k) const noexcept {
+    return detail::layout_param_index<Layout, Gran>(r, k, cols_);
+  }
   /// Parameters of the group holding weight (r, k).
   const Params& params_at(Index r, Index k) const noexcept {
-    return params_[Gran::param_index(r, k, cols_)];
+    return params_[detail::layout_param_index<Layout, Gran>(r, k, cols_)];
   }
   /// Code of weight (r, k), through the layout's scalar accessor.
   std::uint32_t code(Index r, Index k) const noexcept {
@@ -78,7 +108,8 @@ class PackedMatrix {
   double bits_per_weight() const noexcept {
     if (empty()) return 0.0;
     const double n = static_cast<double>(rows_) * static_cast<double>(cols_);
-    return Scheme::kCodeBits + static_cast<double>(params_.size()) * Scheme::kParamBits / n;
+    return Scheme::kCodeBits +
+           static_cast<double>(Gran::param_count(rows_, cols_)) * Scheme::kParamBits / n;
   }
 
   static std::string type_name() {

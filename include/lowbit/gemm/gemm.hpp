@@ -1,0 +1,343 @@
+// SPDX-License-Identifier: Apache-2.0
+// lowbit/gemm/gemm.hpp: the public GEMM/GEMV entry points on packed weights and the blocked
+// driver behind them.
+//
+// Convention (as ref::gemm): W is m × k (rows = outputs), X is n × k (rows = tokens), Y = X·Wᵀ
+// is n × m. Three activation kinds:
+//   gemm_int8(W, Int8Activations, Y, …)   pre-quantized int8 rows (quant/activation.hpp);
+//                                         bit-identical to ref::gemm_int8 on every ISA
+//   gemm(W, X float, Y, …)                quantizes X per row to int8 (into the Context's
+//                                         scratch) and runs gemm_int8: llama.cpp's decode path
+//   gemm_f32(W, X float, Y, …)            float activations, weights decoded to float in
+//                                         registers; within a relative bound of ref::gemm
+// and gemv / gemv_int8 / gemv_f32 for one activation vector. Each takes an optional output
+// pipeline (gemm/output.hpp) and a Context (threads and scratch; gemm/context.hpp). Results
+// never depend on the thread count.
+//
+// Kernels: Interleaved<NR, KB> weights run the micro-kernels of kernels/interleaved_tile.hpp on
+// the widest vectors the ISA tag allows (kernels/select.hpp); Plain 4-bit weights have an AVX2
+// GEMV; anything else (isa::scalar, neon64, other layouts) runs the scalar reference, so every
+// combination is correct and the fast ones are fast. Blocking: gemm/blocking.hpp.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+#include <vector>
+
+#include "lowbit/core/error.hpp"
+#include "lowbit/core/view.hpp"
+#include "lowbit/gemm/blocking.hpp"
+#include "lowbit/gemm/context.hpp"
+#include "lowbit/gemm/output.hpp"
+#include "lowbit/kernels/reference/gemv.hpp"
+#include "lowbit/kernels/reference/gemv_int8.hpp"
+#include "lowbit/kernels/select.hpp"
+#include "lowbit/pack/interleaved.hpp"
+#include "lowbit/pack/packed_matrix.hpp"
+#include "lowbit/quant/activation.hpp"
+#include "lowbit/quant/granularity.hpp"
+#include "lowbit/simd/isa.hpp"
+
+namespace lowbit {
+
+namespace detail {
+
+inline void check_gemm_shapes(const char* what, Index wrows, Index wcols, Index xrows, Index xcols,
+                              MatrixView<float> y) {
+  if (xcols != wcols) fail(what, ": activations have ", xcols, " columns, W has ", wcols);
+  if (y.rows() != xrows || y.cols() != wrows) {
+    fail(what, ": Y is ", y.rows(), " x ", y.cols(), ", expected ", xrows, " x ", wrows);
+  }
+}
+
+template <class P>
+void apply_rows(const P& pipe, MatrixView<float> y) {
+  for (Index t = 0; t < y.rows(); ++t) pipe.apply(y.row_ptr(t), 0, y.cols());
+}
+
+/// The blocked driver for Interleaved weights on vector operations V (see gemm/blocking.hpp).
+/// kInt: int8 activations `xi` (exact path); otherwise float activations `xf`.
+template <class V, bool kInt, AffineEncodeScheme S, Granularity G, int NR, int KB, class P>
+void run_interleaved(const PackedMatrix<S, G, Interleaved<NR, KB>>& w, const Int8Activations* xi,
+                     MatrixView<const float> xf, MatrixView<float> y, const P& pipe,
+                     Context& ctx) {
+  using L = Interleaved<NR, KB>;
+  constexpr int MR = kernels::kMicroRows<V, NR>;
+  constexpr Index kSteps = KB / 4;
+  const Index n = kInt ? xi->rows() : xf.rows();
+  const Index m = w.rows(), cols = w.cols();
+  if (n == 0 || m == 0) return;
+  if (cols == 0) {  // empty sums: Y = pipeline(0)
+    for (Index t = 0; t < n; ++t) {
+      std::fill(y.row_ptr(t), y.row_ptr(t) + m, 0.0f);
+      pipe.apply(y.row_ptr(t), 0, m);
+    }
+    return;
+  }
+  const Index nblocks = L::blocks(cols), ntiles = L::tiles(m);
+  const Index nsteps = nblocks * kSteps;
+  const Index group_blocks =
+      G::kKind == GranularityKind::kPerGroup ? G::kGroupSize / KB : nblocks;
+  const Index groups = G::kKind == GranularityKind::kPerGroup ? ceil_div<Index>(cols, G::kGroupSize)
+                                                              : 1;
+  const Index gcols = G::group_cols(cols);
+  // Panels: full MR-row panels, then single rows (the MR = 1 kernel) so no work is wasted on
+  // padding rows; a single activation row (GEMV) is used in place, unpacked.
+  const Index np = n == 1 ? 0 : n / MR;
+  const Index rem0 = np * MR;
+  const Index act_bytes = kInt ? 1 : 4;
+  // Scratch: packed panels, single rows (float path only: padded copies), group sums.
+  const std::size_t panel_elems = static_cast<std::size_t>(nsteps * MR * 4);  // codes / floats
+  const std::size_t row_elems = static_cast<std::size_t>(nsteps * 4);
+  const std::size_t xs_bytes =
+      static_cast<std::size_t>(np) * panel_elems * static_cast<std::size_t>(act_bytes);
+  const std::size_t rows_bytes =
+      kInt ? 0 : static_cast<std::size_t>(n - rem0) * row_elems * sizeof(float);
+  const std::size_t xsum_bytes =
+      kInt ? static_cast<std::size_t>(n * groups) * sizeof(std::int32_t) : 0;
+  std::byte* scratch = ctx.scratch(xs_bytes + rows_bytes + xsum_bytes + 64);
+  std::byte* xs_base = scratch;
+  std::byte* rows_base = scratch + xs_bytes;
+  auto* xsum = reinterpret_cast<std::int32_t*>(scratch + xs_bytes + rows_bytes);
+
+  // Activation packing (step-major panels: [step][m][4]) and group sums ([panel][g][m], then
+  // one [g] array per single row).
+  for (Index p = 0; p < np; ++p) {
+    for (int r = 0; r < MR; ++r) {
+      const Index t = p * MR + r;
+      if constexpr (kInt) {
+        const std::int8_t* q = xi->row(t);
+        auto* dst = reinterpret_cast<std::int8_t*>(xs_base) + static_cast<Index>(panel_elems) * p;
+        for (Index s = 0; s < nsteps; ++s) std::memcpy(dst + (s * MR + r) * 4, q + s * 4, 4);
+        for (Index g = 0; g < groups; ++g) {
+          std::int32_t sum = 0;
+          for (Index k = g * gcols; k < cols && k < (g + 1) * gcols; ++k) sum += q[k];
+          xsum[(p * groups + g) * MR + r] = sum;
+        }
+      } else {
+        auto* dst = reinterpret_cast<float*>(xs_base) + static_cast<Index>(panel_elems) * p;
+        const float* xr = xf.row_ptr(t);
+        for (Index s = 0; s < nsteps; ++s)
+          for (int i = 0; i < 4; ++i) {
+            const Index k = s * 4 + i;
+            dst[(s * MR + r) * 4 + i] = k < cols ? xr[k] : 0.0f;
+          }
+      }
+    }
+  }
+  for (Index t = rem0; t < n; ++t) {
+    if constexpr (kInt) {
+      const std::int8_t* q = xi->row(t);
+      for (Index g = 0; g < groups; ++g) {
+        std::int32_t sum = 0;
+        for (Index k = g * gcols; k < cols && k < (g + 1) * gcols; ++k) sum += q[k];
+        xsum[np * MR * groups + (t - rem0) * groups + g] = sum;
+      }
+    } else {
+      float* dst = reinterpret_cast<float*>(rows_base) + static_cast<Index>(row_elems) * (t - rem0);
+      const float* xr = xf.row_ptr(t);
+      for (Index k = 0; k < static_cast<Index>(row_elems); ++k) dst[k] = k < cols ? xr[k] : 0.0f;
+    }
+  }
+
+  const Index tile_bytes = nblocks * L::block_bytes(S::kCodeBits);
+  const Index tile_params = G::kKind == GranularityKind::kPerGroup ? groups * NR
+                            : G::kKind == GranularityKind::kPerChannel ? NR
+                                                                        : 0;
+  auto epilogue = [&](const float* acc, Index t, Index tile) {
+    const Index c0 = tile * NR;
+    const Index valid = m - c0 < NR ? m - c0 : NR;
+    float* yr = y.row_ptr(t) + c0;
+    const float s = kInt ? xi->scale(t) : 1.0f;
+    for (Index r = 0; r < valid; ++r) yr[r] = kInt ? acc[r] * s : acc[r];
+    pipe.apply(yr, c0, valid);
+  };
+  const Index mc = Blocking::mc(cols, act_bytes, MR);
+  for (Index t0 = 0; t0 < n; t0 += mc) {
+    const Index t1 = t0 + mc < n ? t0 + mc : n;
+    ctx.parallel_for(ntiles, [&](Index tile_begin, Index tile_end) {
+      alignas(64) float acc[MR * NR];
+      for (Index tile = tile_begin; tile < tile_end; ++tile) {
+        kernels::TileArgs a;
+        a.codes = w.codes().data() + tile * tile_bytes;
+        a.params = w.params().data() + tile * tile_params;
+        a.g_begin = 0;
+        a.g_end = groups;
+        a.group_blocks = group_blocks;
+        a.nblocks = nblocks;
+        a.acc = acc;
+        // Full panels of this activation block.
+        for (Index p = t0 / MR; p < np && p * MR < t1; ++p) {
+          std::fill(acc, acc + MR * NR, 0.0f);
+          a.xs = xs_base + static_cast<std::size_t>(p) * panel_elems * act_bytes;
+          a.xsum = xsum + p * groups * MR;
+          if constexpr (kInt) {
+            kernels::IntTile<V, S, G, NR, KB, MR>::run(a);
+          } else {
+            kernels::FloatTile<V, S, G, NR, KB, MR>::run(a);
+          }
+          for (int r = 0; r < MR; ++r) epilogue(acc + r * NR, p * MR + r, tile);
+        }
+        // Single rows.
+        for (Index t = t0 > rem0 ? t0 : rem0; t < t1; ++t) {
+          std::fill(acc, acc + NR, 0.0f);
+          if constexpr (kInt) {
+            a.xs = xi->row(t);
+            a.xsum = xsum + np * MR * groups + (t - rem0) * groups;
+            kernels::IntTile<V, S, G, NR, KB, 1>::run(a);
+          } else {
+            a.xs = reinterpret_cast<float*>(rows_base) + static_cast<Index>(row_elems) * (t - rem0);
+            kernels::FloatTile<V, S, G, NR, KB, 1>::run(a);
+          }
+          epilogue(acc, t, tile);
+        }
+      }
+    });
+  }
+}
+
+template <class W>
+struct InterleavedWeights : std::false_type {};
+template <class S, class G, int NR, int KB>
+struct InterleavedWeights<PackedMatrix<S, G, Interleaved<NR, KB>>> : std::true_type {
+  static constexpr int kNR = NR;
+};
+
+/// Whether the int32 group sums of W are exact (kernels/interleaved_tile.hpp); if not, the
+/// int64 reference runs instead (PerChannel/PerTensor rows longer than 66,313 columns).
+template <class G>
+bool int32_groups_exact(Index cols) {
+  return G::group_cols(cols) <= kernels::kMaxExactGroup;
+}
+
+template <class Isa, class W, class P>
+void gemm_int8_impl(const W& w, const Int8Activations& x, MatrixView<float> y, const P& pipe,
+                    Context& ctx) {
+  using S = typename W::scheme_type;
+  using G = typename W::granularity_type;
+  if constexpr (InterleavedWeights<W>::value) {
+    using V = kernels::VecFor<Isa, InterleavedWeights<W>::kNR>;
+    if constexpr (!std::is_void_v<V>) {
+      if (int32_groups_exact<G>(w.cols())) {
+        run_interleaved<V, true>(w, &x, MatrixView<const float>(), y, pipe, ctx);
+        return;
+      }
+    }
+  }
+#if LOWBIT_HAS_AVX2
+  if constexpr (std::is_same_v<typename W::layout_type, Plain> && S::kCodeBits == 4 &&
+                G::kKind == GranularityKind::kPerGroup && std::is_base_of_v<isa::avx2, Isa>) {
+    if constexpr (G::kGroupSize % 32 == 0) {
+      if (x.rows() == 1 && y.stride() >= 1) {
+        kernels::GemvPlain4Avx2<Isa, S, G::kGroupSize>::run(
+            w, x, VectorView<float>(y.row_ptr(0), y.cols()));
+        apply_rows(pipe, y);
+        return;
+      }
+    }
+  }
+#endif
+  ref::gemm_int8(w, x, y);
+  apply_rows(pipe, y);
+}
+
+template <class Isa, class W, class P>
+void gemm_f32_impl(const W& w, MatrixView<const float> x, MatrixView<float> y, const P& pipe,
+                   Context& ctx) {
+  if constexpr (InterleavedWeights<W>::value) {
+    using V = kernels::VecFor<Isa, InterleavedWeights<W>::kNR>;
+    if constexpr (!std::is_void_v<V>) {
+      run_interleaved<V, false>(w, nullptr, x, y, pipe, ctx);
+      return;
+    }
+  }
+  ref::gemm(w, x, y);
+  apply_rows(pipe, y);
+}
+
+}  // namespace detail
+
+/// Y (n × m) = X̂·Ŵᵀ for int8 activation rows X̂, then `pipe`. Bit-identical to ref::gemm_int8
+/// (followed by the pipeline's stages) on every ISA and thread count. Throws Error on shapes.
+template <class Isa = isa::best, class W, class P>
+void gemm_int8(const W& w, const Int8Activations& x, MatrixView<float> y, const P& pipe,
+               Context& ctx) {
+  detail::check_gemm_shapes("gemm_int8", w.rows(), w.cols(), x.rows(), x.cols(), y);
+  detail::gemm_int8_impl<Isa>(w, x, y, pipe, ctx);
+}
+template <class Isa = isa::best, class W>
+void gemm_int8(const W& w, const Int8Activations& x, MatrixView<float> y, Context& ctx) {
+  gemm_int8<Isa>(w, x, y, NoOutputStages{}, ctx);
+}
+
+/// Y = X·Ŵᵀ with X quantized per row to int8 first (dynamic per-token activations): the
+/// inference path. Throws Error on shapes and on NaN/Inf in X.
+template <class Isa = isa::best, class W, class P>
+void gemm(const W& w, MatrixView<const float> x, MatrixView<float> y, const P& pipe,
+          Context& ctx) {
+  detail::check_gemm_shapes("gemm", w.rows(), w.cols(), x.rows(), x.cols(), y);
+  quantize_activations(x, ctx.activations());
+  detail::gemm_int8_impl<Isa>(w, ctx.activations(), y, pipe, ctx);
+}
+template <class Isa = isa::best, class W>
+void gemm(const W& w, MatrixView<const float> x, MatrixView<float> y, Context& ctx) {
+  gemm<Isa>(w, x, y, NoOutputStages{}, ctx);
+}
+
+/// Y = X·Ŵᵀ with float activations (weights decoded to float in registers). Agrees with
+/// ref::gemm within the float path's bound (tests/support/tolerances.hpp). Throws on shapes.
+template <class Isa = isa::best, class W, class P>
+void gemm_f32(const W& w, MatrixView<const float> x, MatrixView<float> y, const P& pipe,
+              Context& ctx) {
+  detail::check_gemm_shapes("gemm_f32", w.rows(), w.cols(), x.rows(), x.cols(), y);
+  detail::gemm_f32_impl<Isa>(w, x, y, pipe, ctx);
+}
+template <class Isa = isa::best, class W>
+void gemm_f32(const W& w, MatrixView<const float> x, MatrixView<float> y, Context& ctx) {
+  gemm_f32<Isa>(w, x, y, NoOutputStages{}, ctx);
+}
+
+namespace detail {
+inline MatrixView<float> vector_as_row(VectorView<float> y, const char* what) {
+  if (!y.contiguous()) fail(what, ": y must be contiguous (inc 1), got inc ", y.inc());
+  return MatrixView<float>(y.data(), 1, y.size());
+}
+}  // namespace detail
+
+/// y (m) = Ŵ·x̂ for one row of int8 activations. Bit-identical to ref::gemv_int8.
+template <class Isa = isa::best, class W>
+void gemv_int8(const W& w, const Int8Activations& x, VectorView<float> y, Context& ctx) {
+  if (x.rows() != 1) detail::fail("gemv_int8: expects one activation row, got ", x.rows());
+  if (y.size() != w.rows())
+    detail::fail("gemv_int8: y has ", y.size(), " elements, W has ", w.rows(), " rows");
+  gemm_int8<Isa>(w, x, detail::vector_as_row(y, "gemv_int8"), ctx);
+}
+template <class Isa = isa::best, class W>
+void gemv_int8(const W& w, const Int8Activations& x, VectorView<float> y) {
+  Context ctx(1);
+  gemv_int8<Isa>(w, x, y, ctx);
+}
+
+/// y = Ŵ·x with x quantized to int8 on the fly (one token of decode).
+template <class Isa = isa::best, class W>
+void gemv(const W& w, VectorView<const float> x, VectorView<float> y, Context& ctx) {
+  if (!x.contiguous()) detail::fail("gemv: x must be contiguous (inc 1), got inc ", x.inc());
+  if (y.size() != w.rows())
+    detail::fail("gemv: y has ", y.size(), " elements, W has ", w.rows(), " rows");
+  gemm<Isa>(w, MatrixView<const float>(x.data(), 1, x.size()), detail::vector_as_row(y, "gemv"),
+            ctx);
+}
+
+/// y = Ŵ·x with float activations.
+template <class Isa = isa::best, class W>
+void gemv_f32(const W& w, VectorView<const float> x, VectorView<float> y, Context& ctx) {
+  if (!x.contiguous()) detail::fail("gemv_f32: x must be contiguous (inc 1), got inc ", x.inc());
+  if (y.size() != w.rows())
+    detail::fail("gemv_f32: y has ", y.size(), " elements, W has ", w.rows(), " rows");
+  gemm_f32<Isa>(w, MatrixView<const float>(x.data(), 1, x.size()),
+                detail::vector_as_row(y, "gemv_f32"), ctx);
+}
+
+}  // namespace lowbit

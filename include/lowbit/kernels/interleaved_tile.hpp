@@ -1,0 +1,329 @@
+// SPDX-License-Identifier: Apache-2.0
+// lowbit/kernels/interleaved_tile.hpp: the MR×NR micro-kernels on Interleaved<NR, KB> weights,
+// written once over a vector-operations struct V (kernels/x86/vec_x86.hpp: 128/256/512 bits).
+//
+// Requires: whatever V requires; NR a multiple of V::kLanes (NV = NR / kLanes vectors per tile).
+// Tile:     NR weight rows × MR activation rows; one dot-4 step (4 columns) per instruction.
+// Consumes: PackedMatrix<S, G, Interleaved<NR, KB>>, any AffineEncodeScheme with 1..8-bit codes;
+//           activations packed step-major (MR int32 = 4 int8 codes each per step, see
+//           gemm/driver.hpp; for MR = 1 that is the activation row itself).
+// Reference: ref::gemm_int8 bit for bit (the integer path); ref::gemm within a stated relative
+//           bound (the float path).
+// Trick:    the layout puts 4 codes of one row in one 32-bit lane, so a broadcast of 4 activation
+//           codes times a vector of codes is NR rows' partial dot products with no horizontal
+//           reduction (vpmaddubsw → 16-bit sums, widened by vpmaddwd once per up to 8 steps; or
+//           vpdpbusd); the group's scale, zero point and float accumulation then run NR rows per
+//           vector instruction, in exactly the reference's per-row order.
+//
+// # Integer exactness
+// Codes are unsigned (0 .. 2^B-1), activations signed with |q| <= 127 (never -128), so a
+// vpmaddubsw pair sum is at most 2·(2^B-1)·127: for B <= 4 eight steps fit int16 (8·3810 =
+// 30480 < 32767), for B = 5, 6, 7 four, two and one step. 8-bit codes would saturate a pair
+// (2·255·127 > 32767), so without VNNI they are split into nibbles (Σc·q = 16·Σhi·q + Σlo·q).
+// Group sums are int32: |Σ(c - sub)·q| <= 255·127·len, exact for len <= kMaxExactGroup (66,313
+// columns; the entry points send longer groups (PerChannel/PerTensor rows) to the int64
+// reference instead).
+// # Float exactness
+// The group's product float(idot)·scale is passed through V::rounded before it is added: GCC
+// contracts a multiply and a later add into one FMA under its default -ffp-contract=fast, which
+// would skip the reference's rounding of the product.
+#pragma once
+
+#if !defined(LOWBIT_KERNELS_SELECT_INCLUDED)
+#error "include lowbit/kernels/gemv.hpp, not this internal header"
+#endif
+
+#include <cstdint>
+#include <type_traits>
+#include <utility>
+
+#include "lowbit/config.hpp"
+#include "lowbit/core/types.hpp"
+#include "lowbit/pack/interleaved.hpp"
+#include "lowbit/quant/common.hpp"
+#include "lowbit/quant/granularity.hpp"
+#include "lowbit/quant/symmetric.hpp"
+
+namespace lowbit::kernels {
+
+/// Longest group whose int32 dot product is exact for any code width (see the header).
+inline constexpr Index kMaxExactGroup = 2147483647 / (255 * 127);
+
+template <int N, class Fn>
+LOWBIT_INLINE void static_for(Fn&& fn) {
+  [&]<int... I>(std::integer_sequence<int, I...>) {
+    (fn(std::integral_constant<int, I>{}), ...);
+  }
+  (std::make_integer_sequence<int, N>{});
+}
+
+template <class S>
+struct SymmetricScale : std::false_type {};
+template <int B, SymmetricConvention C, class T>
+struct SymmetricScale<Symmetric<B, C, T>> : std::true_type {
+  using ScaleT = T;
+};
+
+/// The affine decode constants of NR consecutive parameter sets, as vectors.
+template <class V, AffineEncodeScheme S, Granularity G, int NV>
+struct TileParams {
+  typename V::F scale[NV];
+  typename V::I sub[NV];
+  typename V::F offset[NV];
+  /// Symmetric schemes have no offset and one constant sub; their fma(0, xsum, p) is skipped:
+  /// it returns p except for p = -0 with xsum >= 0 (giving +0), and the running sum, which
+  /// starts at +0, is the same either way (+0 + -0 = +0), so y is unchanged bit for bit.
+  static constexpr bool kSymmetric = SymmetricScale<S>::value;
+
+  LOWBIT_INLINE void load(const typename S::Params* p) {
+    if constexpr (G::kKind == GranularityKind::kPerTensor) {
+      const DecodeAffine d = S::decode_affine(p[0]);
+      for (int v = 0; v < NV; ++v) {
+        scale[v] = V::fset1(d.scale);
+        sub[v] = V::set1_32(d.sub);
+        offset[v] = V::fset1(d.offset);
+      }
+    } else if constexpr (kSymmetric) {
+      using T = typename SymmetricScale<S>::ScaleT;
+      static_assert(sizeof(typename S::Params) == sizeof(T));
+      const T* s = reinterpret_cast<const T*>(p);
+      for (int v = 0; v < NV; ++v) {
+        if constexpr (std::is_same_v<T, float>) {
+          scale[v] = V::fload(s + v * V::kLanes);
+        } else if constexpr (std::is_same_v<T, f16>) {
+          scale[v] = V::load_f16(s + v * V::kLanes);
+        } else {
+          scale[v] = V::load_bf16(s + v * V::kLanes);
+        }
+      }
+    } else {
+      alignas(64) float sc[NV * V::kLanes], of[NV * V::kLanes];
+      alignas(64) std::int32_t sb[NV * V::kLanes];
+      for (int i = 0; i < NV * V::kLanes; ++i) {
+        const DecodeAffine d = S::decode_affine(p[i]);
+        sc[i] = d.scale;
+        sb[i] = d.sub;
+        of[i] = d.offset;
+      }
+      for (int v = 0; v < NV; ++v) {
+        scale[v] = V::fload(sc + v * V::kLanes);
+        sub[v] = V::load(sb + v * V::kLanes);
+        offset[v] = V::fload(of + v * V::kLanes);
+      }
+    }
+  }
+};
+
+/// Unpacks step J (columns 4J .. 4J+3) of one block, vector v, to codes in the low bits of
+/// bytes (lane r = row r, 4 codes).
+template <class V, int Bits, int NR, int KB, int J>
+LOWBIT_INLINE typename V::I decode_step(const std::byte* block, int v) {
+  using L = Interleaved<NR, KB>;
+  typename V::I c = V::zero();
+  bool first = true;
+  static_for<4>([&](auto wi) {
+    constexpr int w = 8 >> wi.value;  // plane widths 8, 4, 2, 1
+    if constexpr ((Bits & w) != 0) {
+      constexpr int per_chunk = 8 / w;
+      constexpr int t = J % per_chunk;
+      constexpr int sh = L::plane_shift(Bits, w);
+      constexpr int pos = t * w;  // where the slice sits in its byte
+      constexpr unsigned mask = ((1u << w) - 1u) << sh;
+      const std::byte* chunk = block + L::plane_offset(Bits, w) + (J / per_chunk) * L::kLaneBytes +
+                               v * V::kLanes * 4;
+      const typename V::I raw = V::load(chunk);
+      typename V::I s;
+      if constexpr (w == 8) {
+        s = raw;
+      } else if constexpr (pos >= sh) {
+        s = V::and_(V::template srli16<pos - sh>(raw), V::set1_8(static_cast<int>(mask)));
+      } else {
+        s = V::and_(V::template slli16<sh - pos>(raw), V::set1_8(static_cast<int>(mask)));
+      }
+      c = first ? s : V::or_(c, s);
+      first = false;
+    }
+  });
+  return c;
+}
+
+/// Arguments of one micro-kernel call: one weight tile × one activation panel × a group range.
+struct TileArgs {
+  const std::byte* codes = nullptr;  // the tile's first block
+  const void* params = nullptr;      // the tile's first parameter set
+  const void* xs = nullptr;          // panel activations, step-major (int32 or float, see below)
+  const std::int32_t* xsum = nullptr;  // int path: Σq per (group, m): xsum[g·MR + m]
+  Index g_begin = 0, g_end = 0;      // groups to process, in order
+  Index group_blocks = 0;            // blocks per group (PerChannel/PerTensor: all)
+  Index nblocks = 0;                 // blocks per tile row
+  float* acc = nullptr;              // MR × NR running sums, acc[m·NR + r], read and written
+};
+
+/// The integer micro-kernel: int8 activations (xs: MR int32 per step; step s of the panel is
+/// xs[s·MR + m]), exact integer group sums, the reference's float operations per group.
+template <class V, AffineEncodeScheme S, Granularity G, int NR, int KB, int MR>
+struct IntTile {
+  static constexpr int NV = NR / V::kLanes;
+  static constexpr int kBits = S::kCodeBits;
+  static constexpr int kSteps = KB / 4;
+  static_assert(NR % V::kLanes == 0, "IntTile: NR must be a multiple of the vector's lanes");
+  // Steps per int16 flush (see the header): a power of two dividing 8.
+  static constexpr int kFlush = kBits <= 4 ? 8 : kBits == 5 ? 4 : kBits == 6 ? 2 : kBits == 7 ? 1 : 8;
+  static constexpr bool kSplit8 = kBits == 8 && !V::kVnni;
+
+  static void run(const TileArgs& a) {
+    using I = typename V::I;
+    using F = typename V::F;
+    const auto* xs = static_cast<const std::int32_t*>(a.xs);
+    const auto* params = static_cast<const typename S::Params*>(a.params);
+    const I ones = V::set1_16(1);
+    const I sixteen = V::set1_16(16);
+    const I low4 = V::set1_8(0x0f);
+    F facc[MR][NV];
+    for (int m = 0; m < MR; ++m)
+      for (int v = 0; v < NV; ++v) facc[m][v] = V::fload(a.acc + m * NR + v * V::kLanes);
+    TileParams<V, S, G, NV> tp;
+    for (Index g = a.g_begin; g < a.g_end; ++g) {
+      const Index b0 = g * a.group_blocks;
+      const Index b1 = b0 + a.group_blocks < a.nblocks ? b0 + a.group_blocks : a.nblocks;
+      I iacc[MR][NV];
+      for (int m = 0; m < MR; ++m)
+        for (int v = 0; v < NV; ++v) iacc[m][v] = V::zero();
+      for (Index b = b0; b < b1; ++b) {
+        const std::byte* blk = a.codes + b * (NR * KB * kBits / 8);
+        const std::int32_t* xb = xs + b * kSteps * MR;
+        I s16[MR][NV], h16[MR][NV];
+        static_for<kSteps>([&](auto jj) {
+          constexpr int J = jj.value;
+          if constexpr (!V::kVnni && J % kFlush == 0) {
+            for (int m = 0; m < MR; ++m)
+              for (int v = 0; v < NV; ++v) {
+                s16[m][v] = V::zero();
+                if constexpr (kSplit8) h16[m][v] = V::zero();
+              }
+          }
+          I c[NV];
+          for (int v = 0; v < NV; ++v) c[v] = decode_step<V, kBits, NR, KB, J>(blk, v);
+          for (int m = 0; m < MR; ++m) {
+            const I x = V::bcast32(xb + J * MR + m);
+            for (int v = 0; v < NV; ++v) {
+              if constexpr (V::kVnni) {
+                iacc[m][v] = V::dpbusd(iacc[m][v], c[v], x);
+              } else if constexpr (kSplit8) {
+                s16[m][v] = V::add16(s16[m][v], V::maddubs(V::and_(c[v], low4), x));
+                h16[m][v] = V::add16(
+                    h16[m][v], V::maddubs(V::and_(V::template srli16<4>(c[v]), low4), x));
+              } else {
+                s16[m][v] = V::add16(s16[m][v], V::maddubs(c[v], x));
+              }
+            }
+          }
+          if constexpr (!V::kVnni && (J + 1) % kFlush == 0) {
+            for (int m = 0; m < MR; ++m)
+              for (int v = 0; v < NV; ++v) {
+                iacc[m][v] = V::add32(iacc[m][v], V::madd16(s16[m][v], ones));
+                if constexpr (kSplit8)
+                  iacc[m][v] = V::add32(iacc[m][v], V::madd16(h16[m][v], sixteen));
+              }
+          }
+        });
+      }
+      // The group's float operations: the reference's, NR rows per vector.
+      const Index pslot = G::kKind == GranularityKind::kPerGroup ? g * NR : 0;
+      tp.load(params + pslot);
+      for (int m = 0; m < MR; ++m) {
+        const std::int32_t xsum = a.xsum[g * MR + m];
+        const F xsf = V::fset1(static_cast<float>(xsum));
+        for (int v = 0; v < NV; ++v) {
+          I idot;
+          if constexpr (TileParams<V, S, G, NV>::kSymmetric) {
+            idot = V::sub32(iacc[m][v], V::set1_32(xsum * S::kOffset));
+          } else {
+            idot = V::sub32(iacc[m][v], V::mullo32(tp.sub[v], V::set1_32(xsum)));
+          }
+          const F p = V::rounded(V::fmul(V::cvt(idot), tp.scale[v]));
+          if constexpr (TileParams<V, S, G, NV>::kSymmetric) {
+            facc[m][v] = V::fadd(facc[m][v], p);
+          } else {
+            facc[m][v] = V::fadd(facc[m][v], V::fmadd(tp.offset[v], xsf, p));
+          }
+        }
+      }
+    }
+    for (int m = 0; m < MR; ++m)
+      for (int v = 0; v < NV; ++v) V::fstore(a.acc + m * NR + v * V::kLanes, facc[m][v]);
+  }
+};
+
+/// The float micro-kernel: float activations (xs: 4·MR floats per step, step s of the panel at
+/// xs[(s·MR + m)·4 + i]); weights decoded to float in registers. Per group and row it forms
+/// Σ c·x and Σ x in fp32 and adds scale·(Σc·x - sub·Σx) + offset·Σx; compared with ref::gemm
+/// (double accumulation) within a relative bound.
+template <class V, AffineEncodeScheme S, Granularity G, int NR, int KB, int MR>
+struct FloatTile {
+  static constexpr int NV = NR / V::kLanes;
+  static constexpr int kBits = S::kCodeBits;
+  static constexpr int kSteps = KB / 4;
+
+  static void run(const TileArgs& a) {
+    using I = typename V::I;
+    using F = typename V::F;
+    const auto* xs = static_cast<const float*>(a.xs);
+    const auto* params = static_cast<const typename S::Params*>(a.params);
+    const I byte_mask = V::set1_32(0xff);
+    F facc[MR][NV];
+    for (int m = 0; m < MR; ++m)
+      for (int v = 0; v < NV; ++v) facc[m][v] = V::fload(a.acc + m * NR + v * V::kLanes);
+    TileParams<V, S, G, NV> tp;
+    for (Index g = a.g_begin; g < a.g_end; ++g) {
+      const Index b0 = g * a.group_blocks;
+      const Index b1 = b0 + a.group_blocks < a.nblocks ? b0 + a.group_blocks : a.nblocks;
+      F cx[MR][NV];
+      F xsum[MR];
+      for (int m = 0; m < MR; ++m) {
+        xsum[m] = V::fzero();
+        for (int v = 0; v < NV; ++v) cx[m][v] = V::fzero();
+      }
+      for (Index b = b0; b < b1; ++b) {
+        const std::byte* blk = a.codes + b * (NR * KB * kBits / 8);
+        const float* xb = xs + b * kSteps * MR * 4;
+        static_for<kSteps>([&](auto jj) {
+          constexpr int J = jj.value;
+          I c[NV];
+          for (int v = 0; v < NV; ++v) c[v] = decode_step<V, kBits, NR, KB, J>(blk, v);
+          static_for<4>([&](auto ii) {
+            constexpr int i = ii.value;
+            F cf[NV];
+            for (int v = 0; v < NV; ++v)
+              cf[v] = V::cvt(V::and_(V::template srli32<8 * i>(c[v]), byte_mask));
+            for (int m = 0; m < MR; ++m) {
+              const F x = V::fset1(xb[(J * MR + m) * 4 + i]);
+              xsum[m] = V::fadd(xsum[m], x);
+              for (int v = 0; v < NV; ++v) cx[m][v] = V::fmadd(cf[v], x, cx[m][v]);
+            }
+          });
+        });
+      }
+      const Index pslot = G::kKind == GranularityKind::kPerGroup ? g * NR : 0;
+      tp.load(params + pslot);
+      for (int m = 0; m < MR; ++m)
+        for (int v = 0; v < NV; ++v) {
+          F sub;
+          if constexpr (TileParams<V, S, G, NV>::kSymmetric) {
+            sub = V::fset1(static_cast<float>(S::kOffset));
+          } else {
+            sub = V::cvt(tp.sub[v]);
+          }
+          const F centred = V::fsub(cx[m][v], V::fmul(sub, xsum[m]));
+          F t = V::fmul(tp.scale[v], centred);
+          if constexpr (!TileParams<V, S, G, NV>::kSymmetric)
+            t = V::fmadd(tp.offset[v], xsum[m], t);
+          facc[m][v] = V::fadd(facc[m][v], t);
+        }
+    }
+    for (int m = 0; m < MR; ++m)
+      for (int v = 0; v < NV; ++v) V::fstore(a.acc + m * NR + v * V::kLanes, facc[m][v]);
+  }
+};
+
+}  // namespace lowbit::kernels

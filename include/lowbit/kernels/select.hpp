@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: Apache-2.0
+// lowbit/kernels/select.hpp: the one place that includes ISA-specific kernel headers, and the
+// selection of a vector width for an ISA tag.
+//
+// Selection is by overload on the ISA tag: the most derived declaration that exists (and whose
+// constraint on the tile height NR holds) wins, and the chosen operations struct is instantiated
+// with the *actual* tag, so avx512bw+vnni code never leaks into an avx2 TU (ARCHITECTURE.md
+// §2.b). `VecFor<Isa, NR>` is void where no vector family applies (isa::scalar, neon64 for now,
+// or an NR the widths cannot tile); callers then run the reference.
+//   Interleaved<NR, KB>:  avx512bw (NR % 16 == 0)  Vec512 (vpdpbusd with VNNI)
+//                         avx2     (NR % 8 == 0)   Vec256 (vpdpbusd on ymm with AVX512-VNNI+VL)
+//                         sse4_2   (NR % 4 == 0)   Vec128
+//   Plain, 4-bit, PerGroup<32·j>: avx2             GemvPlain4Avx2 (GEMV only)
+#pragma once
+
+#include <type_traits>
+
+#include "lowbit/config.hpp"
+#include "lowbit/simd/isa.hpp"
+
+#define LOWBIT_KERNELS_SELECT_INCLUDED 1
+#if LOWBIT_HAS_SSE4_2
+#include "lowbit/kernels/x86/vec_x86.hpp"
+#endif
+#if LOWBIT_HAS_AVX2
+#include "lowbit/kernels/x86/gemv_plain4_avx2.hpp"
+#endif
+#include "lowbit/kernels/interleaved_tile.hpp"
+
+namespace lowbit::kernels {
+
+template <class Isa, int NR>
+void pick_vec(isa::scalar);
+#if LOWBIT_HAS_SSE4_2
+template <class Isa, int NR>
+requires(NR % 4 == 0) Vec128<Isa> pick_vec(isa::sse4_2);
+#endif
+#if LOWBIT_HAS_AVX2
+template <class Isa, int NR>
+requires(NR % 8 == 0) Vec256<Isa> pick_vec(isa::avx2);
+#endif
+#if LOWBIT_HAS_AVX512BW
+template <class Isa, int NR>
+requires(NR % 16 == 0) Vec512<Isa> pick_vec(isa::avx512bw);
+#endif
+
+/// The vector operations for tiles of NR rows on Isa, or void.
+template <class Isa, int NR>
+using VecFor = decltype(pick_vec<Isa, NR>(Isa{}));
+
+/// Activation rows per micro-kernel call (MR), from the register budget: each of the MR×NV
+/// int32 accumulators needs one register, plus one int16 partial sum without VNNI, plus the
+/// decoded codes, the broadcast activations and two constants. 16 ymm/xmm registers hold 4×1
+/// (4 + 4 + 4 + 4 = 16 with the float sums spilled per group); 32 zmm registers hold 8×1.
+template <class V, int NR>
+inline constexpr int kMicroRows = [] {
+  const int nv = NR / V::kLanes;
+  const int budget = V::kLanes == 16 ? 8 : 4;
+  return budget / nv > 0 ? budget / nv : 1;
+}();
+
+}  // namespace lowbit::kernels

@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: Apache-2.0
+// lowbit/kernels/x86/vec_x86.hpp: the vector operations the interleaved kernels are written on,
+// for SSE4.2 (128-bit), AVX2 (256-bit) and AVX-512BW (512-bit), one struct per width.
+//
+// Requires: SSE4.2 (SSSE3 pmaddubsw, SSE4.1 pmulld) / AVX2 + FMA (+ F16C) / AVX-512 F/BW/DQ/VL,
+//           with AVX512-VNNI used for vpdpbusd when the flags enable it (also on 256-bit
+//           vectors, through AVX512-VL).
+// Why not xsimd (ARCHITECTURE.md §0.5 allows raw intrinsics where it lacks the operation): every
+// hot operation here — vpmaddubsw, vpmaddwd, vpdpbusd, 16-bit lane shifts of packed bytes,
+// vcvtph2ps — is missing from xsimd 8.1, so a thin struct of intrinsics per width is the
+// smallest portable layer. Each struct is a template on the ISA tag, so an AVX-512 TU's copy of
+// an operation never stands in for an AVX2 TU's (ODR, §0.4).
+// Lanes: `kLanes` 32-bit lanes = output rows served by one vector in the interleaved layout.
+#pragma once
+
+#if !defined(LOWBIT_KERNELS_SELECT_INCLUDED)
+#error "include lowbit/kernels/gemv.hpp, not this internal header"
+#endif
+
+#include <immintrin.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#include "lowbit/config.hpp"
+#include "lowbit/core/types.hpp"
+
+namespace lowbit::kernels {
+
+#if LOWBIT_HAS_SSE4_2
+/// 128-bit vectors: 4 rows per vector. No FMA or F16C is assumed: fused multiply-adds go through
+/// std::fma per lane (the reference's own operation) and half scales are widened in scalar code.
+template <class Isa>
+struct Vec128 {
+  using I = __m128i;
+  using F = __m128;
+  static constexpr int kLanes = 4;
+  static constexpr bool kVnni = false;
+  static LOWBIT_INLINE I load(const void* p) { return _mm_loadu_si128(static_cast<const I*>(p)); }
+  static LOWBIT_INLINE void store(void* p, I v) { _mm_storeu_si128(static_cast<I*>(p), v); }
+  static LOWBIT_INLINE I bcast32(const void* p) {
+    std::int32_t v;
+    std::memcpy(&v, p, 4);
+    return _mm_set1_epi32(v);
+  }
+  static LOWBIT_INLINE I set1_8(int v) { return _mm_set1_epi8(static_cast<char>(v)); }
+  static LOWBIT_INLINE I set1_16(int v) { return _mm_set1_epi16(static_cast<short>(v)); }
+  static LOWBIT_INLINE I set1_32(std::int32_t v) { return _mm_set1_epi32(v); }
+  static LOWBIT_INLINE I zero() { return _mm_setzero_si128(); }
+  static LOWBIT_INLINE I and_(I a, I b) { return _mm_and_si128(a, b); }
+  static LOWBIT_INLINE I or_(I a, I b) { return _mm_or_si128(a, b); }
+  template <int N>
+  static LOWBIT_INLINE I srli16(I a) { return N == 0 ? a : _mm_srli_epi16(a, N); }
+  template <int N>
+  static LOWBIT_INLINE I slli16(I a) { return N == 0 ? a : _mm_slli_epi16(a, N); }
+  template <int N>
+  static LOWBIT_INLINE I srli32(I a) { return N == 0 ? a : _mm_srli_epi32(a, N); }
+  static LOWBIT_INLINE I maddubs(I u8, I s8) { return _mm_maddubs_epi16(u8, s8); }
+  static LOWBIT_INLINE I add16(I a, I b) { return _mm_add_epi16(a, b); }
+  static LOWBIT_INLINE I madd16(I a, I b) { return _mm_madd_epi16(a, b); }
+  static LOWBIT_INLINE I add32(I a, I b) { return _mm_add_epi32(a, b); }
+  static LOWBIT_INLINE I sub32(I a, I b) { return _mm_sub_epi32(a, b); }
+  static LOWBIT_INLINE I mullo32(I a, I b) { return _mm_mullo_epi32(a, b); }
+  static LOWBIT_INLINE I dpbusd(I acc, I, I) { return acc; }  // never called: kVnni is false
+  static LOWBIT_INLINE F cvt(I a) { return _mm_cvtepi32_ps(a); }
+  static LOWBIT_INLINE F fzero() { return _mm_setzero_ps(); }
+  static LOWBIT_INLINE F fset1(float v) { return _mm_set1_ps(v); }
+  static LOWBIT_INLINE F fload(const float* p) { return _mm_loadu_ps(p); }
+  static LOWBIT_INLINE void fstore(float* p, F v) { _mm_storeu_ps(p, v); }
+  static LOWBIT_INLINE F fadd(F a, F b) { return _mm_add_ps(a, b); }
+  /// Returns a unchanged but opaque to the optimizer: a rounded product stays rounded (GCC's
+  /// default -ffp-contract=fast would otherwise fuse a later add into an FMA).
+  static LOWBIT_INLINE F rounded(F a) {
+    __asm__("" : "+x"(a));
+    return a;
+  }
+  static LOWBIT_INLINE F fsub(F a, F b) { return _mm_sub_ps(a, b); }
+  static LOWBIT_INLINE F fmul(F a, F b) { return _mm_mul_ps(a, b); }
+  static LOWBIT_INLINE F fmadd(F a, F b, F c) {  // a·b + c, rounded once, per lane
+    alignas(16) float x[4], y[4], z[4];
+    _mm_store_ps(x, a);
+    _mm_store_ps(y, b);
+    _mm_store_ps(z, c);
+    for (int i = 0; i < 4; ++i) x[i] = std::fma(x[i], y[i], z[i]);
+    return _mm_load_ps(x);
+  }
+  static LOWBIT_INLINE F fmin(F a, F b) { return _mm_min_ps(a, b); }
+  static LOWBIT_INLINE F fmax(F a, F b) { return _mm_max_ps(a, b); }
+  static LOWBIT_INLINE F load_f16(const f16* p) {
+    alignas(16) float x[4];
+    for (int i = 0; i < 4; ++i) x[i] = p[i].to_float();
+    return _mm_load_ps(x);
+  }
+  static LOWBIT_INLINE F load_bf16(const bf16* p) {
+    const I h = _mm_cvtepu16_epi32(_mm_loadl_epi64(reinterpret_cast<const I*>(p)));
+    return _mm_castsi128_ps(_mm_slli_epi32(h, 16));
+  }
+};
+#endif  // LOWBIT_HAS_SSE4_2
+
+#if LOWBIT_HAS_AVX2
+/// 256-bit vectors: 8 rows per vector; vpdpbusd on ymm when the flags enable AVX512-VNNI + VL.
+template <class Isa>
+struct Vec256 {
+  using I = __m256i;
+  using F = __m256;
+  static constexpr int kLanes = 8;
+  static constexpr bool kVnni = Isa::kVnni;
+  static LOWBIT_INLINE I load(const void* p) {
+    return _mm256_loadu_si256(static_cast<const I*>(p));
+  }
+  static LOWBIT_INLINE void store(void* p, I v) { _mm256_storeu_si256(static_cast<I*>(p), v); }
+  static LOWBIT_INLINE I bcast32(const void* p) {
+    std::int32_t v;
+    std::memcpy(&v, p, 4);
+    return _mm256_set1_epi32(v);
+  }
+  static LOWBIT_INLINE I set1_8(int v) { return _mm256_set1_epi8(static_cast<char>(v)); }
+  static LOWBIT_INLINE I set1_16(int v) { return _mm256_set1_epi16(static_cast<short>(v)); }
+  static LOWBIT_INLINE I set1_32(std::int32_t v) { return _mm256_set1_epi32(v); }
+  static LOWBIT_INLINE I zero() { return _mm256_setzero_si256(); }
+  static LOWBIT_INLINE I and_(I a, I b) { return _mm256_and_si256(a, b); }
+  static LOWBIT_INLINE I or_(I a, I b) { return _mm256_or_si256(a, b); }
+  template <int N>
+  static LOWBIT_INLINE I srli16(I a) { return N == 0 ? a : _mm256_srli_epi16(a, N); }
+  template <int N>
+  static LOWBIT_INLINE I slli16(I a) { return N == 0 ? a : _mm256_slli_epi16(a, N); }
+  template <int N>
+  static LOWBIT_INLINE I srli32(I a) { return N == 0 ? a : _mm256_srli_epi32(a, N); }
+  static LOWBIT_INLINE I maddubs(I u8, I s8) { return _mm256_maddubs_epi16(u8, s8); }
+  static LOWBIT_INLINE I add16(I a, I b) { return _mm256_add_epi16(a, b); }
+  static LOWBIT_INLINE I madd16(I a, I b) { return _mm256_madd_epi16(a, b); }
+  static LOWBIT_INLINE I add32(I a, I b) { return _mm256_add_epi32(a, b); }
+  static LOWBIT_INLINE I sub32(I a, I b) { return _mm256_sub_epi32(a, b); }
+  static LOWBIT_INLINE I mullo32(I a, I b) { return _mm256_mullo_epi32(a, b); }
+  static LOWBIT_INLINE I dpbusd(I acc, I u8, I s8) {
+#if LOWBIT_HAS_AVX512VNNI
+    return _mm256_dpbusd_epi32(acc, u8, s8);
+#else
+    (void)u8;
+    (void)s8;
+    return acc;  // never called: kVnni is false
+#endif
+  }
+  static LOWBIT_INLINE F cvt(I a) { return _mm256_cvtepi32_ps(a); }
+  static LOWBIT_INLINE F fzero() { return _mm256_setzero_ps(); }
+  static LOWBIT_INLINE F fset1(float v) { return _mm256_set1_ps(v); }
+  static LOWBIT_INLINE F fload(const float* p) { return _mm256_loadu_ps(p); }
+  static LOWBIT_INLINE void fstore(float* p, F v) { _mm256_storeu_ps(p, v); }
+  static LOWBIT_INLINE F fadd(F a, F b) { return _mm256_add_ps(a, b); }
+  /// Returns a unchanged but opaque to the optimizer: a rounded product stays rounded (GCC's
+  /// default -ffp-contract=fast would otherwise fuse a later add into an FMA).
+  static LOWBIT_INLINE F rounded(F a) {
+    __asm__("" : "+x"(a));
+    return a;
+  }
+  static LOWBIT_INLINE F fsub(F a, F b) { return _mm256_sub_ps(a, b); }
+  static LOWBIT_INLINE F fmul(F a, F b) { return _mm256_mul_ps(a, b); }
+  static LOWBIT_INLINE F fmadd(F a, F b, F c) { return _mm256_fmadd_ps(a, b, c); }
+  static LOWBIT_INLINE F fmin(F a, F b) { return _mm256_min_ps(a, b); }
+  static LOWBIT_INLINE F fmax(F a, F b) { return _mm256_max_ps(a, b); }
+  static LOWBIT_INLINE F load_f16(const f16* p) {
+#if LOWBIT_HAS_F16C
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+#else
+    alignas(32) float x[8];
+    for (int i = 0; i < 8; ++i) x[i] = p[i].to_float();
+    return _mm256_load_ps(x);
+#endif
+  }
+  static LOWBIT_INLINE F load_bf16(const bf16* p) {
+    const I h = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(h, 16));
+  }
+};
+#endif  // LOWBIT_HAS_AVX2
+
+#if LOWBIT_HAS_AVX512BW
+/// 512-bit vectors: 16 rows per vector.
+template <class Isa>
+struct Vec512 {
+  using I = __m512i;
+  using F = __m512;
+  static constexpr int kLanes = 16;
+  static constexpr bool kVnni = Isa::kVnni;
+  static LOWBIT_INLINE I load(const void* p) { return _mm512_loadu_si512(p); }
+  static LOWBIT_INLINE void store(void* p, I v) { _mm512_storeu_si512(p, v); }
+  static LOWBIT_INLINE I bcast32(const void* p) {
+    std::int32_t v;
+    std::memcpy(&v, p, 4);
+    return _mm512_set1_epi32(v);
+  }
+  static LOWBIT_INLINE I set1_8(int v) { return _mm512_set1_epi8(static_cast<char>(v)); }
+  static LOWBIT_INLINE I set1_16(int v) { return _mm512_set1_epi16(static_cast<short>(v)); }
+  static LOWBIT_INLINE I set1_32(std::int32_t v) { return _mm512_set1_epi32(v); }
+  static LOWBIT_INLINE I zero() { return _mm512_setzero_si512(); }
+  static LOWBIT_INLINE I and_(I a, I b) { return _mm512_and_si512(a, b); }
+  static LOWBIT_INLINE I or_(I a, I b) { return _mm512_or_si512(a, b); }
+  template <int N>
+  static LOWBIT_INLINE I srli16(I a) { return N == 0 ? a : _mm512_srli_epi16(a, N); }
+  template <int N>
+  static LOWBIT_INLINE I slli16(I a) { return N == 0 ? a : _mm512_slli_epi16(a, N); }
+  template <int N>
+  static LOWBIT_INLINE I srli32(I a) { return N == 0 ? a : _mm512_srli_epi32(a, N); }
+  static LOWBIT_INLINE I maddubs(I u8, I s8) { return _mm512_maddubs_epi16(u8, s8); }
+  static LOWBIT_INLINE I add16(I a, I b) { return _mm512_add_epi16(a, b); }
+  static LOWBIT_INLINE I madd16(I a, I b) { return _mm512_madd_epi16(a, b); }
+  static LOWBIT_INLINE I add32(I a, I b) { return _mm512_add_epi32(a, b); }
+  static LOWBIT_INLINE I sub32(I a, I b) { return _mm512_sub_epi32(a, b); }
+  static LOWBIT_INLINE I mullo32(I a, I b) { return _mm512_mullo_epi32(a, b); }
+  static LOWBIT_INLINE I dpbusd(I acc, I u8, I s8) {
+#if LOWBIT_HAS_AVX512VNNI
+    return _mm512_dpbusd_epi32(acc, u8, s8);
+#else
+    (void)u8;
+    (void)s8;
+    return acc;  // never called: kVnni is false
+#endif
+  }
+  static LOWBIT_INLINE F cvt(I a) { return _mm512_cvtepi32_ps(a); }
+  static LOWBIT_INLINE F fzero() { return _mm512_setzero_ps(); }
+  static LOWBIT_INLINE F fset1(float v) { return _mm512_set1_ps(v); }
+  static LOWBIT_INLINE F fload(const float* p) { return _mm512_loadu_ps(p); }
+  static LOWBIT_INLINE void fstore(float* p, F v) { _mm512_storeu_ps(p, v); }
+  static LOWBIT_INLINE F fadd(F a, F b) { return _mm512_add_ps(a, b); }
+  /// Returns a unchanged but opaque to the optimizer: a rounded product stays rounded (GCC's
+  /// default -ffp-contract=fast would otherwise fuse a later add into an FMA).
+  static LOWBIT_INLINE F rounded(F a) {
+    __asm__("" : "+v"(a));
+    return a;
+  }
+  static LOWBIT_INLINE F fsub(F a, F b) { return _mm512_sub_ps(a, b); }
+  static LOWBIT_INLINE F fmul(F a, F b) { return _mm512_mul_ps(a, b); }
+  static LOWBIT_INLINE F fmadd(F a, F b, F c) { return _mm512_fmadd_ps(a, b, c); }
+  static LOWBIT_INLINE F fmin(F a, F b) { return _mm512_min_ps(a, b); }
+  static LOWBIT_INLINE F fmax(F a, F b) { return _mm512_max_ps(a, b); }
+  static LOWBIT_INLINE F load_f16(const f16* p) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  }
+  static LOWBIT_INLINE F load_bf16(const bf16* p) {
+    const I h = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(h, 16));
+  }
+};
+#endif  // LOWBIT_HAS_AVX512BW
+
+}  // namespace lowbit::kernels

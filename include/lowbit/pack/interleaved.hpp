@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: Apache-2.0
+// lowbit/pack/interleaved.hpp: Interleaved<NR, KB>, the kernel layout: NR-row tiles, KB-deep
+// blocks, codes split into bit planes and interleaved so one vector load feeds a dot-4 step.
+//
+// # Why this layout
+// The int8 kernels multiply 4 consecutive codes of one weight row by 4 activations in one 32-bit
+// lane (vpmaddubsw + vpmaddwd, or vpdpbusd). A vector of NR such lanes serves NR output rows at
+// once, so the per-group float work (scale, zero point, accumulation) is also done NR rows per
+// instruction. Interleaved stores codes exactly in that lane order, and packs B-bit codes as bit
+// planes of widths 8, 4, 2 and 1 (the set bits of B: 3 = 2+1, 5 = 4+1, 6 = 4+2, 7 = 4+2+1), so
+// every plane is unpacked with one 16-bit shift and one mask per step and no cross-lane
+// shuffles. It is never persisted (io/ writes Plain); `repack` builds it in memory.
+//
+// # Geometry (all units are codes unless stated)
+// - Rows are cut into tiles of NR rows (the last tile is padded with zero rows), columns into
+//   blocks of KB (the last block is padded with zero codes; activations are zero there too).
+// - A (tile, block) holds KB/4 steps. Step j of a block covers columns 4j .. 4j+3 of it; its
+//   "lane vector" is NR·4 bytes: byte 4r + i = code (row r, column 4j + i).
+// - A plane of width w holds the w-bit slice of every code that starts at bit b & (w-1) (the
+//   sum of the narrower planes' widths). It stores 8/w steps per chunk of NR·4 bytes: step
+//   j = s·(8/w) + t of chunk s sits at bits [t·w, t·w + w) of every byte.
+// - Block bytes: planes in decreasing width, NR·KB·w/8 bytes each; NR·KB·B/8 in total.
+//   Blocks follow each other in k order inside a tile; tiles follow each other.
+//
+// # Example: NR = 2, KB = 32 (the smallest legal KB), B = 3 (a 2-bit plane, then a 1-bit one)
+// Code (r, k) = 3 bits c2 c1 c0; the 2-bit plane stores c2c1 (shift 1), the 1-bit plane c0.
+//
+//     plane w=2 (16 bytes = 2 chunks of 8):       plane w=1 (8 bytes = 1 chunk):
+//       chunk 0 byte 4r+i:  bits 1-0 = step 0       chunk 0 byte 4r+i: bit t = step t (t 0..7)
+//                           bits 3-2 = step 1
+//                           bits 5-4 = step 2     (1) byte 4r+i of a chunk always belongs to
+//                           bits 7-6 = step 3         row r, column 4·step + i of the block;
+//       chunk 1: steps 4..7 the same way          (2) step 5 of row 1, column 22 (i = 2):
+//                                                     2-bit slice: chunk 1, byte 6, bits 3-2;
+//                                                     1-bit slice: chunk 0, byte 6, bit 5.
+// Parameters of a PackedMatrix with this layout are stored per tile as well: for PerGroup<G>
+// the NR parameter sets of (tile, group) are adjacent (slot (tile·groups + g)·NR + r mod NR),
+// so a kernel loads a tile's scales with one vector load; PerChannel pads to whole tiles.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "lowbit/core/bits.hpp"
+#include "lowbit/core/concepts.hpp"
+#include "lowbit/core/types.hpp"
+
+namespace lowbit {
+
+template <int NR, int KB>
+struct Interleaved {
+  static_assert(NR >= 4 && NR <= 64 && NR % 4 == 0, "Interleaved<NR, KB>: NR must be 4, 8, ... 64");
+  static_assert(KB >= 32 && KB <= 1024 && KB % 32 == 0,
+                "Interleaved<NR, KB>: KB must be a multiple of 32 (one chunk of the 1-bit plane)");
+  static constexpr Index kTileRows = NR;
+  static constexpr Index kTileDepth = KB;
+  static constexpr Index kSteps = KB / 4;        // dot-4 steps per block
+  static constexpr Index kLaneBytes = NR * 4;    // bytes of one step's lane vector
+  static constexpr std::string_view name() { return "interleaved"; }  // never persisted
+  static std::string type_name() {
+    return "interleaved_" + std::to_string(NR) + "x" + std::to_string(KB);
+  }
+
+  static constexpr Index tiles(Index rows) noexcept { return ceil_div<Index>(rows, NR); }
+  static constexpr Index blocks(Index cols) noexcept { return ceil_div<Index>(cols, KB); }
+  static constexpr Index block_bytes(int bits) noexcept { return NR * KB * bits / 8; }
+  /// Byte offset of plane `w` inside a block of `bits`-bit codes (planes in decreasing width).
+  static constexpr Index plane_offset(int bits, int w) noexcept {
+    Index off = 0;
+    for (int p = 8; p > w; p >>= 1)
+      if (bits & p) off += NR * KB * p / 8;
+    return off;
+  }
+  /// Bit position of plane `w`'s slice inside a code.
+  static constexpr int plane_shift(int bits, int w) noexcept { return bits & (w - 1); }
+
+  template <QuantScheme S>
+  requires(S::kCodeBits >= 1 && S::kCodeBits <= 8) static Index
+      packed_bytes(Index rows, Index cols) {
+    const Index per_tile = detail::checked_mul(blocks(cols), block_bytes(S::kCodeBits),
+                                               "Interleaved::packed_bytes");
+    return detail::checked_mul(tiles(rows), per_tile, "Interleaved::packed_bytes");
+  }
+
+  /// Byte of block (tile, block) that holds plane w of (r mod NR, k mod KB), and the bit shift.
+  static constexpr void locate(int bits, int w, Index cols, Index r, Index k, Index* byte,
+                               int* shift) noexcept {
+    const Index blk = (r / NR) * blocks(cols) + k / KB;
+    const Index kk = k % KB;
+    const Index step = kk / 4;
+    const int per_chunk = 8 / w;
+    *byte = blk * block_bytes(bits) + plane_offset(bits, w) + (step / per_chunk) * kLaneBytes +
+            (r % NR) * 4 + kk % 4;
+    *shift = static_cast<int>(step % per_chunk) * w;
+  }
+
+  /// The code of weight (r, k): the scalar accessor that defines this layout.
+  template <QuantScheme S>
+  requires(S::kCodeBits >= 1 && S::kCodeBits <= 8) static std::uint32_t
+      load_code(std::span<const std::byte> in, Index /*rows*/, Index cols, Index r,
+                Index k) noexcept {
+    constexpr int kBits = S::kCodeBits;
+    std::uint32_t c = 0;
+    for (int w = 8; w >= 1; w >>= 1) {
+      if (!(kBits & w)) continue;
+      Index byte = 0;
+      int shift = 0;
+      locate(kBits, w, cols, r, k, &byte, &shift);
+      const std::uint32_t slice = (std::to_integer<std::uint32_t>(in[byte]) >> shift) &
+                                  ((1u << w) - 1u);
+      c |= slice << plane_shift(kBits, w);
+    }
+    return c;
+  }
+  template <QuantScheme S>
+  requires(S::kCodeBits >= 1 && S::kCodeBits <= 8) static void store_code(
+      std::span<std::byte> out, Index /*rows*/, Index cols, Index r, Index k,
+      std::uint32_t code) noexcept {
+    constexpr int kBits = S::kCodeBits;
+    for (int w = 8; w >= 1; w >>= 1) {
+      if (!(kBits & w)) continue;
+      Index byte = 0;
+      int shift = 0;
+      locate(kBits, w, cols, r, k, &byte, &shift);
+      const std::uint32_t mask = ((1u << w) - 1u) << shift;
+      const std::uint32_t v = ((code >> plane_shift(kBits, w)) << shift) & mask;
+      out[byte] = std::byte(static_cast<std::uint8_t>(
+          (std::to_integer<std::uint32_t>(out[byte]) & ~mask) | v));
+    }
+  }
+
+  /// Writes one (tile, block) from codes in lane order: lanes[j·NR·4 + 4r + i] = code (r, 4j+i).
+  static void pack_block(int bits, const std::uint8_t* lanes, std::byte* out) noexcept {
+    for (int w = 8; w >= 1; w >>= 1) {
+      if (!(bits & w)) continue;
+      const int per_chunk = 8 / w;
+      const int sh = plane_shift(bits, w);
+      const unsigned mask = (1u << w) - 1u;
+      std::byte* plane = out + plane_offset(bits, w);
+      for (Index s = 0; s < kSteps / per_chunk; ++s) {
+        for (Index b = 0; b < kLaneBytes; ++b) {
+          unsigned v = 0;
+          for (int t = 0; t < per_chunk; ++t)
+            v |= ((lanes[(s * per_chunk + t) * kLaneBytes + b] >> sh) & mask) << (t * w);
+          plane[s * kLaneBytes + b] = std::byte(static_cast<std::uint8_t>(v));
+        }
+      }
+    }
+  }
+  /// The inverse of pack_block: the scalar unpack that every SIMD unpacker must match.
+  static void unpack_block(int bits, const std::byte* in, std::uint8_t* lanes) noexcept {
+    for (Index i = 0; i < kSteps * kLaneBytes; ++i) lanes[i] = 0;
+    for (int w = 8; w >= 1; w >>= 1) {
+      if (!(bits & w)) continue;
+      const int per_chunk = 8 / w;
+      const int sh = plane_shift(bits, w);
+      const unsigned mask = (1u << w) - 1u;
+      const std::byte* plane = in + plane_offset(bits, w);
+      for (Index s = 0; s < kSteps / per_chunk; ++s) {
+        for (Index b = 0; b < kLaneBytes; ++b) {
+          const unsigned v = std::to_integer<unsigned>(plane[s * kLaneBytes + b]);
+          for (int t = 0; t < per_chunk; ++t)
+            lanes[(s * per_chunk + t) * kLaneBytes + b] |=
+                static_cast<std::uint8_t>(((v >> (t * w)) & mask) << sh);
+        }
+      }
+    }
+  }
+
+  // Parameter placement (see the header comment); PackedMatrix asks the layout when it can.
+  template <Granularity G>
+  static constexpr Index param_count(Index rows, Index cols) noexcept {
+    if constexpr (G::kKind == GranularityKind::kPerTensor) {
+      return rows > 0 && cols > 0 ? 1 : 0;
+    } else if constexpr (G::kKind == GranularityKind::kPerChannel) {
+      return cols > 0 ? tiles(rows) * NR : 0;
+    } else {
+      return tiles(rows) * G::param_count(1, cols) * NR;
+    }
+  }
+  template <Granularity G>
+  static constexpr Index param_index(Index r, Index k, Index cols) noexcept {
+    if constexpr (G::kKind == GranularityKind::kPerTensor) {
+      return 0;
+    } else if constexpr (G::kKind == GranularityKind::kPerChannel) {
+      return r;
+    } else {
+      return ((r / NR) * G::param_count(1, cols) + k / G::kGroupSize) * NR + r % NR;
+    }
+  }
+};
+
+}  // namespace lowbit
