@@ -60,3 +60,19 @@ inline constexpr int kMicroRows = [] {
 }();
 
 }  // namespace lowbit::kernels
+
+namespace lowbit {
+
+/// Unpacks one (tile, block) of an Interleaved<NR, KB> code stream of `Bits`-bit codes into
+/// NR·KB bytes in lane order, with the widest vectors Isa has (the scalar reference otherwise).
+template <class Isa, int Bits, int NR, int KB>
+void unpack_block(const std::byte* block, std::uint8_t* lanes) {
+  using V = kernels::VecFor<Isa, NR>;
+  if constexpr (std::is_void_v<V>) {
+    Interleaved<NR, KB>::unpack_block(Bits, block, lanes);
+  } else {
+    kernels::UnpackBlock<V, Bits, NR, KB>::run(block, lanes);
+  }
+}
+
+}  // namespace lowbit

@@ -52,7 +52,7 @@ namespace lowbit {
 
 template <int NR, int KB>
 struct Interleaved {
-  static_assert(NR >= 4 && NR <= 64 && NR % 4 == 0, "Interleaved<NR, KB>: NR must be 4, 8, ... 64");
+  static_assert(NR >= 1 && NR <= 64, "Interleaved<NR, KB>: NR must be in 1..64 (kernels: 4, 8, 16)");
   static_assert(KB >= 32 && KB <= 1024 && KB % 32 == 0,
                 "Interleaved<NR, KB>: KB must be a multiple of 32 (one chunk of the 1-bit plane)");
   static constexpr Index kTileRows = NR;

@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: Apache-2.0
+// tests/kernels/gemm_check.hpp: shared checks of the GEMM/GEMV entry points against the
+// references, instantiated per scheme list in several TUs (compile time: ARCHITECTURE.md §2.d).
+//   int8 path:  gemm_int8 / gemv_int8 / gemm == ref::gemm_int8 (+ pipeline) bit for bit, on every
+//               compiled ISA, for 1 and 3 threads.
+//   float path: gemm_f32 / gemv_f32 within |y - y_ref| <= 2^-17 · Σ_k (|s|·(c + sub) + |m|)·|x|
+//               of ref::gemm (double accumulation), with s, sub, m the decode constants of the
+//               weight's group: the kernel sums c·x and x in fp32 and subtracts sub·Σx once per
+//               group, so its rounding error scales with the uncentred magnitudes (≈ 8·k·eps_f32
+//               of them at k = 300, the largest k checked).
+#pragma once
+
+#include <array>
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "lowbit/lowbit.hpp"
+#include "support/catch.hpp"
+#include "support/isa_list.hpp"
+#include "support/rng.hpp"
+
+namespace lowbit::test {
+
+inline const std::vector<Index> kTailSizes = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14,
+                                              15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 128, 129};
+
+/// (m, n, k) triples: every tail size on each axis with small partners, plus larger mixes.
+inline std::vector<std::array<Index, 3>> gemm_shapes() {
+  std::vector<std::array<Index, 3>> s;
+  for (Index k : kTailSizes) {
+    s.push_back({17, 1, k});
+    s.push_back({33, 5, k});
+  }
+  for (Index m : kTailSizes) s.push_back({m, 3, 65});
+  for (Index n : kTailSizes) s.push_back({9, n, 33});
+  s.push_back({64, 64, 300});
+  s.push_back({129, 17, 257});
+  return s;
+}
+
+template <class S, class G, int NR>
+void check_int8_path(std::uint64_t seed) {
+  using W = PackedMatrix<S, G, Interleaved<NR, 32>>;
+  Context ctx1(1), ctx3(3);
+  for (const auto& [m, n, k] : gemm_shapes()) {
+    const auto wf = student_t4(static_cast<std::size_t>(m * k), ++seed);
+    const auto plain = quantize<S, G, Plain>(MatrixView<const float>(wf.data(), m, k), {});
+    const W w = repack<Interleaved<NR, 32>>(plain);
+    const auto xf = gaussian(static_cast<std::size_t>(n * k), ++seed);
+    Int8Activations a;
+    quantize_activations(MatrixView<const float>(xf.data(), n, k), a);
+    std::vector<float> want(static_cast<std::size_t>(n * m));
+    ref::gemm_int8(plain, a, MatrixView<float>(want.data(), n, m));
+    // The same with a bias + clamp pipeline, applied to the reference by hand.
+    std::vector<float> bias(static_cast<std::size_t>(m));
+    for (Index r = 0; r < m; ++r) bias[static_cast<std::size_t>(r)] = 0.25f * static_cast<float>(r % 7) - 0.5f;
+    std::vector<float> want_p = want;
+    for (Index t = 0; t < n; ++t)
+      for (Index r = 0; r < m; ++r) {
+        float& v = want_p[static_cast<std::size_t>(t * m + r)];
+        v = v + bias[static_cast<std::size_t>(r)];
+        v = v < -1.5f ? -1.5f : (v > 2.0f ? 2.0f : v);
+      }
+    const OutputPipeline<AddBias, Clamp> pipe(AddBias{bias.data()}, Clamp{-1.5f, 2.0f});
+    for_each_isa([&](auto tag) {
+      using Isa = decltype(tag);
+      INFO(std::string(Isa::name()) << " " << W::type_name() << " m=" << m << " n=" << n
+                                    << " k=" << k);
+      std::vector<float> y(static_cast<std::size_t>(n * m), -7.0f);
+      gemm_int8<Isa>(w, a, MatrixView<float>(y.data(), n, m), ctx1);
+      REQUIRE(std::memcmp(y.data(), want.data(), y.size() * sizeof(float)) == 0);
+      std::fill(y.begin(), y.end(), -7.0f);
+      gemm_int8<Isa>(w, a, MatrixView<float>(y.data(), n, m), pipe, ctx3);
+      REQUIRE(std::memcmp(y.data(), want_p.data(), y.size() * sizeof(float)) == 0);
+      // gemm() quantizes the float activations the same way.
+      std::fill(y.begin(), y.end(), -7.0f);
+      gemm<Isa>(w, MatrixView<const float>(xf.data(), n, k), MatrixView<float>(y.data(), n, m), ctx3);
+      REQUIRE(std::memcmp(y.data(), want.data(), y.size() * sizeof(float)) == 0);
+      if (n == 1) {
+        std::fill(y.begin(), y.end(), -7.0f);
+        gemv_int8<Isa>(w, a, VectorView<float>(y.data(), m), ctx3);
+        REQUIRE(std::memcmp(y.data(), want.data(), y.size() * sizeof(float)) == 0);
+      }
+    });
+  }
+}
+
+template <class S, class G, int NR>
+void check_float_path(std::uint64_t seed) {
+  using W = PackedMatrix<S, G, Interleaved<NR, 32>>;
+  Context ctx(2);
+  for (const auto& [m, n, k] : gemm_shapes()) {
+    const auto wf = student_t4(static_cast<std::size_t>(m * k), ++seed);
+    const auto plain = quantize<S, G, Plain>(MatrixView<const float>(wf.data(), m, k), {});
+    const W w = repack<Interleaved<NR, 32>>(plain);
+    const auto xf = gaussian(static_cast<std::size_t>(n * k), ++seed);
+    std::vector<float> want(static_cast<std::size_t>(n * m));
+    ref::gemm(plain, MatrixView<const float>(xf.data(), n, k), MatrixView<float>(want.data(), n, m));
+    std::vector<double> mag(static_cast<std::size_t>(n * m), 0.0);
+    for (Index r = 0; r < m; ++r)
+      for (Index c = 0; c < k; ++c) {
+        const DecodeAffine d = S::decode_affine(plain.params_at(r, c));
+        const double wmag = std::fabs(d.scale) * (plain.code(r, c) + std::abs(d.sub)) +
+                            std::fabs(d.offset);
+        for (Index t = 0; t < n; ++t)
+          mag[static_cast<std::size_t>(t * m + r)] +=
+              wmag * std::fabs(xf[static_cast<std::size_t>(t * k + c)]);
+      }
+    for_each_isa([&](auto tag) {
+      using Isa = decltype(tag);
+      INFO(std::string(Isa::name()) << " " << W::type_name() << " m=" << m << " n=" << n
+                                    << " k=" << k);
+      std::vector<float> y(static_cast<std::size_t>(n * m), -7.0f);
+      if (n == 1) {
+        gemv_f32<Isa>(w, VectorView<const float>(xf.data(), k), VectorView<float>(y.data(), m), ctx);
+      } else {
+        gemm_f32<Isa>(w, MatrixView<const float>(xf.data(), n, k), MatrixView<float>(y.data(), n, m), ctx);
+      }
+      for (std::size_t i = 0; i < y.size(); ++i) {
+        const double err = std::fabs(static_cast<double>(y[i]) - want[i]);
+        INFO("element " << i << ": " << y[i] << " vs " << want[i]);
+        REQUIRE(err <= mag[i] * 0x1p-17 + 1e-30);
+      }
+    });
+  }
+}
+
+}  // namespace lowbit::test

@@ -1,0 +1,13 @@
+// SPDX-License-Identifier: Apache-2.0
+// tests/kernels/test_gemm_f32.cpp: float-activation path within its bound (gemm_check.hpp).
+#include "gemm_check.hpp"
+
+using namespace lowbit;
+
+TEST_CASE("gemm_f32 ~ ref::gemm: 2, 3, 4, 8-bit", "[gemm][f32]") {
+  test::check_float_path<Symmetric<4, SymmetricConvention::kSignedMax, f16>, PerGroup<32>, 8>(21);
+  test::check_float_path<Asymmetric<4, AsymmetricOffset::kFloatMin, f16>, PerGroup<64>, 16>(22);
+  test::check_float_path<Symmetric<3, SymmetricConvention::kFullRange, bf16>, PerGroup<32>, 16>(23);
+  test::check_float_path<Asymmetric<2, AsymmetricOffset::kIntZero, float>, PerChannel, 4>(24);
+  test::check_float_path<Asymmetric<8, AsymmetricOffset::kIntZero, f16>, PerTensor, 8>(25);
+}

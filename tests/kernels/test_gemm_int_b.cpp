@@ -1,0 +1,15 @@
+// SPDX-License-Identifier: Apache-2.0
+// tests/kernels/test_gemm_int_b.cpp: int8 path, 5..8-bit schemes and whole-row granularities.
+#include "gemm_check.hpp"
+
+using namespace lowbit;
+
+TEST_CASE("gemm_int8 == ref: 8-bit (nibble split without VNNI), per channel / g32", "[gemm][int8]") {
+  test::check_int8_path<Symmetric<8, SymmetricConvention::kRestricted, float>, PerChannel, 16>(11);
+  test::check_int8_path<Asymmetric<8, AsymmetricOffset::kIntZero, f16>, PerGroup<32>, 8>(12);
+}
+TEST_CASE("gemm_int8 == ref: 5, 6, 7-bit (shorter int16 runs)", "[gemm][int8]") {
+  test::check_int8_path<Asymmetric<5, AsymmetricOffset::kIntZero, f16>, PerGroup<64>, 8>(13);
+  test::check_int8_path<Symmetric<6, SymmetricConvention::kSignedMax, f16>, PerGroup<32>, 16>(14);
+  test::check_int8_path<Asymmetric<7, AsymmetricOffset::kFloatMin, float>, PerTensor, 8>(15);
+}

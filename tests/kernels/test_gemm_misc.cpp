@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: Apache-2.0
+// tests/kernels/test_gemm_misc.cpp: thread-count invariance, the int32 exactness bound at its
+// limit, the int64 fallback beyond it, empty shapes, errors.
+#include <cstring>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "lowbit/lowbit.hpp"
+#include "support/catch.hpp"
+#include "support/isa_list.hpp"
+#include "support/rng.hpp"
+
+using namespace lowbit;
+
+TEST_CASE("gemm results do not depend on the thread count", "[gemm][threads]") {
+  using S = Symmetric<4, SymmetricConvention::kSignedMax, f16>;
+  const Index m = 203, k = 1000, n = 37;
+  const auto wf = test::gaussian(static_cast<std::size_t>(m * k), 5);
+  const auto xf = test::gaussian(static_cast<std::size_t>(n * k), 6);
+  const auto w = repack<Interleaved<16, 32>>(
+      quantize<S, PerGroup<32>, Plain>(MatrixView<const float>(wf.data(), m, k), {}));
+  test::for_each_isa([&](auto tag) {
+    using Isa = decltype(tag);
+    std::vector<float> y1(static_cast<std::size_t>(n * m)), yt(y1.size()), f1(y1.size()), ft(y1.size());
+    Context c1(1);
+    gemm<Isa>(w, MatrixView<const float>(xf.data(), n, k), MatrixView<float>(y1.data(), n, m), c1);
+    gemm_f32<Isa>(w, MatrixView<const float>(xf.data(), n, k), MatrixView<float>(f1.data(), n, m), c1);
+    for (int threads : {2, 3, 5, 8}) {
+      Context ct(threads);
+      for (int rep = 0; rep < 2; ++rep) {  // the pool is reused across calls
+        gemm<Isa>(w, MatrixView<const float>(xf.data(), n, k), MatrixView<float>(yt.data(), n, m), ct);
+        gemm_f32<Isa>(w, MatrixView<const float>(xf.data(), n, k), MatrixView<float>(ft.data(), n, m), ct);
+        INFO(std::string(Isa::name()) << " threads " << threads);
+        REQUIRE(std::memcmp(y1.data(), yt.data(), y1.size() * sizeof(float)) == 0);
+        REQUIRE(std::memcmp(f1.data(), ft.data(), f1.size() * sizeof(float)) == 0);
+      }
+    }
+  });
+}
+
+namespace {
+/// All codes 255, zero point 0, scale 1, activations all 127: the largest |Σ c·q| of a row.
+template <class G>
+void check_extreme(Index k) {
+  using S = Asymmetric<8, AsymmetricOffset::kIntZero, float>;
+  PackedMatrix<S, G, Plain> p(2, k);
+  for (auto& prm : p.params()) prm = {1.0f, 0};
+  for (Index r = 0; r < 2; ++r)
+    for (Index c = 0; c < k; ++c) p.set_code(r, c, 255);
+  const auto w = repack<Interleaved<16, 32>>(p);
+  std::vector<float> x(static_cast<std::size_t>(k), 1.0f);
+  Int8Activations a;
+  quantize_activations(MatrixView<const float>(x.data(), 1, k), a);
+  REQUIRE(a.row(0)[k - 1] == 127);
+  float want[2], got[2];
+  ref::gemv_int8(p, a, VectorView<float>(want, 2));
+  CHECK(want[0] == static_cast<float>(255.0 * 127.0 * static_cast<double>(k)) * a.scale(0));
+  test::for_each_isa([&](auto tag) {
+    using Isa = decltype(tag);
+    Context ctx(1);
+    gemv_int8<Isa>(w, a, VectorView<float>(got, 2), ctx);
+    INFO(std::string(Isa::name()) << " k " << k);
+    REQUIRE(std::memcmp(got, want, sizeof(got)) == 0);
+  });
+}
+}  // namespace
+
+TEST_CASE("int32 group sums: exact at the bound, int64 reference beyond it", "[gemm][overflow]") {
+  check_extreme<PerChannel>(kernels::kMaxExactGroup);      // the longest int32 group
+  check_extreme<PerChannel>(kernels::kMaxExactGroup + 40); // falls back to the reference
+  check_extreme<PerTensor>(70000);
+}
+
+TEST_CASE("gemm on empty shapes and k = 0", "[gemm]") {
+  using S = Symmetric<4, SymmetricConvention::kSignedMax, f16>;
+  Context ctx(2);
+  PackedMatrix<S, PerGroup<32>, Interleaved<8, 32>> w(5, 0);
+  Int8Activations a(3, 0);
+  std::vector<float> y(15, -1.0f), bias(5, 0.5f);
+  gemm_int8(w, a, MatrixView<float>(y.data(), 3, 5), OutputPipeline<AddBias>(AddBias{bias.data()}), ctx);
+  for (float v : y) CHECK(v == 0.5f);
+  PackedMatrix<S, PerGroup<32>, Interleaved<8, 32>> w0(0, 64);
+  Int8Activations a0(2, 64);
+  gemm_int8(w0, a0, MatrixView<float>(y.data(), 2, 0), ctx);
+}
+
+TEST_CASE("gemm errors name the problem", "[gemm][errors]") {
+  using S = Symmetric<4, SymmetricConvention::kSignedMax, f16>;
+  Context ctx(1);
+  PackedMatrix<S, PerGroup<32>, Interleaved<8, 32>> w(8, 64);
+  Int8Activations a(2, 63);
+  std::vector<float> y(16);
+  REQUIRE_THROWS_AS(gemm_int8(w, a, MatrixView<float>(y.data(), 2, 8), ctx), Error);
+  Int8Activations b(2, 64);
+  REQUIRE_THROWS_AS(gemm_int8(w, b, MatrixView<float>(y.data(), 2, 7), ctx), Error);
+  REQUIRE_THROWS_AS(Context(0), Error);
+  std::vector<float> x(64, 0.0f);
+  x[5] = std::numeric_limits<float>::quiet_NaN();
+  REQUIRE_THROWS_AS(gemv(w, VectorView<const float>(x.data(), 64), VectorView<float>(y.data(), 8), ctx),
+                    Error);
+  REQUIRE_THROWS_AS(
+      gemv_f32(w, VectorView<const float>(x.data(), 64), VectorView<float>(y.data(), 8, 2), ctx),
+      Error);
+}
