@@ -1,142 +1,123 @@
 // SPDX-License-Identifier: Apache-2.0
 // bench/bench_gemv.cpp: n = 1 GEMV (token generation) on packed weights against Eigen fp32 and a
-// stream of the packed bytes, in the same binary and run.
+// stream of the same packed bytes, in the same binary and run.
 //
-// Shape m = 4096 outputs, k = 14336 inputs (a Llama FFN down projection). Weights rotate over
-// enough distinct copies (>= 128 MB in total) that every product streams them from DRAM, as
-// PERF.md's llama.cpp figures were measured. GFLOP/s-equivalent = 2·m·k / time.
-#include <benchmark/benchmark.h>
-
-#include <Eigen/Core>
-#include <random>
-#include <vector>
-
-#include "lowbit/interop/eigen.hpp"
-#include "lowbit/kernels/gemv.hpp"
-#include "lowbit/lowbit.hpp"
+// Cases: shapes 0-2 of support/common.hpp × 1 and 2 threads; 2, 3, 4 and 8-bit signed-max g32
+// with f16 scales (2.5, 3.5, 4.5, 8.5 bpw) and asymmetric 4-bit g128 (4.16 bpw), in the
+// Interleaved layout of each ISA compiled in (avx512bw: 16 × 32 tiles, avx2: 8 × 32). The GEMV
+// time includes quantizing the fp32 activation row to int8 (lowbit::gemv). Names:
+//   Eigen/<shape>                    fp32 baseline (1 thread: Eigen is built without OpenMP)
+//   Stream/<scheme>/<shape>/<thr>    read every packed byte (the DRAM roofline)
+//   Gemv/<isa>/<scheme>/<shape>/<thr>
+#include "support/common.hpp"
 
 namespace {
 
 using namespace lowbit;
+using namespace lowbit::bench;
 
-constexpr Index kM = 4096;
-constexpr Index kK = 14336;
-constexpr double kMinBytes = 128.0 * 1024 * 1024;
-
-std::vector<float> gaussian(std::size_t n, std::uint64_t seed) {
-  std::vector<float> v(n);
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<float> nd(0.0f, 1.0f);
-  for (auto& x : v) x = nd(rng);
-  return v;
-}
-
-const std::vector<float>& weights() {
-  static const std::vector<float> w = gaussian(static_cast<std::size_t>(kM * kK), 1);
-  return w;
-}
-
-void context() {
-  static bool done = false;
-  if (done) return;
-  done = true;
-  benchmark::AddCustomContext("isa", std::string(isa::best::name()));
-  benchmark::AddCustomContext("shape", "m=4096 k=14336 n=1, weights rotated over >= 128 MB");
-}
-
-void set_counters(benchmark::State& state, double packed_bytes, double bpw) {
-  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(packed_bytes));
-  state.counters["GFLOPs"] =
-      benchmark::Counter(2.0 * kM * kK * static_cast<double>(state.iterations()),
-                         benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
-  state.counters["bits_per_weight"] = bpw;
-}
-
-void BM_EigenFp32Gemv(benchmark::State& state) {
+void eigen_gemv(benchmark::State& state, Index shape) {
   context();
-  const int copies = static_cast<int>(kMinBytes / (4.0 * kM * kK)) + 1;
-  std::vector<interop::RowMatrixXf> ws;
-  for (int c = 0; c < copies; ++c)
-    ws.emplace_back(interop::RowMatrixXf::Map(weights().data(), kM, kK));
-  const std::vector<float> x = gaussian(kK, 2);
-  std::vector<float> y(kM);
-  int i = 0;
-  for (auto _ : state) {
-    interop::eigen_gemv(interop::view(ws[static_cast<std::size_t>(i)]), x.data(), y.data());
-    benchmark::DoNotOptimize(y.data());
-    i = (i + 1) % copies;
-  }
-  set_counters(state, 4.0 * kM * kK, 32.0);
-}
-BENCHMARK(BM_EigenFp32Gemv)->Unit(benchmark::kMillisecond)->UseRealTime();
-
-template <class S, int G>
-struct Packed {
-  std::vector<PackedMatrix<S, PerGroup<G>, Plain>> copies;
-  double bytes = 0.0;
-  Packed() {
-    const auto q =
-        quantize<S, PerGroup<G>, Plain>(MatrixView<const float>(weights().data(), kM, kK), {});
-    bytes = static_cast<double>(q.codes().size() + q.params().size_bytes());
-    const int n = static_cast<int>(kMinBytes / bytes) + 1;
-    for (int c = 0; c < n; ++c) copies.push_back(q.clone());
-  }
-};
-
-template <class S, int G>
-const Packed<S, G>& packed() {
-  static const Packed<S, G> p;
-  return p;
-}
-
-/// Streams the same packed bytes (codes and parameters), summing them: the memory-bound ceiling.
-template <class S, int G>
-void BM_StreamPacked(benchmark::State& state) {
-  context();
-  const auto& p = packed<S, G>();
+  const Shape sh = kShapes[shape];
+  auto& ws = cached<std::vector<interop::RowMatrixXf>>("eigen/" + std::to_string(shape), [&] {
+    const auto wf = gaussian(static_cast<std::size_t>(sh.m * sh.k), 1);
+    std::vector<interop::RowMatrixXf> v;
+    const int n = static_cast<int>(kMinBytes / (4.0 * static_cast<double>(sh.m * sh.k))) + 1;
+    for (int i = 0; i < n; ++i) v.emplace_back(interop::RowMatrixXf::Map(wf.data(), sh.m, sh.k));
+    return v;
+  });
+  const auto x = gaussian(static_cast<std::size_t>(sh.k), 2);
+  std::vector<float> y(static_cast<std::size_t>(sh.m));
   std::size_t i = 0;
   for (auto _ : state) {
-    const auto& m = p.copies[i];
-    const auto* c = reinterpret_cast<const std::uint64_t*>(m.codes().data());
-    std::uint64_t acc[8] = {};
-    const std::size_t n = m.codes().size() / 8;
-    for (std::size_t j = 0; j + 8 <= n; j += 8) {
-      for (int l = 0; l < 8; ++l) acc[l] += c[j + static_cast<std::size_t>(l)];
+    interop::eigen_gemv(interop::view(ws[i]), x.data(), y.data());
+    benchmark::DoNotOptimize(y.data());
+    i = (i + 1) % ws.size();
+  }
+  set_counters(state, sh, 1, 4.0 * static_cast<double>(sh.m * sh.k), 32.0);
+}
+
+template <class W>
+void stream_bench(benchmark::State& state, Index shape, int threads) {
+  context();
+  auto& c = copies<W>(shape, true);
+  Context ctx(threads);
+  std::uint64_t sink = 0;
+  std::size_t i = 0;
+  for (auto _ : state) {
+    stream(c.w[i], ctx, &sink);
+    i = (i + 1) % c.w.size();
+  }
+  benchmark::DoNotOptimize(sink);
+  set_counters(state, kShapes[shape], 1, c.bytes, c.bpw);
+}
+
+template <class Isa, class W>
+void gemv_bench(benchmark::State& state, Index shape, int threads) {
+  context();
+  auto& c = copies<W>(shape, true);
+  const Shape sh = kShapes[shape];
+  Context ctx(threads);
+  const auto x = gaussian(static_cast<std::size_t>(sh.k), 2);
+  std::vector<float> y(static_cast<std::size_t>(sh.m));
+  std::size_t i = 0;
+  for (auto _ : state) {
+    gemv<Isa>(c.w[i], VectorView<const float>(x.data(), sh.k), VectorView<float>(y.data(), sh.m),
+              ctx);
+    benchmark::DoNotOptimize(y.data());
+    i = (i + 1) % c.w.size();
+  }
+  set_counters(state, sh, 1, c.bytes, c.bpw);
+}
+
+template <class Isa, int NR, class S, class G>
+void register_scheme(const char* scheme, bool with_stream) {
+  using W = PackedMatrix<S, G, Interleaved<NR, 32>>;
+  for (Index shape = 0; shape < 3; ++shape) {
+    for (int threads : {1, 2}) {
+      const std::string tail = std::string(scheme) + "/" + std::to_string(shape) + "/" +
+                               std::to_string(threads);
+      if (with_stream)
+        benchmark::RegisterBenchmark(("Stream/" + tail).c_str(), stream_bench<W>, shape, threads)
+            ->Unit(benchmark::kMillisecond)->UseRealTime();
+      benchmark::RegisterBenchmark(("Gemv/" + std::string(Isa::name()) + "/" + tail).c_str(),
+                                   gemv_bench<Isa, W>, shape, threads)
+          ->Unit(benchmark::kMillisecond)->UseRealTime();
     }
-    const auto* pp = reinterpret_cast<const std::uint64_t*>(m.params().data());
-    for (std::size_t j = 0; j < m.params().size_bytes() / 8; ++j) acc[j % 8] += pp[j];
-    benchmark::DoNotOptimize(acc);
-    i = (i + 1) % p.copies.size();
   }
-  set_counters(state, p.bytes, p.copies[0].bits_per_weight());
 }
 
-/// Quantizes the fp32 activation row to int8 and runs the fused GEMV (both timed).
-template <class S, int G>
-void BM_GemvInt8(benchmark::State& state) {
-  context();
-  const auto& p = packed<S, G>();
-  const std::vector<float> x = gaussian(kK, 2);
-  std::vector<float> y(kM);
-  Int8Activations a;
-  std::size_t i = 0;
-  for (auto _ : state) {
-    quantize_activations(MatrixView<const float>(x.data(), 1, kK), a);
-    gemv_int8(p.copies[i], a, VectorView<float>(y.data(), kM));
-    benchmark::DoNotOptimize(y.data());
-    i = (i + 1) % p.copies.size();
-  }
-  set_counters(state, p.bytes, p.copies[0].bits_per_weight());
+template <class Isa, int NR>
+void register_isa(bool with_stream) {
+  register_scheme<Isa, NR, Symmetric<4, SymmetricConvention::kSignedMax, f16>, PerGroup<32>>(
+      "sym4_g32", with_stream);
+  register_scheme<Isa, NR, Symmetric<3, SymmetricConvention::kSignedMax, f16>, PerGroup<32>>(
+      "sym3_g32", with_stream);
+  register_scheme<Isa, NR, Symmetric<2, SymmetricConvention::kFullRange, f16>, PerGroup<32>>(
+      "sym2_g32", with_stream);
+  register_scheme<Isa, NR, Symmetric<8, SymmetricConvention::kRestricted, f16>, PerGroup<32>>(
+      "sym8_g32", with_stream);
+  register_scheme<Isa, NR, Asymmetric<4, AsymmetricOffset::kIntZero, f16>, PerGroup<128>>(
+      "asym4_g128", with_stream);
 }
-
-using Sym4 = Symmetric<4, SymmetricConvention::kSignedMax, f16>;
-using Asym4 = Asymmetric<4, AsymmetricOffset::kIntZero, f16>;
-
-BENCHMARK_TEMPLATE(BM_StreamPacked, Sym4, 32)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK_TEMPLATE(BM_GemvInt8, Sym4, 32)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK_TEMPLATE(BM_StreamPacked, Asym4, 128)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK_TEMPLATE(BM_GemvInt8, Asym4, 128)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  for (Index shape = 0; shape < 3; ++shape)
+    benchmark::RegisterBenchmark(("Eigen/" + std::to_string(shape)).c_str(), eigen_gemv, shape)
+        ->Unit(benchmark::kMillisecond)->UseRealTime();
+#if LOWBIT_HAS_AVX512BW
+  register_isa<isa::avx512bw, 16>(true);
+#endif
+#if LOWBIT_HAS_AVX2
+  register_isa<isa::avx2, 8>(!LOWBIT_HAS_AVX512BW);
+#else
+  register_isa<isa::scalar, 8>(true);
+#endif
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

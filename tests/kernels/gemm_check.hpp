@@ -44,7 +44,8 @@ template <class S, class G, int NR>
 void check_int8_path(std::uint64_t seed) {
   using W = PackedMatrix<S, G, Interleaved<NR, 32>>;
   Context ctx1(1), ctx3(3);
-  for (const auto& [m, n, k] : gemm_shapes()) {
+  for (const auto& shape : gemm_shapes()) {
+    const Index m = shape[0], n = shape[1], k = shape[2];
     const auto wf = student_t4(static_cast<std::size_t>(m * k), ++seed);
     const auto plain = quantize<S, G, Plain>(MatrixView<const float>(wf.data(), m, k), {});
     const W w = repack<Interleaved<NR, 32>>(plain);
@@ -91,7 +92,8 @@ template <class S, class G, int NR>
 void check_float_path(std::uint64_t seed) {
   using W = PackedMatrix<S, G, Interleaved<NR, 32>>;
   Context ctx(2);
-  for (const auto& [m, n, k] : gemm_shapes()) {
+  for (const auto& shape : gemm_shapes()) {
+    const Index m = shape[0], n = shape[1], k = shape[2];
     const auto wf = student_t4(static_cast<std::size_t>(m * k), ++seed);
     const auto plain = quantize<S, G, Plain>(MatrixView<const float>(wf.data(), m, k), {});
     const W w = repack<Interleaved<NR, 32>>(plain);
