@@ -61,7 +61,7 @@ void register_scheme(const char* scheme) {
   using W = PackedMatrix<S, PerGroup<32>, Interleaved<NR, 32>>;
   for (Index shape = 0; shape < 3; ++shape)
     for (Index n : {8, 32, 512})
-      for (int threads : {1, 2}) {
+      for (int threads : thread_counts()) {
         const std::string name = "Gemm/" + std::string(Isa::name()) + "/" + scheme +
                                  (kFloat ? "_f32act/" : "/") + std::to_string(shape) + "/" +
                                  std::to_string(n) + "/" + std::to_string(threads);

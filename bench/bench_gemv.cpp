@@ -74,7 +74,7 @@ template <class Isa, int NR, class S, class G>
 void register_scheme(const char* scheme, bool with_stream) {
   using W = PackedMatrix<S, G, Interleaved<NR, 32>>;
   for (Index shape = 0; shape < 3; ++shape) {
-    for (int threads : {1, 2}) {
+    for (int threads : thread_counts()) {
       const std::string tail = std::string(scheme) + "/" + std::to_string(shape) + "/" +
                                std::to_string(threads);
       if (with_stream)

@@ -10,6 +10,7 @@
 #include <benchmark/benchmark.h>
 
 #include <Eigen/Core>
+#include <cstdlib>
 #include <memory>
 #include <random>
 #include <string>
@@ -34,6 +35,22 @@ inline std::vector<float> gaussian(std::size_t n, std::uint64_t seed) {
   std::normal_distribution<float> nd(0.0f, 1.0f);
   for (auto& x : v) x = nd(rng);
   return v;
+}
+
+/// Thread counts to register: LOWBIT_BENCH_THREADS="1,2,16" (default 1 and 2).
+inline std::vector<int> thread_counts() {
+  std::vector<int> t;
+  const char* env = std::getenv("LOWBIT_BENCH_THREADS");
+  std::string s = env != nullptr ? env : "1,2";
+  std::size_t pos = 0;
+  while (pos < s.size()) {
+    const std::size_t end = s.find(',', pos);
+    const int v = std::atoi(s.substr(pos, end - pos).c_str());
+    if (v > 0) t.push_back(v);
+    if (end == std::string::npos) break;
+    pos = end + 1;
+  }
+  return t;
 }
 
 inline void context() {

@@ -215,7 +215,7 @@ bool int32_groups_exact(Index cols) {
 template <class Isa, class W, class P>
 void gemm_int8_impl(const W& w, const Int8Activations& x, MatrixView<float> y, const P& pipe,
                     Context& ctx) {
-  using S = typename W::scheme_type;
+  using S [[maybe_unused]] = typename W::scheme_type;
   using G = typename W::granularity_type;
   if constexpr (InterleavedWeights<W>::value) {
     using V = kernels::VecFor<Isa, InterleavedWeights<W>::kNR>;
