@@ -3,9 +3,10 @@
 //
 // Loop nest of gemm/gemm.hpp (Y = X·Wᵀ, W m × k in NR-row tiles, X n × k in MR-row panels):
 //
-//   for each block of MC activation rows              (the block stays in L2)
-//     parallel for each weight tile (NR rows × k)     (threads split tiles: disjoint outputs)
-//       for each MR-row panel of the block
+//   parallel over weight tiles (NR rows × k)          (threads split tiles: disjoint outputs)
+//     for each block of MC activation rows            (the block stays in L2)
+//       for each of the thread's tiles                (its slice of W streams once per block)
+//         for each MR-row panel of the block
 //         micro-kernel over all of k, group by group  (NR×MR accumulators in registers)
 //         output pipeline on the MR × NR block of Y
 //

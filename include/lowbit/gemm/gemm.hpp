@@ -155,10 +155,12 @@ void run_interleaved(const PackedMatrix<S, G, Interleaved<NR, KB>>& w, const Int
     pipe.apply(yr, c0, valid);
   };
   const Index mc = Blocking::mc(cols, act_bytes, MR);
-  for (Index t0 = 0; t0 < n; t0 += mc) {
-    const Index t1 = t0 + mc < n ? t0 + mc : n;
-    ctx.parallel_for(ntiles, [&](Index tile_begin, Index tile_end) {
-      alignas(64) float acc[MR * NR];
+  // One parallel region: each thread walks the activation blocks over its own tiles, so there
+  // is no barrier between blocks (the blocks are independent).
+  ctx.parallel_for(ntiles, [&](Index tile_begin, Index tile_end) {
+    alignas(64) float acc[MR * NR];
+    for (Index t0 = 0; t0 < n; t0 += mc) {
+      const Index t1 = t0 + mc < n ? t0 + mc : n;
       for (Index tile = tile_begin; tile < tile_end; ++tile) {
         kernels::TileArgs a;
         a.codes = w.codes().data() + tile * tile_bytes;
@@ -194,8 +196,8 @@ void run_interleaved(const PackedMatrix<S, G, Interleaved<NR, KB>>& w, const Int
           epilogue(acc, t, tile);
         }
       }
-    });
-  }
+    }
+  });
 }
 
 template <class W>
