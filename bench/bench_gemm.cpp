@@ -66,7 +66,8 @@ void register_scheme(const char* scheme) {
                                  (kFloat ? "_f32act/" : "/") + std::to_string(shape) + "/" +
                                  std::to_string(n) + "/" + std::to_string(threads);
         benchmark::RegisterBenchmark(name.c_str(), gemm_bench<Isa, W, kFloat>, shape, n, threads)
-            ->Unit(benchmark::kMillisecond)->UseRealTime();
+            ->Unit(benchmark::kMillisecond)
+            ->UseRealTime();
       }
 }
 
@@ -84,9 +85,11 @@ void register_isa() {
 int main(int argc, char** argv) {
   for (Index shape = 0; shape < 3; ++shape)
     for (Index n : {8, 32, 512})
-      benchmark::RegisterBenchmark(("Eigen/" + std::to_string(shape) + "/" + std::to_string(n)).c_str(),
-                                   eigen_gemm, shape, n)
-          ->Unit(benchmark::kMillisecond)->UseRealTime();
+      benchmark::RegisterBenchmark(
+          ("Eigen/" + std::to_string(shape) + "/" + std::to_string(n)).c_str(), eigen_gemm, shape,
+          n)
+          ->Unit(benchmark::kMillisecond)
+          ->UseRealTime();
 #if LOWBIT_HAS_AVX512BW
   register_isa<isa::avx512bw, 16>();
 #endif

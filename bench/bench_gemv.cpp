@@ -75,14 +75,16 @@ void register_scheme(const char* scheme, bool with_stream) {
   using W = PackedMatrix<S, G, Interleaved<NR, 32>>;
   for (Index shape = 0; shape < 3; ++shape) {
     for (int threads : thread_counts()) {
-      const std::string tail = std::string(scheme) + "/" + std::to_string(shape) + "/" +
-                               std::to_string(threads);
+      const std::string tail =
+          std::string(scheme) + "/" + std::to_string(shape) + "/" + std::to_string(threads);
       if (with_stream)
         benchmark::RegisterBenchmark(("Stream/" + tail).c_str(), stream_bench<W>, shape, threads)
-            ->Unit(benchmark::kMillisecond)->UseRealTime();
+            ->Unit(benchmark::kMillisecond)
+            ->UseRealTime();
       benchmark::RegisterBenchmark(("Gemv/" + std::string(Isa::name()) + "/" + tail).c_str(),
                                    gemv_bench<Isa, W>, shape, threads)
-          ->Unit(benchmark::kMillisecond)->UseRealTime();
+          ->Unit(benchmark::kMillisecond)
+          ->UseRealTime();
     }
   }
 }
@@ -106,7 +108,8 @@ void register_isa(bool with_stream) {
 int main(int argc, char** argv) {
   for (Index shape = 0; shape < 3; ++shape)
     benchmark::RegisterBenchmark(("Eigen/" + std::to_string(shape)).c_str(), eigen_gemv, shape)
-        ->Unit(benchmark::kMillisecond)->UseRealTime();
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
 #if LOWBIT_HAS_AVX512BW
   register_isa<isa::avx512bw, 16>(true);
 #endif

@@ -95,8 +95,8 @@ Copies<W>& copies(Index shape, bool dram) {
   using S = typename W::scheme_type;
   using G = typename W::granularity_type;
   const Shape sh = kShapes[shape];
-  const std::string key = std::string(typeid(W).name()) + "/" + std::to_string(shape) +
-                          (dram ? "/dram" : "/one");
+  const std::string key =
+      std::string(typeid(W).name()) + "/" + std::to_string(shape) + (dram ? "/dram" : "/one");
   return cached<Copies<W>>(key, [&] {
     Copies<W> c;
     const auto wf = gaussian(static_cast<std::size_t>(sh.m * sh.k), 1);
@@ -114,10 +114,10 @@ Copies<W>& copies(Index shape, bool dram) {
 inline void set_counters(benchmark::State& state, Shape sh, Index n, double packed_bytes,
                          double bpw) {
   state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(packed_bytes));
-  state.counters["GFLOPs"] = benchmark::Counter(
-      2.0 * static_cast<double>(sh.m) * static_cast<double>(sh.k) * static_cast<double>(n) *
-          static_cast<double>(state.iterations()),
-      benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+  state.counters["GFLOPs"] =
+      benchmark::Counter(2.0 * static_cast<double>(sh.m) * static_cast<double>(sh.k) *
+                             static_cast<double>(n) * static_cast<double>(state.iterations()),
+                         benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
   state.counters["bits_per_weight"] = bpw;
 }
 

@@ -23,8 +23,9 @@
 
 namespace lowbit::test {
 
-inline const std::vector<Index> kTailSizes = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14,
-                                              15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 128, 129};
+inline const std::vector<Index> kTailSizes = {1,  2,  3,  4,  5,  6,   7,   8,  9,
+                                              10, 11, 12, 13, 14, 15,  16,  17, 31,
+                                              32, 33, 63, 64, 65, 127, 128, 129};
 
 /// (m, n, k) triples: every tail size on each axis with small partners, plus larger mixes.
 inline std::vector<std::array<Index, 3>> gemm_shapes() {
@@ -56,7 +57,8 @@ void check_int8_path(std::uint64_t seed) {
     ref::gemm_int8(plain, a, MatrixView<float>(want.data(), n, m));
     // The same with a bias + clamp pipeline, applied to the reference by hand.
     std::vector<float> bias(static_cast<std::size_t>(m));
-    for (Index r = 0; r < m; ++r) bias[static_cast<std::size_t>(r)] = 0.25f * static_cast<float>(r % 7) - 0.5f;
+    for (Index r = 0; r < m; ++r)
+      bias[static_cast<std::size_t>(r)] = 0.25f * static_cast<float>(r % 7) - 0.5f;
     std::vector<float> want_p = want;
     for (Index t = 0; t < n; ++t)
       for (Index r = 0; r < m; ++r) {
@@ -67,8 +69,8 @@ void check_int8_path(std::uint64_t seed) {
     const OutputPipeline<AddBias, Clamp> pipe(AddBias{bias.data()}, Clamp{-1.5f, 2.0f});
     for_each_isa([&](auto tag) {
       using Isa = decltype(tag);
-      INFO(std::string(Isa::name()) << " " << W::type_name() << " m=" << m << " n=" << n
-                                    << " k=" << k);
+      INFO(std::string(Isa::name())
+           << " " << W::type_name() << " m=" << m << " n=" << n << " k=" << k);
       std::vector<float> y(static_cast<std::size_t>(n * m), -7.0f);
       gemm_int8<Isa>(w, a, MatrixView<float>(y.data(), n, m), ctx1);
       REQUIRE(std::memcmp(y.data(), want.data(), y.size() * sizeof(float)) == 0);
@@ -77,7 +79,8 @@ void check_int8_path(std::uint64_t seed) {
       REQUIRE(std::memcmp(y.data(), want_p.data(), y.size() * sizeof(float)) == 0);
       // gemm() quantizes the float activations the same way.
       std::fill(y.begin(), y.end(), -7.0f);
-      gemm<Isa>(w, MatrixView<const float>(xf.data(), n, k), MatrixView<float>(y.data(), n, m), ctx3);
+      gemm<Isa>(w, MatrixView<const float>(xf.data(), n, k), MatrixView<float>(y.data(), n, m),
+                ctx3);
       REQUIRE(std::memcmp(y.data(), want.data(), y.size() * sizeof(float)) == 0);
       if (n == 1) {
         std::fill(y.begin(), y.end(), -7.0f);
@@ -99,26 +102,29 @@ void check_float_path(std::uint64_t seed) {
     const W w = repack<Interleaved<NR, 32>>(plain);
     const auto xf = gaussian(static_cast<std::size_t>(n * k), ++seed);
     std::vector<float> want(static_cast<std::size_t>(n * m));
-    ref::gemm(plain, MatrixView<const float>(xf.data(), n, k), MatrixView<float>(want.data(), n, m));
+    ref::gemm(plain, MatrixView<const float>(xf.data(), n, k),
+              MatrixView<float>(want.data(), n, m));
     std::vector<double> mag(static_cast<std::size_t>(n * m), 0.0);
     for (Index r = 0; r < m; ++r)
       for (Index c = 0; c < k; ++c) {
         const DecodeAffine d = S::decode_affine(plain.params_at(r, c));
-        const double wmag = std::fabs(d.scale) * (plain.code(r, c) + std::abs(d.sub)) +
-                            std::fabs(d.offset);
+        const double wmag =
+            std::fabs(d.scale) * (plain.code(r, c) + std::abs(d.sub)) + std::fabs(d.offset);
         for (Index t = 0; t < n; ++t)
           mag[static_cast<std::size_t>(t * m + r)] +=
               wmag * std::fabs(xf[static_cast<std::size_t>(t * k + c)]);
       }
     for_each_isa([&](auto tag) {
       using Isa = decltype(tag);
-      INFO(std::string(Isa::name()) << " " << W::type_name() << " m=" << m << " n=" << n
-                                    << " k=" << k);
+      INFO(std::string(Isa::name())
+           << " " << W::type_name() << " m=" << m << " n=" << n << " k=" << k);
       std::vector<float> y(static_cast<std::size_t>(n * m), -7.0f);
       if (n == 1) {
-        gemv_f32<Isa>(w, VectorView<const float>(xf.data(), k), VectorView<float>(y.data(), m), ctx);
+        gemv_f32<Isa>(w, VectorView<const float>(xf.data(), k), VectorView<float>(y.data(), m),
+                      ctx);
       } else {
-        gemm_f32<Isa>(w, MatrixView<const float>(xf.data(), n, k), MatrixView<float>(y.data(), n, m), ctx);
+        gemm_f32<Isa>(w, MatrixView<const float>(xf.data(), n, k),
+                      MatrixView<float>(y.data(), n, m), ctx);
       }
       for (std::size_t i = 0; i < y.size(); ++i) {
         const double err = std::fabs(static_cast<double>(y[i]) - want[i]);

@@ -4,7 +4,8 @@
 
 using namespace lowbit;
 
-TEST_CASE("gemm_int8 == ref: 8-bit (nibble split without VNNI), per channel / g32", "[gemm][int8]") {
+TEST_CASE("gemm_int8 == ref: 8-bit (nibble split without VNNI), per channel / g32",
+          "[gemm][int8]") {
   test::check_int8_path<Symmetric<8, SymmetricConvention::kRestricted, float>, PerChannel, 16>(11);
   test::check_int8_path<Asymmetric<8, AsymmetricOffset::kIntZero, f16>, PerGroup<32>, 8>(12);
 }

@@ -22,15 +22,19 @@ TEST_CASE("gemm results do not depend on the thread count", "[gemm][threads]") {
       quantize<S, PerGroup<32>, Plain>(MatrixView<const float>(wf.data(), m, k), {}));
   test::for_each_isa([&](auto tag) {
     using Isa = decltype(tag);
-    std::vector<float> y1(static_cast<std::size_t>(n * m)), yt(y1.size()), f1(y1.size()), ft(y1.size());
+    std::vector<float> y1(static_cast<std::size_t>(n * m)), yt(y1.size()), f1(y1.size()),
+        ft(y1.size());
     Context c1(1);
     gemm<Isa>(w, MatrixView<const float>(xf.data(), n, k), MatrixView<float>(y1.data(), n, m), c1);
-    gemm_f32<Isa>(w, MatrixView<const float>(xf.data(), n, k), MatrixView<float>(f1.data(), n, m), c1);
+    gemm_f32<Isa>(w, MatrixView<const float>(xf.data(), n, k), MatrixView<float>(f1.data(), n, m),
+                  c1);
     for (int threads : {2, 3, 5, 8}) {
       Context ct(threads);
       for (int rep = 0; rep < 2; ++rep) {  // the pool is reused across calls
-        gemm<Isa>(w, MatrixView<const float>(xf.data(), n, k), MatrixView<float>(yt.data(), n, m), ct);
-        gemm_f32<Isa>(w, MatrixView<const float>(xf.data(), n, k), MatrixView<float>(ft.data(), n, m), ct);
+        gemm<Isa>(w, MatrixView<const float>(xf.data(), n, k), MatrixView<float>(yt.data(), n, m),
+                  ct);
+        gemm_f32<Isa>(w, MatrixView<const float>(xf.data(), n, k),
+                      MatrixView<float>(ft.data(), n, m), ct);
         INFO(std::string(Isa::name()) << " threads " << threads);
         REQUIRE(std::memcmp(y1.data(), yt.data(), y1.size() * sizeof(float)) == 0);
         REQUIRE(std::memcmp(f1.data(), ft.data(), f1.size() * sizeof(float)) == 0);
@@ -67,8 +71,8 @@ void check_extreme(Index k) {
 }  // namespace
 
 TEST_CASE("int32 group sums: exact at the bound, int64 reference beyond it", "[gemm][overflow]") {
-  check_extreme<PerChannel>(kernels::kMaxExactGroup);      // the longest int32 group
-  check_extreme<PerChannel>(kernels::kMaxExactGroup + 40); // falls back to the reference
+  check_extreme<PerChannel>(kernels::kMaxExactGroup);       // the longest int32 group
+  check_extreme<PerChannel>(kernels::kMaxExactGroup + 40);  // falls back to the reference
   check_extreme<PerTensor>(70000);
 }
 
@@ -78,7 +82,8 @@ TEST_CASE("gemm on empty shapes and k = 0", "[gemm]") {
   PackedMatrix<S, PerGroup<32>, Interleaved<8, 32>> w(5, 0);
   Int8Activations a(3, 0);
   std::vector<float> y(15, -1.0f), bias(5, 0.5f);
-  gemm_int8(w, a, MatrixView<float>(y.data(), 3, 5), OutputPipeline<AddBias>(AddBias{bias.data()}), ctx);
+  gemm_int8(w, a, MatrixView<float>(y.data(), 3, 5), OutputPipeline<AddBias>(AddBias{bias.data()}),
+            ctx);
   for (float v : y) CHECK(v == 0.5f);
   PackedMatrix<S, PerGroup<32>, Interleaved<8, 32>> w0(0, 64);
   Int8Activations a0(2, 64);
@@ -97,8 +102,8 @@ TEST_CASE("gemm errors name the problem", "[gemm][errors]") {
   REQUIRE_THROWS_AS(Context(0), Error);
   std::vector<float> x(64, 0.0f);
   x[5] = std::numeric_limits<float>::quiet_NaN();
-  REQUIRE_THROWS_AS(gemv(w, VectorView<const float>(x.data(), 64), VectorView<float>(y.data(), 8), ctx),
-                    Error);
+  REQUIRE_THROWS_AS(
+      gemv(w, VectorView<const float>(x.data(), 64), VectorView<float>(y.data(), 8), ctx), Error);
   REQUIRE_THROWS_AS(
       gemv_f32(w, VectorView<const float>(x.data(), 64), VectorView<float>(y.data(), 8, 2), ctx),
       Error);

@@ -70,7 +70,8 @@ void check_accessors_and_blocks() {
       std::vector<std::uint32_t> ref(static_cast<std::size_t>(rows * cols));
       for (auto& c : ref) c = rng() & ((1u << Bits) - 1u);
       for (Index r = 0; r < rows; ++r)
-        for (Index k = 0; k < cols; ++k) w.set_code(r, k, ref[static_cast<std::size_t>(r * cols + k)]);
+        for (Index k = 0; k < cols; ++k)
+          w.set_code(r, k, ref[static_cast<std::size_t>(r * cols + k)]);
       for (Index r = 0; r < rows; ++r)
         for (Index k = 0; k < cols; ++k)
           REQUIRE(w.code(r, k) == ref[static_cast<std::size_t>(r * cols + k)]);
@@ -125,7 +126,8 @@ void check_repack() {
       for (Index r = 0; r < rows; ++r)
         for (Index k = 0; k < cols; ++k) {
           REQUIRE(il.code(r, k) == p.code(r, k));
-          REQUIRE(std::memcmp(&il.params_at(r, k), &p.params_at(r, k), sizeof(typename S::Params)) == 0);
+          REQUIRE(std::memcmp(&il.params_at(r, k), &p.params_at(r, k),
+                              sizeof(typename S::Params)) == 0);
         }
       REQUIRE(il.bits_per_weight() == p.bits_per_weight());
     }

@@ -21,8 +21,8 @@ void gemm_int8_entry(const W& w, const Int8Activations& x, MatrixView<float> y, 
 
 /// Explicitly instantiates both entry points of weight type W (a type name without commas, or a
 /// using-alias) for ISA tag Isa.
-#define LOWBIT_INSTANTIATE_GEMM(Isa, W)                                                      \
-  template void lowbit::dispatch::gemm_entry<Isa, W>(const W&, lowbit::MatrixView<const float>, \
+#define LOWBIT_INSTANTIATE_GEMM(Isa, W)                                                            \
+  template void lowbit::dispatch::gemm_entry<Isa, W>(const W&, lowbit::MatrixView<const float>,    \
                                                      lowbit::MatrixView<float>, lowbit::Context&); \
-  template void lowbit::dispatch::gemm_int8_entry<Isa, W>(                                   \
+  template void lowbit::dispatch::gemm_int8_entry<Isa, W>(                                         \
       const W&, const lowbit::Int8Activations&, lowbit::MatrixView<float>, lowbit::Context&)

@@ -61,8 +61,7 @@ void apply_rows(const P& pipe, MatrixView<float> y) {
 /// kInt: int8 activations `xi` (exact path); otherwise float activations `xf`.
 template <class V, bool kInt, AffineEncodeScheme S, Granularity G, int NR, int KB, class P>
 void run_interleaved(const PackedMatrix<S, G, Interleaved<NR, KB>>& w, const Int8Activations* xi,
-                     MatrixView<const float> xf, MatrixView<float> y, const P& pipe,
-                     Context& ctx) {
+                     MatrixView<const float> xf, MatrixView<float> y, const P& pipe, Context& ctx) {
   using L = Interleaved<NR, KB>;
   constexpr int MR = kernels::kMicroRows<V, NR>;
   constexpr Index kSteps = KB / 4;
@@ -78,10 +77,9 @@ void run_interleaved(const PackedMatrix<S, G, Interleaved<NR, KB>>& w, const Int
   }
   const Index nblocks = L::blocks(cols), ntiles = L::tiles(m);
   const Index nsteps = nblocks * kSteps;
-  const Index group_blocks =
-      G::kKind == GranularityKind::kPerGroup ? G::kGroupSize / KB : nblocks;
-  const Index groups = G::kKind == GranularityKind::kPerGroup ? ceil_div<Index>(cols, G::kGroupSize)
-                                                              : 1;
+  const Index group_blocks = G::kKind == GranularityKind::kPerGroup ? G::kGroupSize / KB : nblocks;
+  const Index groups =
+      G::kKind == GranularityKind::kPerGroup ? ceil_div<Index>(cols, G::kGroupSize) : 1;
   const Index gcols = G::group_cols(cols);
   // Panels: full MR-row panels, then single rows (the MR = 1 kernel) so no work is wasted on
   // padding rows; a single activation row (GEMV) is used in place, unpacked.
@@ -143,9 +141,9 @@ void run_interleaved(const PackedMatrix<S, G, Interleaved<NR, KB>>& w, const Int
   }
 
   const Index tile_bytes = nblocks * L::block_bytes(S::kCodeBits);
-  const Index tile_params = G::kKind == GranularityKind::kPerGroup ? groups * NR
+  const Index tile_params = G::kKind == GranularityKind::kPerGroup     ? groups * NR
                             : G::kKind == GranularityKind::kPerChannel ? NR
-                                                                        : 0;
+                                                                       : 0;
   auto epilogue = [&](const float* acc, Index t, Index tile) {
     const Index c0 = tile * NR;
     const Index valid = m - c0 < NR ? m - c0 : NR;
@@ -277,8 +275,7 @@ void gemm_int8(const W& w, const Int8Activations& x, MatrixView<float> y, Contex
 /// Y = X·Ŵᵀ with X quantized per row to int8 first (dynamic per-token activations): the
 /// inference path. Throws Error on shapes and on NaN/Inf in X.
 template <class Isa = isa::best, class W, class P>
-void gemm(const W& w, MatrixView<const float> x, MatrixView<float> y, const P& pipe,
-          Context& ctx) {
+void gemm(const W& w, MatrixView<const float> x, MatrixView<float> y, const P& pipe, Context& ctx) {
   detail::check_gemm_shapes("gemm", w.rows(), w.cols(), x.rows(), x.cols(), y);
   quantize_activations(x, ctx.activations());
   detail::gemm_int8_impl<Isa>(w, ctx.activations(), y, pipe, ctx);

@@ -59,9 +59,7 @@ inline constexpr Index kMaxExactGroup = 2147483647 / (255 * 127);
 
 template <int N, class Fn>
 LOWBIT_INLINE void static_for(Fn&& fn) {
-  [&]<int... I>(std::integer_sequence<int, I...>) {
-    (fn(std::integral_constant<int, I>{}), ...);
-  }
+  [&]<int... I>(std::integer_sequence<int, I...>) { (fn(std::integral_constant<int, I>{}), ...); }
   (std::make_integer_sequence<int, N>{});
 }
 
@@ -137,8 +135,8 @@ LOWBIT_INLINE typename V::I decode_step(const std::byte* block, int v) {
       constexpr int sh = L::plane_shift(Bits, w);
       constexpr int pos = t * w;  // where the slice sits in its byte
       constexpr unsigned mask = ((1u << w) - 1u) << sh;
-      const std::byte* chunk = block + L::plane_offset(Bits, w) + (J / per_chunk) * L::kLaneBytes +
-                               v * V::kLanes * 4;
+      const std::byte* chunk =
+          block + L::plane_offset(Bits, w) + (J / per_chunk) * L::kLaneBytes + v * V::kLanes * 4;
       const typename V::I raw = V::load(chunk);
       typename V::I s;
       if constexpr (w == 8) {
@@ -172,14 +170,14 @@ struct UnpackBlock {
 
 /// Arguments of one micro-kernel call: one weight tile × one activation panel × a group range.
 struct TileArgs {
-  const std::byte* codes = nullptr;  // the tile's first block
-  const void* params = nullptr;      // the tile's first parameter set
-  const void* xs = nullptr;          // panel activations, step-major (int32 or float, see below)
+  const std::byte* codes = nullptr;    // the tile's first block
+  const void* params = nullptr;        // the tile's first parameter set
+  const void* xs = nullptr;            // panel activations, step-major (int32 or float, see below)
   const std::int32_t* xsum = nullptr;  // int path: Σq per (group, m): xsum[g·MR + m]
-  Index g_begin = 0, g_end = 0;      // groups to process, in order
-  Index group_blocks = 0;            // blocks per group (PerChannel/PerTensor: all)
-  Index nblocks = 0;                 // blocks per tile row
-  float* acc = nullptr;              // MR × NR running sums, acc[m·NR + r], read and written
+  Index g_begin = 0, g_end = 0;        // groups to process, in order
+  Index group_blocks = 0;              // blocks per group (PerChannel/PerTensor: all)
+  Index nblocks = 0;                   // blocks per tile row
+  float* acc = nullptr;                // MR × NR running sums, acc[m·NR + r], read and written
 };
 
 /// The integer micro-kernel: int8 activations (xs: MR int32 per step; step s of the panel is
@@ -191,7 +189,11 @@ struct IntTile {
   static constexpr int kSteps = KB / 4;
   static_assert(NR % V::kLanes == 0, "IntTile: NR must be a multiple of the vector's lanes");
   // Steps per int16 flush (see the header): a power of two dividing 8.
-  static constexpr int kFlush = kBits <= 4 ? 8 : kBits == 5 ? 4 : kBits == 6 ? 2 : kBits == 7 ? 1 : 8;
+  static constexpr int kFlush = kBits <= 4   ? 8
+                                : kBits == 5 ? 4
+                                : kBits == 6 ? 2
+                                : kBits == 7 ? 1
+                                             : 8;
   static constexpr bool kSplit8 = kBits == 8 && !V::kVnni;
   static constexpr int kBlockBytes = NR * KB * kBits / 8;
   static constexpr int kPrefetchBytes = LOWBIT_PREFETCH_BYTES;
@@ -240,8 +242,8 @@ struct IntTile {
                 iacc[m][v] = V::dpbusd(iacc[m][v], c[v], x);
               } else if constexpr (kSplit8) {
                 s16[m][v] = V::add16(s16[m][v], V::maddubs(V::and_(c[v], low4), x));
-                h16[m][v] = V::add16(
-                    h16[m][v], V::maddubs(V::and_(V::template srli16<4>(c[v]), low4), x));
+                h16[m][v] =
+                    V::add16(h16[m][v], V::maddubs(V::and_(V::template srli16<4>(c[v]), low4), x));
               } else {
                 s16[m][v] = V::add16(s16[m][v], V::maddubs(c[v], x));
               }

@@ -52,13 +52,14 @@ namespace lowbit {
 
 template <int NR, int KB>
 struct Interleaved {
-  static_assert(NR >= 1 && NR <= 64, "Interleaved<NR, KB>: NR must be in 1..64 (kernels: 4, 8, 16)");
+  static_assert(NR >= 1 && NR <= 64,
+                "Interleaved<NR, KB>: NR must be in 1..64 (kernels: 4, 8, 16)");
   static_assert(KB >= 32 && KB <= 1024 && KB % 32 == 0,
                 "Interleaved<NR, KB>: KB must be a multiple of 32 (one chunk of the 1-bit plane)");
   static constexpr Index kTileRows = NR;
   static constexpr Index kTileDepth = KB;
-  static constexpr Index kSteps = KB / 4;        // dot-4 steps per block
-  static constexpr Index kLaneBytes = NR * 4;    // bytes of one step's lane vector
+  static constexpr Index kSteps = KB / 4;      // dot-4 steps per block
+  static constexpr Index kLaneBytes = NR * 4;  // bytes of one step's lane vector
   static constexpr std::string_view name() { return "interleaved"; }  // never persisted
   static std::string type_name() {
     return "interleaved_" + std::to_string(NR) + "x" + std::to_string(KB);
@@ -80,8 +81,8 @@ struct Interleaved {
   template <QuantScheme S>
   requires(S::kCodeBits >= 1 && S::kCodeBits <= 8) static Index
       packed_bytes(Index rows, Index cols) {
-    const Index per_tile = detail::checked_mul(blocks(cols), block_bytes(S::kCodeBits),
-                                               "Interleaved::packed_bytes");
+    const Index per_tile =
+        detail::checked_mul(blocks(cols), block_bytes(S::kCodeBits), "Interleaved::packed_bytes");
     return detail::checked_mul(tiles(rows), per_tile, "Interleaved::packed_bytes");
   }
 
@@ -109,16 +110,17 @@ struct Interleaved {
       Index byte = 0;
       int shift = 0;
       locate(kBits, w, cols, r, k, &byte, &shift);
-      const std::uint32_t slice = (std::to_integer<std::uint32_t>(in[byte]) >> shift) &
-                                  ((1u << w) - 1u);
+      const std::uint32_t slice =
+          (std::to_integer<std::uint32_t>(in[byte]) >> shift) & ((1u << w) - 1u);
       c |= slice << plane_shift(kBits, w);
     }
     return c;
   }
   template <QuantScheme S>
-  requires(S::kCodeBits >= 1 && S::kCodeBits <= 8) static void store_code(
-      std::span<std::byte> out, Index /*rows*/, Index cols, Index r, Index k,
-      std::uint32_t code) noexcept {
+  requires(S::kCodeBits >= 1 &&
+           S::kCodeBits <= 8) static void store_code(std::span<std::byte> out, Index /*rows*/,
+                                                     Index cols, Index r, Index k,
+                                                     std::uint32_t code) noexcept {
     constexpr int kBits = S::kCodeBits;
     for (int w = 8; w >= 1; w >>= 1) {
       if (!(kBits & w)) continue;
@@ -127,8 +129,8 @@ struct Interleaved {
       locate(kBits, w, cols, r, k, &byte, &shift);
       const std::uint32_t mask = ((1u << w) - 1u) << shift;
       const std::uint32_t v = ((code >> plane_shift(kBits, w)) << shift) & mask;
-      out[byte] = std::byte(static_cast<std::uint8_t>(
-          (std::to_integer<std::uint32_t>(out[byte]) & ~mask) | v));
+      out[byte] = std::byte(
+          static_cast<std::uint8_t>((std::to_integer<std::uint32_t>(out[byte]) & ~mask) | v));
     }
   }
 

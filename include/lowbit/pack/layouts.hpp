@@ -3,5 +3,5 @@
 // layouts (interleaved tiles, bit planes, trits, trellis streams) join here as they are added.
 #pragma once
 
-#include "lowbit/pack/plain.hpp"
 #include "lowbit/pack/interleaved.hpp"
+#include "lowbit/pack/plain.hpp"

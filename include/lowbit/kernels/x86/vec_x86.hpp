@@ -51,11 +51,17 @@ struct Vec128 {
   static LOWBIT_INLINE I and_(I a, I b) { return _mm_and_si128(a, b); }
   static LOWBIT_INLINE I or_(I a, I b) { return _mm_or_si128(a, b); }
   template <int N>
-  static LOWBIT_INLINE I srli16(I a) { return N == 0 ? a : _mm_srli_epi16(a, N); }
+  static LOWBIT_INLINE I srli16(I a) {
+    return N == 0 ? a : _mm_srli_epi16(a, N);
+  }
   template <int N>
-  static LOWBIT_INLINE I slli16(I a) { return N == 0 ? a : _mm_slli_epi16(a, N); }
+  static LOWBIT_INLINE I slli16(I a) {
+    return N == 0 ? a : _mm_slli_epi16(a, N);
+  }
   template <int N>
-  static LOWBIT_INLINE I srli32(I a) { return N == 0 ? a : _mm_srli_epi32(a, N); }
+  static LOWBIT_INLINE I srli32(I a) {
+    return N == 0 ? a : _mm_srli_epi32(a, N);
+  }
   static LOWBIT_INLINE I maddubs(I u8, I s8) { return _mm_maddubs_epi16(u8, s8); }
   static LOWBIT_INLINE I add16(I a, I b) { return _mm_add_epi16(a, b); }
   static LOWBIT_INLINE I madd16(I a, I b) { return _mm_madd_epi16(a, b); }
@@ -123,11 +129,17 @@ struct Vec256 {
   static LOWBIT_INLINE I and_(I a, I b) { return _mm256_and_si256(a, b); }
   static LOWBIT_INLINE I or_(I a, I b) { return _mm256_or_si256(a, b); }
   template <int N>
-  static LOWBIT_INLINE I srli16(I a) { return N == 0 ? a : _mm256_srli_epi16(a, N); }
+  static LOWBIT_INLINE I srli16(I a) {
+    return N == 0 ? a : _mm256_srli_epi16(a, N);
+  }
   template <int N>
-  static LOWBIT_INLINE I slli16(I a) { return N == 0 ? a : _mm256_slli_epi16(a, N); }
+  static LOWBIT_INLINE I slli16(I a) {
+    return N == 0 ? a : _mm256_slli_epi16(a, N);
+  }
   template <int N>
-  static LOWBIT_INLINE I srli32(I a) { return N == 0 ? a : _mm256_srli_epi32(a, N); }
+  static LOWBIT_INLINE I srli32(I a) {
+    return N == 0 ? a : _mm256_srli_epi32(a, N);
+  }
   static LOWBIT_INLINE I maddubs(I u8, I s8) { return _mm256_maddubs_epi16(u8, s8); }
   static LOWBIT_INLINE I add16(I a, I b) { return _mm256_add_epi16(a, b); }
   static LOWBIT_INLINE I madd16(I a, I b) { return _mm256_madd_epi16(a, b); }
@@ -198,11 +210,17 @@ struct Vec512 {
   static LOWBIT_INLINE I and_(I a, I b) { return _mm512_and_si512(a, b); }
   static LOWBIT_INLINE I or_(I a, I b) { return _mm512_or_si512(a, b); }
   template <int N>
-  static LOWBIT_INLINE I srli16(I a) { return N == 0 ? a : _mm512_srli_epi16(a, N); }
+  static LOWBIT_INLINE I srli16(I a) {
+    return N == 0 ? a : _mm512_srli_epi16(a, N);
+  }
   template <int N>
-  static LOWBIT_INLINE I slli16(I a) { return N == 0 ? a : _mm512_slli_epi16(a, N); }
+  static LOWBIT_INLINE I slli16(I a) {
+    return N == 0 ? a : _mm512_slli_epi16(a, N);
+  }
   template <int N>
-  static LOWBIT_INLINE I srli32(I a) { return N == 0 ? a : _mm512_srli_epi32(a, N); }
+  static LOWBIT_INLINE I srli32(I a) {
+    return N == 0 ? a : _mm512_srli_epi32(a, N);
+  }
   static LOWBIT_INLINE I maddubs(I u8, I s8) { return _mm512_maddubs_epi16(u8, s8); }
   static LOWBIT_INLINE I add16(I a, I b) { return _mm512_add_epi16(a, b); }
   static LOWBIT_INLINE I madd16(I a, I b) { return _mm512_madd_epi16(a, b); }
