@@ -5,11 +5,12 @@
 // Selection is by overload on the ISA tag: the most derived declaration that exists (and whose
 // constraint on the tile height NR holds) wins, and the chosen operations struct is instantiated
 // with the *actual* tag, so avx512bw+vnni code never leaks into an avx2 TU (ARCHITECTURE.md
-// §2.b). `VecFor<Isa, NR>` is void where no vector family applies (isa::scalar, neon64 for now,
-// or an NR the widths cannot tile); callers then run the reference.
+// §2.b). `VecFor<Isa, NR>` is void where no vector family applies (isa::scalar, or an NR the
+// widths cannot tile); callers then run the reference.
 //   Interleaved<NR, KB>:  avx512bw (NR % 16 == 0)  Vec512 (vpdpbusd with VNNI)
 //                         avx2     (NR % 8 == 0)   Vec256 (vpdpbusd on ymm with AVX512-VNNI+VL)
 //                         sse4_2   (NR % 4 == 0)   Vec128
+//                         neon64   (NR % 4 == 0)   VecNeon (SDOT with +dotprod)
 //   Plain, 4-bit, PerGroup<32·j>: avx2             GemvPlain4Avx2 (GEMV only)
 #pragma once
 
@@ -24,6 +25,9 @@
 #endif
 #if LOWBIT_HAS_AVX2
 #include "lowbit/kernels/x86/gemv_plain4_avx2.hpp"
+#endif
+#if LOWBIT_HAS_NEON64
+#include "lowbit/kernels/arm/vec_neon.hpp"
 #endif
 #include "lowbit/kernels/interleaved_tile.hpp"
 
@@ -42,6 +46,10 @@ requires(NR % 8 == 0) Vec256<Isa> pick_vec(isa::avx2);
 #if LOWBIT_HAS_AVX512BW
 template <class Isa, int NR>
 requires(NR % 16 == 0) Vec512<Isa> pick_vec(isa::avx512bw);
+#endif
+#if LOWBIT_HAS_NEON64
+template <class Isa, int NR>
+requires(NR % 4 == 0) VecNeon<Isa> pick_vec(isa::neon64);
 #endif
 
 /// The vector operations for tiles of NR rows on Isa, or void.

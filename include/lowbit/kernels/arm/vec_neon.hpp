@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: Apache-2.0
+// lowbit/kernels/arm/vec_neon.hpp: the vector operations of the interleaved kernels on AArch64
+// Advanced SIMD (128-bit, 4 rows per vector), the NEON counterpart of kernels/x86/vec_x86.hpp.
+//
+// Requires: AArch64 NEON (mandatory); uses SDOT where the flags enable the dot-product extension
+//           (__ARM_FEATURE_DOTPROD, e.g. -march=armv8.2-a+dotprod), else widening multiplies.
+// The micro-kernels take the `kVnni` route here: dpbusd(acc, u8, s8) adds Σ of 4 u8·s8 products
+// per 32-bit lane, exactly (what vpdpbusd does on x86):
+//   with SDOT:    Σ u·s = Σ (u - 128)·s + 128·Σ s, the first an SDOT on u XOR 0x80 (a signed
+//                 byte), the second two SDOTs with 64 (128 does not fit a signed byte);
+//   without:      u8 and s8 widened to 16 bits, multiplied (|u·s| <= 255·127 fits int16),
+//                 pairwise-added to int32 twice.
+// Float operations are lane-wise IEEE (vfmaq_f32 is a fused multiply-add, as std::fma).
+#pragma once
+
+#if !defined(LOWBIT_KERNELS_SELECT_INCLUDED)
+#error "include lowbit/gemm/gemm.hpp, not this internal header"
+#endif
+
+#include <arm_neon.h>
+
+#include <cstdint>
+#include <cstring>
+
+#include "lowbit/config.hpp"
+#include "lowbit/core/types.hpp"
+
+namespace lowbit::kernels {
+
+template <class Isa>
+struct VecNeon {
+  using I = uint8x16_t;
+  using F = float32x4_t;
+  static constexpr int kLanes = 4;
+  static constexpr bool kVnni = true;  // dpbusd below is exact for every code width
+
+  static LOWBIT_INLINE I load(const void* p) {
+    return vld1q_u8(static_cast<const std::uint8_t*>(p));
+  }
+  static LOWBIT_INLINE void store(void* p, I v) { vst1q_u8(static_cast<std::uint8_t*>(p), v); }
+  static LOWBIT_INLINE I bcast32(const void* p) {
+    std::int32_t v;
+    std::memcpy(&v, p, 4);
+    return vreinterpretq_u8_s32(vdupq_n_s32(v));
+  }
+  static LOWBIT_INLINE I set1_8(int v) { return vdupq_n_u8(static_cast<std::uint8_t>(v)); }
+  static LOWBIT_INLINE I set1_16(int v) {
+    return vreinterpretq_u8_s16(vdupq_n_s16(static_cast<std::int16_t>(v)));
+  }
+  static LOWBIT_INLINE I set1_32(std::int32_t v) { return vreinterpretq_u8_s32(vdupq_n_s32(v)); }
+  static LOWBIT_INLINE I zero() { return vdupq_n_u8(0); }
+  static LOWBIT_INLINE I and_(I a, I b) { return vandq_u8(a, b); }
+  static LOWBIT_INLINE I or_(I a, I b) { return vorrq_u8(a, b); }
+  template <int N>
+  static LOWBIT_INLINE I srli16(I a) {
+    if constexpr (N == 0) {
+      return a;
+    } else {
+      return vreinterpretq_u8_u16(vshrq_n_u16(vreinterpretq_u16_u8(a), N));
+    }
+  }
+  template <int N>
+  static LOWBIT_INLINE I slli16(I a) {
+    if constexpr (N == 0) {
+      return a;
+    } else {
+      return vreinterpretq_u8_u16(vshlq_n_u16(vreinterpretq_u16_u8(a), N));
+    }
+  }
+  template <int N>
+  static LOWBIT_INLINE I srli32(I a) {
+    if constexpr (N == 0) {
+      return a;
+    } else {
+      return vreinterpretq_u8_u32(vshrq_n_u32(vreinterpretq_u32_u8(a), N));
+    }
+  }
+  static LOWBIT_INLINE I add32(I a, I b) {
+    return vreinterpretq_u8_s32(vaddq_s32(vreinterpretq_s32_u8(a), vreinterpretq_s32_u8(b)));
+  }
+  static LOWBIT_INLINE I sub32(I a, I b) {
+    return vreinterpretq_u8_s32(vsubq_s32(vreinterpretq_s32_u8(a), vreinterpretq_s32_u8(b)));
+  }
+  static LOWBIT_INLINE I mullo32(I a, I b) {
+    return vreinterpretq_u8_s32(vmulq_s32(vreinterpretq_s32_u8(a), vreinterpretq_s32_u8(b)));
+  }
+  static LOWBIT_INLINE I dpbusd(I acc, I u8, I s8) {
+    const int8x16_t s = vreinterpretq_s8_u8(s8);
+#if defined(__ARM_FEATURE_DOTPROD)
+    int32x4_t a = vreinterpretq_s32_u8(acc);
+    a = vdotq_s32(a, vreinterpretq_s8_u8(veorq_u8(u8, vdupq_n_u8(0x80))), s);
+    a = vdotq_s32(a, vdupq_n_s8(64), s);
+    a = vdotq_s32(a, vdupq_n_s8(64), s);
+    return vreinterpretq_u8_s32(a);
+#else
+    const int16x8_t lo =
+        vmulq_s16(vreinterpretq_s16_u16(vmovl_u8(vget_low_u8(u8))), vmovl_s8(vget_low_s8(s)));
+    const int16x8_t hi =
+        vmulq_s16(vreinterpretq_s16_u16(vmovl_u8(vget_high_u8(u8))), vmovl_s8(vget_high_s8(s)));
+    const int32x4_t quad = vpaddq_s32(vpaddlq_s16(lo), vpaddlq_s16(hi));
+    return vreinterpretq_u8_s32(vaddq_s32(vreinterpretq_s32_u8(acc), quad));
+#endif
+  }
+  static LOWBIT_INLINE F cvt(I a) { return vcvtq_f32_s32(vreinterpretq_s32_u8(a)); }
+  static LOWBIT_INLINE F fzero() { return vdupq_n_f32(0.0f); }
+  static LOWBIT_INLINE F fset1(float v) { return vdupq_n_f32(v); }
+  static LOWBIT_INLINE F fload(const float* p) { return vld1q_f32(p); }
+  static LOWBIT_INLINE void fstore(float* p, F v) { vst1q_f32(p, v); }
+  static LOWBIT_INLINE F fadd(F a, F b) { return vaddq_f32(a, b); }
+  /// Returns a unchanged but opaque to the optimizer (see vec_x86.hpp).
+  static LOWBIT_INLINE F rounded(F a) {
+    __asm__("" : "+w"(a));
+    return a;
+  }
+  static LOWBIT_INLINE F fsub(F a, F b) { return vsubq_f32(a, b); }
+  static LOWBIT_INLINE F fmul(F a, F b) { return vmulq_f32(a, b); }
+  static LOWBIT_INLINE F fmadd(F a, F b, F c) { return vfmaq_f32(c, a, b); }
+  static LOWBIT_INLINE F fmin(F a, F b) { return vminq_f32(a, b); }
+  static LOWBIT_INLINE F fmax(F a, F b) { return vmaxq_f32(a, b); }
+  static LOWBIT_INLINE F load_f16(const f16* p) {
+    std::uint16_t b[4];
+    std::memcpy(b, p, sizeof(b));
+    return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(b)));
+  }
+  static LOWBIT_INLINE F load_bf16(const bf16* p) {
+    std::uint16_t b[4];
+    std::memcpy(b, p, sizeof(b));
+    return vreinterpretq_f32_u32(vshll_n_u16(vld1_u16(b), 16));
+  }
+};
+
+}  // namespace lowbit::kernels
