@@ -101,44 +101,45 @@ void run_interleaved(const PackedMatrix<S, G, Interleaved<NR, KB>>& w, const Int
   auto* xsum = reinterpret_cast<std::int32_t*>(scratch + xs_bytes + rows_bytes);
 
   // Activation packing (step-major panels: [step][m][4]) and group sums ([panel][g][m], then
-  // one [g] array per single row).
-  for (Index p = 0; p < np; ++p) {
-    for (int r = 0; r < MR; ++r) {
-      const Index t = p * MR + r;
-      if constexpr (kInt) {
-        const std::int8_t* q = xi->row(t);
+  // one [g] array per single row), on the context's threads: panels first, then single rows.
+  auto pack_row = [&](Index t) {
+    const bool in_panel = t < rem0;
+    const Index p = in_panel ? t / MR : 0;
+    const int r = in_panel ? static_cast<int>(t % MR) : 0;
+    if constexpr (kInt) {
+      const std::int8_t* q = xi->row(t);
+      if (in_panel) {
         auto* dst = reinterpret_cast<std::int8_t*>(xs_base) + static_cast<Index>(panel_elems) * p;
         for (Index s = 0; s < nsteps; ++s) std::memcpy(dst + (s * MR + r) * 4, q + s * 4, 4);
-        for (Index g = 0; g < groups; ++g) {
-          std::int32_t sum = 0;
-          for (Index k = g * gcols; k < cols && k < (g + 1) * gcols; ++k) sum += q[k];
-          xsum[(p * groups + g) * MR + r] = sum;
-        }
-      } else {
+      }
+      std::int32_t* sums =
+          in_panel ? xsum + p * groups * MR + r : xsum + np * MR * groups + (t - rem0) * groups;
+      const Index stride = in_panel ? MR : 1;
+      for (Index g = 0; g < groups; ++g) {
+        std::int32_t sum = 0;
+        const Index k1 = (g + 1) * gcols < cols ? (g + 1) * gcols : cols;
+        for (Index k = g * gcols; k < k1; ++k) sum += q[k];
+        sums[g * stride] = sum;
+      }
+    } else {
+      const float* xr = xf.row_ptr(t);
+      if (in_panel) {
         auto* dst = reinterpret_cast<float*>(xs_base) + static_cast<Index>(panel_elems) * p;
-        const float* xr = xf.row_ptr(t);
         for (Index s = 0; s < nsteps; ++s)
           for (int i = 0; i < 4; ++i) {
             const Index k = s * 4 + i;
             dst[(s * MR + r) * 4 + i] = k < cols ? xr[k] : 0.0f;
           }
+      } else {
+        float* dst =
+            reinterpret_cast<float*>(rows_base) + static_cast<Index>(row_elems) * (t - rem0);
+        for (Index k = 0; k < static_cast<Index>(row_elems); ++k) dst[k] = k < cols ? xr[k] : 0.0f;
       }
     }
-  }
-  for (Index t = rem0; t < n; ++t) {
-    if constexpr (kInt) {
-      const std::int8_t* q = xi->row(t);
-      for (Index g = 0; g < groups; ++g) {
-        std::int32_t sum = 0;
-        for (Index k = g * gcols; k < cols && k < (g + 1) * gcols; ++k) sum += q[k];
-        xsum[np * MR * groups + (t - rem0) * groups + g] = sum;
-      }
-    } else {
-      float* dst = reinterpret_cast<float*>(rows_base) + static_cast<Index>(row_elems) * (t - rem0);
-      const float* xr = xf.row_ptr(t);
-      for (Index k = 0; k < static_cast<Index>(row_elems); ++k) dst[k] = k < cols ? xr[k] : 0.0f;
-    }
-  }
+  };
+  ctx.parallel_for(n, [&](Index t0, Index t1) {
+    for (Index t = t0; t < t1; ++t) pack_row(t);
+  });
 
   const Index tile_bytes = nblocks * L::block_bytes(S::kCodeBits);
   const Index tile_params = G::kKind == GranularityKind::kPerGroup     ? groups * NR
@@ -277,7 +278,11 @@ void gemm_int8(const W& w, const Int8Activations& x, MatrixView<float> y, Contex
 template <class Isa = isa::best, class W, class P>
 void gemm(const W& w, MatrixView<const float> x, MatrixView<float> y, const P& pipe, Context& ctx) {
   detail::check_gemm_shapes("gemm", w.rows(), w.cols(), x.rows(), x.cols(), y);
-  quantize_activations(x, ctx.activations());
+  Int8Activations& xq = ctx.activations();
+  if (xq.rows() != x.rows() || xq.cols() != x.cols()) xq = Int8Activations(x.rows(), x.cols());
+  // Rows are independent: quantize them on the context's threads (an exception from any row is
+  // rethrown, the lowest row's first).
+  ctx.parallel_for(x.rows(), [&](Index r0, Index r1) { quantize_activation_rows(x, xq, r0, r1); });
   detail::gemm_int8_impl<Isa>(w, ctx.activations(), y, pipe, ctx);
 }
 template <class Isa = isa::best, class W>

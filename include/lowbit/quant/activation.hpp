@@ -51,11 +51,11 @@ class Int8Activations {
   AlignedBuffer<float> scales_;
 };
 
-/// Quantizes every row of x (n × k) into `out` (resized when its shape differs). Throws Error on
-/// NaN/Inf. The definition of the int8 activation codes used by every integer kernel.
-inline void quantize_activations(MatrixView<const float> x, Int8Activations& out) {
-  if (out.rows() != x.rows() || out.cols() != x.cols()) out = Int8Activations(x.rows(), x.cols());
-  for (Index r = 0; r < x.rows(); ++r) {
+/// Quantizes rows [r0, r1) of x into `out`, which must already have x's shape. Throws Error on
+/// NaN/Inf. Rows are independent, so callers may split them across threads.
+inline void quantize_activation_rows(MatrixView<const float> x, Int8Activations& out, Index r0,
+                                     Index r1) {
+  for (Index r = r0; r < r1; ++r) {
     detail::check_row_finite(x, r, "activation");  // names the column of a NaN/Inf
     const std::span<const float> row(x.row_ptr(r), static_cast<std::size_t>(x.cols()));
     const RangeStats st = detail::range_stats(row);
@@ -65,6 +65,13 @@ inline void quantize_activations(MatrixView<const float> x, Int8Activations& out
     const EncodeAffine e{0.0f, s, -127.0f, 127.0f, 0, 0};
     detail::encode_n(e, row.data(), row.size(), out.row(r));
   }
+}
+
+/// Quantizes every row of x (n × k) into `out` (resized when its shape differs). Throws Error on
+/// NaN/Inf. The definition of the int8 activation codes used by every integer kernel.
+inline void quantize_activations(MatrixView<const float> x, Int8Activations& out) {
+  if (out.rows() != x.rows() || out.cols() != x.cols()) out = Int8Activations(x.rows(), x.cols());
+  quantize_activation_rows(x, out, 0, x.rows());
 }
 
 }  // namespace lowbit
