@@ -2,7 +2,9 @@
 # bench/device_run.sh: the AVX-512 device machine's run (see bench/RESULTS.md): builds the kernel
 # tests and benchmarks with -march=native (no xsimd there: the kernels do not need it), runs the
 # conformance tests on every ISA the CPU has, the runtime-dispatch example, then AVX-512 vs AVX2
-# GEMV/GEMM per core and GEMM n = 512 at 1 and 16 threads. Writes logs and JSON under $OUT.
+# GEMV/GEMM per core, GEMM n = 512 at 1 and 16 threads, and the thread-scaling ceiling probe.
+# Writes logs and JSON under $OUT.
+
 set -u
 OUT=${OUT:-/tmp/out}
 mkdir -p "$OUT"
@@ -11,13 +13,15 @@ B=/tmp/lowbit-build
 cmake -S . -B $B -DCMAKE_BUILD_TYPE=Release -DLOWBIT_ISA=native -DLOWBIT_TEST_ISAS=native \
   -DLOWBIT_BUILD_BENCH=ON -DLOWBIT_WERROR=OFF > "$OUT/configure.txt" 2>&1 || { tail -30 "$OUT/configure.txt"; exit 1; }
 cmake --build $B -j16 --target lowbit_test_gemm_native lowbit_test_pack_native \
-  lowbit_test_kernels_native bench_gemv bench_gemm runtime_dispatch > "$OUT/build.txt" 2>&1 || { grep -m20 error "$OUT/build.txt"; exit 1; }
+  lowbit_test_kernels_native bench_gemv bench_gemm bench_scaling runtime_dispatch > "$OUT/build.txt" 2>&1 || { grep -m20 error "$OUT/build.txt"; exit 1; }
 for t in gemm pack kernels; do
   $B/tests/lowbit_test_${t}_native 2>&1 | tail -3 | tee -a "$OUT/tests.txt"
 done
 $B/examples/runtime_dispatch | tee -a "$OUT/tests.txt"
 LOWBIT_BENCH_THREADS=1 $B/bench/bench_gemv --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
   '--benchmark_filter=^Eigen/0/|/sym[234]_g32/0/1/' --benchmark_out="$OUT/gemv.json" > "$OUT/gemv.txt" 2>&1
-LOWBIT_BENCH_THREADS=1,16 $B/bench/bench_gemm --benchmark_repetitions=1 \
+LOWBIT_BENCH_THREADS=1,16 $B/bench/bench_gemm --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
   '--benchmark_filter=^Eigen/0/(32|512)/|/sym[24]_g32/0/(32|512)/' --benchmark_out="$OUT/gemm.json" > "$OUT/gemm.txt" 2>&1
-grep -E "median|Eigen|Gemm" "$OUT/gemv.txt" "$OUT/gemm.txt" | grep -v "_cv\|stddev\|mean" | sed 's/  */ /g' | cut -c1-160
+$B/bench/bench_scaling --benchmark_min_time=1 --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
+  --benchmark_out="$OUT/scaling.json" > "$OUT/scaling.txt" 2>&1
+grep -E "median" "$OUT/gemv.txt" "$OUT/gemm.txt" "$OUT/scaling.txt" | grep -v "_cv\|stddev\|mean" | sed 's/  */ /g' | cut -c1-160
