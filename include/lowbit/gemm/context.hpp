@@ -10,6 +10,7 @@
 // is not reentrant: one call at a time (use one Context per calling thread).
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
@@ -74,6 +75,31 @@ class Context {
     lk.unlock();
     for (auto& e : errors_)
       if (e) std::rethrow_exception(e);
+  }
+
+  /// Calls fn(begin, end) on chunks of at most `grain` consecutive indices of [0, n) that the
+  /// threads take in turn as they finish (dynamic balancing against uneven cores). Which thread
+  /// runs a chunk varies from call to call; what a chunk computes must not depend on it (the
+  /// kernels write disjoint outputs, so results stay bit-identical). An exception stops the
+  /// remaining chunks and is rethrown (the lowest thread's).
+  void parallel_for_dynamic(Index n, Index grain, const std::function<void(Index, Index)>& fn) {
+    if (n <= 0) return;
+    if (grain < 1) grain = 1;
+    std::atomic<Index> next{0};
+    std::atomic<bool> failed{false};
+    parallel_for(threads_, [&](Index, Index) {
+      try {
+        for (;;) {
+          if (failed.load(std::memory_order_relaxed)) return;
+          const Index b = next.fetch_add(grain, std::memory_order_relaxed);
+          if (b >= n) return;
+          fn(b, b + grain < n ? b + grain : n);
+        }
+      } catch (...) {
+        failed.store(true);
+        throw;
+      }
+    });
   }
 
   /// Scratch bytes for packed activations (grown on demand, never shrunk, 64-byte aligned).

@@ -154,12 +154,22 @@ void run_interleaved(const PackedMatrix<S, G, Interleaved<NR, KB>>& w, const Int
     pipe.apply(yr, c0, valid);
   };
   const Index mc = Blocking::mc(cols, act_bytes, MR);
-  // One parallel region: each thread walks the activation blocks over its own tiles, so there
-  // is no barrier between blocks (the blocks are independent).
-  ctx.parallel_for(ntiles, [&](Index tile_begin, Index tile_end) {
+  // Work items are (activation block, chunk of tiles) pairs, block-major, taken by the threads
+  // as they finish (dynamic balancing: vCPUs and cores do not all run at one speed). Within an
+  // item the block stays in L2 while the chunk's weights stream past once; at least ~4 chunks
+  // per thread keep the balance fine. Each output element is still computed by one thread with
+  // the same operations, so results are bit-identical for any thread count and schedule.
+  const Index nblocks_mc = ceil_div<Index>(n, mc);
+  Index chunk = ntiles / (4 * ctx.threads());
+  chunk = chunk < 1 ? 1 : chunk;
+  const Index nchunks = ceil_div<Index>(ntiles, chunk);
+  ctx.parallel_for_dynamic(nblocks_mc * nchunks, 1, [&](Index item_begin, Index item_end) {
     alignas(64) float acc[MR * NR];
-    for (Index t0 = 0; t0 < n; t0 += mc) {
+    for (Index item = item_begin; item < item_end; ++item) {
+      const Index t0 = (item / nchunks) * mc;
       const Index t1 = t0 + mc < n ? t0 + mc : n;
+      const Index tile_begin = (item % nchunks) * chunk;
+      const Index tile_end = tile_begin + chunk < ntiles ? tile_begin + chunk : ntiles;
       for (Index tile = tile_begin; tile < tile_end; ++tile) {
         kernels::TileArgs a;
         a.codes = w.codes().data() + tile * tile_bytes;
