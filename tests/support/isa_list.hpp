@@ -20,6 +20,19 @@ void run_if_available(Fn& fn) {
   }
 }
 
+#if LOWBIT_HAS_AVX512BW
+/// AVX-512BW kernels with VNNI switched off (vpmaddubsw + vpmaddwd on zmm, the nibble split for
+/// 8-bit codes): the path of AVX-512 CPUs without VNNI (Skylake-SP), tested on any AVX-512 host.
+struct avx512bw_no_vnni : isa::avx512bw {
+  static constexpr bool kVnni = false;
+  static constexpr std::string_view name() { return "avx512bw-no-vnni"; }
+  static bool available() noexcept {
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+  }
+};
+#endif
+
 /// fn(isa::scalar{}), then fn(tag) for each SIMD tag compiled in and available here.
 template <class Fn>
 void for_each_isa(Fn&& fn) {
@@ -32,6 +45,7 @@ void for_each_isa(Fn&& fn) {
 #endif
 #if LOWBIT_HAS_AVX512BW
   run_if_available<isa::avx512bw>(fn);
+  if constexpr (isa::avx512bw::kVnni) run_if_available<avx512bw_no_vnni>(fn);
 #endif
 #if LOWBIT_HAS_NEON64
   run_if_available<isa::neon64>(fn);
