@@ -3,7 +3,8 @@
 // stream of the same packed bytes, in the same binary and run.
 //
 // Cases: shapes 0-2 of support/common.hpp × 1 and 2 threads; 2, 3, 4 and 8-bit signed-max g32
-// with f16 scales (2.5, 3.5, 4.5, 8.5 bpw) and asymmetric 4-bit g128 (4.16 bpw), in the
+// with f16 scales (2.5, 3.5, 4.5, 8.5 bpw), asymmetric 4-bit g128 (4.16 bpw) and signed-max
+// 4-bit / full-range 2-bit g128 (4.125 / 2.125 bpw, the bit-scaling pair), in the
 // Interleaved layout of each ISA compiled in (avx512bw: 16 × 32 tiles, avx2: 8 × 32). The GEMV
 // time includes quantizing the fp32 activation row to int8 (lowbit::gemv). Names:
 //   Eigen/<shape>                    fp32 baseline (1 thread: Eigen is built without OpenMP)
@@ -101,6 +102,13 @@ void register_isa(bool with_stream) {
       "sym8_g32", with_stream);
   register_scheme<Isa, NR, Asymmetric<4, AsymmetricOffset::kIntZero, f16>, PerGroup<128>>(
       "asym4_g128", with_stream);
+  // The bit-scaling pair with less scale overhead: at g32 both widths carry 0.5 bpw of f16
+  // scales, so a DRAM-bound 2-bit GEMV cannot take less than (2 + 0.5) / (4 + 0.5) = 0.556 of
+  // the 4-bit time; at g128 the byte ratio is 2.125 / 4.125 = 0.515.
+  register_scheme<Isa, NR, Symmetric<4, SymmetricConvention::kSignedMax, f16>, PerGroup<128>>(
+      "sym4_g128", with_stream);
+  register_scheme<Isa, NR, Symmetric<2, SymmetricConvention::kFullRange, f16>, PerGroup<128>>(
+      "sym2_g128", with_stream);
 }
 
 }  // namespace

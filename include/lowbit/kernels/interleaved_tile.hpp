@@ -184,6 +184,11 @@ struct TileArgs {
 /// xs[s·MR + m]), exact integer group sums, the reference's float operations per group.
 template <class V, AffineEncodeScheme S, Granularity G, int NR, int KB, int MR>
 struct IntTile {
+  // The MicroKernel interface of ARCHITECTURE.md §2.b (the vector struct stands for the ISA).
+  using Scheme = S;
+  using Layout = Interleaved<NR, KB>;
+  static constexpr int kMR = MR;
+  static constexpr int kNR = NR;
   static constexpr int NV = NR / V::kLanes;
   static constexpr int kBits = S::kCodeBits;
   static constexpr int kSteps = KB / 4;
@@ -195,8 +200,54 @@ struct IntTile {
                                 : kBits == 7 ? 1
                                              : 8;
   static constexpr bool kSplit8 = kBits == 8 && !V::kVnni;
+  // Shift-free slices (GEMV, VNNI, one plane of width w = 2 or 4): step t of a chunk is used
+  // in place, masked but not shifted down, so its byte holds c·2^(t·w) (at most 240, still an
+  // unsigned byte); each t gets its own accumulator, exactly 2^(t·w)·Σc·q, and the group's sum
+  // is Σ_t (acc_t >> t·w) (arithmetic shifts of exact multiples). That saves one shift per step
+  // (+4-6 % on an L2-resident GEMV, Zen 4). Each byte is at most 255, so |acc_t| stays under
+  // 255·127·len < 2^31 for len <= kMaxExactGroup, as for the plain path.
+  static constexpr bool kSlices = V::kVnni && MR == 1 && (kBits == 2 || kBits == 4);
+  static constexpr int kPerChunk = 8 / kBits;
   static constexpr int kBlockBytes = NR * KB * kBits / 8;
   static constexpr int kPrefetchBytes = LOWBIT_PREFETCH_BYTES;
+
+  /// Σ c·q of blocks [b0, b1) for one activation row, by shift-free slices (kSlices above).
+  static LOWBIT_INLINE void run_slices(const TileArgs& a, const std::int32_t* xs, Index b0,
+                                       Index b1, typename V::I* iacc) {
+    using I = typename V::I;
+    using L = Interleaved<NR, KB>;
+    I acc[kPerChunk][NV];
+    for (int t = 0; t < kPerChunk; ++t)
+      for (int v = 0; v < NV; ++v) acc[t][v] = V::zero();
+    for (Index b = b0; b < b1; ++b) {
+      const std::byte* blk = a.codes + b * kBlockBytes;
+      const std::int32_t* xb = xs + b * kSteps;
+      if constexpr (kPrefetchBytes > 0) {
+        for (int line = 0; line < kBlockBytes; line += 64)
+          __builtin_prefetch(blk + kPrefetchBytes + line, 0, 0);
+      }
+      static_for<kSteps / kPerChunk>([&](auto cc) {
+        constexpr int C = cc.value;
+        for (int v = 0; v < NV; ++v) {
+          const I raw = V::load(blk + C * L::kLaneBytes + v * V::kLanes * 4);
+          static_for<kPerChunk>([&](auto tt) {
+            constexpr int T = tt.value;
+            constexpr unsigned mask = ((1u << kBits) - 1u) << (T * kBits);
+            const I x = V::bcast32(xb + C * kPerChunk + T);
+            acc[T][v] = V::dpbusd(acc[T][v], V::and_(raw, V::set1_8(static_cast<int>(mask))), x);
+          });
+        }
+      });
+    }
+    for (int v = 0; v < NV; ++v) {
+      I sum = acc[0][v];
+      static_for<kPerChunk - 1>([&](auto tt) {
+        constexpr int T = tt.value + 1;
+        sum = V::add32(sum, V::template srai32<T * kBits>(acc[T][v]));
+      });
+      iacc[v] = sum;
+    }
+  }
 
   static void run(const TileArgs& a) {
     using I = typename V::I;
@@ -216,48 +267,52 @@ struct IntTile {
       I iacc[MR][NV];
       for (int m = 0; m < MR; ++m)
         for (int v = 0; v < NV; ++v) iacc[m][v] = V::zero();
-      for (Index b = b0; b < b1; ++b) {
-        const std::byte* blk = a.codes + b * (NR * KB * kBits / 8);
-        const std::int32_t* xb = xs + b * kSteps * MR;
-        if constexpr (kPrefetchBytes > 0) {
-          for (int line = 0; line < kBlockBytes; line += 64)
-            __builtin_prefetch(blk + kPrefetchBytes + line, 0, 0);
-        }
-        I s16[MR][NV], h16[MR][NV];
-        static_for<kSteps>([&](auto jj) {
-          constexpr int J = jj.value;
-          if constexpr (!V::kVnni && J % kFlush == 0) {
-            for (int m = 0; m < MR; ++m)
-              for (int v = 0; v < NV; ++v) {
-                s16[m][v] = V::zero();
-                if constexpr (kSplit8) h16[m][v] = V::zero();
-              }
+      if constexpr (kSlices) {
+        run_slices(a, xs, b0, b1, iacc[0]);
+      } else {
+        for (Index b = b0; b < b1; ++b) {
+          const std::byte* blk = a.codes + b * (NR * KB * kBits / 8);
+          const std::int32_t* xb = xs + b * kSteps * MR;
+          if constexpr (kPrefetchBytes > 0) {
+            for (int line = 0; line < kBlockBytes; line += 64)
+              __builtin_prefetch(blk + kPrefetchBytes + line, 0, 0);
           }
-          I c[NV];
-          for (int v = 0; v < NV; ++v) c[v] = decode_step<V, kBits, NR, KB, J>(blk, v);
-          for (int m = 0; m < MR; ++m) {
-            const I x = V::bcast32(xb + J * MR + m);
-            for (int v = 0; v < NV; ++v) {
-              if constexpr (V::kVnni) {
-                iacc[m][v] = V::dpbusd(iacc[m][v], c[v], x);
-              } else if constexpr (kSplit8) {
-                s16[m][v] = V::add16(s16[m][v], V::maddubs(V::and_(c[v], low4), x));
-                h16[m][v] =
-                    V::add16(h16[m][v], V::maddubs(V::and_(V::template srli16<4>(c[v]), low4), x));
-              } else {
-                s16[m][v] = V::add16(s16[m][v], V::maddubs(c[v], x));
+          I s16[MR][NV], h16[MR][NV];
+          static_for<kSteps>([&](auto jj) {
+            constexpr int J = jj.value;
+            if constexpr (!V::kVnni && J % kFlush == 0) {
+              for (int m = 0; m < MR; ++m)
+                for (int v = 0; v < NV; ++v) {
+                  s16[m][v] = V::zero();
+                  if constexpr (kSplit8) h16[m][v] = V::zero();
+                }
+            }
+            I c[NV];
+            for (int v = 0; v < NV; ++v) c[v] = decode_step<V, kBits, NR, KB, J>(blk, v);
+            for (int m = 0; m < MR; ++m) {
+              const I x = V::bcast32(xb + J * MR + m);
+              for (int v = 0; v < NV; ++v) {
+                if constexpr (V::kVnni) {
+                  iacc[m][v] = V::dpbusd(iacc[m][v], c[v], x);
+                } else if constexpr (kSplit8) {
+                  s16[m][v] = V::add16(s16[m][v], V::maddubs(V::and_(c[v], low4), x));
+                  h16[m][v] = V::add16(h16[m][v],
+                                       V::maddubs(V::and_(V::template srli16<4>(c[v]), low4), x));
+                } else {
+                  s16[m][v] = V::add16(s16[m][v], V::maddubs(c[v], x));
+                }
               }
             }
-          }
-          if constexpr (!V::kVnni && (J + 1) % kFlush == 0) {
-            for (int m = 0; m < MR; ++m)
-              for (int v = 0; v < NV; ++v) {
-                iacc[m][v] = V::add32(iacc[m][v], V::madd16(s16[m][v], ones));
-                if constexpr (kSplit8)
-                  iacc[m][v] = V::add32(iacc[m][v], V::madd16(h16[m][v], sixteen));
-              }
-          }
-        });
+            if constexpr (!V::kVnni && (J + 1) % kFlush == 0) {
+              for (int m = 0; m < MR; ++m)
+                for (int v = 0; v < NV; ++v) {
+                  iacc[m][v] = V::add32(iacc[m][v], V::madd16(s16[m][v], ones));
+                  if constexpr (kSplit8)
+                    iacc[m][v] = V::add32(iacc[m][v], V::madd16(h16[m][v], sixteen));
+                }
+            }
+          });
+        }
       }
       // The group's float operations: the reference's, NR rows per vector.
       const Index pslot = G::kKind == GranularityKind::kPerGroup ? g * NR : 0;
@@ -292,6 +347,10 @@ struct IntTile {
 /// (double accumulation) within a relative bound.
 template <class V, AffineEncodeScheme S, Granularity G, int NR, int KB, int MR>
 struct FloatTile {
+  using Scheme = S;
+  using Layout = Interleaved<NR, KB>;
+  static constexpr int kMR = MR;
+  static constexpr int kNR = NR;
   static constexpr int NV = NR / V::kLanes;
   static constexpr int kBits = S::kCodeBits;
   static constexpr int kSteps = KB / 4;

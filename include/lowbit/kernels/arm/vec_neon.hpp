@@ -75,6 +75,14 @@ struct VecNeon {
       return vreinterpretq_u8_u32(vshrq_n_u32(vreinterpretq_u32_u8(a), N));
     }
   }
+  template <int N>
+  static LOWBIT_INLINE I srai32(I a) {
+    if constexpr (N == 0) {
+      return a;
+    } else {
+      return vreinterpretq_u8_s32(vshrq_n_s32(vreinterpretq_s32_u8(a), N));
+    }
+  }
   static LOWBIT_INLINE I add32(I a, I b) {
     return vreinterpretq_u8_s32(vaddq_s32(vreinterpretq_s32_u8(a), vreinterpretq_s32_u8(b)));
   }

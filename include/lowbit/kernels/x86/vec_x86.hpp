@@ -62,6 +62,10 @@ struct Vec128 {
   static LOWBIT_INLINE I srli32(I a) {
     return N == 0 ? a : _mm_srli_epi32(a, N);
   }
+  template <int N>
+  static LOWBIT_INLINE I srai32(I a) {
+    return N == 0 ? a : _mm_srai_epi32(a, N);
+  }
   static LOWBIT_INLINE I maddubs(I u8, I s8) { return _mm_maddubs_epi16(u8, s8); }
   static LOWBIT_INLINE I add16(I a, I b) { return _mm_add_epi16(a, b); }
   static LOWBIT_INLINE I madd16(I a, I b) { return _mm_madd_epi16(a, b); }
@@ -139,6 +143,10 @@ struct Vec256 {
   template <int N>
   static LOWBIT_INLINE I srli32(I a) {
     return N == 0 ? a : _mm256_srli_epi32(a, N);
+  }
+  template <int N>
+  static LOWBIT_INLINE I srai32(I a) {
+    return N == 0 ? a : _mm256_srai_epi32(a, N);
   }
   static LOWBIT_INLINE I maddubs(I u8, I s8) { return _mm256_maddubs_epi16(u8, s8); }
   static LOWBIT_INLINE I add16(I a, I b) { return _mm256_add_epi16(a, b); }
@@ -220,6 +228,10 @@ struct Vec512 {
   template <int N>
   static LOWBIT_INLINE I srli32(I a) {
     return N == 0 ? a : _mm512_srli_epi32(a, N);
+  }
+  template <int N>
+  static LOWBIT_INLINE I srai32(I a) {
+    return N == 0 ? a : _mm512_srai_epi32(a, N);
   }
   static LOWBIT_INLINE I maddubs(I u8, I s8) { return _mm512_maddubs_epi16(u8, s8); }
   static LOWBIT_INLINE I add16(I a, I b) { return _mm512_add_epi16(a, b); }
