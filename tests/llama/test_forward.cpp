@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: Apache-2.0
+// tests/llama/test_forward.cpp: the Llama forward pass of tools/llama against the numpy
+// reference (tests/data/stories260K_ref.bin, made by tests/data/make_ref_logits.py): fp32
+// logits within 1e-4 of the largest reference logit, the per-paragraph perplexity of the
+// first 50 ascii documents to 1e-4 relative, a quantized model's KL/top-1 in a sane range, and
+// the policy parser's errors. Needs ../shared/data (registered by CMake only when present).
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "llama/eval.hpp"
+#include "support/catch.hpp"
+
+using namespace lowbit;
+
+namespace {
+const std::string kData = LOWBIT_SHARED_DATA_DIR;
+const std::string kRef = std::string(LOWBIT_TEST_DATA_DIR) + "/stories260K_ref.bin";
+}  // namespace
+
+TEST_CASE("llama forward: fp32 logits match the numpy reference", "[llama]") {
+  const io::Llama2cModel ckpt = io::load_llama2c(kData + "/stories260K.bin");
+  const llama::Model m = llama::Model::from_llama2c(ckpt);
+  const std::vector<std::byte> ref = io::detail::read_whole_file(kRef);
+  std::size_t off = 0;
+  auto i32 = [&] {
+    std::int32_t v;
+    REQUIRE(off + 4 <= ref.size());
+    std::memcpy(&v, ref.data() + off, 4);
+    off += 4;
+    return v;
+  };
+  Context ctx(2);
+  const int ndocs = i32();
+  REQUIRE(ndocs == 2);
+  const Index V = m.config.vocab_size;
+  for (int d = 0; d < ndocs; ++d) {
+    const int T = i32();
+    std::vector<int> toks(static_cast<std::size_t>(T));
+    for (auto& t : toks) t = i32();
+    std::vector<float> want(static_cast<std::size_t>(T * V)), got(want.size());
+    REQUIRE(off + want.size() * 4 <= ref.size());
+    std::memcpy(want.data(), ref.data() + off, want.size() * 4);
+    off += want.size() * 4;
+    m.forward(toks, MatrixView<float>(got.data(), T, V), ctx);
+    double maxref = 0.0, maxerr = 0.0;
+    for (std::size_t i = 0; i < want.size(); ++i) {
+      maxref = std::max(maxref, static_cast<double>(std::fabs(want[i])));
+      maxerr = std::max(maxerr, static_cast<double>(std::fabs(want[i] - got[i])));
+    }
+    INFO("document " << d << ": max |error| " << maxerr << ", max |logit| " << maxref);
+    REQUIRE(maxerr <= 1e-4 * maxref);
+  }
+  double ppl_ref = 0.0;
+  std::memcpy(&ppl_ref, ref.data() + off, 8);
+  off += 8;
+  const int tokens = i32();
+  auto docs = llama::load_documents(kData + "/tinystories_val.tok512.ascii.i32");
+  docs.resize(50);
+  const llama::EvalResult r = llama::evaluate(m, m, docs, ctx);
+  CHECK(r.tokens == tokens);
+  CHECK(r.docs == 50);
+  CHECK(r.mean_kl() == 0.0);
+  CHECK(r.top1() == 1.0);
+  INFO("ppl " << r.ppl() << " vs numpy " << ppl_ref);
+  REQUIRE(std::fabs(r.ppl() - ppl_ref) <= 1e-4 * ppl_ref);
+}
+
+TEST_CASE("llama: a quantized model on lowbit's kernels stays close to fp32", "[llama]") {
+  const io::Llama2cModel ckpt = io::load_llama2c(kData + "/stories260K.bin");
+  const llama::Model ref = llama::Model::from_llama2c(ckpt);
+  auto docs = llama::load_documents(kData + "/tinystories_val.tok512.ascii.i32");
+  docs.resize(20);
+  Context ctx(2);
+  const llama::Model q8 = llama::quantize_model(ckpt, llama::parse_policy("sym8-g32"));
+  const llama::Model q2 = llama::quantize_model(ckpt, llama::parse_policy("asym2-g64"));
+  const llama::EvalResult r8 = llama::evaluate(ref, q8, docs, ctx);
+  const llama::EvalResult r2 = llama::evaluate(ref, q2, docs, ctx);
+  CHECK(llama::model_bpw(q8) > 8.5);
+  CHECK(llama::model_bpw(q8) < 8.6);
+  // 8 bits are nearly lossless; 2 bits are far from it (RTN, data README figures: KL ≈ 2-3).
+  CHECK(r8.mean_kl() < 0.002);
+  CHECK(r8.top1() > 0.97);
+  CHECK(r2.mean_kl() > 1.0);
+  CHECK(r2.mean_kl() > 100 * r8.mean_kl());
+}
+
+TEST_CASE("llama: policy names", "[llama][policy]") {
+  const llama::Policy p = llama::parse_policy("asym3-g64-clip");
+  CHECK(!p.symmetric);
+  CHECK(p.bits == 3);
+  CHECK(p.group == 64);
+  CHECK(p.clip);
+  for (const char* bad :
+       {"", "sym", "int4-g32", "sym5-g32", "sym4-g48", "sym4", "sym4-g32-foo", "asym4-gx"}) {
+    INFO(bad);
+    REQUIRE_THROWS_AS(llama::parse_policy(bad), Error);
+  }
+}

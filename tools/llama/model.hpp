@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: Apache-2.0
+// tools/llama/model.hpp: a Llama forward pass whose linear layers run on lowbit's kernels, for
+// the command-line tools and the end-to-end tests (not part of the library headers).
+//
+// The architecture is the one of ../shared/tools/model_check.py (the numpy reference): token
+// embedding; per layer x += Wo·attn(rope(Wq·n), rope(Wk·n), Wv·n) with n = rmsnorm(x)·g_att,
+// grouped-query causal attention (query head h reads kv head h / (n_heads / n_kv_heads)),
+// scores / sqrt(head); then x += W2·(silu(W1·m) ⊙ W3·m) with m = rmsnorm(x)·g_ffn; finally
+// logits = classifier · (rmsnorm(x)·g_final). RMSNorm eps 1e-5. RoPE rotates the pairs
+// (2i, 2i+1) of each head by pos / 10000^(2i/head), angles computed in double as numpy does.
+// A document of T tokens runs as one batch: every linear layer is a GEMM with n = T rows.
+#pragma once
+
+#include <cmath>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "lowbit/gemm/gemm.hpp"
+#include "lowbit/interop/eigen.hpp"
+#include "lowbit/io/llama2c.hpp"
+
+namespace lowbit::llama {
+
+/// One linear layer y (n × rows) = x (n × cols) · Wᵀ.
+class Linear {
+ public:
+  virtual ~Linear() = default;
+  virtual Index rows() const = 0;
+  virtual Index cols() const = 0;
+  virtual void forward(MatrixView<const float> x, MatrixView<float> y, Context& ctx) const = 0;
+  /// Storage bits per weight (32 for fp32).
+  virtual double bits_per_weight() const = 0;
+};
+
+/// fp32 weights (Eigen GEMM).
+class F32Linear final : public Linear {
+ public:
+  explicit F32Linear(MatrixView<const float> w)
+      : rows_(w.rows()), cols_(w.cols()), w_(static_cast<std::size_t>(w.rows() * w.cols())) {
+    for (Index r = 0; r < rows_; ++r)
+      for (Index c = 0; c < cols_; ++c) w_[static_cast<std::size_t>(r * cols_ + c)] = w(r, c);
+  }
+  Index rows() const override { return rows_; }
+  Index cols() const override { return cols_; }
+  void forward(MatrixView<const float> x, MatrixView<float> y, Context&) const override {
+    interop::eigen_gemm(weights(), x, y);
+  }
+  double bits_per_weight() const override { return 32.0; }
+  MatrixView<const float> weights() const { return {w_.data(), rows_, cols_}; }
+
+ private:
+  Index rows_, cols_;
+  std::vector<float> w_;
+};
+
+/// Packed weights of any kernel layout, run through lowbit::gemm (activations quantized to
+/// int8 per token, the inference path) or lowbit::gemm_f32 (float activations).
+template <class W>
+class PackedLinear final : public Linear {
+ public:
+  PackedLinear(W w, bool float_activations)
+      : w_(std::move(w)), float_activations_(float_activations) {}
+  Index rows() const override { return w_.rows(); }
+  Index cols() const override { return w_.cols(); }
+  void forward(MatrixView<const float> x, MatrixView<float> y, Context& ctx) const override {
+    if (float_activations_) {
+      lowbit::gemm_f32(w_, x, y, ctx);
+    } else {
+      lowbit::gemm(w_, x, y, ctx);
+    }
+  }
+  double bits_per_weight() const override { return w_.bits_per_weight(); }
+
+ private:
+  W w_;
+  bool float_activations_;
+};
+
+/// The names of the seven matrices of a layer, in the order Model::linear indexes them.
+inline constexpr const char* kMatrixNames[7] = {"wq", "wk", "wv", "wo", "w1", "w2", "w3"};
+
+class Model {
+ public:
+  io::Llama2cConfig config;
+  std::vector<float> embedding, rms_att, rms_ffn, rms_final, classifier;
+  /// linear[7·l + j] is matrix kMatrixNames[j] of layer l.
+  std::vector<std::unique_ptr<Linear>> linear;
+  /// Optional: called with the input of every linear layer before it runs (calibration).
+  std::function<void(int layer, int matrix, MatrixView<const float> x)> on_input;
+
+  /// An fp32 model from a checkpoint.
+  static Model from_llama2c(const io::Llama2cModel& m) {
+    Model out;
+    out.config = m.config;
+    out.embedding = m.tok_embeddings;
+    out.rms_att = m.rms_att;
+    out.rms_ffn = m.rms_ffn;
+    out.rms_final = m.rms_final;
+    const MatrixView<const float> cls = m.classifier();
+    out.classifier.assign(cls.data(), cls.data() + cls.rows() * cls.cols());
+    for (int l = 0; l < m.config.n_layers; ++l) {
+      for (const MatrixView<const float>& w :
+           {m.wq_at(l), m.wk_at(l), m.wv_at(l), m.wo_at(l), m.w1_at(l), m.w2_at(l), m.w3_at(l)})
+        out.linear.push_back(std::make_unique<F32Linear>(w));
+    }
+    return out;
+  }
+
+  /// Logits (T × vocab) for every position of `tokens` (full causal attention).
+  void forward(std::span<const int> tokens, MatrixView<float> logits, Context& ctx) const {
+    const io::Llama2cConfig& c = config;
+    const Index T = static_cast<Index>(tokens.size());
+    const Index D = c.dim, H = c.n_heads, KV = c.n_kv_heads, hs = c.head_size();
+    const Index kvd = c.kv_dim(), F = c.hidden_dim;
+    if (T == 0) return;
+    if (T > c.seq_len) lowbit::detail::fail("llama: ", T, " tokens exceed seq_len ", c.seq_len);
+    std::vector<float> x(static_cast<std::size_t>(T * D)), xb(x.size()), q(x.size()), o(x.size()),
+        tmp(x.size()), k(static_cast<std::size_t>(T * kvd)), v(k.size()),
+        h1(static_cast<std::size_t>(T * F)), h3(h1.size());
+    for (Index t = 0; t < T; ++t) {
+      const int tok = tokens[static_cast<std::size_t>(t)];
+      if (tok < 0 || tok >= c.vocab_size)
+        lowbit::detail::fail("llama: token ", tok, " out of range");
+      std::copy_n(embedding.data() + static_cast<Index>(tok) * D, D, x.data() + t * D);
+    }
+    // RoPE tables in double, like numpy.
+    std::vector<float> cosv(static_cast<std::size_t>(T * hs / 2)), sinv(cosv.size());
+    for (Index t = 0; t < T; ++t)
+      for (Index i = 0; i < hs / 2; ++i) {
+        const double ang = static_cast<double>(t) / std::pow(10000.0, 2.0 * i / hs);
+        cosv[static_cast<std::size_t>(t * hs / 2 + i)] = static_cast<float>(std::cos(ang));
+        sinv[static_cast<std::size_t>(t * hs / 2 + i)] = static_cast<float>(std::sin(ang));
+      }
+    auto rope = [&](float* a, Index heads) {
+      for (Index t = 0; t < T; ++t)
+        for (Index h = 0; h < heads; ++h)
+          for (Index i = 0; i < hs / 2; ++i) {
+            float* p = a + t * heads * hs + h * hs + 2 * i;
+            const float cs = cosv[static_cast<std::size_t>(t * hs / 2 + i)];
+            const float sn = sinv[static_cast<std::size_t>(t * hs / 2 + i)];
+            const float x0 = p[0], x1 = p[1];
+            p[0] = x0 * cs - x1 * sn;
+            p[1] = x0 * sn + x1 * cs;
+          }
+    };
+    auto lin = [&](int l, int j, const std::vector<float>& in, std::vector<float>& out) {
+      const Linear& L = *linear[static_cast<std::size_t>(7 * l + j)];
+      const MatrixView<const float> xin(in.data(), T, L.cols());
+      if (on_input) on_input(l, j, xin);
+      L.forward(xin, MatrixView<float>(out.data(), T, L.rows()), ctx);
+    };
+    std::vector<float> att(static_cast<std::size_t>(T));
+    const float scale = 1.0f / std::sqrt(static_cast<float>(hs));
+    for (int l = 0; l < c.n_layers; ++l) {
+      rmsnorm(x.data(), rms_att.data() + static_cast<Index>(l) * D, xb.data(), T, D);
+      lin(l, 0, xb, q);
+      lin(l, 1, xb, k);
+      lin(l, 2, xb, v);
+      rope(q.data(), H);
+      rope(k.data(), KV);
+      for (Index h = 0; h < H; ++h) {
+        const Index kh = h / (H / KV);
+        for (Index t = 0; t < T; ++t) {
+          const float* qt = q.data() + t * D + h * hs;
+          float mx = -INFINITY;
+          for (Index s = 0; s <= t; ++s) {
+            const float* ks = k.data() + s * kvd + kh * hs;
+            float dot = 0.0f;
+            for (Index i = 0; i < hs; ++i) dot += qt[i] * ks[i];
+            att[static_cast<std::size_t>(s)] = dot * scale;
+            mx = att[static_cast<std::size_t>(s)] > mx ? att[static_cast<std::size_t>(s)] : mx;
+          }
+          double sum = 0.0;
+          for (Index s = 0; s <= t; ++s) {
+            const float e = std::exp(att[static_cast<std::size_t>(s)] - mx);
+            att[static_cast<std::size_t>(s)] = e;
+            sum += e;
+          }
+          float* ot = o.data() + t * D + h * hs;
+          for (Index i = 0; i < hs; ++i) ot[i] = 0.0f;
+          for (Index s = 0; s <= t; ++s) {
+            const float p = static_cast<float>(att[static_cast<std::size_t>(s)] / sum);
+            const float* vs = v.data() + s * kvd + kh * hs;
+            for (Index i = 0; i < hs; ++i) ot[i] += p * vs[i];
+          }
+        }
+      }
+      lin(l, 3, o, tmp);
+      for (std::size_t i = 0; i < x.size(); ++i) x[i] += tmp[i];
+      rmsnorm(x.data(), rms_ffn.data() + static_cast<Index>(l) * D, xb.data(), T, D);
+      lin(l, 4, xb, h1);
+      lin(l, 6, xb, h3);
+      for (std::size_t i = 0; i < h1.size(); ++i) {
+        const float a = h1[i];
+        h1[i] = a / (1.0f + std::exp(-a)) * h3[i];
+      }
+      lin(l, 5, h1, tmp);
+      for (std::size_t i = 0; i < x.size(); ++i) x[i] += tmp[i];
+    }
+    rmsnorm(x.data(), rms_final.data(), xb.data(), T, D);
+    interop::eigen_gemm(MatrixView<const float>(classifier.data(), c.vocab_size, D),
+                        MatrixView<const float>(xb.data(), T, D), logits);
+  }
+
+ private:
+  static void rmsnorm(const float* x, const float* g, float* out, Index T, Index D) {
+    for (Index t = 0; t < T; ++t) {
+      double ss = 0.0;
+      for (Index i = 0; i < D; ++i) ss += static_cast<double>(x[t * D + i]) * x[t * D + i];
+      const float inv = static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(D) + 1e-5));
+      for (Index i = 0; i < D; ++i) out[t * D + i] = x[t * D + i] * inv * g[i];
+    }
+  }
+};
+
+}  // namespace lowbit::llama
