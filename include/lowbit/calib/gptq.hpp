@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: Apache-2.0
+// lowbit/calib/gptq.hpp: GPTQ error compensation (QUANTIZERS.md §8; IST-DASLab/gptq
+// `fasterquant`), generic over every range-fit scheme, PerGroup<G> and PerChannel. Needs Eigen.
+//
+// # The method
+// For a layer y = W·x with calibration inputs x (n tokens), H = (2/n)·Σ x xᵀ is the Hessian of
+// the squared output error. Columns are quantized one at a time; the rounding error of column j
+// is spread over the not-yet-quantized columns so that the output error stays small:
+//   dead inputs (H_jj = 0): H_jj = 1 and W[:, j] = 0;   damping: H += damp·mean(diag H)·I;
+//   U = chol(H⁻¹)ᵀ (upper);  for each column j (in blocks of `block` columns):
+//     q_j = Q(w_j);  e = (w_j - q_j) / U_jj;  W[:, j+1..blk_end) -= e·U[j, j+1..blk_end);
+//   after each block, the lazy update W[:, blk_end..) -= E·U[blk, blk_end..).
+// Group parameters are fitted when the first column of a group is reached, on the compensated
+// columns of that group (GPTQ's lazy groups; static_groups=false). With act_order the columns
+// run in decreasing H_jj, and the parameters of every group are fitted first on the original
+// weights (GPTQ's static_groups), so the stored layout needs no permutation table.
+// All arithmetic in double; the result is a PackedMatrix<S, G, Plain> whose codes and
+// parameters are what S::encode / S::decode define (ref::dequantize reproduces the weights the
+// compensation assumed).
+#pragma once
+
+#include <Eigen/Cholesky>
+#include <Eigen/Core>
+#include <algorithm>
+#include <numeric>
+#include <vector>
+
+#include "lowbit/calib/minmax.hpp"
+#include "lowbit/core/error.hpp"
+#include "lowbit/core/view.hpp"
+#include "lowbit/pack/packed_matrix.hpp"
+#include "lowbit/pack/plain.hpp"
+#include "lowbit/quant/granularity.hpp"
+
+namespace lowbit::calib {
+
+/// H = (2/n)·Σ x xᵀ accumulated over calibration inputs (rows of x are tokens).
+class Hessian {
+ public:
+  explicit Hessian(Index cols) : h_(Eigen::MatrixXd::Zero(cols, cols)) {}
+  void add(MatrixView<const float> x) {
+    if (x.cols() != h_.cols())
+      lowbit::detail::fail("gptq: inputs have ", x.cols(), " columns, the Hessian ", h_.cols());
+    for (Index t = 0; t < x.rows(); ++t) {
+      Eigen::Map<const Eigen::VectorXf> v(x.row_ptr(t), x.cols());
+      const Eigen::VectorXd d = v.cast<double>();
+      h_.selfadjointView<Eigen::Lower>().rankUpdate(d);
+    }
+    n_ += x.rows();
+  }
+  Index samples() const noexcept { return n_; }
+  /// The normalised Hessian (2/n)·Σ x xᵀ (full symmetric matrix).
+  Eigen::MatrixXd matrix() const {
+    Eigen::MatrixXd h = h_.selfadjointView<Eigen::Lower>();
+    return n_ > 0 ? Eigen::MatrixXd(h * (2.0 / static_cast<double>(n_))) : h;
+  }
+
+ private:
+  Eigen::MatrixXd h_;
+  Index n_ = 0;
+};
+
+struct GptqOptions {
+  double damp = 0.01;      // relative diagonal damping
+  Index block = 128;       // columns per lazy-update block
+  bool act_order = false;  // columns by decreasing H_jj, with static groups
+  FitOptions fit;          // how each group's parameters are fitted (min/max, clip search, …)
+};
+
+/// GPTQ-quantizes w (rows × cols) with Hessian h (cols × cols). Throws Error on shapes, a
+/// non-finite weight or Hessian, or a Hessian that stays indefinite after damping.
+template <RangeFitScheme S, Granularity G>
+PackedMatrix<S, G, Plain> gptq(MatrixView<const float> w, const Eigen::MatrixXd& h,
+                               const GptqOptions& opt) {
+  static_assert(G::kKind != GranularityKind::kPerTensor,
+                "gptq: PerTensor would fit one group over every row; use PerChannel or PerGroup");
+  using lowbit::detail::fail;
+  const Index rows = w.rows(), cols = w.cols();
+  if (h.rows() != cols || h.cols() != cols)
+    fail("gptq: Hessian is ", h.rows(), " x ", h.cols(), ", W has ", cols, " columns");
+  if (!h.allFinite()) fail("gptq: the Hessian has non-finite entries");
+  if (opt.block < 1) fail("gptq: block ", opt.block, " must be positive");
+  PackedMatrix<S, G, Plain> out(rows, cols);
+  if (out.empty()) return out;
+  Eigen::MatrixXd W(rows, cols);
+  for (Index r = 0; r < rows; ++r)
+    for (Index c = 0; c < cols; ++c) {
+      const float v = w(r, c);
+      if (!std::isfinite(v)) fail("gptq: weight (", r, ", ", c, ") is not finite");
+      W(r, c) = v;
+    }
+  Eigen::MatrixXd H = h;
+  for (Index j = 0; j < cols; ++j) {
+    if (H(j, j) == 0.0) {
+      H(j, j) = 1.0;
+      W.col(j).setZero();
+    }
+  }
+  const Eigen::MatrixXd W0 = W;  // for static groups
+  std::vector<Index> perm(static_cast<std::size_t>(cols));
+  std::iota(perm.begin(), perm.end(), Index{0});
+  if (opt.act_order) {
+    std::stable_sort(perm.begin(), perm.end(), [&](Index a, Index b) { return H(a, a) > H(b, b); });
+    Eigen::MatrixXd Wp(rows, cols), Hp(cols, cols);
+    for (Index j = 0; j < cols; ++j) Wp.col(j) = W.col(perm[static_cast<std::size_t>(j)]);
+    for (Index a = 0; a < cols; ++a)
+      for (Index b = 0; b < cols; ++b)
+        Hp(a, b) = H(perm[static_cast<std::size_t>(a)], perm[static_cast<std::size_t>(b)]);
+    W = Wp;
+    H = Hp;
+  }
+  H.diagonal().array() += opt.damp * H.diagonal().mean();
+  Eigen::LLT<Eigen::MatrixXd> llt(H);
+  if (llt.info() != Eigen::Success) fail("gptq: the damped Hessian is not positive definite");
+  const Eigen::MatrixXd Hinv = llt.solve(Eigen::MatrixXd::Identity(cols, cols));
+  Eigen::LLT<Eigen::MatrixXd> llt_inv(Hinv);
+  if (llt_inv.info() != Eigen::Success) fail("gptq: the inverse Hessian is not positive definite");
+  const Eigen::MatrixXd U = llt_inv.matrixU();
+
+  const Index gc = G::group_cols(cols);
+  auto params = out.params();
+  std::vector<float> buf;
+  std::vector<typename S::Code> scratch;
+  auto fit = [&](const Eigen::MatrixXd& src, Index r, Index k0) {  // group of column k0, row r
+    const Index k1 = k0 + gc < cols ? k0 + gc : cols;
+    buf.resize(static_cast<std::size_t>(k1 - k0));
+    for (Index k = k0; k < k1; ++k)
+      buf[static_cast<std::size_t>(k - k0)] = static_cast<float>(src(r, k));
+    params[static_cast<std::size_t>(out.param_slot(r, k0))] =
+        fit_group<S>(buf, std::span<const float>(), opt.fit, scratch);
+  };
+  if (opt.act_order) {
+    for (Index r = 0; r < rows; ++r)
+      for (Index k0 = 0; k0 < cols; k0 += gc) fit(W0, r, k0);
+  }
+  Eigen::MatrixXd E(rows, opt.block);
+  for (Index i1 = 0; i1 < cols; i1 += opt.block) {
+    const Index i2 = i1 + opt.block < cols ? i1 + opt.block : cols;
+    for (Index j = i1; j < i2; ++j) {
+      const Index col = perm[static_cast<std::size_t>(j)];  // the original column index
+      if (!opt.act_order && col % gc == 0) {
+        // Fit the group on its current, compensated values (without act_order W is unpermuted).
+        for (Index r = 0; r < rows; ++r) fit(W, r, col);
+      }
+      const double d = U(j, j);
+      for (Index r = 0; r < rows; ++r) {
+        const auto& p = params[static_cast<std::size_t>(out.param_slot(r, col))];
+        const float wv = static_cast<float>(W(r, j));
+        const typename S::Code c = S::encode(wv, p);
+        out.set_code(r, col, c);
+        const double q = S::decode(c, p);
+        E(r, j - i1) = (W(r, j) - q) / d;
+      }
+      if (j + 1 < i2) {
+        W.block(0, j + 1, rows, i2 - j - 1).noalias() -=
+            E.col(j - i1) * U.block(j, j + 1, 1, i2 - j - 1);
+      }
+    }
+    if (i2 < cols) {
+      W.block(0, i2, rows, cols - i2).noalias() -=
+          E.leftCols(i2 - i1) * U.block(i1, i2, i2 - i1, cols - i2);
+    }
+  }
+  return out;
+}
+
+}  // namespace lowbit::calib
