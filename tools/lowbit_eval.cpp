@@ -3,7 +3,8 @@
 // model whose layer matrices are quantized by a named policy and run on lowbit's kernels.
 //
 // usage: lowbit-eval --model M.bin --tokens T.i32 [--policy NAME] [--docs N] [--threads N]
-//                    [--float-activations] [--json]
+//                    [--calib-tokens C.i32] [--calib-docs N] [--float-activations] [--json]
+// -gptq policies calibrate on the last --calib-docs (1000) documents of --calib-tokens.
 // Without --policy it scores the fp32 model (KL 0, top-1 1). Quantized layers take int8
 // per-token activations (lowbit::gemm) unless --float-activations (lowbit::gemm_f32). Exit status 0
 // on success, 2 on a usage error, 1 on any other error (message on stderr).
@@ -17,12 +18,14 @@
 namespace {
 
 int usage(const char* why) {
-  std::fprintf(stderr,
-               "lowbit-eval: %s\nusage: lowbit-eval --model M.bin --tokens T.i32 [--policy NAME] "
-               "[--docs N] [--threads N] [--float-activations] [--json]\n  NAME: "
-               "<sym|asym><2|3|4|8>-g<32|64>[-clip], "
-               "e.g. sym4-g32, asym2-g64-clip\n",
-               why);
+  std::fprintf(
+      stderr,
+      "lowbit-eval: %s\nusage: lowbit-eval --model M.bin --tokens T.i32 [--policy NAME] "
+      "[--docs N] [--threads N] [--calib-tokens C.i32] [--calib-docs N] [--float-activations] "
+      "[--json]\n  NAME: "
+      "<sym|asym><2|3|4|8>-g<32|64>[-clip][-gptq], "
+      "e.g. sym4-g32, asym2-g64-clip\n",
+      why);
   return 2;
 }
 
@@ -30,7 +33,8 @@ int usage(const char* why) {
 
 int main(int argc, char** argv) {
   using namespace lowbit;
-  std::string model_path, tokens_path, policy;
+  std::string model_path, tokens_path, policy, calib_path;
+  long calib_docs = 1000;
   long docs_limit = 0;
   int threads = 1;
   bool json = false;
@@ -50,7 +54,11 @@ int main(int argc, char** argv) {
       const char* v = value();
       if (!v) return usage("--policy needs a name");
       policy = v;
-    } else if (a == "--docs" || a == "--threads") {
+    } else if (a == "--calib-tokens") {
+      const char* v = value();
+      if (!v) return usage("--calib-tokens needs a path");
+      calib_path = v;
+    } else if (a == "--docs" || a == "--threads" || a == "--calib-docs") {
       const char* v = value();
       char* end = nullptr;
       const long n = v ? std::strtol(v, &end, 10) : 0;
@@ -58,6 +66,8 @@ int main(int argc, char** argv) {
         return usage("--docs/--threads need a positive number");
       if (a == "--docs") {
         docs_limit = n;
+      } else if (a == "--calib-docs") {
+        calib_docs = n;
       } else {
         threads = n > 1024 ? 1024 : static_cast<int>(n);
       }
@@ -88,7 +98,16 @@ int main(int argc, char** argv) {
     } else {
       llama::Policy p = llama::parse_policy(policy);
       p.float_activations = float_acts;
-      const llama::Model q = llama::quantize_model(ckpt, p);
+      std::vector<Eigen::MatrixXd> hessians;
+      if (p.gptq) {
+        // Calibration: the last --calib-docs documents of --calib-tokens (default: the token
+        // file itself when it is not the evaluated subset's source of overlap; see README).
+        auto calib = llama::load_documents(calib_path.empty() ? tokens_path : calib_path);
+        if (static_cast<std::size_t>(calib_docs) < calib.size())
+          calib.erase(calib.begin(), calib.end() - calib_docs);
+        hessians = llama::record_hessians(ckpt, calib, ctx);
+      }
+      const llama::Model q = llama::quantize_model(ckpt, p, &hessians);
       bpw = llama::model_bpw(q);
       r = llama::evaluate(ref, q, docs, ctx);
     }

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "lowbit/calib/gptq.hpp"
 #include "lowbit/lowbit.hpp"
 #include "model.hpp"
 
@@ -97,12 +98,13 @@ inline EvalResult evaluate(const Model& ref, const Model& model,
   return r;
 }
 
-/// A parsed policy name: <sym|asym><bits>-g<group>[-clip].
+/// A parsed policy name: <sym|asym><bits>-g<group>[-clip][-gptq].
 struct Policy {
   bool symmetric = true;
   int bits = 4;
   int group = 32;
   bool clip = false;
+  bool gptq = false;
   bool float_activations = false;  // not part of the name: a run-time choice of the tools
   std::string name;
 };
@@ -137,10 +139,13 @@ inline Policy parse_policy(const std::string& s) {
   while (i < s.size()) {
     const std::size_t j = s.find('-', i + 1);
     const std::string opt = s.substr(i, j == std::string::npos ? std::string::npos : j - i);
-    if (opt == "-clip") {
+    if (opt == "-clip" && !p.clip) {
       p.clip = true;
+    } else if (opt == "-gptq" && !p.gptq) {
+      p.gptq = true;
     } else {
-      lowbit::detail::fail("policy '", s, "': unknown option '", opt, "' (this build knows -clip)");
+      lowbit::detail::fail("policy '", s, "': unknown or repeated option '", opt,
+                           "' (this build knows -clip and -gptq)");
     }
     i = j == std::string::npos ? s.size() : j;
   }
@@ -153,41 +158,81 @@ inline Policy parse_policy(const std::string& s) {
 
 namespace detail {
 template <class S, int G>
-std::unique_ptr<Linear> quantize_linear(MatrixView<const float> w, const Policy& p) {
-  QuantizeOptions opt;
-  if (p.clip) opt.fit.range = RangeFit::kClipSearch;
-  auto plain = quantize<S, PerGroup<G>, Plain>(w, opt);
+std::unique_ptr<Linear> quantize_linear(MatrixView<const float> w, const Policy& p,
+                                        const Eigen::MatrixXd* hessian) {
+  FitOptions fit;
+  if (p.clip) fit.range = RangeFit::kClipSearch;
+  PackedMatrix<S, PerGroup<G>, Plain> plain;
+  if (p.gptq) {
+    calib::GptqOptions g;
+    g.fit = fit;
+    plain = calib::gptq<S, PerGroup<G>>(w, *hessian, g);
+  } else {
+    QuantizeOptions opt;
+    opt.fit = fit;
+    plain = quantize<S, PerGroup<G>, Plain>(w, opt);
+  }
   using W = PackedMatrix<S, PerGroup<G>, Interleaved<16, 32>>;
   return std::make_unique<PackedLinear<W>>(repack<Interleaved<16, 32>>(plain), p.float_activations);
 }
 template <int B, int G>
-std::unique_ptr<Linear> quantize_linear_bits(MatrixView<const float> w, const Policy& p) {
+std::unique_ptr<Linear> quantize_linear_bits(MatrixView<const float> w, const Policy& p,
+                                             const Eigen::MatrixXd* h) {
   if (p.symmetric)
-    return quantize_linear<Symmetric<B, SymmetricConvention::kSignedMax, f16>, G>(w, p);
-  return quantize_linear<Asymmetric<B, AsymmetricOffset::kFloatMin, f16>, G>(w, p);
+    return quantize_linear<Symmetric<B, SymmetricConvention::kSignedMax, f16>, G>(w, p, h);
+  return quantize_linear<Asymmetric<B, AsymmetricOffset::kFloatMin, f16>, G>(w, p, h);
 }
 template <int G>
-std::unique_ptr<Linear> quantize_linear_group(MatrixView<const float> w, const Policy& p) {
+std::unique_ptr<Linear> quantize_linear_group(MatrixView<const float> w, const Policy& p,
+                                              const Eigen::MatrixXd* h) {
   switch (p.bits) {
     case 2:
-      return quantize_linear_bits<2, G>(w, p);
+      return quantize_linear_bits<2, G>(w, p, h);
     case 3:
-      return quantize_linear_bits<3, G>(w, p);
+      return quantize_linear_bits<3, G>(w, p, h);
     case 4:
-      return quantize_linear_bits<4, G>(w, p);
+      return quantize_linear_bits<4, G>(w, p, h);
     default:
-      return quantize_linear_bits<8, G>(w, p);
+      return quantize_linear_bits<8, G>(w, p, h);
   }
 }
 }  // namespace detail
 
+/// Hessians (2/n)·Σ x xᵀ of the inputs of every linear layer, recorded from the fp32 forward
+/// pass over `calib` documents (the calibration set; disjoint from the evaluated documents).
+inline std::vector<Eigen::MatrixXd> record_hessians(const io::Llama2cModel& m,
+                                                    const std::vector<std::vector<int>>& calib,
+                                                    Context& ctx) {
+  Model f = Model::from_llama2c(m);
+  std::vector<calib::Hessian> hs;
+  for (const auto& l : f.linear) hs.emplace_back(l->cols());
+  f.on_input = [&](int layer, int matrix, MatrixView<const float> x) {
+    hs[static_cast<std::size_t>(7 * layer + matrix)].add(x);
+  };
+  std::vector<float> logits;
+  for (const auto& d : calib) {
+    const std::size_t n = std::min(d.size(), static_cast<std::size_t>(m.config.seq_len));
+    logits.resize(n * static_cast<std::size_t>(m.config.vocab_size));
+    f.forward(std::span<const int>(d.data(), n),
+              MatrixView<float>(logits.data(), static_cast<Index>(n), m.config.vocab_size), ctx);
+  }
+  std::vector<Eigen::MatrixXd> out;
+  for (const auto& h : hs) out.push_back(h.matrix());
+  return out;
+}
+
 /// The fp32 model with its 7·n_layers matrices quantized by `p` (embedding and norms kept).
-inline Model quantize_model(const io::Llama2cModel& m, const Policy& p) {
+/// Policies with -gptq need `hessians` (record_hessians), one per linear layer.
+inline Model quantize_model(const io::Llama2cModel& m, const Policy& p,
+                            const std::vector<Eigen::MatrixXd>* hessians = nullptr) {
   Model q = Model::from_llama2c(m);
-  for (auto& lin : q.linear) {
-    const auto* f = static_cast<const F32Linear*>(lin.get());
-    lin = p.group == 32 ? detail::quantize_linear_group<32>(f->weights(), p)
-                        : detail::quantize_linear_group<64>(f->weights(), p);
+  if (p.gptq && (hessians == nullptr || hessians->size() != q.linear.size()))
+    lowbit::detail::fail("policy '", p.name, "': -gptq needs calibration Hessians");
+  for (std::size_t i = 0; i < q.linear.size(); ++i) {
+    const auto* f = static_cast<const F32Linear*>(q.linear[i].get());
+    const Eigen::MatrixXd* h = p.gptq ? &(*hessians)[i] : nullptr;
+    q.linear[i] = p.group == 32 ? detail::quantize_linear_group<32>(f->weights(), p, h)
+                                : detail::quantize_linear_group<64>(f->weights(), p, h);
   }
   return q;
 }
