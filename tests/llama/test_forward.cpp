@@ -99,3 +99,38 @@ TEST_CASE("llama: policy names", "[llama][policy]") {
     REQUIRE_THROWS_AS(llama::parse_policy(bad), Error);
   }
 }
+
+TEST_CASE("llama: GPTQ lowers the output error of real layers on recorded activations",
+          "[llama][gptq]") {
+  const io::Llama2cModel ckpt = io::load_llama2c(kData + "/stories260K.bin");
+  auto calib = llama::load_documents(kData + "/tinystories_val.tok512.i32");
+  calib.erase(calib.begin(), calib.end() - 40);  // the last 40 documents
+  Context ctx(2);
+  const std::vector<Eigen::MatrixXd> hs = llama::record_hessians(ckpt, calib, ctx);
+  REQUIRE(hs.size() == 35);
+  using S = Symmetric<3, SymmetricConvention::kSignedMax, f16>;
+  // Output error of Ŵ on the recorded inputs: tr((W - Ŵ) H (W - Ŵ)ᵀ) ∝ Σ_x ‖(W - Ŵ)x‖².
+  auto out_err = [](MatrixView<const float> w, const std::vector<float>& wd,
+                    const Eigen::MatrixXd& h) {
+    Eigen::MatrixXd d(w.rows(), w.cols());
+    for (Index r = 0; r < w.rows(); ++r)
+      for (Index c = 0; c < w.cols(); ++c)
+        d(r, c) = static_cast<double>(w(r, c)) - wd[static_cast<std::size_t>(r * w.cols() + c)];
+    return (d * h * d.transpose()).trace();
+  };
+  for (int which : {0, 4, 5}) {  // wq, w1, w2 of layer 2
+    const MatrixView<const float> w = which == 0   ? ckpt.wq_at(2)
+                                      : which == 4 ? ckpt.w1_at(2)
+                                                   : ckpt.w2_at(2);
+    const Eigen::MatrixXd& h = hs[static_cast<std::size_t>(7 * 2 + which)];
+    const auto rtn = quantize<S, PerGroup<32>, Plain>(w, {});
+    const auto gq = calib::gptq<S, PerGroup<32>>(w, h, {});
+    const double e_rtn = out_err(w, dequantize(rtn), h), e_gptq = out_err(w, dequantize(gq), h);
+    INFO(llama::kMatrixNames[which] << ": RTN " << e_rtn << ", GPTQ " << e_gptq);
+    REQUIRE(e_gptq < 0.9 * e_rtn);
+  }
+  // A -gptq policy needs the Hessians.
+  REQUIRE_THROWS_AS(llama::quantize_model(ckpt, llama::parse_policy("sym4-g32-gptq")), Error);
+  CHECK(llama::parse_policy("asym2-g64-clip-gptq").gptq);
+  REQUIRE_THROWS_AS(llama::parse_policy("sym4-g32-gptq-gptq"), Error);
+}
