@@ -169,6 +169,7 @@ inline Llama2cModel read_llama2c(std::span<const std::byte> in) {
   std::size_t off = kHeader;
   for (const Part& p : parts) {
     p.dst->resize(static_cast<std::size_t>(p.count));
+    if (p.count == 0) continue;  // wcls of a shared classifier (memcpy of null is UB)
     std::memcpy(p.dst->data(), in.data() + off, static_cast<std::size_t>(p.count) * 4);
     for (Index i = 0; i < p.count; ++i) {
       if (!std::isfinite((*p.dst)[static_cast<std::size_t>(i)]))
