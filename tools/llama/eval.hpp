@@ -19,6 +19,8 @@
 #include "lowbit/calib/gptq.hpp"
 #include "lowbit/lowbit.hpp"
 #include "model.hpp"
+#include "policy.hpp"
+#include "quantized.hpp"
 
 namespace lowbit::llama {
 
@@ -98,106 +100,6 @@ inline EvalResult evaluate(const Model& ref, const Model& model,
   return r;
 }
 
-/// A parsed policy name: <sym|asym><bits>-g<group>[-clip][-gptq].
-struct Policy {
-  bool symmetric = true;
-  int bits = 4;
-  int group = 32;
-  bool clip = false;
-  bool gptq = false;
-  bool float_activations = false;  // not part of the name: a run-time choice of the tools
-  std::string name;
-};
-
-inline Policy parse_policy(const std::string& s) {
-  Policy p;
-  p.name = s;
-  std::size_t i = 0;
-  if (s.rfind("asym", 0) == 0) {
-    p.symmetric = false;
-    i = 4;
-  } else if (s.rfind("sym", 0) == 0) {
-    i = 3;
-  } else {
-    lowbit::detail::fail("policy '", s, "': must start with sym or asym");
-  }
-  std::size_t used = 0;
-  try {
-    p.bits = std::stoi(s.substr(i), &used);
-  } catch (...) {
-    lowbit::detail::fail("policy '", s, "': expected the bit width after sym/asym");
-  }
-  i += used;
-  if (s.compare(i, 2, "-g") != 0) lowbit::detail::fail("policy '", s, "': expected -g<group>");
-  i += 2;
-  try {
-    p.group = std::stoi(s.substr(i), &used);
-  } catch (...) {
-    lowbit::detail::fail("policy '", s, "': expected the group size after -g");
-  }
-  i += used;
-  while (i < s.size()) {
-    const std::size_t j = s.find('-', i + 1);
-    const std::string opt = s.substr(i, j == std::string::npos ? std::string::npos : j - i);
-    if (opt == "-clip" && !p.clip) {
-      p.clip = true;
-    } else if (opt == "-gptq" && !p.gptq) {
-      p.gptq = true;
-    } else {
-      lowbit::detail::fail("policy '", s, "': unknown or repeated option '", opt,
-                           "' (this build knows -clip and -gptq)");
-    }
-    i = j == std::string::npos ? s.size() : j;
-  }
-  if (p.bits != 2 && p.bits != 3 && p.bits != 4 && p.bits != 8)
-    lowbit::detail::fail("policy '", s, "': bits must be 2, 3, 4 or 8");
-  if (p.group != 32 && p.group != 64)
-    lowbit::detail::fail("policy '", s, "': group must be 32 or 64");
-  return p;
-}
-
-namespace detail {
-template <class S, int G>
-std::unique_ptr<Linear> quantize_linear(MatrixView<const float> w, const Policy& p,
-                                        const Eigen::MatrixXd* hessian) {
-  FitOptions fit;
-  if (p.clip) fit.range = RangeFit::kClipSearch;
-  PackedMatrix<S, PerGroup<G>, Plain> plain;
-  if (p.gptq) {
-    calib::GptqOptions g;
-    g.fit = fit;
-    plain = calib::gptq<S, PerGroup<G>>(w, *hessian, g);
-  } else {
-    QuantizeOptions opt;
-    opt.fit = fit;
-    plain = quantize<S, PerGroup<G>, Plain>(w, opt);
-  }
-  using W = PackedMatrix<S, PerGroup<G>, Interleaved<16, 32>>;
-  return std::make_unique<PackedLinear<W>>(repack<Interleaved<16, 32>>(plain), p.float_activations);
-}
-template <int B, int G>
-std::unique_ptr<Linear> quantize_linear_bits(MatrixView<const float> w, const Policy& p,
-                                             const Eigen::MatrixXd* h) {
-  if (p.symmetric)
-    return quantize_linear<Symmetric<B, SymmetricConvention::kSignedMax, f16>, G>(w, p, h);
-  return quantize_linear<Asymmetric<B, AsymmetricOffset::kFloatMin, f16>, G>(w, p, h);
-}
-template <int G>
-std::unique_ptr<Linear> quantize_linear_group(MatrixView<const float> w, const Policy& p,
-                                              const Eigen::MatrixXd* h) {
-  switch (p.bits) {
-    case 2:
-      return quantize_linear_bits<2, G>(w, p, h);
-    case 3:
-      return quantize_linear_bits<3, G>(w, p, h);
-    case 4:
-      return quantize_linear_bits<4, G>(w, p, h);
-    default:
-      return quantize_linear_bits<8, G>(w, p, h);
-  }
-}
-}  // namespace detail
-
 /// Hessians (2/n)·Σ x xᵀ of the inputs of every linear layer, recorded from the fp32 forward
 /// pass over `calib` documents (the calibration set; disjoint from the evaluated documents).
 inline std::vector<Eigen::MatrixXd> record_hessians(const io::Llama2cModel& m,
@@ -219,22 +121,6 @@ inline std::vector<Eigen::MatrixXd> record_hessians(const io::Llama2cModel& m,
   std::vector<Eigen::MatrixXd> out;
   for (const auto& h : hs) out.push_back(h.matrix());
   return out;
-}
-
-/// The fp32 model with its 7·n_layers matrices quantized by `p` (embedding and norms kept).
-/// Policies with -gptq need `hessians` (record_hessians), one per linear layer.
-inline Model quantize_model(const io::Llama2cModel& m, const Policy& p,
-                            const std::vector<Eigen::MatrixXd>* hessians = nullptr) {
-  Model q = Model::from_llama2c(m);
-  if (p.gptq && (hessians == nullptr || hessians->size() != q.linear.size()))
-    lowbit::detail::fail("policy '", p.name, "': -gptq needs calibration Hessians");
-  for (std::size_t i = 0; i < q.linear.size(); ++i) {
-    const auto* f = static_cast<const F32Linear*>(q.linear[i].get());
-    const Eigen::MatrixXd* h = p.gptq ? &(*hessians)[i] : nullptr;
-    q.linear[i] = p.group == 32 ? detail::quantize_linear_group<32>(f->weights(), p, h)
-                                : detail::quantize_linear_group<64>(f->weights(), p, h);
-  }
-  return q;
 }
 
 /// Bits per weight over all quantized matrices (parameters included).

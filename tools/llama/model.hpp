@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "lowbit/calib/rotation.hpp"
 #include "lowbit/gemm/gemm.hpp"
 #include "lowbit/interop/eigen.hpp"
 #include "lowbit/io/llama2c.hpp"
@@ -77,6 +78,36 @@ class PackedLinear final : public Linear {
  private:
   W w_;
   bool float_activations_;
+};
+
+/// A layer whose weights were rotated along their inputs (W·Qᵀ, calib/rotation.hpp): every
+/// input row is rotated by Q before the inner layer runs, so the product is W·x.
+class RotatedLinear final : public Linear {
+ public:
+  RotatedLinear(std::unique_ptr<Linear> inner, calib::HadamardRotation q)
+      : inner_(std::move(inner)), q_(std::move(q)) {
+    if (q_.size() != inner_->cols())
+      lowbit::detail::fail("llama: rotation of size ", q_.size(), " for a layer of ",
+                           inner_->cols(), " inputs");
+  }
+  Index rows() const override { return inner_->rows(); }
+  Index cols() const override { return inner_->cols(); }
+  void forward(MatrixView<const float> x, MatrixView<float> y, Context& ctx) const override {
+    std::vector<float> xr(static_cast<std::size_t>(x.rows() * x.cols()));
+    const MatrixView<float> xv(xr.data(), x.rows(), x.cols());
+    for (Index r = 0; r < x.rows(); ++r)
+      std::copy_n(x.row_ptr(r), x.cols(), xv.row_ptr(r));
+    q_.apply_rows(xv);
+    inner_->forward(xv, y, ctx);
+  }
+  double bits_per_weight() const override {
+    return inner_->bits_per_weight() + static_cast<double>(calib::HadamardRotation::kStoredBits) /
+                                           static_cast<double>(rows() * cols());
+  }
+
+ private:
+  std::unique_ptr<Linear> inner_;
+  calib::HadamardRotation q_;
 };
 
 /// The names of the seven matrices of a layer, in the order Model::linear indexes them.

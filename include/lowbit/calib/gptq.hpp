@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "lowbit/calib/minmax.hpp"
+#include "lowbit/calib/rotation.hpp"
 #include "lowbit/core/error.hpp"
 #include "lowbit/core/view.hpp"
 #include "lowbit/pack/packed_matrix.hpp"
@@ -65,7 +66,25 @@ struct GptqOptions {
   Index block = 128;       // columns per lazy-update block
   bool act_order = false;  // columns by decreasing H_jj, with static groups
   FitOptions fit;          // how each group's parameters are fitted (min/max, clip search, …)
+  /// Optional per-column importance (cols values, finite, >= 0) weighting the group fits, e.g.
+  /// diag(H) (the imatrix: mean squared activation per input channel); empty = all 1.
+  std::vector<float> importance;
 };
+
+/// H ← Q·H·Qᵀ: the Hessian of the rotated inputs Q·x (rotation.hpp) from that of the inputs x.
+inline void rotate_hessian(const HadamardRotation& q, Eigen::MatrixXd& h) {
+  if (h.rows() != q.size() || h.cols() != q.size())
+    lowbit::detail::fail("rotate_hessian: Hessian is ", h.rows(), " x ", h.cols(), ", Q is ",
+                         q.size());
+  std::vector<double> tmp;
+  for (Index c = 0; c < h.cols(); ++c)  // columns: H ← Q·H (Eigen is column-major)
+    q.apply(std::span<double>(h.col(c).data(), static_cast<std::size_t>(h.rows())), tmp);
+  const Eigen::MatrixXd ht = h.transpose();  // rows of Q·H as columns: (Q·H)·Qᵀ = (Q·(Q·H)ᵀ)ᵀ
+  h = ht;
+  for (Index c = 0; c < h.cols(); ++c)
+    q.apply(std::span<double>(h.col(c).data(), static_cast<std::size_t>(h.rows())), tmp);
+  h.transposeInPlace();
+}
 
 /// GPTQ-quantizes w (rows × cols) with Hessian h (cols × cols). Throws Error on shapes, a
 /// non-finite weight or Hessian, or a Hessian that stays indefinite after damping.
@@ -80,6 +99,12 @@ PackedMatrix<S, G, Plain> gptq(MatrixView<const float> w, const Eigen::MatrixXd&
     fail("gptq: Hessian is ", h.rows(), " x ", h.cols(), ", W has ", cols, " columns");
   if (!h.allFinite()) fail("gptq: the Hessian has non-finite entries");
   if (opt.block < 1) fail("gptq: block ", opt.block, " must be positive");
+  if (!opt.importance.empty()) {
+    if (static_cast<Index>(opt.importance.size()) != cols)
+      fail("gptq: ", opt.importance.size(), " importance values for ", cols, " columns");
+    for (float v : opt.importance)
+      if (!(v >= 0.0f && std::isfinite(v))) fail("gptq: importance ", v, " is not finite and >= 0");
+  }
   PackedMatrix<S, G, Plain> out(rows, cols);
   if (out.empty()) return out;
   Eigen::MatrixXd W(rows, cols);
@@ -126,8 +151,11 @@ PackedMatrix<S, G, Plain> gptq(MatrixView<const float> w, const Eigen::MatrixXd&
     buf.resize(static_cast<std::size_t>(k1 - k0));
     for (Index k = k0; k < k1; ++k)
       buf[static_cast<std::size_t>(k - k0)] = static_cast<float>(src(r, k));
-    params[static_cast<std::size_t>(out.param_slot(r, k0))] =
-        fit_group<S>(buf, std::span<const float>(), opt.fit, scratch);
+    const std::span<const float> imp =
+        opt.importance.empty()
+            ? std::span<const float>()
+            : std::span<const float>(opt.importance).subspan(static_cast<std::size_t>(k0), buf.size());
+    params[static_cast<std::size_t>(out.param_slot(r, k0))] = fit_group<S>(buf, imp, opt.fit, scratch);
   };
   if (opt.act_order) {
     for (Index r = 0; r < rows; ++r)

@@ -7,6 +7,7 @@
 //   2. kClipSearch: every clip ratio p = 1, 1 - Δ, ..., clip_min (Δ = (1 - clip_min)/clip_steps;
 //      the default 0.01 spacing down to 0.2 is GPTQ's grid=100, maxshrink=0.8) and keeps the p
 //      with the lowest weighted squared error Σ w·(decode(encode(x)) - x)², ties to the larger p.
+//      FitOptions::shrink says how p shrinks the range (the scheme's rule, or toward zero).
 //   3. refit_iters > 0: alternately re-encode with the current parameters and solve the weighted
 //      least-squares problem for the parameters given those codes (S::refit); the best
 //      parameters seen over all steps are kept, so a refit never makes the group worse.
@@ -31,12 +32,20 @@ namespace lowbit {
 
 enum class RangeFit : std::uint8_t { kMinMax = 0, kClipSearch = 1 };
 
+/// How a clip ratio p shrinks the range in kClipSearch. kScheme: S::fit_range(stats, p), the
+/// scheme's own rule (symmetric: p·absmax; integer-zero asymmetric: p·min(min,0)..p·max(max,0),
+/// GPTQ's find_params; float-min asymmetric: p·(max - min) about the range's centre). kTowardZero:
+/// S::fit_range of the range [p·min, p·max], both ends scaled toward zero, for every scheme (the
+/// rule of ../shared/tools/ppl_baselines.py's asym clip, which its reference rows use).
+enum class ClipShrink : std::uint8_t { kScheme = 0, kTowardZero = 1 };
+
 /// How each group's parameters are chosen (see the essay at the top of this file).
 struct FitOptions {
   RangeFit range = RangeFit::kMinMax;
   float clip_min = 0.2f;  // smallest clip ratio tried by kClipSearch, in (0, 1]
   int clip_steps = 80;    // number of steps from 1 down to clip_min (80: spacing 0.01)
   int refit_iters = 0;    // least-squares refits after the range choice, 0..64
+  ClipShrink shrink = ClipShrink::kScheme;  // how p shrinks the range (see ClipShrink)
 
   /// Throws Error naming the bad field.
   void validate() const {
@@ -130,7 +139,17 @@ typename S::Params fit_group(std::span<const float> x, std::span<const float> w,
   if (opt.range == RangeFit::kClipSearch && opt.clip_steps > 0) {
     const double step = (1.0 - static_cast<double>(opt.clip_min)) / opt.clip_steps;
     for (int i = 1; i <= opt.clip_steps; ++i) {
-      const Params p = S::fit_range(st, static_cast<float>(1.0 - i * step));
+      const float ratio = static_cast<float>(1.0 - i * step);
+      Params p;
+      if (opt.shrink == ClipShrink::kTowardZero) {
+        RangeStats s = st;
+        s.min = ratio * st.min;
+        s.max = ratio * st.max;
+        s.signed_absmax = ratio * st.signed_absmax;
+        p = S::fit_range(s, 1.0f);
+      } else {
+        p = S::fit_range(st, ratio);
+      }
       const double e = group_error<S>(x, w, p);
       if (e < best_err) {
         best_err = e;

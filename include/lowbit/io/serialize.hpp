@@ -124,15 +124,19 @@ M deserialize(std::span<const std::byte> file) {
   return m;
 }
 
-/// Writes m to `path` (format.hpp). Throws Error if the file cannot be written.
-template <PersistableMatrix M>
-void save(const M& m, const std::string& path) {
-  const std::vector<std::byte> bytes = serialize(m);
+/// Writes `bytes` to `path` (replacing it). Throws Error if the file cannot be written.
+inline void write_file(std::span<const std::byte> bytes, const std::string& path) {
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(path.c_str(), "wb"), &std::fclose);
   if (!f) lowbit::detail::fail("io: cannot open '", path, "' for writing");
   if (std::fwrite(bytes.data(), 1, bytes.size(), f.get()) != bytes.size())
     lowbit::detail::fail("io: short write to '", path, "'");
   if (std::fclose(f.release()) != 0) lowbit::detail::fail("io: cannot close '", path, "'");
+}
+
+/// Writes m to `path` (format.hpp). Throws Error if the file cannot be written.
+template <PersistableMatrix M>
+void save(const M& m, const std::string& path) {
+  write_file(serialize(m), path);
 }
 
 /// Reads the whole file at `path`. Throws Error if it cannot be read.

@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: Apache-2.0
+// tests/io/test_archive.cpp: lowbit's model file (io/archive.hpp): round trips of every entry
+// kind, the byte layout read back by hand, every truncation point, every single-byte corruption,
+// and hostile files whose checksum was recomputed (bad kinds, sizes, offsets, overlaps, names).
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "lowbit/io/archive.hpp"
+#include "lowbit/lowbit.hpp"
+#include "support/catch.hpp"
+#include "support/rng.hpp"
+
+using namespace lowbit;
+using Sym4 = Symmetric<4, SymmetricConvention::kSignedMax, f16>;
+using M = PackedMatrix<Sym4, PerGroup<32>, Plain>;
+
+namespace {
+
+M packed(Index rows, Index cols) {
+  const std::vector<float> w = test::gaussian(static_cast<std::size_t>(rows * cols), 5);
+  return quantize<Sym4, PerGroup<32>, Plain>(MatrixView<const float>(w.data(), rows, cols),
+                                             QuantizeOptions{});
+}
+
+io::Archive sample() {
+  io::Archive a;
+  const std::vector<float> f = {1.5f, -2.0f, 0.25f, 3.0f, 4.0f, 5.0f};
+  a.add_f32("norm.weight", MatrixView<const float>(f.data(), 2, 3));
+  const std::vector<std::int32_t> i = {7, -1, 1 << 30};
+  a.add_i32("config", i);
+  a.add_text("policy", "sym4-g32");
+  a.add_packed("layers.0.w", packed(5, 70));
+  a.add_text("empty", "");
+  return a;
+}
+
+std::string error_of(std::span<const std::byte> bytes) {
+  try {
+    (void)io::Archive::parse(bytes);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// Patches bytes at `at` with the little-endian value and recomputes the checksum.
+template <class T>
+std::vector<std::byte> patched(std::vector<std::byte> b, std::size_t at, T v) {
+  lowbit::detail::store_le<T>(b.data() + at, v);
+  const std::size_t body = b.size() - 4;
+  lowbit::detail::store_le<std::uint32_t>(b.data() + body,
+                                          io::crc32(std::span<const std::byte>(b.data(), body)));
+  return b;
+}
+
+// Offset of entry i's fixed fields (kind byte) in the table.
+std::size_t entry_fields(const std::vector<std::byte>& b, int i) {
+  std::size_t t = 24;
+  for (int k = 0;; ++k) {
+    const auto len = lowbit::detail::load_le<std::uint16_t>(b.data() + t);
+    if (k == i) return t + 2 + len;
+    t += 2 + len + 33;
+  }
+}
+
+}  // namespace
+
+TEST_CASE("archive: round trip of every kind", "[io][archive]") {
+  const io::Archive a = sample();
+  const std::vector<std::byte> bytes = a.serialize();
+  const io::Archive b = io::Archive::parse(bytes);
+  REQUIRE(b.entries().size() == 5);
+  CHECK(b.entries()[0].name == "norm.weight");  // file order kept
+  CHECK(b.f32("norm.weight") == std::vector<float>{1.5f, -2.0f, 0.25f, 3.0f, 4.0f, 5.0f});
+  CHECK(b.get("norm.weight", io::EntryKind::kF32).rows == 2);
+  CHECK(b.i32("config") == std::vector<std::int32_t>{7, -1, 1 << 30});
+  CHECK(b.text("policy") == "sym4-g32");
+  CHECK(b.text("empty").empty());
+  const M m = b.packed<M>("layers.0.w"), want = packed(5, 70);
+  CHECK(std::equal(m.codes().begin(), m.codes().end(), want.codes().begin(), want.codes().end()));
+  CHECK(b.serialize() == bytes);
+  CHECK(b.find("nope") == nullptr);
+  REQUIRE_THROWS_AS(b.text("nope"), Error);
+  REQUIRE_THROWS_AS(b.f32("policy"), Error);  // wrong kind
+  REQUIRE_THROWS_AS((b.packed<PackedMatrix<Sym4, PerGroup<64>, Plain>>("layers.0.w")), Error);
+  // Saved and loaded through a file.
+  const std::string path = "lowbit_test_archive.lowbit";
+  a.save(path);
+  CHECK(io::Archive::load(path).serialize() == bytes);
+  std::remove(path.c_str());
+  REQUIRE_THROWS_AS(io::Archive::load("/nonexistent/dir/x.lowbit"), Error);
+}
+
+TEST_CASE("archive: the byte layout", "[io][archive]") {
+  io::Archive a;
+  const std::vector<std::int32_t> v = {1, 2};
+  a.add_i32("ab", v);
+  const std::vector<std::byte> b = a.serialize();
+  auto u8 = [&](std::size_t i) { return std::to_integer<unsigned>(b[i]); };
+  CHECK(std::memcmp(b.data(), "LOWBITAR", 8) == 0);
+  CHECK(u8(8) == 1);                 // version
+  CHECK(u8(12) == 1);                // one entry
+  CHECK(u8(16) == 2 + 2 + 1 + 32);   // table bytes
+  CHECK(u8(24) == 2);                // name length
+  CHECK(u8(26) == 'a');
+  CHECK(u8(28) == 2);                // kind int32
+  CHECK(u8(29) == 1);                // rows
+  CHECK(u8(37) == 2);                // cols
+  CHECK(u8(45) == 64);               // data offset: the table ends at 61, aligned to 64
+  CHECK(u8(53) == 8);                // size
+  CHECK(u8(64) == 1);
+  CHECK(u8(68) == 2);
+  CHECK(b.size() == 64 + 64 + 4);    // data padded to 64, then the CRC
+}
+
+TEST_CASE("archive: truncations and corruptions are errors", "[io][archive]") {
+  const std::vector<std::byte> bytes = sample().serialize();
+  for (std::size_t n = 0; n < bytes.size(); ++n) {
+    INFO("truncated to " << n);
+    REQUIRE(!error_of(std::span<const std::byte>(bytes.data(), n)).empty());
+  }
+  std::vector<std::byte> b = bytes;
+  for (std::size_t i = 0; i < b.size(); ++i) {
+    INFO("byte " << i);
+    b[i] ^= std::byte{0x5a};
+    REQUIRE(!error_of(b).empty());
+    b[i] ^= std::byte{0x5a};
+  }
+  std::vector<std::byte> longer = bytes;
+  longer.push_back(std::byte{0});
+  REQUIRE(!error_of(longer).empty());
+}
+
+TEST_CASE("archive: hostile files with a valid checksum", "[io][archive]") {
+  const std::vector<std::byte> b = sample().serialize();
+  auto has = [](const std::string& what, const char* part) {
+    INFO(what);
+    return what.find(part) != std::string::npos;
+  };
+  CHECK(has(error_of(patched<std::uint32_t>(b, 8, 2)), "unsupported version"));
+  CHECK(has(error_of(patched<std::uint32_t>(b, 12, 6)), "table"));
+  CHECK(has(error_of(patched<std::uint32_t>(b, 12, 4)), "unused bytes"));
+  CHECK(has(error_of(patched<std::uint32_t>(b, 12, 1u << 21)), "exceeds"));
+  CHECK(has(error_of(patched<std::uint64_t>(b, 16, ~std::uint64_t{0})), "runs past"));
+  const std::size_t e0 = entry_fields(b, 0), e1 = entry_fields(b, 1), e3 = entry_fields(b, 3);
+  CHECK(has(error_of(patched<std::uint8_t>(b, e0, 9)), "unknown kind"));
+  CHECK(has(error_of(patched<std::uint8_t>(b, e0, 4)), "must be 1"));  // f32 2x3 called text
+  CHECK(has(error_of(patched<std::uint64_t>(b, e0 + 1, 3)), "needs"));      // rows 3: size
+  CHECK(has(error_of(patched<std::uint64_t>(b, e0 + 9, 1ull << 41)), "exceeds"));
+  CHECK(has(error_of(patched<std::uint64_t>(b, e0 + 1, 1ull << 39)), "needs"));  // 2^39·3·4
+  const auto off1 = lowbit::detail::load_le<std::uint64_t>(b.data() + e1 + 17);
+  CHECK(has(error_of(patched<std::uint64_t>(b, e1 + 17, off1 + 4)), "multiple of 64"));
+  const auto off0 = lowbit::detail::load_le<std::uint64_t>(b.data() + e0 + 17);
+  CHECK(has(error_of(patched<std::uint64_t>(b, e1 + 17, off0)), "overlap"));
+  CHECK(has(error_of(patched<std::uint64_t>(b, e1 + 17, 0)), "outside the data area"));
+  CHECK(has(error_of(patched<std::uint64_t>(b, e1 + 17, b.size() + 60)), "outside"));
+  CHECK(has(error_of(patched<std::uint64_t>(b, e3 + 1, 6)), "the entry says"));  // packed shape
+  CHECK(has(error_of(patched<std::uint8_t>(b, e3, 1)), "needs"));  // packed bytes called f32
+  CHECK(has(error_of(patched<std::uint8_t>(b, 26, ' ')), "name"));
+  CHECK(has(error_of(patched<std::uint16_t>(b, 24, 0)), "name length"));
+  // Two names of equal length, the second patched into the first: a duplicate.
+  io::Archive two;
+  two.add_text("aa", "1");
+  two.add_text("ab", "2");
+  const std::vector<std::byte> tb = two.serialize();
+  const std::size_t second_name = entry_fields(tb, 0) + 33 + 2;
+  CHECK(has(error_of(patched<std::uint8_t>(tb, second_name + 1, 'a')), "duplicate"));
+  // Writer-side errors.
+  io::Archive a;
+  a.add_text("x", "1");
+  REQUIRE_THROWS_AS(a.add_text("x", "2"), Error);
+  REQUIRE_THROWS_AS(a.add_text("with space", "2"), Error);
+  REQUIRE_THROWS_AS(a.add_text("", "2"), Error);
+  std::vector<std::byte> junk(40, std::byte{1});
+  REQUIRE_THROWS_AS(a.add_packed("m", junk), Error);
+}

@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: Apache-2.0
+// tests/llama/test_quantized.cpp: quantized stories260K models of tools/llama: an archive
+// round trip runs bit-identically to the in-memory model, a rotated model computes the same
+// function as its dequantized weights rotated back (so activations are rotated correctly),
+// importance-weighted fits lower the output error on real layers, and malformed archives fail.
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "llama/eval.hpp"
+#include "support/catch.hpp"
+
+using namespace lowbit;
+
+namespace {
+const std::string kData = LOWBIT_SHARED_DATA_DIR;
+
+std::vector<float> logits(const llama::Model& m, const std::vector<int>& doc, Context& ctx) {
+  std::vector<float> out(doc.size() * static_cast<std::size_t>(m.config.vocab_size));
+  m.forward(doc, MatrixView<float>(out.data(), static_cast<Index>(doc.size()), m.config.vocab_size),
+            ctx);
+  return out;
+}
+}  // namespace
+
+TEST_CASE("llama: a quantized model survives its archive bit for bit", "[llama][archive]") {
+  const io::Llama2cModel ckpt = io::load_llama2c(kData + "/stories260K.bin");
+  auto docs = llama::load_documents(kData + "/tinystories_val.tok512.ascii.i32");
+  Context ctx(2);
+  for (const char* name : {"sym4-g32-clip-rot", "asym3-g64"}) {
+    INFO(name);
+    const llama::QuantizedModel q = llama::quantize_checkpoint(ckpt, llama::parse_policy(name), nullptr);
+    const std::vector<std::byte> bytes = llama::to_archive(q).serialize();
+    const llama::QuantizedModel back = llama::from_archive(io::Archive::parse(bytes));
+    CHECK(back.policy == name);
+    CHECK(llama::model_bpw(back) == llama::model_bpw(q));
+    const llama::Model a = llama::build_model(q, false), b = llama::build_model(back, false);
+    CHECK(logits(a, docs[0], ctx) == logits(b, docs[0], ctx));
+  }
+}
+
+TEST_CASE("llama: a rotated model computes W·x of its dequantized weights", "[llama][rotation]") {
+  const io::Llama2cModel ckpt = io::load_llama2c(kData + "/stories260K.bin");
+  auto docs = llama::load_documents(kData + "/tinystories_val.tok512.ascii.i32");
+  Context ctx(1);
+  const llama::QuantizedModel q =
+      llama::quantize_checkpoint(ckpt, llama::parse_policy("asym4-g32-rot"), nullptr);
+  // The reference: fp32 layers holding Ŵ = Ŵ'·Q (each dequantized row rotated back by Qᵀ).
+  llama::Model ref = llama::Model::from_llama2c(ckpt);
+  for (std::size_t i = 0; i < q.tensors.size(); ++i) {
+    const auto& t = q.tensors[i];
+    REQUIRE(!t.rotation.empty());
+    const calib::HadamardRotation rot = calib::HadamardRotation::from_ints(t.rotation);
+    const auto plain = io::deserialize<PackedMatrix<Asymmetric<4, AsymmetricOffset::kFloatMin, f16>,
+                                                    PerGroup<32>, Plain>>(t.image);
+    std::vector<float> w = dequantize(plain), tmp;
+    for (Index r = 0; r < plain.rows(); ++r)
+      rot.apply_transpose(std::span<float>(w.data() + r * plain.cols(),
+                                           static_cast<std::size_t>(plain.cols())), tmp);
+    ref.linear[i] = std::make_unique<llama::F32Linear>(
+        MatrixView<const float>(w.data(), plain.rows(), plain.cols()));
+  }
+  const llama::Model m = llama::build_model(q, /*float_activations=*/true);
+  for (int d = 0; d < 3; ++d) {
+    const std::vector<float> a = logits(m, docs[static_cast<std::size_t>(d)], ctx),
+                             b = logits(ref, docs[static_cast<std::size_t>(d)], ctx);
+    double maxref = 0.0, maxerr = 0.0;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      maxref = std::max(maxref, static_cast<double>(std::fabs(b[i])));
+      maxerr = std::max(maxerr, static_cast<double>(std::fabs(a[i] - b[i])));
+    }
+    INFO("document " << d << ": max |error| " << maxerr << " of " << maxref);
+    REQUIRE(maxerr <= 1e-4 * maxref);
+  }
+}
+
+TEST_CASE("llama: -imp and -gptq lower the output error of real layers", "[llama][imp]") {
+  const io::Llama2cModel ckpt = io::load_llama2c(kData + "/stories260K.bin");
+  auto calib = llama::load_documents(kData + "/tinystories_val.tok512.i32");
+  calib.erase(calib.begin(), calib.end() - 60);
+  Context ctx(2);
+  const std::vector<Eigen::MatrixXd> hs = llama::record_hessians(ckpt, calib, ctx);
+  auto total = [&](const char* name) {
+    const llama::QuantizedModel q = llama::quantize_checkpoint(ckpt, llama::parse_policy(name), &hs);
+    double s = 0.0;
+    for (const auto& t : q.tensors) {
+      REQUIRE(t.out_err >= 0.0);
+      s += t.out_err;
+    }
+    return s;
+  };
+  const double clip = total("asym3-g64-clip"), imp = total("asym3-g64-clip-imp"),
+               gptq = total("asym3-g64-clip-imp-gptq");
+  INFO("Σ out_err: clip " << clip << ", +imp " << imp << ", +gptq " << gptq);
+  CHECK(imp < clip);
+  CHECK(gptq < 0.8 * imp);
+  REQUIRE_THROWS_AS(llama::quantize_checkpoint(ckpt, llama::parse_policy("sym4-g32-imp"), nullptr),
+                    Error);
+}
+
+TEST_CASE("llama: malformed quantized archives are errors", "[llama][archive]") {
+  const io::Llama2cModel ckpt = io::load_llama2c(kData + "/stories260K.bin");
+  const llama::QuantizedModel q =
+      llama::quantize_checkpoint(ckpt, llama::parse_policy("sym2-g64-rot"), nullptr);
+  const io::Archive good = llama::to_archive(q);
+  // Rebuild the archive with one entry changed (or dropped).
+  auto edited = [&](const std::string& which, auto&& change) {
+    io::Archive b;
+    for (const auto& e : good.entries()) {
+      if (e.name == which) {
+        change(b, e);
+        continue;
+      }
+      switch (e.kind) {
+        case io::EntryKind::kF32: b.add_f32(e.name, good.f32(e.name)); break;
+        case io::EntryKind::kI32: b.add_i32(e.name, good.i32(e.name)); break;
+        case io::EntryKind::kText: b.add_text(e.name, good.text(e.name)); break;
+        case io::EntryKind::kPacked: b.add_packed(e.name, e.data); break;
+      }
+    }
+    return b;
+  };
+  auto error_of = [](const io::Archive& a) -> std::string {
+    try {
+      (void)llama::from_archive(a);
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "";
+  };
+  auto drop = [](io::Archive&, const io::ArchiveEntry&) {};
+  CHECK(error_of(edited("layers.2.w2", drop)).find("no entry 'layers.2.w2'") != std::string::npos);
+  CHECK(error_of(edited("llama.config", [](io::Archive& a, const io::ArchiveEntry&) {
+          const std::vector<std::int32_t> c = {64, 172, 5, 8, 4, 512, 0};
+          a.add_i32("llama.config", c);
+        })).find("outside") != std::string::npos);
+  CHECK(error_of(edited("layers.0.wq", [&](io::Archive& a, const io::ArchiveEntry&) {
+          a.add_packed("layers.0.wq", q.tensors[4].image);  // w1's 172 x 64 in wq's place
+        })).find("the config needs") != std::string::npos);
+  CHECK(error_of(edited("layers.1.w2.rotation", [](io::Archive& a, const io::ArchiveEntry&) {
+          const std::vector<std::int32_t> r = {64, 1, 5, 0};
+          a.add_i32("layers.1.w2.rotation", r);
+        })).find("rotation") != std::string::npos);
+  CHECK(error_of(edited("lowbit.source", [](io::Archive& a, const io::ArchiveEntry&) {
+          a.add_text("lowbit.source", "safetensors");
+        })).find("only llama2c") != std::string::npos);
+  CHECK(error_of(good).empty());
+}

@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: Apache-2.0
+// tools/args.hpp: the small command-line parser of the tools (--name value and --flag).
+#pragma once
+
+#include <cstdlib>
+#include <map>
+#include <set>
+#include <string>
+
+namespace lowbit::tools {
+
+/// Thrown for a usage error (the tools print it with the usage text and exit with 2).
+struct UsageError {
+  std::string what;
+};
+
+class Args {
+ public:
+  /// `valued`: options that take a value; `flags`: options that do not.
+  Args(int argc, char** argv, const std::set<std::string>& valued,
+       const std::set<std::string>& flags) {
+    for (int i = 1; i < argc; ++i) {
+      const std::string a = argv[i];
+      if (valued.count(a) != 0) {
+        if (i + 1 >= argc) throw UsageError{a + " needs a value"};
+        if (values_.count(a) != 0) throw UsageError{a + " given twice"};
+        values_[a] = argv[++i];
+      } else if (flags.count(a) != 0) {
+        flags_.insert(a);
+      } else {
+        throw UsageError{"unknown argument '" + a + "'"};
+      }
+    }
+  }
+  bool has(const std::string& k) const { return values_.count(k) != 0 || flags_.count(k) != 0; }
+  std::string str(const std::string& k, const std::string& def = "") const {
+    const auto it = values_.find(k);
+    return it == values_.end() ? def : it->second;
+  }
+  /// A whole number in [lo, hi], or def when absent.
+  long long num(const std::string& k, long long def, long long lo, long long hi) const {
+    const auto it = values_.find(k);
+    if (it == values_.end()) return def;
+    char* end = nullptr;
+    const long long v = std::strtoll(it->second.c_str(), &end, 10);
+    if (it->second.empty() || *end != '\0' || v < lo || v > hi)
+      throw UsageError{k + " needs a whole number in " + std::to_string(lo) + ".." +
+                       std::to_string(hi) + ", got '" + it->second + "'"};
+    return v;
+  }
+
+ private:
+  std::map<std::string, std::string> values_;
+  std::set<std::string> flags_;
+};
+
+}  // namespace lowbit::tools

@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: Apache-2.0
+// tools/llama/policy.hpp: quantization policies by name, as lowbit-quantize and lowbit-eval
+// take them: <sym|asym><bits>-g<group>[-clip][-imp][-gptq][-rot].
+//
+//   sym   Symmetric<bits, kSignedMax, f16> (Q4_0-style signed-max scale; bits + 16/g bpw)
+//   asym  Asymmetric<bits, kFloatMin, f16> (fp16 scale and min, Q4_1-style; bits + 32/g bpw)
+//   bits  2, 3, 4 or 8;  group 32 or 64 consecutive inputs of a row
+//   -clip MSE clip search per group (ratios 1.00, 0.99, …, 0.20; the range shrinks toward zero
+//         like ../shared/tools/ppl_baselines.py's asym clip), then 2 least-squares refits of
+//         the group's parameters
+//   -imp  the fit errors weighted by the importance of each input channel: mean x² over the
+//         calibration tokens (llama.cpp's imatrix; diag of the Hessian)
+//   -gptq GPTQ error compensation (calib/gptq.hpp) with the calibration Hessian, act-order
+//   -rot  randomized Hadamard rotation of the input dimension (calib/rotation.hpp): weights
+//         W·Qᵀ are quantized, activations are rotated by Q on the fly
+// The options may come in any order, each at most once. -imp and -gptq need calibration
+// activations (a llama2.c model and a calibration token file).
+#pragma once
+
+#include <string>
+
+#include "lowbit/core/error.hpp"
+
+namespace lowbit::llama {
+
+struct Policy {
+  bool symmetric = true;
+  int bits = 4;
+  int group = 32;
+  bool clip = false;
+  bool imp = false;
+  bool gptq = false;
+  bool rot = false;
+  std::string name;
+  bool needs_calibration() const noexcept { return imp || gptq; }
+  /// Storage bits per weight: codes plus the group's fp16 parameters.
+  double bpw() const noexcept { return bits + (symmetric ? 16.0 : 32.0) / group; }
+};
+
+inline Policy parse_policy(const std::string& s) {
+  using lowbit::detail::fail;
+  Policy p;
+  p.name = s;
+  std::size_t i = 0;
+  if (s.rfind("asym", 0) == 0) {
+    p.symmetric = false;
+    i = 4;
+  } else if (s.rfind("sym", 0) == 0) {
+    i = 3;
+  } else {
+    fail("policy '", s, "': must start with sym or asym");
+  }
+  auto number = [&](const char* what) {
+    std::size_t j = i;
+    while (j < s.size() && j - i < 4 && s[j] >= '0' && s[j] <= '9') ++j;
+    if (j == i) fail("policy '", s, "': expected ", what);
+    const int v = std::stoi(s.substr(i, j - i));
+    i = j;
+    return v;
+  };
+  p.bits = number("the bit width after sym/asym");
+  if (s.compare(i, 2, "-g") != 0) fail("policy '", s, "': expected -g<group>");
+  i += 2;
+  p.group = number("the group size after -g");
+  while (i < s.size()) {
+    const std::size_t j = s.find('-', i + 1);
+    const std::string opt = s.substr(i, j == std::string::npos ? std::string::npos : j - i);
+    bool* flag = opt == "-clip" ? &p.clip
+                 : opt == "-imp"  ? &p.imp
+                 : opt == "-gptq" ? &p.gptq
+                 : opt == "-rot"  ? &p.rot
+                                  : nullptr;
+    if (flag == nullptr || *flag)
+      fail("policy '", s, "': unknown or repeated option '", opt,
+           "' (options: -clip, -imp, -gptq, -rot)");
+    *flag = true;
+    i = j == std::string::npos ? s.size() : j;
+  }
+  if (p.bits != 2 && p.bits != 3 && p.bits != 4 && p.bits != 8)
+    fail("policy '", s, "': bits must be 2, 3, 4 or 8");
+  if (p.group != 32 && p.group != 64) fail("policy '", s, "': group must be 32 or 64");
+  return p;
+}
+
+}  // namespace lowbit::llama

@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: Apache-2.0
+// tools/llama/quantized.cpp: dispatch by bit width, whole-model quantization, archives.
+#include "quantized_impl.hpp"
+
+namespace lowbit::llama {
+
+namespace detail {
+#define LOWBIT_LLAMA_EXTERN(B)                                                                \
+  extern template QuantizedTensor quantize_tensor_bits<B>(MatrixView<const float>, const Policy&, \
+                                                          const Eigen::MatrixXd*, std::uint64_t); \
+  extern template std::unique_ptr<Linear> make_linear_bits<B>(const io::FileInfo&,            \
+                                                              const QuantizedTensor&, bool);
+LOWBIT_LLAMA_EXTERN(2)
+LOWBIT_LLAMA_EXTERN(3)
+LOWBIT_LLAMA_EXTERN(4)
+LOWBIT_LLAMA_EXTERN(8)
+}  // namespace detail
+
+QuantizedTensor quantize_tensor(MatrixView<const float> w, const Policy& p,
+                                const Eigen::MatrixXd* hessian, std::uint64_t seed) {
+  switch (p.bits) {
+    case 2:
+      return detail::quantize_tensor_bits<2>(w, p, hessian, seed);
+    case 3:
+      return detail::quantize_tensor_bits<3>(w, p, hessian, seed);
+    case 4:
+      return detail::quantize_tensor_bits<4>(w, p, hessian, seed);
+    case 8:
+      return detail::quantize_tensor_bits<8>(w, p, hessian, seed);
+    default:
+      lowbit::detail::fail("policy '", p.name, "': bits must be 2, 3, 4 or 8");
+  }
+}
+
+std::unique_ptr<Linear> make_linear(const QuantizedTensor& t, bool float_activations) {
+  const io::FileInfo info = io::read_header(t.image);
+  std::unique_ptr<Linear> l;
+  switch (info.scheme.bits) {
+    case 2:
+      l = detail::make_linear_bits<2>(info, t, float_activations);
+      break;
+    case 3:
+      l = detail::make_linear_bits<3>(info, t, float_activations);
+      break;
+    case 4:
+      l = detail::make_linear_bits<4>(info, t, float_activations);
+      break;
+    case 8:
+      l = detail::make_linear_bits<8>(info, t, float_activations);
+      break;
+    default:
+      break;
+  }
+  if (!l) {
+    lowbit::detail::fail("llama: scheme '", info.scheme_name, "' with group ", info.group_size,
+                         " is not one the tools run (sym/asym f16, 2/3/4/8 bits, g32/g64)");
+  }
+  if (!t.rotation.empty())
+    l = std::make_unique<RotatedLinear>(std::move(l),
+                                        calib::HadamardRotation::from_ints(t.rotation));
+  return l;
+}
+
+namespace {
+std::vector<MatrixView<const float>> layer_matrices(const io::Llama2cModel& m) {
+  std::vector<MatrixView<const float>> out;
+  for (int l = 0; l < m.config.n_layers; ++l)
+    for (const MatrixView<const float>& w :
+         {m.wq_at(l), m.wk_at(l), m.wv_at(l), m.wo_at(l), m.w1_at(l), m.w2_at(l), m.w3_at(l)})
+      out.push_back(w);
+  return out;
+}
+std::string matrix_name(std::size_t i) {
+  return "layers." + std::to_string(i / 7) + "." + kMatrixNames[i % 7];
+}
+}  // namespace
+
+QuantizedModel quantize_checkpoint(const io::Llama2cModel& m, const Policy& p,
+                                   const std::vector<Eigen::MatrixXd>* hessians,
+                                   std::uint64_t seed, const Progress& progress) {
+  const std::vector<MatrixView<const float>> mats = layer_matrices(m);
+  if (hessians != nullptr && hessians->size() != mats.size())
+    lowbit::detail::fail("llama: ", hessians->size(), " Hessians for ", mats.size(), " matrices");
+  if (p.needs_calibration() && hessians == nullptr)
+    lowbit::detail::fail("policy '", p.name, "': -imp and -gptq need calibration activations");
+  QuantizedModel q;
+  q.config = m.config;
+  q.policy = p.name;
+  q.embedding = m.tok_embeddings;
+  q.rms_att = m.rms_att;
+  q.rms_ffn = m.rms_ffn;
+  q.rms_final = m.rms_final;
+  const MatrixView<const float> cls = m.classifier();
+  q.classifier.assign(cls.data(), cls.data() + cls.rows() * cls.cols());
+  for (std::size_t i = 0; i < mats.size(); ++i) {
+    const Eigen::MatrixXd* h = hessians != nullptr ? &(*hessians)[i] : nullptr;
+    q.tensors.push_back(quantize_tensor(mats[i], p, h, seed + i));
+    if (progress) progress(i, mats.size(), matrix_name(i), q.tensors.back());
+  }
+  return q;
+}
+
+Model build_model(const QuantizedModel& q, bool float_activations) {
+  Model out;
+  out.config = q.config;
+  out.embedding = q.embedding;
+  out.rms_att = q.rms_att;
+  out.rms_ffn = q.rms_ffn;
+  out.rms_final = q.rms_final;
+  out.classifier = q.classifier;
+  for (const QuantizedTensor& t : q.tensors) out.linear.push_back(make_linear(t, float_activations));
+  return out;
+}
+
+io::Archive to_archive(const QuantizedModel& q) {
+  io::Archive a;
+  const io::Llama2cConfig& c = q.config;
+  a.add_text("lowbit.policy", q.policy);
+  a.add_text("lowbit.source", "llama2c");
+  const std::vector<std::int32_t> cfg = {c.dim,        c.hidden_dim, c.n_layers, c.n_heads,
+                                         c.n_kv_heads, c.vocab_size, c.seq_len};
+  a.add_i32("llama.config", cfg);
+  a.add_f32("tok_embeddings", MatrixView<const float>(q.embedding.data(), c.vocab_size, c.dim));
+  a.add_f32("rms_att", MatrixView<const float>(q.rms_att.data(), c.n_layers, c.dim));
+  a.add_f32("rms_ffn", MatrixView<const float>(q.rms_ffn.data(), c.n_layers, c.dim));
+  a.add_f32("rms_final", q.rms_final);
+  a.add_f32("classifier", MatrixView<const float>(q.classifier.data(), c.vocab_size, c.dim));
+  for (std::size_t i = 0; i < q.tensors.size(); ++i) {
+    a.add_packed(matrix_name(i), q.tensors[i].image);
+    if (!q.tensors[i].rotation.empty())
+      a.add_i32(matrix_name(i) + ".rotation", q.tensors[i].rotation);
+  }
+  return a;
+}
+
+QuantizedModel from_archive(const io::Archive& a) {
+  using lowbit::detail::fail;
+  if (a.text("lowbit.source") != "llama2c")
+    fail("llama: the archive holds a '", a.text("lowbit.source"),
+         "' model; only llama2c models run here");
+  QuantizedModel q;
+  q.policy = a.text("lowbit.policy");
+  const std::vector<std::int32_t> cfg = a.i32("llama.config");
+  if (cfg.size() != 7) fail("llama: llama.config has ", cfg.size(), " integers, expected 7");
+  io::Llama2cConfig& c = q.config;
+  c.dim = cfg[0];
+  c.hidden_dim = cfg[1];
+  c.n_layers = cfg[2];
+  c.n_heads = cfg[3];
+  c.n_kv_heads = cfg[4];
+  c.vocab_size = cfg[5];
+  c.seq_len = cfg[6];
+  c.shared_classifier = false;
+  constexpr int kMax = io::Llama2cModel::kMaxDim;
+  for (int v : cfg)
+    if (v < 1 || v > kMax) fail("llama: llama.config value ", v, " outside 1..", kMax);
+  if (c.dim % c.n_heads != 0 || c.n_heads % c.n_kv_heads != 0 || c.head_size() % 2 != 0)
+    fail("llama: llama.config heads (", c.n_heads, "/", c.n_kv_heads, ") do not divide dim ", c.dim);
+  auto f32 = [&](const char* name, std::int64_t rows, std::int64_t cols) {
+    const io::ArchiveEntry& e = a.get(name, io::EntryKind::kF32);
+    if (static_cast<std::int64_t>(e.rows * e.cols) != rows * cols)
+      fail("llama: '", name, "' is ", e.rows, " x ", e.cols, ", the config needs ", rows, " x ",
+           cols);
+    return a.f32(name);
+  };
+  q.embedding = f32("tok_embeddings", c.vocab_size, c.dim);
+  q.rms_att = f32("rms_att", c.n_layers, c.dim);
+  q.rms_ffn = f32("rms_ffn", c.n_layers, c.dim);
+  q.rms_final = f32("rms_final", 1, c.dim);
+  q.classifier = f32("classifier", c.vocab_size, c.dim);
+  const std::int64_t D = c.dim, F = c.hidden_dim, KV = c.kv_dim();
+  const std::int64_t shapes[7][2] = {{D, D}, {KV, D}, {KV, D}, {D, D}, {F, D}, {D, F}, {F, D}};
+  for (std::size_t i = 0; i < static_cast<std::size_t>(7 * c.n_layers); ++i) {
+    const std::string name = matrix_name(i);
+    const io::ArchiveEntry& e = a.get(name, io::EntryKind::kPacked);
+    if (static_cast<std::int64_t>(e.rows) != shapes[i % 7][0] ||
+        static_cast<std::int64_t>(e.cols) != shapes[i % 7][1])
+      fail("llama: '", name, "' is ", e.rows, " x ", e.cols, ", the config needs ",
+           shapes[i % 7][0], " x ", shapes[i % 7][1]);
+    QuantizedTensor t;
+    t.image = e.data;
+    if (a.find(name + ".rotation") != nullptr) {
+      t.rotation = a.i32(name + ".rotation");
+      const calib::HadamardRotation r = calib::HadamardRotation::from_ints(t.rotation);
+      if (r.size() != shapes[i % 7][1])
+        fail("llama: '", name, ".rotation' has size ", r.size(), ", the matrix ",
+             shapes[i % 7][1], " inputs");
+    }
+    q.tensors.push_back(std::move(t));
+  }
+  for (QuantizedTensor& t : q.tensors) t.bpw = make_linear(t, false)->bits_per_weight();
+  return q;
+}
+
+double model_bpw(const QuantizedModel& q) {
+  double bits = 0.0, n = 0.0;
+  for (const QuantizedTensor& t : q.tensors) {
+    const io::FileInfo info = io::read_header(t.image);
+    const double w = static_cast<double>(info.rows * info.cols);
+    bits += t.bpw * w;
+    n += w;
+  }
+  return n > 0.0 ? bits / n : 0.0;
+}
+
+}  // namespace lowbit::llama
