@@ -78,17 +78,15 @@ int main(int argc, char** argv) {
         } catch (const Error& e) {
           throw tools::UsageError{e.what()};
         }
-        std::vector<Eigen::MatrixXd> hessians;
+        std::vector<std::vector<int>> calib;
         if (p.needs_calibration()) {
           if (!args.has("--calib-tokens"))
             throw tools::UsageError{"policy " + p.name + " needs --calib-tokens"};
-          auto calib = llama::load_documents(args.str("--calib-tokens"));
+          calib = llama::load_documents(args.str("--calib-tokens"));
           if (static_cast<std::size_t>(calib_docs) < calib.size())
             calib.erase(calib.begin(), calib.end() - calib_docs);
-          hessians = llama::record_hessians(ckpt, calib, ctx);
         }
-        const llama::QuantizedModel q =
-            llama::quantize_checkpoint(ckpt, p, p.needs_calibration() ? &hessians : nullptr);
+        const llama::QuantizedModel q = llama::quantize_checkpoint(ckpt, p, calib, ctx);
         bpw = llama::model_bpw(q);
         name = p.name;
         r = llama::evaluate(ref, llama::build_model(q, float_acts), docs, ctx);

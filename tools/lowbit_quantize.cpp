@@ -126,17 +126,16 @@ int main(int argc, char** argv) {
       double bits = 0.0, weights = 0.0;
       if (!safetensors) {
         const io::Llama2cModel ckpt = io::load_llama2c(in);
-        std::vector<Eigen::MatrixXd> hessians;
+        std::vector<std::vector<int>> calib;
         if (args.has("--calib-tokens")) {
-          Context ctx(threads);
-          auto calib = llama::load_documents(args.str("--calib-tokens"));
+          calib = llama::load_documents(args.str("--calib-tokens"));
           if (static_cast<std::size_t>(calib_docs) < calib.size())
             calib.erase(calib.begin(), calib.end() - calib_docs);
-          hessians = llama::record_hessians(ckpt, calib, ctx);
         }
-        Reporter rep(!hessians.empty());
+        Context ctx(threads);
+        Reporter rep(!calib.empty());
         const llama::QuantizedModel q = llama::quantize_checkpoint(
-            ckpt, p, hessians.empty() ? nullptr : &hessians, seed,
+            ckpt, p, calib, ctx, seed,
             [&](std::size_t i, std::size_t n, const std::string& name, const QuantizedTensor& t) {
               const io::FileInfo info = io::read_header(t.image);
               rep.tensor(i, n, name, static_cast<long long>(info.rows),

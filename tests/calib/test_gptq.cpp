@@ -3,8 +3,10 @@
 // round-to-nearest on correlated inputs (plain, act-order, per-channel, 2 and 4 bits), keeps
 // the codes and parameters consistent with the scheme, and rejects bad input.
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <random>
+#include <type_traits>
 #include <vector>
 
 #include "lowbit/calib/gptq.hpp"
@@ -111,4 +113,65 @@ TEST_CASE("gptq: dead inputs, errors", "[gptq][errors]") {
                         MatrixView<const float>(wn.data(), p.rows, p.cols), h.matrix(), {})),
                     Error);
   REQUIRE_THROWS_AS(h.add(MatrixView<const float>(p.x.data(), 2, 7)), Error);
+}
+
+TEST_CASE("gptq: fixed parameters are kept; refine_codes and gptq_refit lower the error",
+          "[gptq][refit]") {
+  const Problem p;
+  calib::Hessian hs(p.cols);
+  hs.add(p.X());
+  const Eigen::MatrixXd h = hs.matrix();
+  calib::GptqOptions opt;
+  opt.act_order = true;
+  opt.fit.range = RangeFit::kClipSearch;
+  auto check = [&](auto tag, double max_ratio) {
+    using S = typename decltype(tag)::type;
+    using G = PerGroup<32>;
+    const auto base = calib::gptq<S, G>(p.W(), h, opt);
+    // GPTQ with the parameters of `base` fixed keeps exactly them.
+    std::vector<typename S::Params> prm(base.params().begin(), base.params().end());
+    const auto fixed = calib::gptq<S, G>(p.W(), h, opt, std::span<const typename S::Params>(prm));
+    for (std::size_t i = 0; i < prm.size(); ++i)
+      REQUIRE(std::memcmp(&fixed.params()[i], &prm[i], sizeof(prm[i])) == 0);
+    prm.pop_back();
+    REQUIRE_THROWS_AS((calib::gptq<S, G>(p.W(), h, opt, std::span<const typename S::Params>(prm))),
+                      Error);
+    // Coordinate descent never raises any row's error (damped H, its objective) and lowers
+    // the output error on the real inputs.
+    Eigen::MatrixXd hd = h;
+    hd.diagonal().array() += opt.damp * h.diagonal().mean();
+    auto row_errors = [&](const auto& m) {
+      std::vector<double> out;
+      for (Index r = 0; r < p.rows; ++r) {
+        Eigen::VectorXd d(p.cols);
+        for (Index c = 0; c < p.cols; ++c)
+          d(c) = S::decode(static_cast<typename S::Code>(m.code(r, c)), m.params_at(r, c)) -
+                 static_cast<double>(p.W()(r, c));
+        out.push_back(d.dot(hd * d));
+      }
+      return out;
+    };
+    auto cd = calib::gptq<S, G>(p.W(), h, opt);
+    const std::vector<double> before = row_errors(cd);
+    const Index moved = calib::refine_codes(cd, p.W(), hd, 8);
+    const std::vector<double> after = row_errors(cd);
+    CHECK(moved > 0);
+    for (Index r = 0; r < p.rows; ++r)
+      REQUIRE(after[static_cast<std::size_t>(r)] <= before[static_cast<std::size_t>(r)] * (1 + 1e-12));
+    const auto refit = calib::gptq_refit<S, G>(p.W(), h, opt, 4);
+    const double e_base = p.output_error(base), e_cd = p.output_error(cd),
+                 e_refit = p.output_error(refit);
+    INFO(S::name() << ": GPTQ " << e_base << ", +CD " << e_cd << ", refit " << e_refit);
+    CHECK(e_cd < e_base);
+    CHECK(e_refit < max_ratio * e_base);
+    for (Index r = 0; r < p.rows; ++r)
+      for (Index c = 0; c < p.cols; ++c) {
+        const auto code = refit.code(r, c);
+        REQUIRE(code >= S::kMinCode);
+        REQUIRE(code <= S::kMaxCode);
+      }
+  };
+  check(std::type_identity<Asymmetric<2, AsymmetricOffset::kFloatMin, f16>>{}, 0.95);
+  check(std::type_identity<Symmetric<3, SymmetricConvention::kSignedMax, f16>>{}, 0.95);
+  check(std::type_identity<Asymmetric<4, AsymmetricOffset::kIntZero, f16>>{}, 1.0);  // CD only
 }

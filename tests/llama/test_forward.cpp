@@ -87,19 +87,6 @@ TEST_CASE("llama: a quantized model on lowbit's kernels stays close to fp32", "[
   CHECK(r2.mean_kl() > 100 * r8.mean_kl());
 }
 
-TEST_CASE("llama: policy names", "[llama][policy]") {
-  const llama::Policy p = llama::parse_policy("asym3-g64-clip");
-  CHECK(!p.symmetric);
-  CHECK(p.bits == 3);
-  CHECK(p.group == 64);
-  CHECK(p.clip);
-  for (const char* bad :
-       {"", "sym", "int4-g32", "sym5-g32", "sym4-g48", "sym4", "sym4-g32-foo", "asym4-gx"}) {
-    INFO(bad);
-    REQUIRE_THROWS_AS(llama::parse_policy(bad), Error);
-  }
-}
-
 TEST_CASE("llama: GPTQ lowers the output error of real layers on recorded activations",
           "[llama][gptq]") {
   const io::Llama2cModel ckpt = io::load_llama2c(kData + "/stories260K.bin");

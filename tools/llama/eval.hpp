@@ -100,29 +100,6 @@ inline EvalResult evaluate(const Model& ref, const Model& model,
   return r;
 }
 
-/// Hessians (2/n)·Σ x xᵀ of the inputs of every linear layer, recorded from the fp32 forward
-/// pass over `calib` documents (the calibration set; disjoint from the evaluated documents).
-inline std::vector<Eigen::MatrixXd> record_hessians(const io::Llama2cModel& m,
-                                                    const std::vector<std::vector<int>>& calib,
-                                                    Context& ctx) {
-  Model f = Model::from_llama2c(m);
-  std::vector<calib::Hessian> hs;
-  for (const auto& l : f.linear) hs.emplace_back(l->cols());
-  f.on_input = [&](int layer, int matrix, MatrixView<const float> x) {
-    hs[static_cast<std::size_t>(7 * layer + matrix)].add(x);
-  };
-  std::vector<float> logits;
-  for (const auto& d : calib) {
-    const std::size_t n = std::min(d.size(), static_cast<std::size_t>(m.config.seq_len));
-    logits.resize(n * static_cast<std::size_t>(m.config.vocab_size));
-    f.forward(std::span<const int>(d.data(), n),
-              MatrixView<float>(logits.data(), static_cast<Index>(n), m.config.vocab_size), ctx);
-  }
-  std::vector<Eigen::MatrixXd> out;
-  for (const auto& h : hs) out.push_back(h.matrix());
-  return out;
-}
-
 /// Bits per weight over all quantized matrices (parameters included).
 inline double model_bpw(const Model& m) {
   double bits = 0.0, n = 0.0;

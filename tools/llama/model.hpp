@@ -140,8 +140,10 @@ class Model {
     return out;
   }
 
-  /// Logits (T × vocab) for every position of `tokens` (full causal attention).
-  void forward(std::span<const int> tokens, MatrixView<float> logits, Context& ctx) const {
+  /// Logits (T × vocab) for every position of `tokens` (full causal attention). With
+  /// `stop_after` >= 0 only layers 0..stop_after run (for calibration) and `logits` is untouched.
+  void forward(std::span<const int> tokens, MatrixView<float> logits, Context& ctx,
+               int stop_after = -1) const {
     const io::Llama2cConfig& c = config;
     const Index T = static_cast<Index>(tokens.size());
     const Index D = c.dim, H = c.n_heads, KV = c.n_kv_heads, hs = c.head_size();
@@ -230,6 +232,7 @@ class Model {
       }
       lin(l, 5, h1, tmp);
       for (std::size_t i = 0; i < x.size(); ++i) x[i] += tmp[i];
+      if (l == stop_after) return;
     }
     rmsnorm(x.data(), rms_final.data(), xb.data(), T, D);
     interop::eigen_gemm(MatrixView<const float>(classifier.data(), c.vocab_size, D),

@@ -7,7 +7,7 @@ namespace lowbit::llama {
 namespace detail {
 #define LOWBIT_LLAMA_EXTERN(B)                                                                \
   extern template QuantizedTensor quantize_tensor_bits<B>(MatrixView<const float>, const Policy&, \
-                                                          const Eigen::MatrixXd*, std::uint64_t); \
+                                                          const TensorCalibration*, std::uint64_t); \
   extern template std::unique_ptr<Linear> make_linear_bits<B>(const io::FileInfo&,            \
                                                               const QuantizedTensor&, bool);
 LOWBIT_LLAMA_EXTERN(2)
@@ -17,7 +17,7 @@ LOWBIT_LLAMA_EXTERN(8)
 }  // namespace detail
 
 QuantizedTensor quantize_tensor(MatrixView<const float> w, const Policy& p,
-                                const Eigen::MatrixXd* hessian, std::uint64_t seed) {
+                                const TensorCalibration* hessian, std::uint64_t seed) {
   switch (p.bits) {
     case 2:
       return detail::quantize_tensor_bits<2>(w, p, hessian, seed);
@@ -75,14 +75,30 @@ std::string matrix_name(std::size_t i) {
 }
 }  // namespace
 
-QuantizedModel quantize_checkpoint(const io::Llama2cModel& m, const Policy& p,
-                                   const std::vector<Eigen::MatrixXd>* hessians,
-                                   std::uint64_t seed, const Progress& progress) {
-  const std::vector<MatrixView<const float>> mats = layer_matrices(m);
-  if (hessians != nullptr && hessians->size() != mats.size())
-    lowbit::detail::fail("llama: ", hessians->size(), " Hessians for ", mats.size(), " matrices");
-  if (p.needs_calibration() && hessians == nullptr)
-    lowbit::detail::fail("policy '", p.name, "': -imp and -gptq need calibration activations");
+std::vector<Eigen::MatrixXd> record_hessians(const io::Llama2cModel& m,
+                                             const std::vector<std::vector<int>>& calib,
+                                             Context& ctx) {
+  Model f = Model::from_llama2c(m);
+  std::vector<calib::Hessian> hs;
+  for (const auto& l : f.linear) hs.emplace_back(l->cols());
+  f.on_input = [&](int layer, int matrix, MatrixView<const float> x) {
+    hs[static_cast<std::size_t>(7 * layer + matrix)].add(x);
+  };
+  std::vector<float> logits;
+  for (const auto& d : calib) {
+    const std::size_t n = std::min(d.size(), static_cast<std::size_t>(m.config.seq_len));
+    logits.resize(n * static_cast<std::size_t>(m.config.vocab_size));
+    f.forward(std::span<const int>(d.data(), n),
+              MatrixView<float>(logits.data(), static_cast<Index>(n), m.config.vocab_size), ctx);
+  }
+  std::vector<Eigen::MatrixXd> out;
+  for (const auto& h : hs) out.push_back(h.matrix());
+  return out;
+}
+
+namespace {
+
+QuantizedModel model_shell(const io::Llama2cModel& m, const Policy& p) {
   QuantizedModel q;
   q.config = m.config;
   q.policy = p.name;
@@ -92,10 +108,100 @@ QuantizedModel quantize_checkpoint(const io::Llama2cModel& m, const Policy& p,
   q.rms_final = m.rms_final;
   const MatrixView<const float> cls = m.classifier();
   q.classifier.assign(cls.data(), cls.data() + cls.rows() * cls.cols());
+  return q;
+}
+
+/// Layer l's statistics for -seq: H = Σ x·xᵀ of the inputs in `cur` (layers < l quantized),
+/// C = Σ x̃·xᵀ and H̃ = Σ x̃·x̃ᵀ with x̃ those of the fp32 model `ref`, all over `calib`.
+std::vector<TensorCalibration> record_layer(Model& fp, Model& cur, int l,
+                                            const std::vector<std::vector<int>>& calib,
+                                            Context& ctx) {
+  std::vector<TensorCalibration> out(7);
+  std::vector<Eigen::MatrixXf> xf(7);  // fp32 inputs of the current document
+  for (int j = 0; j < 7; ++j) {
+    const Index n = cur.linear[static_cast<std::size_t>(7 * l + j)]->cols();
+    out[static_cast<std::size_t>(j)].h = Eigen::MatrixXd::Zero(n, n);
+    out[static_cast<std::size_t>(j)].cross = Eigen::MatrixXd::Zero(n, n);
+    out[static_cast<std::size_t>(j)].h_ref = Eigen::MatrixXd::Zero(n, n);
+  }
+  using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  fp.on_input = [&](int layer, int j, MatrixView<const float> x) {
+    if (layer != l) return;
+    xf[static_cast<std::size_t>(j)] =
+        Eigen::Map<const RowMajor>(x.data(), x.rows(), x.cols());  // stride == cols here
+  };
+  cur.on_input = [&](int layer, int j, MatrixView<const float> x) {
+    if (layer != l) return;
+    const Eigen::Map<const RowMajor> xq(x.data(), x.rows(), x.cols());
+    const Eigen::MatrixXd a = xf[static_cast<std::size_t>(j)].cast<double>(), b = xq.cast<double>();
+    TensorCalibration& t = out[static_cast<std::size_t>(j)];
+    t.h.noalias() += b.transpose() * b;
+    t.cross.noalias() += a.transpose() * b;
+    t.h_ref.noalias() += a.transpose() * a;
+  };
+  Index tokens = 0;
+  for (const auto& d : calib) {
+    const std::size_t n = std::min(d.size(), static_cast<std::size_t>(fp.config.seq_len));
+    const std::span<const int> doc(d.data(), n);
+    fp.forward(doc, MatrixView<float>(), ctx, l);
+    cur.forward(doc, MatrixView<float>(), ctx, l);
+    tokens += static_cast<Index>(n);
+  }
+  fp.on_input = nullptr;
+  cur.on_input = nullptr;
+  const double norm = tokens > 0 ? 2.0 / static_cast<double>(tokens) : 0.0;
+  for (TensorCalibration& t : out) {
+    t.h *= norm;
+    t.cross *= norm;
+    t.h_ref *= norm;
+  }
+  return out;
+}
+
+}  // namespace
+
+QuantizedModel quantize_checkpoint(const io::Llama2cModel& m, const Policy& p,
+                                   const std::vector<Eigen::MatrixXd>* hessians,
+                                   std::uint64_t seed, const Progress& progress) {
+  const std::vector<MatrixView<const float>> mats = layer_matrices(m);
+  if (hessians != nullptr && hessians->size() != mats.size())
+    lowbit::detail::fail("llama: ", hessians->size(), " Hessians for ", mats.size(), " matrices");
+  if (p.seq)
+    lowbit::detail::fail("policy '", p.name, "': -seq calibrates on documents, not Hessians");
+  if (p.needs_calibration() && hessians == nullptr)
+    lowbit::detail::fail("policy '", p.name, "': -imp and -gptq need calibration activations");
+  QuantizedModel q = model_shell(m, p);
+  TensorCalibration cal;
   for (std::size_t i = 0; i < mats.size(); ++i) {
-    const Eigen::MatrixXd* h = hessians != nullptr ? &(*hessians)[i] : nullptr;
-    q.tensors.push_back(quantize_tensor(mats[i], p, h, seed + i));
+    if (hessians != nullptr) cal.h = (*hessians)[i];
+    q.tensors.push_back(quantize_tensor(mats[i], p, hessians != nullptr ? &cal : nullptr, seed + i));
     if (progress) progress(i, mats.size(), matrix_name(i), q.tensors.back());
+  }
+  return q;
+}
+
+QuantizedModel quantize_checkpoint(const io::Llama2cModel& m, const Policy& p,
+                                   const std::vector<std::vector<int>>& calib, Context& ctx,
+                                   std::uint64_t seed, const Progress& progress) {
+  if (p.needs_calibration() && calib.empty())
+    lowbit::detail::fail("policy '", p.name, "': -imp, -gptq and -seq need calibration documents");
+  if (!p.seq) {
+    if (calib.empty()) return quantize_checkpoint(m, p, nullptr, seed, progress);
+    const std::vector<Eigen::MatrixXd> hs = record_hessians(m, calib, ctx);
+    return quantize_checkpoint(m, p, &hs, seed, progress);
+  }
+  const std::vector<MatrixView<const float>> mats = layer_matrices(m);
+  QuantizedModel q = model_shell(m, p);
+  Model ref = Model::from_llama2c(m);
+  Model cur = Model::from_llama2c(m);
+  for (int l = 0; l < m.config.n_layers; ++l) {
+    const std::vector<TensorCalibration> cal = record_layer(ref, cur, l, calib, ctx);
+    for (std::size_t j = 0; j < 7; ++j) {
+      const std::size_t i = static_cast<std::size_t>(7 * l) + j;
+      q.tensors.push_back(quantize_tensor(mats[i], p, &cal[j], seed + i));
+      cur.linear[i] = make_linear(q.tensors.back(), false);
+      if (progress) progress(i, mats.size(), matrix_name(i), q.tensors.back());
+    }
   }
   return q;
 }

@@ -35,14 +35,25 @@ struct QuantizedTensor {
   std::vector<std::int32_t> rotation;  // HadamardRotation::to_ints(); empty = not rotated
   double bpw = 0.0;                    // storage bits per weight (codes and parameters)
   double nmse = 0.0;                   // ‖W - Ŵ‖² / ‖W‖² (Ŵ rotated back; Q is orthogonal)
-  double out_err = -1.0;  // tr(ΔW·H·ΔWᵀ) / tr(W·H·Wᵀ) with the calibration Hessian, else -1
+  // With calibration: Σ‖W·x̃ - Ŵ·x‖² / Σ‖W·x̃‖² over the calibration tokens (x̃ = x unless
+  // -seq), the relative output error of the layer; else -1.
+  double out_err = -1.0;
 };
 
-/// Quantizes w (rows × cols) by policy p. `hessian` is the calibration Hessian of the layer's
-/// (unrotated) inputs: needed for -imp and -gptq, and used for out_err when given; `seed`
-/// draws the rotation of -rot. Throws Error on bad weights, shapes or a missing Hessian.
+/// What calibration recorded for one matrix (all normalised by 2/tokens, unrotated).
+struct TensorCalibration {
+  Eigen::MatrixXd h;      // Σ x·xᵀ of the layer's inputs x in the model being quantized
+  Eigen::MatrixXd cross;  // -seq: Σ x̃·xᵀ, x̃ the fp32 model's inputs at the same tokens
+  Eigen::MatrixXd h_ref;  // -seq: Σ x̃·x̃ᵀ
+};
+
+/// Quantizes w (rows × cols) by policy p. `cal` (needed by -imp, -gptq and -seq; used for
+/// out_err when given) holds the statistics of the layer's inputs; with `cross` the target
+/// becomes W' = W·(C + λI)·(H + λI)⁻¹, the weights that best map the quantized model's inputs
+/// onto the fp32 layer's outputs, ridge-regularised toward W (λ = 0.01·mean diag H). `seed` draws the rotation of -rot. Throws
+/// Error on bad weights, shapes or missing statistics.
 QuantizedTensor quantize_tensor(MatrixView<const float> w, const Policy& p,
-                                const Eigen::MatrixXd* hessian, std::uint64_t seed);
+                                const TensorCalibration* cal, std::uint64_t seed);
 
 /// A Linear running t on lowbit's kernels (int8 activations, or float with float_activations),
 /// rotating its inputs first when t is rotated. Throws Error if the image or rotation is
@@ -61,8 +72,16 @@ struct QuantizedModel {
 using Progress = std::function<void(std::size_t, std::size_t, const std::string&,
                                     const QuantizedTensor&)>;
 
-/// Quantizes every layer matrix of m by p; `hessians` (record_hessians) are required by -imp
-/// and -gptq. Matrix i's rotation is drawn from seed + i.
+/// Quantizes every layer matrix of m by p, calibrating on `calib` documents (may be empty for
+/// policies without -imp/-gptq/-seq; when given, out_err is reported). Without -seq the
+/// Hessians come from one fp32 forward pass; with -seq layer l is calibrated on the inputs of
+/// the model whose layers < l are already quantized, against the fp32 model's (GPTAQ-style
+/// asymmetric calibration). Matrix i's rotation is drawn from seed + i.
+QuantizedModel quantize_checkpoint(const io::Llama2cModel& m, const Policy& p,
+                                   const std::vector<std::vector<int>>& calib, Context& ctx,
+                                   std::uint64_t seed = 0x10b17, const Progress& progress = {});
+
+/// The same with precomputed fp32 Hessians (record_hessians; nullptr = none; not for -seq).
 QuantizedModel quantize_checkpoint(const io::Llama2cModel& m, const Policy& p,
                                    const std::vector<Eigen::MatrixXd>* hessians,
                                    std::uint64_t seed = 0x10b17, const Progress& progress = {});
@@ -77,6 +96,12 @@ QuantizedModel from_archive(const io::Archive& a);
 
 /// Bits per weight over all quantized matrices (parameters included).
 double model_bpw(const QuantizedModel& q);
+
+/// Hessians (2/n)·Σ x xᵀ of the inputs of every linear layer, recorded from the fp32 forward
+/// pass over `calib` documents (the calibration set; disjoint from the evaluated documents).
+std::vector<Eigen::MatrixXd> record_hessians(const io::Llama2cModel& m,
+                                             const std::vector<std::vector<int>>& calib,
+                                             Context& ctx);
 
 /// Convenience: the runnable model of quantize_checkpoint(m, p, hessians).
 inline Model quantize_model(const io::Llama2cModel& m, const Policy& p,

@@ -3,6 +3,8 @@
 // width in quantized_b<bits>.cpp so the four heavy instantiation sets compile in parallel.
 #pragma once
 
+#include <Eigen/Cholesky>
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <vector>
@@ -26,28 +28,58 @@ inline FitOptions fit_options(const Policy& p) {
   if (p.clip) {
     fit.range = RangeFit::kClipSearch;
     fit.shrink = ClipShrink::kTowardZero;
-    fit.refit_iters = 2;
+    fit.clip_min = 0.5f;
+    fit.clip_steps = 50;
   }
+  if (p.ls && !p.gptq) fit.refit_iters = 2;
   return fit;
 }
 
+/// Rounds of calib::gptq_refit for -gptq-ls.
+inline constexpr int kGptqRefitRounds = 4;
+
 template <class S, int G>
 QuantizedTensor quantize_as(MatrixView<const float> w, const Policy& p,
-                            const Eigen::MatrixXd* hessian, std::uint64_t seed) {
+                            const TensorCalibration* cal, std::uint64_t seed) {
   using lowbit::detail::fail;
   const Index rows = w.rows(), cols = w.cols();
-  if (p.needs_calibration() && hessian == nullptr)
-    fail("policy '", p.name, "': -imp and -gptq need calibration activations");
-  if (hessian != nullptr && (hessian->rows() != cols || hessian->cols() != cols))
-    fail("quantize: Hessian is ", hessian->rows(), " x ", hessian->cols(), ", W has ", cols,
+  if (p.needs_calibration() && cal == nullptr)
+    fail("policy '", p.name, "': -imp, -gptq and -seq need calibration activations");
+  if (cal != nullptr && (cal->h.rows() != cols || cal->h.cols() != cols))
+    fail("quantize: Hessian is ", cal->h.rows(), " x ", cal->h.cols(), ", W has ", cols,
          " columns");
+  const bool seq = cal != nullptr && cal->cross.size() > 0;
+  if (seq && (cal->cross.rows() != cols || cal->cross.cols() != cols ||
+              cal->h_ref.rows() != cols || cal->h_ref.cols() != cols))
+    fail("quantize: cross statistics do not match W's ", cols, " columns");
+  Eigen::MatrixXd W(rows, cols);
+  for (Index r = 0; r < rows; ++r)
+    for (Index c = 0; c < cols; ++c) {
+      const float v = w(r, c);
+      if (!std::isfinite(v)) fail("quantize: weight (", r, ", ", c, ") is not finite");
+      W(r, c) = v;
+    }
+  // The target: W itself, or with -seq W' = W·C·(H + λI)⁻¹ (see TensorCalibration).
+  Eigen::MatrixXd target = W;
+  if (seq) {
+    // Ridge toward W, not toward 0: W' = (W·C + λ·W)·(H + λI)⁻¹ minimises
+    // Σ‖W·x̃ - W'·x‖² + λ‖W' - W‖², so directions the calibration inputs barely excite keep W.
+    const double lambda = 0.01 * cal->h.diagonal().mean() + 1e-12;
+    Eigen::MatrixXd hd = cal->h;
+    hd.diagonal().array() += lambda;
+    Eigen::MatrixXd rhs = cal->cross;  // Cᵀ + λI, so that Hd·W'ᵀ = (C + λI)ᵀ·Wᵀ
+    rhs.diagonal().array() += lambda;
+    const Eigen::LDLT<Eigen::MatrixXd> ldlt(hd);
+    target = ldlt.solve(rhs.transpose() * W.transpose()).transpose();
+    if (!target.allFinite()) fail("quantize: the -seq target is not finite");
+  }
   std::vector<float> wr(static_cast<std::size_t>(rows * cols));
   const MatrixView<float> wv(wr.data(), rows, cols);
   for (Index r = 0; r < rows; ++r)
-    for (Index c = 0; c < cols; ++c) wv(r, c) = w(r, c);
+    for (Index c = 0; c < cols; ++c) wv(r, c) = static_cast<float>(target(r, c));
   calib::HadamardRotation q;
   Eigen::MatrixXd hr;
-  const Eigen::MatrixXd* h = hessian;
+  const Eigen::MatrixXd* h = cal != nullptr ? &cal->h : nullptr;
   if (p.rot) {
     q = calib::HadamardRotation(cols, seed);
     q.apply_rows(wv);
@@ -72,7 +104,8 @@ QuantizedTensor quantize_as(MatrixView<const float> w, const Policy& p,
     g.fit = fit;
     g.act_order = true;
     g.importance = imp;
-    plain = calib::gptq<S, PerGroup<G>>(wv, *h, g);
+    plain = p.ls ? calib::gptq_refit<S, PerGroup<G>>(wv, *h, g, kGptqRefitRounds)
+                 : calib::gptq<S, PerGroup<G>>(wv, *h, g);
   } else {
     QuantizeOptions o;
     o.fit = fit;
@@ -86,28 +119,33 @@ QuantizedTensor quantize_as(MatrixView<const float> w, const Policy& p,
           (p.rot ? static_cast<double>(calib::HadamardRotation::kStoredBits) /
                        static_cast<double>(rows * cols)
                  : 0.0);
-  // Errors in the rotated basis: Q is orthogonal, so ‖ΔW·Qᵀ‖ = ‖ΔW‖ and the output error
-  // tr(ΔW'·H'·ΔW'ᵀ) with H' = Q·H·Qᵀ equals that of the unrotated layer.
-  const std::vector<float> deq = dequantize(plain);
-  Eigen::MatrixXd d(rows, cols), wd(rows, cols);
+  // Ŵ in the original basis (rows rotated back by Qᵀ), then the errors.
+  std::vector<float> deq = dequantize(plain), tmp;
+  if (p.rot) {
+    for (Index r = 0; r < rows; ++r)
+      q.apply_transpose(std::span<float>(deq.data() + r * cols, static_cast<std::size_t>(cols)),
+                        tmp);
+  }
+  Eigen::MatrixXd Wq(rows, cols);
   for (Index r = 0; r < rows; ++r)
-    for (Index c = 0; c < cols; ++c) {
-      wd(r, c) = wv(r, c);
-      d(r, c) = wv(r, c) - static_cast<double>(deq[static_cast<std::size_t>(r * cols + c)]);
-    }
-  const double wn = wd.squaredNorm();
-  t.nmse = wn > 0.0 ? d.squaredNorm() / wn : 0.0;
-  if (h != nullptr) {
-    const double num = (d * (*h)).cwiseProduct(d).sum();
-    const double den = (wd * (*h)).cwiseProduct(wd).sum();
-    t.out_err = den > 0.0 ? num / den : 0.0;
+    for (Index c = 0; c < cols; ++c) Wq(r, c) = deq[static_cast<std::size_t>(r * cols + c)];
+  const double wn = W.squaredNorm();
+  t.nmse = wn > 0.0 ? (W - Wq).squaredNorm() / wn : 0.0;
+  if (cal != nullptr) {
+    // Σ‖W·x̃ - Ŵ·x‖² = tr(W·H̃·Wᵀ) - 2·tr(W·C·Ŵᵀ) + tr(Ŵ·H·Ŵᵀ)  (x̃ = x without -seq).
+    const Eigen::MatrixXd& href = seq ? cal->h_ref : cal->h;
+    const Eigen::MatrixXd& cross = seq ? cal->cross : cal->h;
+    const double den = (W * href).cwiseProduct(W).sum();
+    const double num = den - 2.0 * (W * cross).cwiseProduct(Wq).sum() +
+                       (Wq * cal->h).cwiseProduct(Wq).sum();
+    t.out_err = den > 0.0 ? std::max(num, 0.0) / den : 0.0;
   }
   return t;
 }
 
 template <int B>
 QuantizedTensor quantize_tensor_bits(MatrixView<const float> w, const Policy& p,
-                                     const Eigen::MatrixXd* h, std::uint64_t seed) {
+                                     const TensorCalibration* h, std::uint64_t seed) {
   if (p.group == 32)
     return p.symmetric ? quantize_as<SymScheme<B>, 32>(w, p, h, seed)
                        : quantize_as<AsymScheme<B>, 32>(w, p, h, seed);
@@ -138,7 +176,7 @@ std::unique_ptr<Linear> make_linear_bits(const io::FileInfo& info, const Quantiz
 
 #define LOWBIT_LLAMA_INSTANTIATE(B)                                                          \
   template QuantizedTensor quantize_tensor_bits<B>(MatrixView<const float>, const Policy&,  \
-                                                   const Eigen::MatrixXd*, std::uint64_t);  \
+                                                   const TensorCalibration*, std::uint64_t); \
   template std::unique_ptr<Linear> make_linear_bits<B>(const io::FileInfo&,                 \
                                                        const QuantizedTensor&, bool);
 

@@ -90,7 +90,8 @@ inline void rotate_hessian(const HadamardRotation& q, Eigen::MatrixXd& h) {
 /// non-finite weight or Hessian, or a Hessian that stays indefinite after damping.
 template <RangeFitScheme S, Granularity G>
 PackedMatrix<S, G, Plain> gptq(MatrixView<const float> w, const Eigen::MatrixXd& h,
-                               const GptqOptions& opt) {
+                               const GptqOptions& opt,
+                               std::span<const typename S::Params> fixed_params = {}) {
   static_assert(G::kKind != GranularityKind::kPerTensor,
                 "gptq: PerTensor would fit one group over every row; use PerChannel or PerGroup");
   using lowbit::detail::fail;
@@ -107,6 +108,13 @@ PackedMatrix<S, G, Plain> gptq(MatrixView<const float> w, const Eigen::MatrixXd&
   }
   PackedMatrix<S, G, Plain> out(rows, cols);
   if (out.empty()) return out;
+  const bool fixed = !fixed_params.empty();
+  if (fixed) {
+    if (fixed_params.size() != out.params().size())
+      fail("gptq: ", fixed_params.size(), " fixed parameter sets for ", out.params().size(),
+           " groups");
+    std::copy(fixed_params.begin(), fixed_params.end(), out.params().begin());
+  }
   Eigen::MatrixXd W(rows, cols);
   for (Index r = 0; r < rows; ++r)
     for (Index c = 0; c < cols; ++c) {
@@ -157,7 +165,7 @@ PackedMatrix<S, G, Plain> gptq(MatrixView<const float> w, const Eigen::MatrixXd&
             : std::span<const float>(opt.importance).subspan(static_cast<std::size_t>(k0), buf.size());
     params[static_cast<std::size_t>(out.param_slot(r, k0))] = fit_group<S>(buf, imp, opt.fit, scratch);
   };
-  if (opt.act_order) {
+  if (opt.act_order && !fixed) {
     for (Index r = 0; r < rows; ++r)
       for (Index k0 = 0; k0 < cols; k0 += gc) fit(W0, r, k0);
   }
@@ -166,7 +174,7 @@ PackedMatrix<S, G, Plain> gptq(MatrixView<const float> w, const Eigen::MatrixXd&
     const Index i2 = i1 + opt.block < cols ? i1 + opt.block : cols;
     for (Index j = i1; j < i2; ++j) {
       const Index col = perm[static_cast<std::size_t>(j)];  // the original column index
-      if (!opt.act_order && col % gc == 0) {
+      if (!opt.act_order && !fixed && col % gc == 0) {
         // Fit the group on its current, compensated values (without act_order W is unpermuted).
         for (Index r = 0; r < rows; ++r) fit(W, r, col);
       }
@@ -190,6 +198,160 @@ PackedMatrix<S, G, Plain> gptq(MatrixView<const float> w, const Eigen::MatrixXd&
     }
   }
   return out;
+}
+
+namespace detail {
+
+/// Unknowns of the H-weighted parameter refit: 1 (scale) for symmetric schemes, 2 (scale,
+/// offset) for float-offset ones (Params has `min`); 0 for integer zero points (not refitted).
+template <class S>
+constexpr int refit_dof() {
+  using P = typename S::Params;
+  if constexpr (requires(P p) { p.min; }) {
+    return 2;
+  } else if constexpr (requires(P p) { p.zero; }) {
+    return 0;
+  } else {
+    return 1;
+  }
+}
+
+}  // namespace detail
+
+/// Coordinate descent over the codes of m (parameters fixed) on the output error
+/// (w - ŵ)ᵀ·H·(w - ŵ) of each row (QuantEase, arXiv 2309.01885, with the codes restricted to
+/// the scheme's grid): each code moves by ±1 when that lowers the error, in passes over the
+/// columns until a pass changes nothing or `passes` ran. Every accepted move lowers the error,
+/// so the result is never worse than m. Returns the number of codes changed.
+template <RangeFitScheme S, Granularity G>
+Index refine_codes(PackedMatrix<S, G, Plain>& m, MatrixView<const float> w,
+                   const Eigen::MatrixXd& h, int passes) {
+  const Index rows = m.rows(), cols = m.cols();
+  if (w.rows() != rows || w.cols() != cols || h.rows() != cols || h.cols() != cols)
+    lowbit::detail::fail("refine_codes: shapes do not match");
+  Index changed = 0;
+  Eigen::VectorXd e(cols), g(cols);
+  for (Index r = 0; r < rows; ++r) {
+    for (Index c = 0; c < cols; ++c) {
+      const auto& p = m.params()[static_cast<std::size_t>(m.param_slot(r, c))];
+      e(c) = S::decode(static_cast<typename S::Code>(m.code(r, c)), p) - static_cast<double>(w(r, c));
+    }
+    g.noalias() = h * e;
+    for (int pass = 0; pass < passes; ++pass) {
+      Index moves = 0;
+      for (Index c = 0; c < cols; ++c) {
+        const auto& p = m.params()[static_cast<std::size_t>(m.param_slot(r, c))];
+        const std::uint32_t code = m.code(r, c);
+        const double cur = S::decode(static_cast<typename S::Code>(code), p);
+        double best_gain = 0.0, best_delta = 0.0;
+        std::uint32_t best_code = code;
+        for (int step : {-1, 1}) {
+          const std::int64_t cand = static_cast<std::int64_t>(code) + step;
+          if (cand < static_cast<std::int64_t>(S::kMinCode) || cand > static_cast<std::int64_t>(S::kMaxCode))
+            continue;
+          const double delta =
+              S::decode(static_cast<typename S::Code>(cand), p) - cur;
+          const double gain = 2.0 * delta * g(c) + delta * delta * h(c, c);  // change of error
+          if (gain < best_gain - 1e-15 * std::abs(e.dot(g))) {
+            best_gain = gain;
+            best_delta = delta;
+            best_code = static_cast<std::uint32_t>(cand);
+          }
+        }
+        if (best_code != code) {
+          m.set_code(r, c, best_code);
+          e(c) += best_delta;
+          g.noalias() += best_delta * h.col(c);
+          ++moves;
+        }
+      }
+      changed += moves;
+      if (moves == 0) break;
+    }
+  }
+  return changed;
+}
+
+/// GPTQ, then coordinate descent over the codes (refine_codes), then `rounds` of: refit every
+/// row's group parameters by least squares under the output error (w - ŵ)ᵀ·H·(w - ŵ) of the
+/// whole row, codes fixed (scale, and offset where the scheme has one, of all groups of the row
+/// at once; stored in the scheme's scale type), GPTQ again with those parameters fixed, and
+/// coordinate descent. H is damped as in gptq() throughout. Rows are independent, so each row
+/// keeps whichever round gave it the lowest error: never worse than gptq() followed by
+/// refine_codes. Schemes with an integer zero point get gptq() and refine_codes only.
+template <RangeFitScheme S, Granularity G>
+PackedMatrix<S, G, Plain> gptq_refit(MatrixView<const float> w, const Eigen::MatrixXd& h,
+                                     const GptqOptions& opt, int rounds) {
+  using Params = typename S::Params;
+  constexpr int kPasses = 8;
+  PackedMatrix<S, G, Plain> best = gptq<S, G>(w, h, opt);
+  Eigen::MatrixXd Hd = h;
+  Hd.diagonal().array() += opt.damp * h.diagonal().mean();
+  if (best.empty()) return best;
+  refine_codes(best, w, Hd, kPasses);
+  constexpr int dof = detail::refit_dof<S>();
+  if constexpr (dof == 0) {
+    return best;
+  } else {
+    using ScaleT = std::remove_cvref_t<decltype(Params{}.scale)>;
+    const Index rows = w.rows(), cols = w.cols();
+    if (rounds <= 0) return best;
+    const Index gc = G::group_cols(cols);
+    const Index ng = (cols + gc - 1) / gc;
+    auto row_err = [&](const PackedMatrix<S, G, Plain>& m, Index r) {
+      Eigen::VectorXd d(cols);
+      for (Index c = 0; c < cols; ++c)
+        d(c) = static_cast<double>(w(r, c)) -
+               S::decode(static_cast<typename S::Code>(m.code(r, c)), m.params()[static_cast<std::size_t>(m.param_slot(r, c))]);
+      return d.dot(Hd * d);
+    };
+    std::vector<double> best_err(static_cast<std::size_t>(rows));
+    for (Index r = 0; r < rows; ++r) best_err[static_cast<std::size_t>(r)] = row_err(best, r);
+    PackedMatrix<S, G, Plain> cur;
+    std::vector<Params> params(best.params().begin(), best.params().end());
+    for (int round = 0; round < rounds; ++round) {
+      const PackedMatrix<S, G, Plain>& src = round == 0 ? best : cur;  // the last GPTQ codes
+      // Least squares per row: ŵ = A·θ, θ = (g scales[, g offsets]).
+      for (Index r = 0; r < rows; ++r) {
+        Eigen::MatrixXd A = Eigen::MatrixXd::Zero(cols, dof * ng);
+        Eigen::VectorXd wr(cols);
+        for (Index c = 0; c < cols; ++c) {
+          const Index g = c / gc;
+          const DecodeAffine da = S::decode_affine(
+              src.params()[static_cast<std::size_t>(src.param_slot(r, c))]);
+          A(c, g) = static_cast<double>(static_cast<int>(src.code(r, c)) - da.sub);
+          if constexpr (dof == 2) A(c, ng + g) = 1.0;
+          wr(c) = w(r, c);
+        }
+        const Eigen::MatrixXd AtH = A.transpose() * Hd;
+        Eigen::MatrixXd N = AtH * A;
+        N.diagonal().array() += 1e-12 * (N.diagonal().maxCoeff() + 1e-30);
+        const Eigen::VectorXd theta = N.ldlt().solve(AtH * wr);
+        if (!theta.allFinite()) continue;
+        for (Index g = 0; g < ng; ++g) {
+          Params& p = params[static_cast<std::size_t>(src.param_slot(r, g * gc))];
+          Params q = p;
+          q.scale = ScaleStorage<ScaleT>::store(static_cast<float>(theta(g)));
+          if constexpr (dof == 2) q.min = ScaleStorage<ScaleT>::store(static_cast<float>(theta(ng + g)));
+          if (S::params_finite(q)) p = q;
+        }
+      }
+      cur = gptq<S, G>(w, h, opt, std::span<const Params>(params));
+      refine_codes(cur, w, Hd, kPasses);
+      for (Index r = 0; r < rows; ++r) {
+        const double e = row_err(cur, r);
+        if (e < best_err[static_cast<std::size_t>(r)]) {
+          best_err[static_cast<std::size_t>(r)] = e;
+          for (Index c = 0; c < cols; ++c) best.set_code(r, c, cur.code(r, c));
+          for (Index g = 0; g < ng; ++g) {
+            const auto slot = static_cast<std::size_t>(best.param_slot(r, g * gc));
+            best.params()[slot] = cur.params()[slot];
+          }
+        }
+      }
+    }
+    return best;
+  }
 }
 
 }  // namespace lowbit::calib
