@@ -14,9 +14,21 @@
 // columns of that group (GPTQ's lazy groups; static_groups=false). With act_order the columns
 // run in decreasing H_jj, and the parameters of every group are fitted first on the original
 // weights (GPTQ's static_groups), so the stored layout needs no permutation table.
-// All arithmetic in double; the result is a PackedMatrix<S, G, Plain> whose codes and
-// parameters are what S::encode / S::decode define (ref::dequantize reproduces the weights the
-// compensation assumed).
+// GptqOptions::importance weights the group fits (the imatrix, diag H). All arithmetic in
+// double; the result is a PackedMatrix<S, G, Plain> whose codes and parameters are what
+// S::encode / S::decode define (ref::dequantize reproduces the weights the compensation
+// assumed).
+//
+// # Beyond GPTQ (gptq_refit)
+// GPTQ's greedy column order leaves rounding decisions that a second look improves, and its
+// group parameters are fitted to weights, not to the output error. gptq_refit alternates
+//   (a) coordinate descent over the codes on the row's output error eᵀ·H·e (refine_codes;
+//       QuantEase's update restricted to ±1 steps on the scheme's grid; every move lowers it),
+//   (b) a least-squares refit of all group parameters of the row under the same error, codes
+//       fixed (scales, and offsets for float-offset schemes),
+//   (c) GPTQ again with those parameters fixed (gptq(..., fixed_params)),
+// keeping per row the best result. On stories260K (README) it lowers the mean KL of GPTQ by
+// 10-15 % at 2 and 4 bits.
 #pragma once
 
 #include <Eigen/Cholesky>
