@@ -30,7 +30,7 @@ constexpr const char* kUsage =
     "usage: lowbit-quantize --model IN(.bin|.safetensors) --policy NAME --out OUT.lowbit\n"
     "                       [--calib-tokens C.i32] [--calib-docs N] [--threads N] [--seed N]\n"
     "                       [--keep A,B,...]\n"
-    "  NAME: <sym|asym><2|3|4|8>-g<32|64>[-clip][-imp][-gptq][-rot], e.g. sym2-g32-clip-gptq-rot\n";
+    "  NAME: <sym|asym><2|3|4|8>-g<32|64>[-clip][-ls][-imp][-gptq][-rot][-seq], e.g. asym2-g64-clip-ls-gptq-rot\n";
 
 using lowbit::llama::QuantizedTensor;
 
