@@ -6,7 +6,7 @@
 //                    [--docs N] [--threads N] [--calib-tokens C.i32] [--calib-docs N]
 //                    [--float-activations] [--json]
 // --quantized scores a file written by lowbit-quantize; --policy quantizes M in memory first
-// (-imp/-gptq/-seq policies calibrate on the last --calib-docs (1000) documents of
+// (-imp/-gptq/-seq/-e2e policies calibrate on the last --calib-docs (1000) documents of
 // --calib-tokens).
 // With neither it scores the fp32 model (KL 0, top-1 1). Quantized layers take int8 per-token
 // activations (lowbit::gemm) unless --float-activations (lowbit::gemm_f32). Exit status 0 on
@@ -24,7 +24,7 @@ constexpr const char* kUsage =
     "usage: lowbit-eval --model M.bin --tokens T.i32 [--quantized Q.lowbit | --policy NAME]\n"
     "                   [--docs N] [--threads N] [--calib-tokens C.i32] [--calib-docs N]\n"
     "                   [--float-activations] [--json]\n"
-    "  NAME: <sym|asym><2|3|4|8>-g<32|64>[-clip][-ls][-imp][-gptq][-rot][-seq], e.g. sym4-g32-clip-ls-gptq\n";
+    "  NAME: <sym|asym><2|3|4|8>-g<32|64>[-clip][-ls][-imp][-gptq][-rot][-seq][-e2e], e.g. sym4-g32-clip-ls-gptq-e2e\n";
 
 }  // namespace
 

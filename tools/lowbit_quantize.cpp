@@ -8,8 +8,8 @@
 // matrices of every layer are quantized and everything else is kept in fp32 (the archive then
 // runs in lowbit-eval --quantized). From safetensors, every 2-D tensor whose name contains none
 // of the --keep substrings (default embed,norm,lm_head) is quantized and the rest kept in fp32;
-// its names are kept. -imp and -gptq policies record calibration activations from the fp32
-// forward pass over the last --calib-docs (1000) documents of --calib-tokens (llama2.c only).
+// its names are kept. -imp, -gptq, -seq and -e2e policies record calibration activations from
+// the forward pass over the last --calib-docs (1000) documents of --calib-tokens (llama2.c only).
 // Per tensor it prints shape, bpw, NMSE ‖W-Ŵ‖²/‖W‖² and, with calibration, the output error
 // tr(ΔW·H·ΔWᵀ)/tr(W·H·Wᵀ). On a terminal a progress bar runs on stderr. Exit status 0 on
 // success, 2 on a usage error, 1 on any other error.
@@ -30,7 +30,7 @@ constexpr const char* kUsage =
     "usage: lowbit-quantize --model IN(.bin|.safetensors) --policy NAME --out OUT.lowbit\n"
     "                       [--calib-tokens C.i32] [--calib-docs N] [--threads N] [--seed N]\n"
     "                       [--keep A,B,...]\n"
-    "  NAME: <sym|asym><2|3|4|8>-g<32|64>[-clip][-ls][-imp][-gptq][-rot][-seq], e.g. asym2-g64-clip-ls-gptq-rot\n";
+    "  NAME: <sym|asym><2|3|4|8>-g<32|64>[-clip][-ls][-imp][-gptq][-rot][-seq][-e2e], e.g. asym2-g64-clip-ls-gptq-rot-e2e\n";
 
 using lowbit::llama::QuantizedTensor;
 

@@ -24,6 +24,14 @@ std::vector<float> randn(std::size_t n, unsigned seed) {
   for (auto& x : v) x = nd(rng);
   return v;
 }
+// Q·e_j, the j-th column of Q.
+template <class T>
+std::vector<T> column(const HadamardRotation& q, Index j) {
+  std::vector<T> e(static_cast<std::size_t>(q.size()), T{0}), tmp;
+  e[static_cast<std::size_t>(j)] = T{1};
+  q.apply(std::span<T>(e), tmp);
+  return e;
+}
 // Sylvester H_n(i, j) = (-1)^popcount(i & j).
 double sylvester(std::size_t i, std::size_t j) { return __builtin_popcountll(i & j) % 2 ? -1.0 : 1.0; }
 }  // namespace
@@ -64,9 +72,7 @@ TEST_CASE("rotation: Q is orthogonal and preserves W·x to 1e-5", "[rotation]") 
     if (n <= 200) {
       std::vector<double> tmp;
       for (Index j = 0; j < n; ++j) {
-        std::vector<double> e(static_cast<std::size_t>(n), 0.0);
-        e[static_cast<std::size_t>(j)] = 1.0;
-        q.apply(std::span<double>(e), tmp);
+        std::vector<double> e = column<double>(q, j);
         double norm = 0.0;
         for (double v : e) norm += v * v;
         REQUIRE(std::fabs(norm - 1.0) <= 1e-12);
@@ -103,11 +109,8 @@ TEST_CASE("rotation: an outlier channel is spread over the row", "[rotation]") {
     // power of two (it is exactly 1/n there), and on average 1/n-ish for 172 with two rounds.
     double worst = 0.0, mean_max = 0.0;
     const HadamardRotation q(n, 7);
-    std::vector<float> tmp;
     for (Index j = 0; j < n; ++j) {
-      std::vector<float> e(static_cast<std::size_t>(n), 0.0f);
-      e[static_cast<std::size_t>(j)] = 1.0f;
-      q.apply(std::span<float>(e), tmp);
+      const std::vector<float> e = column<float>(q, j);
       double mx = 0.0;
       for (float v : e) mx = std::max(mx, static_cast<double>(v) * v);
       worst = std::max(worst, mx);

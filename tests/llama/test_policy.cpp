@@ -2,12 +2,15 @@
 // tests/llama/test_policy.cpp: tools/llama without the model files: policy names, quantize_tensor
 // on synthetic layers (the -seq target, rotation, importance, the reported errors), make_linear
 // on bad images. Always built (CI has no ../shared/data).
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "llama/backward.hpp"
 #include "llama/eval.hpp"
+#include "llama/tune.hpp"
 #include "support/catch.hpp"
 
 using namespace lowbit;
@@ -166,4 +169,127 @@ TEST_CASE("llama: quantize_tensor errors, rotation and importance", "[llama][pol
   t = clip;
   t.image = f32img;
   REQUIRE_THROWS_AS(llama::make_linear(t, false), Error);  // f32 scales: not a tools scheme
+}
+
+namespace {
+// A random llama2.c model small enough for finite differences (shared classifier).
+io::Llama2cModel tiny_model(unsigned seed) {
+  io::Llama2cModel m;
+  io::Llama2cConfig& c = m.config;
+  c.dim = 16;
+  c.hidden_dim = 24;
+  c.n_layers = 2;
+  c.n_heads = 4;
+  c.n_kv_heads = 2;
+  c.vocab_size = 11;
+  c.seq_len = 12;
+  c.shared_classifier = true;
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> nd;
+  auto fill = [&](std::vector<float>& v, std::size_t n, float s, float mean = 0.0f) {
+    v.resize(n);
+    for (auto& x : v) x = mean + s * nd(rng);
+  };
+  const std::size_t D = 16, F = 24, L = 2, KVD = 8, V = 11;
+  fill(m.tok_embeddings, V * D, 1.0f);
+  fill(m.rms_att, L * D, 0.1f, 1.0f);
+  fill(m.rms_ffn, L * D, 0.1f, 1.0f);
+  fill(m.rms_final, D, 0.1f, 1.0f);
+  fill(m.wq, L * D * D, 0.4f);
+  fill(m.wk, L * KVD * D, 0.4f);
+  fill(m.wv, L * KVD * D, 0.4f);
+  fill(m.wo, L * D * D, 0.4f);
+  fill(m.w1, L * F * D, 0.4f);
+  fill(m.w2, L * D * F, 0.4f);
+  fill(m.w3, L * F * D, 0.4f);
+  return m;
+}
+llama::DenseModel dense(const io::Llama2cModel& m) {
+  llama::DenseModel d;
+  static_cast<llama::FloatParts&>(d) = llama::FloatParts::from_llama2c(m);
+  for (int l = 0; l < m.config.n_layers; ++l)
+    for (const MatrixView<const float>& w :
+         {m.wq_at(l), m.wk_at(l), m.wv_at(l), m.wo_at(l), m.w1_at(l), m.w2_at(l), m.w3_at(l)}) {
+      d.w.emplace_back(w.data(), w.data() + w.rows() * w.cols());
+      d.shape.emplace_back(w.rows(), w.cols());
+    }
+  return d;
+}
+}  // namespace
+
+TEST_CASE("llama: the KL gradient of every layer matches central differences", "[llama][e2e]") {
+  const io::Llama2cModel a = tiny_model(1), b = tiny_model(2);
+  const llama::DenseModel ref = dense(a);
+  llama::DenseModel cur = dense(a);
+  for (std::size_t i = 0; i < cur.w.size(); ++i)  // a perturbed copy: KL > 0
+    for (std::size_t j = 0; j < cur.w[i].size(); ++j) cur.w[i][j] += 0.3f * dense(b).w[i][j];
+  const std::vector<int> doc = {1, 4, 7, 2, 9, 3, 3, 10, 5};
+  std::vector<float> ref_logp;
+  llama::dense_log_probs(ref, doc, ref_logp);
+  std::vector<std::vector<float>> grad;
+  const double loss = llama::kl_backward(cur, doc, ref_logp, 8.0, grad);
+  REQUIRE(loss > 1e-3);
+  std::mt19937 rng(5);
+  for (std::size_t i = 0; i < cur.w.size(); ++i) {
+    for (int trial = 0; trial < 6; ++trial) {
+      const std::size_t j = rng() % cur.w[i].size();
+      const float w0 = cur.w[i][j], h = 1e-2f;
+      std::vector<std::vector<float>> scratch;
+      cur.w[i][j] = w0 + h;
+      const double up = llama::kl_backward(cur, doc, ref_logp, 8.0, scratch);
+      scratch.clear();
+      cur.w[i][j] = w0 - h;
+      const double down = llama::kl_backward(cur, doc, ref_logp, 8.0, scratch);
+      cur.w[i][j] = w0;
+      const double fd = (up - down) / (2.0 * h), an = grad[i][j];
+      INFO("matrix " << i << " (" << llama::kMatrixNames[i % 7] << ") entry " << j << ": analytic "
+                     << an << ", central difference " << fd);
+      REQUIRE(std::fabs(fd - an) <= 0.03 * std::fabs(an) + 3e-4);
+    }
+  }
+  // The dense forward pass is model.hpp's: same log-probabilities as the Model with F32 layers.
+  const llama::Model m = llama::Model::from_llama2c(a);
+  std::vector<float> logits(doc.size() * 11);
+  Context ctx(1);
+  m.forward(doc, MatrixView<float>(logits.data(), static_cast<Index>(doc.size()), 11), ctx);
+  for (std::size_t t = 0; t < doc.size(); ++t) {
+    double mx = logits[t * 11], s = 0.0;
+    for (int v = 1; v < 11; ++v) mx = std::max(mx, static_cast<double>(logits[t * 11 + v]));
+    for (int v = 0; v < 11; ++v) s += std::exp(logits[t * 11 + v] - mx);
+    for (int v = 0; v < 11; ++v)
+      REQUIRE(std::fabs(ref_logp[t * 11 + v] - (logits[t * 11 + v] - mx - std::log(s))) < 1e-4);
+  }
+}
+
+TEST_CASE("llama: -e2e tuning lowers the KL of a quantized model", "[llama][e2e]") {
+  const io::Llama2cModel m = tiny_model(3);
+  std::mt19937 rng(9);
+  std::vector<std::vector<int>> docs(24);
+  for (auto& d : docs) {
+    d.push_back(1);
+    for (int t = 0; t < 10; ++t) d.push_back(static_cast<int>(rng() % 11));
+  }
+  Context ctx(2);
+  const llama::Model ref = llama::Model::from_llama2c(m);
+  for (const char* name : {"sym3-g32", "asym2-g32-rot"}) {
+    INFO(name);
+    llama::QuantizedModel q = llama::quantize_checkpoint(m, llama::parse_policy(name), nullptr);
+    const double before = llama::evaluate(ref, llama::build_model(q, true), docs, ctx).mean_kl();
+    llama::TuneOptions opt;
+    opt.epochs = 6;
+    opt.batch = 4;
+    opt.lr = 1e-2;
+    const std::vector<double> hist = llama::tune_parameters(q, m, docs, opt, ctx);
+    REQUIRE(hist.size() == 6);
+    const double after = llama::evaluate(ref, llama::build_model(q, true), docs, ctx).mean_kl();
+    INFO("KL before " << before << ", after " << after << "; epochs " << hist.front() << " .. "
+                      << hist.back());
+    CHECK(hist.back() < hist.front());
+    CHECK(after < 0.8 * before);
+  }
+  llama::QuantizedModel q = llama::quantize_checkpoint(m, llama::parse_policy("sym4-g32"), nullptr);
+  llama::TuneOptions bad;
+  bad.batch = 0;
+  REQUIRE_THROWS_AS(llama::tune_parameters(q, m, docs, bad, ctx), Error);
+  REQUIRE_THROWS_AS(llama::quantize_checkpoint(m, llama::parse_policy("sym4-g32-e2e"), nullptr), Error);
 }

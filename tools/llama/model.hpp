@@ -113,10 +113,26 @@ class RotatedLinear final : public Linear {
 /// The names of the seven matrices of a layer, in the order Model::linear indexes them.
 inline constexpr const char* kMatrixNames[7] = {"wq", "wk", "wv", "wo", "w1", "w2", "w3"};
 
-class Model {
- public:
+/// The parts of a Llama model that stay in fp32: configuration, embedding, norms, classifier.
+struct FloatParts {
   io::Llama2cConfig config;
   std::vector<float> embedding, rms_att, rms_ffn, rms_final, classifier;
+
+  static FloatParts from_llama2c(const io::Llama2cModel& m) {
+    FloatParts out;
+    out.config = m.config;
+    out.embedding = m.tok_embeddings;
+    out.rms_att = m.rms_att;
+    out.rms_ffn = m.rms_ffn;
+    out.rms_final = m.rms_final;
+    const MatrixView<const float> cls = m.classifier();
+    out.classifier.assign(cls.data(), cls.data() + cls.rows() * cls.cols());
+    return out;
+  }
+};
+
+class Model : public FloatParts {
+ public:
   /// linear[7·l + j] is matrix kMatrixNames[j] of layer l.
   std::vector<std::unique_ptr<Linear>> linear;
   /// Optional: called with the input of every linear layer before it runs (calibration).
@@ -125,13 +141,7 @@ class Model {
   /// An fp32 model from a checkpoint.
   static Model from_llama2c(const io::Llama2cModel& m) {
     Model out;
-    out.config = m.config;
-    out.embedding = m.tok_embeddings;
-    out.rms_att = m.rms_att;
-    out.rms_ffn = m.rms_ffn;
-    out.rms_final = m.rms_final;
-    const MatrixView<const float> cls = m.classifier();
-    out.classifier.assign(cls.data(), cls.data() + cls.rows() * cls.cols());
+    static_cast<FloatParts&>(out) = FloatParts::from_llama2c(m);
     for (int l = 0; l < m.config.n_layers; ++l) {
       for (const MatrixView<const float>& w :
            {m.wq_at(l), m.wk_at(l), m.wv_at(l), m.wo_at(l), m.w1_at(l), m.w2_at(l), m.w3_at(l)})

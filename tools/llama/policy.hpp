@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // tools/llama/policy.hpp: quantization policies by name, as lowbit-quantize and lowbit-eval
-// take them: <sym|asym><bits>-g<group>[-clip][-ls][-imp][-gptq][-rot][-seq].
+// take them: <sym|asym><bits>-g<group>[-clip][-ls][-imp][-gptq][-rot][-seq][-e2e].
 //
 //   sym   Symmetric<bits, kSignedMax, f16> (Q4_0-style signed-max scale; bits + 16/g bpw)
 //   asym  Asymmetric<bits, kFloatMin, f16> (fp16 scale and min, Q4_1-style; bits + 32/g bpw)
@@ -21,7 +21,9 @@
 //         model (inputs x̃ at the same tokens): W' = W·C·H⁻¹ with C = Σ x̃xᵀ, H = Σ xxᵀ
 //         minimises Σ‖W·x̃ - W'·x‖², so each layer also undoes the error that reaches it
 //         (the asymmetric calibration of GPTAQ, arXiv 2504.02692)
-// The options may come in any order, each at most once. -imp, -gptq and -seq need calibration
+//   -e2e  after quantizing, tune every group's scale (and offset) end to end, codes fixed, on
+//         the mean KL to the fp32 model over the calibration documents (tune.hpp)
+// The options may come in any order, each at most once. -imp, -gptq, -seq and -e2e need calibration
 // activations (a llama2.c model and a calibration token file).
 #pragma once
 
@@ -41,8 +43,9 @@ struct Policy {
   bool gptq = false;
   bool rot = false;
   bool seq = false;
+  bool e2e = false;
   std::string name;
-  bool needs_calibration() const noexcept { return imp || gptq || seq; }
+  bool needs_calibration() const noexcept { return imp || gptq || seq || e2e; }
   /// Storage bits per weight: codes plus the group's fp16 parameters.
   double bpw() const noexcept { return bits + (symmetric ? 16.0 : 32.0) / group; }
 };
@@ -81,10 +84,11 @@ inline Policy parse_policy(const std::string& s) {
                  : opt == "-gptq" ? &p.gptq
                  : opt == "-rot"  ? &p.rot
                  : opt == "-seq"  ? &p.seq
+                 : opt == "-e2e"  ? &p.e2e
                                   : nullptr;
     if (flag == nullptr || *flag)
       fail("policy '", s, "': unknown or repeated option '", opt,
-           "' (options: -clip, -ls, -imp, -gptq, -rot, -seq)");
+           "' (options: -clip, -ls, -imp, -gptq, -rot, -seq, -e2e)");
     *flag = true;
     i = j == std::string::npos ? s.size() : j;
   }

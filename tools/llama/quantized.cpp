@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 // tools/llama/quantized.cpp: dispatch by bit width, whole-model quantization, archives.
 #include "quantized_impl.hpp"
+#include "tune.hpp"
 
 namespace lowbit::llama {
 
 namespace detail {
 #define LOWBIT_LLAMA_EXTERN(B)                                                                \
+  extern template bool affine_bits<B>(const io::FileInfo&, const QuantizedTensor&, AffineTensor*, \
+                                      QuantizedTensor*, const AffineTensor*);                    \
   extern template QuantizedTensor quantize_tensor_bits<B>(MatrixView<const float>, const Policy&, \
                                                           const TensorCalibration*, std::uint64_t); \
   extern template std::unique_ptr<Linear> make_linear_bits<B>(const io::FileInfo&,            \
@@ -62,6 +65,37 @@ std::unique_ptr<Linear> make_linear(const QuantizedTensor& t, bool float_activat
 }
 
 namespace {
+bool affine_dispatch(const QuantizedTensor& t, AffineTensor* get, QuantizedTensor* set,
+                     const AffineTensor* from) {
+  const io::FileInfo info = io::read_header(t.image);
+  switch (info.scheme.bits) {
+    case 2:
+      return detail::affine_bits<2>(info, t, get, set, from);
+    case 3:
+      return detail::affine_bits<3>(info, t, get, set, from);
+    case 4:
+      return detail::affine_bits<4>(info, t, get, set, from);
+    case 8:
+      return detail::affine_bits<8>(info, t, get, set, from);
+    default:
+      return false;
+  }
+}
+}  // namespace
+
+AffineTensor affine_of(const QuantizedTensor& t) {
+  AffineTensor a;
+  if (!affine_dispatch(t, &a, nullptr, nullptr))
+    lowbit::detail::fail("llama: affine_of: not a scheme the tools run");
+  return a;
+}
+
+void set_affine(QuantizedTensor& t, const AffineTensor& a) {
+  if (!affine_dispatch(t, nullptr, &t, &a))
+    lowbit::detail::fail("llama: set_affine: not a scheme the tools run");
+}
+
+namespace {
 std::vector<MatrixView<const float>> layer_matrices(const io::Llama2cModel& m) {
   std::vector<MatrixView<const float>> out;
   for (int l = 0; l < m.config.n_layers; ++l)
@@ -100,14 +134,8 @@ namespace {
 
 QuantizedModel model_shell(const io::Llama2cModel& m, const Policy& p) {
   QuantizedModel q;
-  q.config = m.config;
+  static_cast<FloatParts&>(q) = FloatParts::from_llama2c(m);
   q.policy = p.name;
-  q.embedding = m.tok_embeddings;
-  q.rms_att = m.rms_att;
-  q.rms_ffn = m.rms_ffn;
-  q.rms_final = m.rms_final;
-  const MatrixView<const float> cls = m.classifier();
-  q.classifier.assign(cls.data(), cls.data() + cls.rows() * cls.cols());
   return q;
 }
 
@@ -166,8 +194,8 @@ QuantizedModel quantize_checkpoint(const io::Llama2cModel& m, const Policy& p,
   const std::vector<MatrixView<const float>> mats = layer_matrices(m);
   if (hessians != nullptr && hessians->size() != mats.size())
     lowbit::detail::fail("llama: ", hessians->size(), " Hessians for ", mats.size(), " matrices");
-  if (p.seq)
-    lowbit::detail::fail("policy '", p.name, "': -seq calibrates on documents, not Hessians");
+  if (p.seq || p.e2e)
+    lowbit::detail::fail("policy '", p.name, "': -seq and -e2e calibrate on documents, not Hessians");
   if (p.needs_calibration() && hessians == nullptr)
     lowbit::detail::fail("policy '", p.name, "': -imp and -gptq need calibration activations");
   QuantizedModel q = model_shell(m, p);
@@ -185,6 +213,14 @@ QuantizedModel quantize_checkpoint(const io::Llama2cModel& m, const Policy& p,
                                    std::uint64_t seed, const Progress& progress) {
   if (p.needs_calibration() && calib.empty())
     lowbit::detail::fail("policy '", p.name, "': -imp, -gptq and -seq need calibration documents");
+  if (p.e2e) {
+    Policy base = p;
+    base.e2e = false;
+    QuantizedModel q = quantize_checkpoint(m, base, calib, ctx, seed, progress);
+    q.policy = p.name;
+    tune_parameters(q, m, calib, TuneOptions{}, ctx);
+    return q;
+  }
   if (!p.seq) {
     if (calib.empty()) return quantize_checkpoint(m, p, nullptr, seed, progress);
     const std::vector<Eigen::MatrixXd> hs = record_hessians(m, calib, ctx);
@@ -208,12 +244,7 @@ QuantizedModel quantize_checkpoint(const io::Llama2cModel& m, const Policy& p,
 
 Model build_model(const QuantizedModel& q, bool float_activations) {
   Model out;
-  out.config = q.config;
-  out.embedding = q.embedding;
-  out.rms_att = q.rms_att;
-  out.rms_ffn = q.rms_ffn;
-  out.rms_final = q.rms_final;
-  out.classifier = q.classifier;
+  static_cast<FloatParts&>(out) = q;
   for (const QuantizedTensor& t : q.tensors) out.linear.push_back(make_linear(t, float_activations));
   return out;
 }

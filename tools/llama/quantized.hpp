@@ -60,11 +60,24 @@ QuantizedTensor quantize_tensor(MatrixView<const float> w, const Policy& p,
 /// malformed or holds a scheme/group the tools do not run (sym/asym f16, 2/3/4/8 bits, g32/g64).
 std::unique_ptr<Linear> make_linear(const QuantizedTensor& t, bool float_activations);
 
+/// A quantized tensor as an affine map of its codes (for tuning): in the stored (rotated)
+/// basis ŵ'(r, c) = scale[slot(r, c)]·cs(r, c) + offset[slot(r, c)], cs = code - sub.
+struct AffineTensor {
+  Index rows = 0, cols = 0;
+  std::vector<float> cs;            // rows × cols
+  std::vector<std::int32_t> slot;   // rows × cols: the parameter set of each weight
+  std::vector<float> scale, offset; // per parameter set, as decoded
+  int dof = 1;                      // 1: only the scale is free (offset fixed), 2: both
+};
+
+/// The affine view of t, and t with its parameters replaced by a's (stored in the scheme's
+/// scale type; codes unchanged). Throw Error for images the tools do not run.
+AffineTensor affine_of(const QuantizedTensor& t);
+void set_affine(QuantizedTensor& t, const AffineTensor& a);
+
 /// A llama2.c model with its 7·n_layers matrices quantized (embedding, norms, classifier fp32).
-struct QuantizedModel {
-  io::Llama2cConfig config;
+struct QuantizedModel : FloatParts {
   std::string policy;
-  std::vector<float> embedding, rms_att, rms_ffn, rms_final, classifier;
   std::vector<QuantizedTensor> tensors;  // 7·l + j is kMatrixNames[j] of layer l
 };
 

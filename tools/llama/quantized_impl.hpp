@@ -52,13 +52,7 @@ QuantizedTensor quantize_as(MatrixView<const float> w, const Policy& p,
   if (seq && (cal->cross.rows() != cols || cal->cross.cols() != cols ||
               cal->h_ref.rows() != cols || cal->h_ref.cols() != cols))
     fail("quantize: cross statistics do not match W's ", cols, " columns");
-  Eigen::MatrixXd W(rows, cols);
-  for (Index r = 0; r < rows; ++r)
-    for (Index c = 0; c < cols; ++c) {
-      const float v = w(r, c);
-      if (!std::isfinite(v)) fail("quantize: weight (", r, ", ", c, ") is not finite");
-      W(r, c) = v;
-    }
+  const Eigen::MatrixXd W = calib::to_eigen(w, "quantize");
   // The target: W itself, or with -seq W' = W·C·(H + λI)⁻¹ (see TensorCalibration).
   Eigen::MatrixXd target = W;
   if (seq) {
@@ -174,7 +168,66 @@ std::unique_ptr<Linear> make_linear_bits(const io::FileInfo& info, const Quantiz
   return l;
 }
 
+template <class S, int G>
+bool affine_as(const io::FileInfo& info, const QuantizedTensor& t, AffineTensor* get,
+               QuantizedTensor* set, const AffineTensor* from) {
+  if (info.scheme_name != S::name() || info.group_size != static_cast<std::uint32_t>(G))
+    return false;
+  using M = PackedMatrix<S, PerGroup<G>, Plain>;
+  M m = io::deserialize<M>(t.image);
+  constexpr int dof = calib::detail::refit_dof<S>();
+  static_assert(dof > 0, "the tools' schemes have a free scale");
+  if (get != nullptr) {
+    AffineTensor& a = *get;
+    a.rows = m.rows();
+    a.cols = m.cols();
+    a.dof = dof;
+    a.cs.resize(static_cast<std::size_t>(a.rows * a.cols));
+    a.slot.resize(a.cs.size());
+    for (Index r = 0; r < a.rows; ++r)
+      for (Index c = 0; c < a.cols; ++c) {
+        const auto sl = m.param_slot(r, c);
+        const DecodeAffine d = S::decode_affine(m.params()[static_cast<std::size_t>(sl)]);
+        a.cs[static_cast<std::size_t>(r * a.cols + c)] =
+            static_cast<float>(static_cast<int>(m.code(r, c)) - d.sub);
+        a.slot[static_cast<std::size_t>(r * a.cols + c)] = static_cast<std::int32_t>(sl);
+      }
+    a.scale.clear();
+    a.offset.clear();
+    for (const auto& p : m.params()) {
+      const DecodeAffine d = S::decode_affine(p);
+      a.scale.push_back(d.scale);
+      a.offset.push_back(d.offset);
+    }
+  } else {
+    using ScaleT = std::remove_cvref_t<decltype(typename S::Params{}.scale)>;
+    if (from->scale.size() != m.params().size() || from->offset.size() != m.params().size())
+      lowbit::detail::fail("set_affine: ", from->scale.size(), " parameter sets for ",
+                           m.params().size());
+    for (std::size_t i = 0; i < m.params().size(); ++i) {
+      auto q = m.params()[i];
+      q.scale = ScaleStorage<ScaleT>::store(from->scale[i]);
+      if constexpr (dof == 2) q.min = ScaleStorage<ScaleT>::store(from->offset[i]);
+      if (S::params_finite(q)) m.params()[i] = q;
+    }
+    set->image = io::serialize(m);
+  }
+  return true;
+}
+
+/// affine_of / set_affine for one bit width; false if t holds none of its schemes.
+template <int B>
+bool affine_bits(const io::FileInfo& info, const QuantizedTensor& t, AffineTensor* get,
+                 QuantizedTensor* set, const AffineTensor* from) {
+  return affine_as<SymScheme<B>, 32>(info, t, get, set, from) ||
+         affine_as<SymScheme<B>, 64>(info, t, get, set, from) ||
+         affine_as<AsymScheme<B>, 32>(info, t, get, set, from) ||
+         affine_as<AsymScheme<B>, 64>(info, t, get, set, from);
+}
+
 #define LOWBIT_LLAMA_INSTANTIATE(B)                                                          \
+  template bool affine_bits<B>(const io::FileInfo&, const QuantizedTensor&, AffineTensor*,  \
+                               QuantizedTensor*, const AffineTensor*);                      \
   template QuantizedTensor quantize_tensor_bits<B>(MatrixView<const float>, const Policy&,  \
                                                    const TensorCalibration*, std::uint64_t); \
   template std::unique_ptr<Linear> make_linear_bits<B>(const io::FileInfo&,                 \
