@@ -204,25 +204,15 @@ io::Llama2cModel tiny_model(unsigned seed) {
   fill(m.w3, L * F * D, 0.4f);
   return m;
 }
-llama::DenseModel dense(const io::Llama2cModel& m) {
-  llama::DenseModel d;
-  static_cast<llama::FloatParts&>(d) = llama::FloatParts::from_llama2c(m);
-  for (int l = 0; l < m.config.n_layers; ++l)
-    for (const MatrixView<const float>& w :
-         {m.wq_at(l), m.wk_at(l), m.wv_at(l), m.wo_at(l), m.w1_at(l), m.w2_at(l), m.w3_at(l)}) {
-      d.w.emplace_back(w.data(), w.data() + w.rows() * w.cols());
-      d.shape.emplace_back(w.rows(), w.cols());
-    }
-  return d;
-}
 }  // namespace
 
 TEST_CASE("llama: the KL gradient of every layer matches central differences", "[llama][e2e]") {
   const io::Llama2cModel a = tiny_model(1), b = tiny_model(2);
-  const llama::DenseModel ref = dense(a);
-  llama::DenseModel cur = dense(a);
+  const llama::DenseModel ref = llama::dense_from_llama2c(a);
+  llama::DenseModel cur = llama::dense_from_llama2c(a);
+  const llama::DenseModel other = llama::dense_from_llama2c(b);
   for (std::size_t i = 0; i < cur.w.size(); ++i)  // a perturbed copy: KL > 0
-    for (std::size_t j = 0; j < cur.w[i].size(); ++j) cur.w[i][j] += 0.3f * dense(b).w[i][j];
+    for (std::size_t j = 0; j < cur.w[i].size(); ++j) cur.w[i][j] += 0.3f * other.w[i][j];
   const std::vector<int> doc = {1, 4, 7, 2, 9, 3, 3, 10, 5};
   std::vector<float> ref_logp;
   llama::dense_log_probs(ref, doc, ref_logp);

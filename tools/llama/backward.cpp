@@ -152,6 +152,18 @@ void log_softmax_rows(const RM& logits, std::vector<float>& out) {
 
 }  // namespace
 
+DenseModel dense_from_llama2c(const io::Llama2cModel& m) {
+  DenseModel d;
+  static_cast<FloatParts&>(d) = FloatParts::from_llama2c(m);
+  for (int l = 0; l < m.config.n_layers; ++l)
+    for (const MatrixView<const float>& w :
+         {m.wq_at(l), m.wk_at(l), m.wv_at(l), m.wo_at(l), m.w1_at(l), m.w2_at(l), m.w3_at(l)}) {
+      d.w.emplace_back(w.data(), w.data() + w.rows() * w.cols());
+      d.shape.emplace_back(w.rows(), w.cols());
+    }
+  return d;
+}
+
 void dense_log_probs(const DenseModel& m, std::span<const int> doc, std::vector<float>& out) {
   Cache c;
   forward(m, doc, c);

@@ -30,6 +30,9 @@ struct DenseModel : FloatParts {
   std::vector<std::pair<Index, Index>> shape;  // (rows, cols) of w[i]
 };
 
+/// The dense fp32 model of a checkpoint.
+DenseModel dense_from_llama2c(const io::Llama2cModel& m);
+
 /// Log-probabilities (T × vocab) of the dense model for one document.
 void dense_log_probs(const DenseModel& m, std::span<const int> doc, std::vector<float>& out);
 

@@ -8,28 +8,12 @@
 
 namespace lowbit::llama {
 
-namespace {
-
-DenseModel dense_fp32(const io::Llama2cModel& m) {
-  DenseModel d;
-  static_cast<FloatParts&>(d) = FloatParts::from_llama2c(m);
-  for (int l = 0; l < m.config.n_layers; ++l)
-    for (const MatrixView<const float>& w :
-         {m.wq_at(l), m.wk_at(l), m.wv_at(l), m.wo_at(l), m.w1_at(l), m.w2_at(l), m.w3_at(l)}) {
-      d.w.emplace_back(w.data(), w.data() + w.rows() * w.cols());
-      d.shape.emplace_back(w.rows(), w.cols());
-    }
-  return d;
-}
-
-}  // namespace
-
 std::vector<double> tune_parameters(QuantizedModel& q, const io::Llama2cModel& m,
                                     const std::vector<std::vector<int>>& calib,
                                     const TuneOptions& opt, Context& ctx) {
   using lowbit::detail::fail;
   if (opt.epochs < 0 || opt.batch < 1 || !(opt.lr > 0.0)) fail("tune: bad options");
-  const DenseModel ref = dense_fp32(m);
+  const DenseModel ref = dense_from_llama2c(m);
   if (q.tensors.size() != ref.w.size()) fail("tune: ", q.tensors.size(), " tensors for ", ref.w.size());
   const std::size_t n = q.tensors.size();
   std::vector<AffineTensor> aff;
