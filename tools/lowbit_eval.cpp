@@ -24,7 +24,8 @@ constexpr const char* kUsage =
     "usage: lowbit-eval --model M.bin --tokens T.i32 [--quantized Q.lowbit | --policy NAME]\n"
     "                   [--docs N] [--threads N] [--calib-tokens C.i32] [--calib-docs N]\n"
     "                   [--float-activations] [--json]\n"
-    "  NAME: <sym|asym><2|3|4|8>-g<32|64>[-clip][-ls][-imp][-gptq][-rot][-seq][-e2e], e.g. sym4-g32-clip-ls-gptq-e2e\n";
+    "  NAME: <sym|asym><2|3|4|8>-g<32|64>[-clip][-ls][-imp][-gptq][-rot][-seq][-e2e], e.g. "
+    "sym4-g32-clip-ls-gptq-e2e\n";
 
 }  // namespace
 

@@ -21,8 +21,8 @@
 #include <vector>
 
 #include "args.hpp"
-#include "lowbit/io/safetensors.hpp"
 #include "llama/eval.hpp"
+#include "lowbit/io/safetensors.hpp"
 
 namespace {
 
@@ -30,7 +30,8 @@ constexpr const char* kUsage =
     "usage: lowbit-quantize --model IN(.bin|.safetensors) --policy NAME --out OUT.lowbit\n"
     "                       [--calib-tokens C.i32] [--calib-docs N] [--threads N] [--seed N]\n"
     "                       [--keep A,B,...]\n"
-    "  NAME: <sym|asym><2|3|4|8>-g<32|64>[-clip][-ls][-imp][-gptq][-rot][-seq][-e2e], e.g. asym2-g64-clip-ls-gptq-rot-e2e\n";
+    "  NAME: <sym|asym><2|3|4|8>-g<32|64>[-clip][-ls][-imp][-gptq][-rot][-seq][-e2e], e.g. "
+    "asym2-g64-clip-ls-gptq-rot-e2e\n";
 
 using lowbit::llama::QuantizedTensor;
 
@@ -41,8 +42,8 @@ class Reporter {
     std::printf("%-28s %11s %8s %12s %12s\n", "tensor", "shape", "bpw", "nmse",
                 calibrated_ ? "out_err" : "");
   }
-  void tensor(std::size_t i, std::size_t n, const std::string& name, long long rows,
-              long long cols, const QuantizedTensor& t) {
+  void tensor(std::size_t i, std::size_t n, const std::string& name, long long rows, long long cols,
+              const QuantizedTensor& t) {
     if (tty_) std::fprintf(stderr, "\r\033[K");
     const std::string shape = std::to_string(rows) + "x" + std::to_string(cols);
     if (calibrated_) {
@@ -54,8 +55,10 @@ class Reporter {
     std::fflush(stdout);
     if (tty_) {
       constexpr int kWidth = 30;
-      const int done = static_cast<int>(static_cast<double>(i + 1) / static_cast<double>(n) * kWidth);
-      std::fprintf(stderr, "[%s%s] %zu/%zu %s", std::string(static_cast<std::size_t>(done), '#').c_str(),
+      const int done =
+          static_cast<int>(static_cast<double>(i + 1) / static_cast<double>(n) * kWidth);
+      std::fprintf(stderr, "[%s%s] %zu/%zu %s",
+                   std::string(static_cast<std::size_t>(done), '#').c_str(),
                    std::string(static_cast<std::size_t>(kWidth - done), '.').c_str(), i + 1, n,
                    name.c_str());
       std::fflush(stderr);
@@ -71,7 +74,8 @@ class Reporter {
 };
 
 bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 std::vector<std::string> split(const std::string& s) {

@@ -157,7 +157,8 @@ TEST_CASE("gptq: fixed parameters are kept; refine_codes and gptq_refit lower th
     const std::vector<double> after = row_errors(cd);
     CHECK(moved > 0);
     for (Index r = 0; r < p.rows; ++r)
-      REQUIRE(after[static_cast<std::size_t>(r)] <= before[static_cast<std::size_t>(r)] * (1 + 1e-12));
+      REQUIRE(after[static_cast<std::size_t>(r)] <=
+              before[static_cast<std::size_t>(r)] * (1 + 1e-12));
     const auto refit = calib::gptq_refit<S, G>(p.W(), h, opt, 4);
     const double e_base = p.output_error(base), e_cd = p.output_error(cd),
                  e_refit = p.output_error(refit);

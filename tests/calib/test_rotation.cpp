@@ -33,7 +33,9 @@ std::vector<T> column(const HadamardRotation& q, Index j) {
   return e;
 }
 // Sylvester H_n(i, j) = (-1)^popcount(i & j).
-double sylvester(std::size_t i, std::size_t j) { return __builtin_popcountll(i & j) % 2 ? -1.0 : 1.0; }
+double sylvester(std::size_t i, std::size_t j) {
+  return __builtin_popcountll(i & j) % 2 ? -1.0 : 1.0;
+}
 }  // namespace
 
 TEST_CASE("fwht: the orthonormal Sylvester Hadamard transform", "[rotation]") {
@@ -118,8 +120,8 @@ TEST_CASE("rotation: an outlier channel is spread over the row", "[rotation]") {
     }
     if (n == 64) CHECK(std::fabs(worst - 1.0 / 64) < 1e-6);
     if (n == 172) {
-      CHECK(worst <= 0.25);        // never left in a 4-block alone
-      CHECK(mean_max <= 0.05);     // typically spread over > 20 outputs
+      CHECK(worst <= 0.25);     // never left in a 4-block alone
+      CHECK(mean_max <= 0.05);  // typically spread over > 20 outputs
     }
   }
 }
@@ -180,7 +182,8 @@ TEST_CASE("gptq: importance weights the group fits; bad importance is an error",
   calib::GptqOptions plain, weighted;
   plain.fit.range = weighted.fit.range = RangeFit::kClipSearch;
   weighted.importance.resize(static_cast<std::size_t>(cols));
-  for (Index c = 0; c < cols; ++c) weighted.importance[static_cast<std::size_t>(c)] = static_cast<float>(h(c, c));
+  for (Index c = 0; c < cols; ++c)
+    weighted.importance[static_cast<std::size_t>(c)] = static_cast<float>(h(c, c));
   auto out_err = [&](const std::vector<float>& wd) {
     Eigen::MatrixXd d(rows, cols);
     for (Index r = 0; r < rows; ++r)

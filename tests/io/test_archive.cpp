@@ -99,19 +99,19 @@ TEST_CASE("archive: the byte layout", "[io][archive]") {
   const std::vector<std::byte> b = a.serialize();
   auto u8 = [&](std::size_t i) { return std::to_integer<unsigned>(b[i]); };
   CHECK(std::memcmp(b.data(), "LOWBITAR", 8) == 0);
-  CHECK(u8(8) == 1);                 // version
-  CHECK(u8(12) == 1);                // one entry
-  CHECK(u8(16) == 2 + 2 + 1 + 32);   // table bytes
-  CHECK(u8(24) == 2);                // name length
+  CHECK(u8(8) == 1);                // version
+  CHECK(u8(12) == 1);               // one entry
+  CHECK(u8(16) == 2 + 2 + 1 + 32);  // table bytes
+  CHECK(u8(24) == 2);               // name length
   CHECK(u8(26) == 'a');
-  CHECK(u8(28) == 2);                // kind int32
-  CHECK(u8(29) == 1);                // rows
-  CHECK(u8(37) == 2);                // cols
-  CHECK(u8(45) == 64);               // data offset: the table ends at 61, aligned to 64
-  CHECK(u8(53) == 8);                // size
+  CHECK(u8(28) == 2);   // kind int32
+  CHECK(u8(29) == 1);   // rows
+  CHECK(u8(37) == 2);   // cols
+  CHECK(u8(45) == 64);  // data offset: the table ends at 61, aligned to 64
+  CHECK(u8(53) == 8);   // size
   CHECK(u8(64) == 1);
   CHECK(u8(68) == 2);
-  CHECK(b.size() == 64 + 64 + 4);    // data padded to 64, then the CRC
+  CHECK(b.size() == 64 + 64 + 4);  // data padded to 64, then the CRC
 }
 
 TEST_CASE("archive: truncations and corruptions are errors", "[io][archive]") {
@@ -145,8 +145,8 @@ TEST_CASE("archive: hostile files with a valid checksum", "[io][archive]") {
   CHECK(has(error_of(patched<std::uint64_t>(b, 16, ~std::uint64_t{0})), "runs past"));
   const std::size_t e0 = entry_fields(b, 0), e1 = entry_fields(b, 1), e3 = entry_fields(b, 3);
   CHECK(has(error_of(patched<std::uint8_t>(b, e0, 9)), "unknown kind"));
-  CHECK(has(error_of(patched<std::uint8_t>(b, e0, 4)), "must be 1"));  // f32 2x3 called text
-  CHECK(has(error_of(patched<std::uint64_t>(b, e0 + 1, 3)), "needs"));      // rows 3: size
+  CHECK(has(error_of(patched<std::uint8_t>(b, e0, 4)), "must be 1"));   // f32 2x3 called text
+  CHECK(has(error_of(patched<std::uint64_t>(b, e0 + 1, 3)), "needs"));  // rows 3: size
   CHECK(has(error_of(patched<std::uint64_t>(b, e0 + 9, 1ull << 41)), "exceeds"));
   CHECK(has(error_of(patched<std::uint64_t>(b, e0 + 1, 1ull << 39)), "needs"));  // 2^39·3·4
   const auto off1 = lowbit::detail::load_le<std::uint64_t>(b.data() + e1 + 17);

@@ -70,7 +70,8 @@ std::vector<float> weights_of(const llama::QuantizedTensor& t) {
   if (!t.rotation.empty()) {
     const auto q = calib::HadamardRotation::from_ints(t.rotation);
     for (Index r = 0; r < m.rows(); ++r)
-      q.apply_transpose(std::span<float>(w.data() + r * m.cols(), static_cast<std::size_t>(m.cols())), tmp);
+      q.apply_transpose(
+          std::span<float>(w.data() + r * m.cols(), static_cast<std::size_t>(m.cols())), tmp);
   }
   return w;
 }
@@ -90,9 +91,9 @@ TEST_CASE("llama: policy names", "[llama][policy]") {
   CHECK(llama::parse_policy("asym4-g64-imp").needs_calibration());
   CHECK(llama::parse_policy("asym2-g64").bpw() == 2.5);
   CHECK(llama::parse_policy("sym4-g32").bpw() == 4.5);
-  for (const char* bad : {"", "sym", "int4-g32", "sym5-g32", "sym4-g48", "sym4", "sym4-g32-foo",
-                          "asym4-gx", "sym4-g32-rot-rot", "sym4-g32-", "sym4-g32clip",
-                          "sym44444-g32", "sym4-g32-ls-LS"}) {
+  for (const char* bad :
+       {"", "sym", "int4-g32", "sym5-g32", "sym4-g48", "sym4", "sym4-g32-foo", "asym4-gx",
+        "sym4-g32-rot-rot", "sym4-g32-", "sym4-g32clip", "sym44444-g32", "sym4-g32-ls-LS"}) {
     INFO(bad);
     REQUIRE_THROWS_AS(llama::parse_policy(bad), Error);
   }
@@ -144,12 +145,15 @@ TEST_CASE("llama: quantize_tensor errors, rotation and importance", "[llama][pol
   CHECK(std::fabs(r.bpw - (3.0 + 16.0 / 32 + 128.0 / (24 * 96))) < 1e-12);
   CHECK(r.out_err == -1.0);
   // -imp and -gptq need statistics; -imp lowers the output error it weights.
-  REQUIRE_THROWS_AS(llama::quantize_tensor(w, llama::parse_policy("sym3-g32-imp"), nullptr, 1), Error);
-  REQUIRE_THROWS_AS(llama::quantize_tensor(w, llama::parse_policy("sym3-g32-gptq"), nullptr, 1), Error);
+  REQUIRE_THROWS_AS(llama::quantize_tensor(w, llama::parse_policy("sym3-g32-imp"), nullptr, 1),
+                    Error);
+  REQUIRE_THROWS_AS(llama::quantize_tensor(w, llama::parse_policy("sym3-g32-gptq"), nullptr, 1),
+                    Error);
   const auto clip = llama::quantize_tensor(w, llama::parse_policy("sym3-g32-clip"), &cal, 1);
   const auto gptq = llama::quantize_tensor(w, llama::parse_policy("sym3-g32-clip-gptq"), &cal, 1);
   const auto gls = llama::quantize_tensor(w, llama::parse_policy("sym3-g32-clip-ls-gptq"), &cal, 1);
-  INFO("out_err: clip " << clip.out_err << ", gptq " << gptq.out_err << ", gptq-ls " << gls.out_err);
+  INFO("out_err: clip " << clip.out_err << ", gptq " << gptq.out_err << ", gptq-ls "
+                        << gls.out_err);
   CHECK(gptq.out_err < clip.out_err);
   CHECK(gls.out_err < gptq.out_err);
   std::vector<float> nan = L.w;
@@ -164,8 +168,8 @@ TEST_CASE("llama: quantize_tensor errors, rotation and importance", "[llama][pol
   t = r;
   t.rotation[0] = 95;
   REQUIRE_THROWS_AS(llama::make_linear(t, false), Error);
-  const auto f32img = io::serialize(quantize<Symmetric<4, SymmetricConvention::kSignedMax, float>,
-                                             PerGroup<32>, Plain>(w, {}));
+  const auto f32img = io::serialize(
+      quantize<Symmetric<4, SymmetricConvention::kSignedMax, float>, PerGroup<32>, Plain>(w, {}));
   t = clip;
   t.image = f32img;
   REQUIRE_THROWS_AS(llama::make_linear(t, false), Error);  // f32 scales: not a tools scheme
@@ -281,5 +285,6 @@ TEST_CASE("llama: -e2e tuning lowers the KL of a quantized model", "[llama][e2e]
   llama::TuneOptions bad;
   bad.batch = 0;
   REQUIRE_THROWS_AS(llama::tune_parameters(q, m, docs, bad, ctx), Error);
-  REQUIRE_THROWS_AS(llama::quantize_checkpoint(m, llama::parse_policy("sym4-g32-e2e"), nullptr), Error);
+  REQUIRE_THROWS_AS(llama::quantize_checkpoint(m, llama::parse_policy("sym4-g32-e2e"), nullptr),
+                    Error);
 }

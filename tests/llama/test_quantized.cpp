@@ -29,7 +29,8 @@ TEST_CASE("llama: a quantized model survives its archive bit for bit", "[llama][
   Context ctx(2);
   for (const char* name : {"sym4-g32-clip-rot", "asym3-g64"}) {
     INFO(name);
-    const llama::QuantizedModel q = llama::quantize_checkpoint(ckpt, llama::parse_policy(name), nullptr);
+    const llama::QuantizedModel q =
+        llama::quantize_checkpoint(ckpt, llama::parse_policy(name), nullptr);
     const std::vector<std::byte> bytes = llama::to_archive(q).serialize();
     const llama::QuantizedModel back = llama::from_archive(io::Archive::parse(bytes));
     CHECK(back.policy == name);
@@ -51,12 +52,14 @@ TEST_CASE("llama: a rotated model computes W·x of its dequantized weights", "[l
     const auto& t = q.tensors[i];
     REQUIRE(!t.rotation.empty());
     const calib::HadamardRotation rot = calib::HadamardRotation::from_ints(t.rotation);
-    const auto plain = io::deserialize<PackedMatrix<Asymmetric<4, AsymmetricOffset::kFloatMin, f16>,
-                                                    PerGroup<32>, Plain>>(t.image);
+    const auto plain = io::deserialize<
+        PackedMatrix<Asymmetric<4, AsymmetricOffset::kFloatMin, f16>, PerGroup<32>, Plain>>(
+        t.image);
     std::vector<float> w = dequantize(plain), tmp;
     for (Index r = 0; r < plain.rows(); ++r)
-      rot.apply_transpose(std::span<float>(w.data() + r * plain.cols(),
-                                           static_cast<std::size_t>(plain.cols())), tmp);
+      rot.apply_transpose(
+          std::span<float>(w.data() + r * plain.cols(), static_cast<std::size_t>(plain.cols())),
+          tmp);
     ref.linear[i] = std::make_unique<llama::F32Linear>(
         MatrixView<const float>(w.data(), plain.rows(), plain.cols()));
   }
@@ -81,7 +84,8 @@ TEST_CASE("llama: -imp and -gptq lower the output error of real layers", "[llama
   Context ctx(2);
   const std::vector<Eigen::MatrixXd> hs = llama::record_hessians(ckpt, calib, ctx);
   auto total = [&](const char* name) {
-    const llama::QuantizedModel q = llama::quantize_checkpoint(ckpt, llama::parse_policy(name), &hs);
+    const llama::QuantizedModel q =
+        llama::quantize_checkpoint(ckpt, llama::parse_policy(name), &hs);
     double s = 0.0;
     for (const auto& t : q.tensors) {
       REQUIRE(t.out_err >= 0.0);
@@ -114,8 +118,8 @@ TEST_CASE("llama: -seq calibrates layer by layer on the quantized model's inputs
     REQUIRE(t.out_err < 5e-3);  // upstream int8-activation and 8-bit error included
   }
   CHECK(llama::evaluate(ref, llama::build_model(q8, false), docs, ctx).mean_kl() < 0.01);
-  REQUIRE_THROWS_AS(
-      llama::quantize_checkpoint(ckpt, llama::parse_policy("sym4-g32-seq"), nullptr), Error);
+  REQUIRE_THROWS_AS(llama::quantize_checkpoint(ckpt, llama::parse_policy("sym4-g32-seq"), nullptr),
+                    Error);
   REQUIRE_THROWS_AS(llama::quantize_checkpoint(ckpt, llama::parse_policy("sym4-g32-seq"),
                                                std::vector<std::vector<int>>{}, ctx),
                     Error);
@@ -135,10 +139,18 @@ TEST_CASE("llama: malformed quantized archives are errors", "[llama][archive]") 
         continue;
       }
       switch (e.kind) {
-        case io::EntryKind::kF32: b.add_f32(e.name, good.f32(e.name)); break;
-        case io::EntryKind::kI32: b.add_i32(e.name, good.i32(e.name)); break;
-        case io::EntryKind::kText: b.add_text(e.name, good.text(e.name)); break;
-        case io::EntryKind::kPacked: b.add_packed(e.name, e.data); break;
+        case io::EntryKind::kF32:
+          b.add_f32(e.name, good.f32(e.name));
+          break;
+        case io::EntryKind::kI32:
+          b.add_i32(e.name, good.i32(e.name));
+          break;
+        case io::EntryKind::kText:
+          b.add_text(e.name, good.text(e.name));
+          break;
+        case io::EntryKind::kPacked:
+          b.add_packed(e.name, e.data);
+          break;
       }
     }
     return b;

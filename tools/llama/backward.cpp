@@ -45,8 +45,7 @@ void rmsnorm_bwd(const RM& x, const float* g, const std::vector<float>& inv, con
     double s = 0.0;
     for (Index i = 0; i < D; ++i) s += static_cast<double>(g[i]) * dy(t, i) * x(t, i);
     const double c = r * r * r * s / static_cast<double>(D);
-    for (Index i = 0; i < D; ++i)
-      dx(t, i) += static_cast<float>(r * g[i] * dy(t, i) - x(t, i) * c);
+    for (Index i = 0; i < D; ++i) dx(t, i) += static_cast<float>(r * g[i] * dy(t, i) - x(t, i) * c);
   }
 }
 
@@ -73,13 +72,14 @@ MapC weight(const DenseModel& m, std::size_t i) {
 
 void forward(const DenseModel& m, std::span<const int> doc, Cache& c) {
   const io::Llama2cConfig& cfg = m.config;
-  const Index T = static_cast<Index>(doc.size()), D = cfg.dim, H = cfg.n_heads,
-              KV = cfg.n_kv_heads, hs = cfg.head_size();
+  const Index T = static_cast<Index>(doc.size()), D = cfg.dim, H = cfg.n_heads, KV = cfg.n_kv_heads,
+              hs = cfg.head_size();
   if (T > cfg.seq_len) lowbit::detail::fail("llama: ", T, " tokens exceed seq_len ", cfg.seq_len);
   RM x(T, D);
   for (Index t = 0; t < T; ++t) {
     const int tok = doc[static_cast<std::size_t>(t)];
-    if (tok < 0 || tok >= cfg.vocab_size) lowbit::detail::fail("llama: token ", tok, " out of range");
+    if (tok < 0 || tok >= cfg.vocab_size)
+      lowbit::detail::fail("llama: token ", tok, " out of range");
     for (Index i = 0; i < D; ++i) x(t, i) = m.embedding[static_cast<std::size_t>(tok * D + i)];
   }
   const float scale = 1.0f / std::sqrt(static_cast<float>(hs));
@@ -173,8 +173,8 @@ void dense_log_probs(const DenseModel& m, std::span<const int> doc, std::vector<
 double kl_backward(const DenseModel& m, std::span<const int> doc, std::span<const float> ref_logp,
                    double norm, std::vector<std::vector<float>>& grad) {
   const io::Llama2cConfig& cfg = m.config;
-  const Index T = static_cast<Index>(doc.size()), D = cfg.dim, H = cfg.n_heads,
-              KV = cfg.n_kv_heads, hs = cfg.head_size(), V = cfg.vocab_size;
+  const Index T = static_cast<Index>(doc.size()), D = cfg.dim, H = cfg.n_heads, KV = cfg.n_kv_heads,
+              hs = cfg.head_size(), V = cfg.vocab_size;
   if (static_cast<Index>(ref_logp.size()) < T * V)
     lowbit::detail::fail("kl_backward: ", ref_logp.size(), " reference values for ", T, " x ", V);
   if (grad.size() != m.w.size()) {
@@ -200,7 +200,9 @@ double kl_backward(const DenseModel& m, std::span<const int> doc, std::span<cons
   const RM dr3 = dlogits * MapC(m.classifier.data(), V, D);
   RM dx = RM::Zero(T, D);
   rmsnorm_bwd(c.x_out, m.rms_final.data(), c.inv3, dr3, dx);
-  auto gmap = [&](std::size_t i) { return Map(grad[i].data(), m.shape[i].first, m.shape[i].second); };
+  auto gmap = [&](std::size_t i) {
+    return Map(grad[i].data(), m.shape[i].first, m.shape[i].second);
+  };
   const float scale = 1.0f / std::sqrt(static_cast<float>(hs));
   for (int l = cfg.n_layers - 1; l >= 0; --l) {
     const LayerCache& L = c.layers[static_cast<std::size_t>(l)];

@@ -8,8 +8,8 @@
 //   logits = C·rmsnorm(x)                     dlogits_t = (p_t - p_ref_t) / N
 //   rmsnorm: y = g ⊙ x·ρ, ρ = (mean x² + ε)^-½  dx = ρ·(g ⊙ dy) - x·ρ³/D·Σ(g ⊙ dy ⊙ x)
 //   y = x·Wᵀ                                  dW += dyᵀ·x,  dx = dy·W
-//   SwiGLU h = silu(a) ⊙ b                     da = dh ⊙ b ⊙ σ(a)(1 + a(1 - σ(a))), db = dh ⊙ silu(a)
-//   attention o = P·v, P = softmax(q·kᵀ/√hs)   dP = do·vᵀ, dS = P ⊙ (dP - rowsum(dP ⊙ P)),
+//   SwiGLU h = silu(a) ⊙ b                     da = dh ⊙ b ⊙ σ(a)(1 + a(1 - σ(a))), db = dh ⊙
+//   silu(a) attention o = P·v, P = softmax(q·kᵀ/√hs)   dP = do·vᵀ, dS = P ⊙ (dP - rowsum(dP ⊙ P)),
 //                                              dq = dS·k/√hs, dk += dSᵀ·q/√hs, dv += Pᵀ·do
 //   RoPE (a rotation per pair)                 the inverse rotation of the gradient
 // The KL is summed over the predicted positions t < T-1 of each document (evaluate()'s

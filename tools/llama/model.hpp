@@ -95,8 +95,7 @@ class RotatedLinear final : public Linear {
   void forward(MatrixView<const float> x, MatrixView<float> y, Context& ctx) const override {
     std::vector<float> xr(static_cast<std::size_t>(x.rows() * x.cols()));
     const MatrixView<float> xv(xr.data(), x.rows(), x.cols());
-    for (Index r = 0; r < x.rows(); ++r)
-      std::copy_n(x.row_ptr(r), x.cols(), xv.row_ptr(r));
+    for (Index r = 0; r < x.rows(); ++r) std::copy_n(x.row_ptr(r), x.cols(), xv.row_ptr(r));
     q_.apply_rows(xv);
     inner_->forward(xv, y, ctx);
   }

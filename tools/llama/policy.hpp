@@ -78,7 +78,7 @@ inline Policy parse_policy(const std::string& s) {
   while (i < s.size()) {
     const std::size_t j = s.find('-', i + 1);
     const std::string opt = s.substr(i, j == std::string::npos ? std::string::npos : j - i);
-    bool* flag = opt == "-clip" ? &p.clip
+    bool* flag = opt == "-clip"   ? &p.clip
                  : opt == "-ls"   ? &p.ls
                  : opt == "-imp"  ? &p.imp
                  : opt == "-gptq" ? &p.gptq

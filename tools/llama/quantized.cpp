@@ -6,12 +6,12 @@
 namespace lowbit::llama {
 
 namespace detail {
-#define LOWBIT_LLAMA_EXTERN(B)                                                                \
+#define LOWBIT_LLAMA_EXTERN(B)                                                                    \
   extern template bool affine_bits<B>(const io::FileInfo&, const QuantizedTensor&, AffineTensor*, \
-                                      QuantizedTensor*, const AffineTensor*);                    \
-  extern template QuantizedTensor quantize_tensor_bits<B>(MatrixView<const float>, const Policy&, \
-                                                          const TensorCalibration*, std::uint64_t); \
-  extern template std::unique_ptr<Linear> make_linear_bits<B>(const io::FileInfo&,            \
+                                      QuantizedTensor*, const AffineTensor*);                     \
+  extern template QuantizedTensor quantize_tensor_bits<B>(                                        \
+      MatrixView<const float>, const Policy&, const TensorCalibration*, std::uint64_t);           \
+  extern template std::unique_ptr<Linear> make_linear_bits<B>(const io::FileInfo&,                \
                                                               const QuantizedTensor&, bool);
 LOWBIT_LLAMA_EXTERN(2)
 LOWBIT_LLAMA_EXTERN(3)
@@ -189,20 +189,22 @@ std::vector<TensorCalibration> record_layer(Model& fp, Model& cur, int l,
 }  // namespace
 
 QuantizedModel quantize_checkpoint(const io::Llama2cModel& m, const Policy& p,
-                                   const std::vector<Eigen::MatrixXd>* hessians,
-                                   std::uint64_t seed, const Progress& progress) {
+                                   const std::vector<Eigen::MatrixXd>* hessians, std::uint64_t seed,
+                                   const Progress& progress) {
   const std::vector<MatrixView<const float>> mats = layer_matrices(m);
   if (hessians != nullptr && hessians->size() != mats.size())
     lowbit::detail::fail("llama: ", hessians->size(), " Hessians for ", mats.size(), " matrices");
   if (p.seq || p.e2e)
-    lowbit::detail::fail("policy '", p.name, "': -seq and -e2e calibrate on documents, not Hessians");
+    lowbit::detail::fail("policy '", p.name,
+                         "': -seq and -e2e calibrate on documents, not Hessians");
   if (p.needs_calibration() && hessians == nullptr)
     lowbit::detail::fail("policy '", p.name, "': -imp and -gptq need calibration activations");
   QuantizedModel q = model_shell(m, p);
   TensorCalibration cal;
   for (std::size_t i = 0; i < mats.size(); ++i) {
     if (hessians != nullptr) cal.h = (*hessians)[i];
-    q.tensors.push_back(quantize_tensor(mats[i], p, hessians != nullptr ? &cal : nullptr, seed + i));
+    q.tensors.push_back(
+        quantize_tensor(mats[i], p, hessians != nullptr ? &cal : nullptr, seed + i));
     if (progress) progress(i, mats.size(), matrix_name(i), q.tensors.back());
   }
   return q;
@@ -245,7 +247,8 @@ QuantizedModel quantize_checkpoint(const io::Llama2cModel& m, const Policy& p,
 Model build_model(const QuantizedModel& q, bool float_activations) {
   Model out;
   static_cast<FloatParts&>(out) = q;
-  for (const QuantizedTensor& t : q.tensors) out.linear.push_back(make_linear(t, float_activations));
+  for (const QuantizedTensor& t : q.tensors)
+    out.linear.push_back(make_linear(t, float_activations));
   return out;
 }
 
@@ -292,7 +295,8 @@ QuantizedModel from_archive(const io::Archive& a) {
   for (int v : cfg)
     if (v < 1 || v > kMax) fail("llama: llama.config value ", v, " outside 1..", kMax);
   if (c.dim % c.n_heads != 0 || c.n_heads % c.n_kv_heads != 0 || c.head_size() % 2 != 0)
-    fail("llama: llama.config heads (", c.n_heads, "/", c.n_kv_heads, ") do not divide dim ", c.dim);
+    fail("llama: llama.config heads (", c.n_heads, "/", c.n_kv_heads, ") do not divide dim ",
+         c.dim);
   auto f32 = [&](const char* name, std::int64_t rows, std::int64_t cols) {
     const io::ArchiveEntry& e = a.get(name, io::EntryKind::kF32);
     if (static_cast<std::int64_t>(e.rows * e.cols) != rows * cols)
@@ -320,8 +324,8 @@ QuantizedModel from_archive(const io::Archive& a) {
       t.rotation = a.i32(name + ".rotation");
       const calib::HadamardRotation r = calib::HadamardRotation::from_ints(t.rotation);
       if (r.size() != shapes[i % 7][1])
-        fail("llama: '", name, ".rotation' has size ", r.size(), ", the matrix ",
-             shapes[i % 7][1], " inputs");
+        fail("llama: '", name, ".rotation' has size ", r.size(), ", the matrix ", shapes[i % 7][1],
+             " inputs");
     }
     q.tensors.push_back(std::move(t));
   }

@@ -34,7 +34,7 @@ struct QuantizedTensor {
   std::vector<std::byte> image;        // packed-matrix file image (io::serialize, Plain)
   std::vector<std::int32_t> rotation;  // HadamardRotation::to_ints(); empty = not rotated
   double bpw = 0.0;                    // storage bits per weight (codes and parameters)
-  double nmse = 0.0;                   // ‖W - Ŵ‖² / ‖W‖² (Ŵ rotated back; Q is orthogonal)
+  double nmse = 0.0;  // ‖W - Ŵ‖² / ‖W‖² (Ŵ rotated back; Q is orthogonal)
   // With calibration: Σ‖W·x̃ - Ŵ·x‖² / Σ‖W·x̃‖² over the calibration tokens (x̃ = x unless
   // -seq), the relative output error of the layer; else -1.
   double out_err = -1.0;
@@ -50,8 +50,8 @@ struct TensorCalibration {
 /// Quantizes w (rows × cols) by policy p. `cal` (needed by -imp, -gptq and -seq; used for
 /// out_err when given) holds the statistics of the layer's inputs; with `cross` the target
 /// becomes W' = W·(C + λI)·(H + λI)⁻¹, the weights that best map the quantized model's inputs
-/// onto the fp32 layer's outputs, ridge-regularised toward W (λ = 0.01·mean diag H). `seed` draws the rotation of -rot. Throws
-/// Error on bad weights, shapes or missing statistics.
+/// onto the fp32 layer's outputs, ridge-regularised toward W (λ = 0.01·mean diag H). `seed` draws
+/// the rotation of -rot. Throws Error on bad weights, shapes or missing statistics.
 QuantizedTensor quantize_tensor(MatrixView<const float> w, const Policy& p,
                                 const TensorCalibration* cal, std::uint64_t seed);
 
@@ -64,10 +64,10 @@ std::unique_ptr<Linear> make_linear(const QuantizedTensor& t, bool float_activat
 /// basis ŵ'(r, c) = scale[slot(r, c)]·cs(r, c) + offset[slot(r, c)], cs = code - sub.
 struct AffineTensor {
   Index rows = 0, cols = 0;
-  std::vector<float> cs;            // rows × cols
-  std::vector<std::int32_t> slot;   // rows × cols: the parameter set of each weight
-  std::vector<float> scale, offset; // per parameter set, as decoded
-  int dof = 1;                      // 1: only the scale is free (offset fixed), 2: both
+  std::vector<float> cs;             // rows × cols
+  std::vector<std::int32_t> slot;    // rows × cols: the parameter set of each weight
+  std::vector<float> scale, offset;  // per parameter set, as decoded
+  int dof = 1;                       // 1: only the scale is free (offset fixed), 2: both
 };
 
 /// The affine view of t, and t with its parameters replaced by a's (stored in the scheme's
@@ -82,8 +82,8 @@ struct QuantizedModel : FloatParts {
 };
 
 /// Called after each matrix: (index, count, name, the result).
-using Progress = std::function<void(std::size_t, std::size_t, const std::string&,
-                                    const QuantizedTensor&)>;
+using Progress =
+    std::function<void(std::size_t, std::size_t, const std::string&, const QuantizedTensor&)>;
 
 /// Quantizes every layer matrix of m by p, calibrating on `calib` documents (may be empty for
 /// policies without -imp/-gptq/-seq; when given, out_err is reported). Without -seq the

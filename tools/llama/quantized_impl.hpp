@@ -49,8 +49,8 @@ QuantizedTensor quantize_as(MatrixView<const float> w, const Policy& p,
     fail("quantize: Hessian is ", cal->h.rows(), " x ", cal->h.cols(), ", W has ", cols,
          " columns");
   const bool seq = cal != nullptr && cal->cross.size() > 0;
-  if (seq && (cal->cross.rows() != cols || cal->cross.cols() != cols ||
-              cal->h_ref.rows() != cols || cal->h_ref.cols() != cols))
+  if (seq && (cal->cross.rows() != cols || cal->cross.cols() != cols || cal->h_ref.rows() != cols ||
+              cal->h_ref.cols() != cols))
     fail("quantize: cross statistics do not match W's ", cols, " columns");
   const Eigen::MatrixXd W = calib::to_eigen(w, "quantize");
   // The target: W itself, or with -seq W' = W·C·(H + λI)⁻¹ (see TensorCalibration).
@@ -109,10 +109,10 @@ QuantizedTensor quantize_as(MatrixView<const float> w, const Policy& p,
   QuantizedTensor t;
   t.image = io::serialize(plain);
   if (p.rot) t.rotation = q.to_ints();
-  t.bpw = plain.bits_per_weight() +
-          (p.rot ? static_cast<double>(calib::HadamardRotation::kStoredBits) /
-                       static_cast<double>(rows * cols)
-                 : 0.0);
+  t.bpw =
+      plain.bits_per_weight() + (p.rot ? static_cast<double>(calib::HadamardRotation::kStoredBits) /
+                                             static_cast<double>(rows * cols)
+                                       : 0.0);
   // Ŵ in the original basis (rows rotated back by Qᵀ), then the errors.
   std::vector<float> deq = dequantize(plain), tmp;
   if (p.rot) {
@@ -130,8 +130,8 @@ QuantizedTensor quantize_as(MatrixView<const float> w, const Policy& p,
     const Eigen::MatrixXd& href = seq ? cal->h_ref : cal->h;
     const Eigen::MatrixXd& cross = seq ? cal->cross : cal->h;
     const double den = (W * href).cwiseProduct(W).sum();
-    const double num = den - 2.0 * (W * cross).cwiseProduct(Wq).sum() +
-                       (Wq * cal->h).cwiseProduct(Wq).sum();
+    const double num =
+        den - 2.0 * (W * cross).cwiseProduct(Wq).sum() + (Wq * cal->h).cwiseProduct(Wq).sum();
     t.out_err = den > 0.0 ? std::max(num, 0.0) / den : 0.0;
   }
   return t;
@@ -226,11 +226,11 @@ bool affine_bits(const io::FileInfo& info, const QuantizedTensor& t, AffineTenso
 }
 
 #define LOWBIT_LLAMA_INSTANTIATE(B)                                                          \
-  template bool affine_bits<B>(const io::FileInfo&, const QuantizedTensor&, AffineTensor*,  \
-                               QuantizedTensor*, const AffineTensor*);                      \
-  template QuantizedTensor quantize_tensor_bits<B>(MatrixView<const float>, const Policy&,  \
+  template bool affine_bits<B>(const io::FileInfo&, const QuantizedTensor&, AffineTensor*,   \
+                               QuantizedTensor*, const AffineTensor*);                       \
+  template QuantizedTensor quantize_tensor_bits<B>(MatrixView<const float>, const Policy&,   \
                                                    const TensorCalibration*, std::uint64_t); \
-  template std::unique_ptr<Linear> make_linear_bits<B>(const io::FileInfo&,                 \
+  template std::unique_ptr<Linear> make_linear_bits<B>(const io::FileInfo&,                  \
                                                        const QuantizedTensor&, bool);
 
 }  // namespace lowbit::llama::detail

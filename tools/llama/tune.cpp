@@ -14,7 +14,8 @@ std::vector<double> tune_parameters(QuantizedModel& q, const io::Llama2cModel& m
   using lowbit::detail::fail;
   if (opt.epochs < 0 || opt.batch < 1 || !(opt.lr > 0.0)) fail("tune: bad options");
   const DenseModel ref = dense_from_llama2c(m);
-  if (q.tensors.size() != ref.w.size()) fail("tune: ", q.tensors.size(), " tensors for ", ref.w.size());
+  if (q.tensors.size() != ref.w.size())
+    fail("tune: ", q.tensors.size(), " tensors for ", ref.w.size());
   const std::size_t n = q.tensors.size();
   std::vector<AffineTensor> aff;
   std::vector<calib::HadamardRotation> rot(n);
@@ -52,7 +53,8 @@ std::vector<double> tune_parameters(QuantizedModel& q, const io::Llama2cModel& m
       }
       if (!rot[i].empty())
         for (Index r = 0; r < a.rows; ++r)
-          rot[i].apply_transpose(std::span<float>(w.data() + r * a.cols, static_cast<std::size_t>(a.cols)), tmp);
+          rot[i].apply_transpose(
+              std::span<float>(w.data() + r * a.cols, static_cast<std::size_t>(a.cols)), tmp);
     }
   };
   const int threads = ctx.threads();
@@ -69,7 +71,8 @@ std::vector<double> tune_parameters(QuantizedModel& q, const io::Llama2cModel& m
       rebuild();
       std::int64_t tokens = 0;
       for (std::size_t d = d0; d < d1; ++d) {
-        const std::size_t len = std::min(calib[d].size(), static_cast<std::size_t>(m.config.seq_len));
+        const std::size_t len =
+            std::min(calib[d].size(), static_cast<std::size_t>(m.config.seq_len));
         if (len >= 2) tokens += static_cast<std::int64_t>(len) - 1;
       }
       if (tokens == 0) continue;
@@ -78,13 +81,16 @@ std::vector<double> tune_parameters(QuantizedModel& q, const io::Llama2cModel& m
       ctx.parallel_for(threads, [&](Index b, Index e) {
         for (Index th = b; th < e; ++th) {
           std::vector<float> ref_logp;
-          for (std::size_t d = d0 + static_cast<std::size_t>(th); d < d1; d += static_cast<std::size_t>(threads)) {
-            const std::size_t len = std::min(calib[d].size(), static_cast<std::size_t>(m.config.seq_len));
+          for (std::size_t d = d0 + static_cast<std::size_t>(th); d < d1;
+               d += static_cast<std::size_t>(threads)) {
+            const std::size_t len =
+                std::min(calib[d].size(), static_cast<std::size_t>(m.config.seq_len));
             if (len < 2) continue;
             const std::span<const int> doc(calib[d].data(), len);
             dense_log_probs(ref, doc, ref_logp);
             losses[static_cast<std::size_t>(th)] +=
-                kl_backward(cur, doc, ref_logp, static_cast<double>(tokens), grads[static_cast<std::size_t>(th)]);
+                kl_backward(cur, doc, ref_logp, static_cast<double>(tokens),
+                            grads[static_cast<std::size_t>(th)]);
           }
         }
       });
@@ -100,7 +106,8 @@ std::vector<double> tune_parameters(QuantizedModel& q, const io::Llama2cModel& m
             for (std::size_t j = 0; j < g.size(); ++j) g[j] += gt[i][j];
         if (!rot[i].empty())  // dL/dŵ' = Q·dL/dw per row
           for (Index r = 0; r < a.rows; ++r)
-            rot[i].apply(std::span<float>(g.data() + r * a.cols, static_cast<std::size_t>(a.cols)), tmp);
+            rot[i].apply(std::span<float>(g.data() + r * a.cols, static_cast<std::size_t>(a.cols)),
+                         tmp);
         std::vector<double> ga(a.scale.size(), 0.0), gb(a.scale.size(), 0.0);
         for (std::size_t j = 0; j < g.size(); ++j) {
           const auto s = static_cast<std::size_t>(a.slot[j]);
@@ -127,7 +134,8 @@ std::vector<double> tune_parameters(QuantizedModel& q, const io::Llama2cModel& m
     AffineTensor a = aff[i];
     for (std::size_t s = 0; s < a.scale.size(); ++s) {
       a.scale[s] = static_cast<float>(aff[i].scale[s] * (1.0 + alpha[i][s]));
-      if (a.dof == 2) a.offset[s] = static_cast<float>(aff[i].offset[s] + aff[i].scale[s] * beta[i][s]);
+      if (a.dof == 2)
+        a.offset[s] = static_cast<float>(aff[i].offset[s] + aff[i].scale[s] * beta[i][s]);
     }
     set_affine(q.tensors[i], a);
   }

@@ -21,8 +21,8 @@ namespace lowbit::llama {
 
 struct TuneOptions {
   int epochs = 3;
-  int batch = 16;     // documents per Adam step
-  double lr = 2e-3;   // Adam step on α and β
+  int batch = 16;    // documents per Adam step
+  double lr = 2e-3;  // Adam step on α and β
 };
 
 /// Tunes q's parameters against the fp32 model m on `calib`; returns the mean KL of each epoch

@@ -177,11 +177,12 @@ PackedMatrix<S, G, Plain> gptq(MatrixView<const float> w, const Eigen::MatrixXd&
     buf.resize(static_cast<std::size_t>(k1 - k0));
     for (Index k = k0; k < k1; ++k)
       buf[static_cast<std::size_t>(k - k0)] = static_cast<float>(src(r, k));
-    const std::span<const float> imp =
-        opt.importance.empty()
-            ? std::span<const float>()
-            : std::span<const float>(opt.importance).subspan(static_cast<std::size_t>(k0), buf.size());
-    params[static_cast<std::size_t>(out.param_slot(r, k0))] = fit_group<S>(buf, imp, opt.fit, scratch);
+    const std::span<const float> imp = opt.importance.empty()
+                                           ? std::span<const float>()
+                                           : std::span<const float>(opt.importance)
+                                                 .subspan(static_cast<std::size_t>(k0), buf.size());
+    params[static_cast<std::size_t>(out.param_slot(r, k0))] =
+        fit_group<S>(buf, imp, opt.fit, scratch);
   };
   if (opt.act_order && !fixed) {
     for (Index r = 0; r < rows; ++r)
@@ -252,7 +253,8 @@ Index refine_codes(PackedMatrix<S, G, Plain>& m, MatrixView<const float> w,
   for (Index r = 0; r < rows; ++r) {
     for (Index c = 0; c < cols; ++c) {
       const auto& p = m.params()[static_cast<std::size_t>(m.param_slot(r, c))];
-      e(c) = S::decode(static_cast<typename S::Code>(m.code(r, c)), p) - static_cast<double>(w(r, c));
+      e(c) =
+          S::decode(static_cast<typename S::Code>(m.code(r, c)), p) - static_cast<double>(w(r, c));
     }
     g.noalias() = h * e;
     for (int pass = 0; pass < passes; ++pass) {
@@ -265,10 +267,10 @@ Index refine_codes(PackedMatrix<S, G, Plain>& m, MatrixView<const float> w,
         std::uint32_t best_code = code;
         for (int step : {-1, 1}) {
           const std::int64_t cand = static_cast<std::int64_t>(code) + step;
-          if (cand < static_cast<std::int64_t>(S::kMinCode) || cand > static_cast<std::int64_t>(S::kMaxCode))
+          if (cand < static_cast<std::int64_t>(S::kMinCode) ||
+              cand > static_cast<std::int64_t>(S::kMaxCode))
             continue;
-          const double delta =
-              S::decode(static_cast<typename S::Code>(cand), p) - cur;
+          const double delta = S::decode(static_cast<typename S::Code>(cand), p) - cur;
           const double gain = 2.0 * delta * g(c) + delta * delta * h(c, c);  // change of error
           if (gain < best_gain - 1e-15 * std::abs(e.dot(g))) {
             best_gain = gain;
@@ -320,7 +322,8 @@ PackedMatrix<S, G, Plain> gptq_refit(MatrixView<const float> w, const Eigen::Mat
       Eigen::VectorXd d(cols);
       for (Index c = 0; c < cols; ++c)
         d(c) = static_cast<double>(w(r, c)) -
-               S::decode(static_cast<typename S::Code>(m.code(r, c)), m.params()[static_cast<std::size_t>(m.param_slot(r, c))]);
+               S::decode(static_cast<typename S::Code>(m.code(r, c)),
+                         m.params()[static_cast<std::size_t>(m.param_slot(r, c))]);
       return d.dot(Hd * d);
     };
     std::vector<double> best_err(static_cast<std::size_t>(rows));
@@ -335,8 +338,8 @@ PackedMatrix<S, G, Plain> gptq_refit(MatrixView<const float> w, const Eigen::Mat
         Eigen::VectorXd wr(cols);
         for (Index c = 0; c < cols; ++c) {
           const Index g = c / gc;
-          const DecodeAffine da = S::decode_affine(
-              src.params()[static_cast<std::size_t>(src.param_slot(r, c))]);
+          const DecodeAffine da =
+              S::decode_affine(src.params()[static_cast<std::size_t>(src.param_slot(r, c))]);
           A(c, g) = static_cast<double>(static_cast<int>(src.code(r, c)) - da.sub);
           if constexpr (dof == 2) A(c, ng + g) = 1.0;
           wr(c) = w(r, c);
@@ -350,7 +353,8 @@ PackedMatrix<S, G, Plain> gptq_refit(MatrixView<const float> w, const Eigen::Mat
           Params& p = params[static_cast<std::size_t>(src.param_slot(r, g * gc))];
           Params q = p;
           q.scale = ScaleStorage<ScaleT>::store(static_cast<float>(theta(g)));
-          if constexpr (dof == 2) q.min = ScaleStorage<ScaleT>::store(static_cast<float>(theta(ng + g)));
+          if constexpr (dof == 2)
+            q.min = ScaleStorage<ScaleT>::store(static_cast<float>(theta(ng + g)));
           if (S::params_finite(q)) p = q;
         }
       }

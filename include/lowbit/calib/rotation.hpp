@@ -68,7 +68,8 @@ class HadamardRotation {
 
   /// Q of size n >= 1 with signs and permutations drawn from `seed`.
   HadamardRotation(Index n, std::uint64_t seed) : n_(n), seed_(seed) {
-    if (n < 1 || n > (Index{1} << 30)) lowbit::detail::fail("rotation: size ", n, " outside 1..2^30");
+    if (n < 1 || n > (Index{1} << 30))
+      lowbit::detail::fail("rotation: size ", n, " outside 1..2^30");
     const bool pow2 = (n & (n - 1)) == 0;
     const int rounds = pow2 ? 1 : 2;
     std::uint64_t state = seed;

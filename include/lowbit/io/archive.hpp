@@ -67,8 +67,8 @@ class Archive {
     e.data.resize(static_cast<std::size_t>(m.rows() * m.cols()) * 4);
     for (Index r = 0; r < m.rows(); ++r)
       for (Index c = 0; c < m.cols(); ++c)
-        lowbit::detail::store_le<float>(e.data.data() + 4 * static_cast<std::size_t>(r * m.cols() + c),
-                                        m(r, c));
+        lowbit::detail::store_le<float>(
+            e.data.data() + 4 * static_cast<std::size_t>(r * m.cols() + c), m(r, c));
     push(std::move(e));
   }
   void add_f32(const std::string& name, std::span<const float> v) {
@@ -198,7 +198,8 @@ class Archive {
     const std::size_t body = file.size() - kChecksumBytes;
     if (table > body - 24) fail("archive: entry table of ", table, " bytes runs past the end");
     const auto stored_crc = load_le<std::uint32_t>(p + body);
-    if (crc32(file.first(body)) != stored_crc) fail("archive: checksum mismatch (file is corrupted)");
+    if (crc32(file.first(body)) != stored_crc)
+      fail("archive: checksum mismatch (file is corrupted)");
     const std::size_t data_start = 24 + static_cast<std::size_t>(table);
     Archive a;
     std::size_t t = 24;
@@ -207,13 +208,15 @@ class Archive {
     for (std::uint32_t i = 0; i < count; ++i) {
       if (t_end - t < 2) fail("archive: entry ", i, ": the table ends inside its name length");
       const auto len = load_le<std::uint16_t>(p + t);
-      if (len < 1 || len > 1024) fail("archive: entry ", i, ": name length ", len, " outside 1..1024");
+      if (len < 1 || len > 1024)
+        fail("archive: entry ", i, ": name length ", len, " outside 1..1024");
       if (t_end - t - 2 < static_cast<std::size_t>(len) + 33)
         fail("archive: entry ", i, ": the table ends inside the entry");
       ArchiveEntry e;
       e.name.assign(reinterpret_cast<const char*>(p + t + 2), len);
       for (char c : e.name)
-        if (c < 0x21 || c > 0x7e) fail("archive: entry ", i, ": name has a byte outside 0x21..0x7e");
+        if (c < 0x21 || c > 0x7e)
+          fail("archive: entry ", i, ": name has a byte outside 0x21..0x7e");
       t += 2 + len;
       const auto kind = load_le<std::uint8_t>(p + t);
       if (kind < 1 || kind > 4) fail("archive: entry '", e.name, "': unknown kind ", int{kind});
