@@ -84,9 +84,8 @@ int main(int argc, char** argv) {
         if (p.needs_calibration()) {
           if (!args.has("--calib-tokens"))
             throw tools::UsageError{"policy " + p.name + " needs --calib-tokens"};
-          calib = llama::load_documents(args.str("--calib-tokens"));
-          if (static_cast<std::size_t>(calib_docs) < calib.size())
-            calib.erase(calib.begin(), calib.end() - calib_docs);
+          calib = llama::load_calibration(args.str("--calib-tokens"),
+                                          static_cast<std::size_t>(calib_docs));
         }
         const llama::QuantizedModel q = llama::quantize_checkpoint(ckpt, p, calib, ctx);
         bpw = llama::model_bpw(q);

@@ -132,9 +132,8 @@ int main(int argc, char** argv) {
         const io::Llama2cModel ckpt = io::load_llama2c(in);
         std::vector<std::vector<int>> calib;
         if (args.has("--calib-tokens")) {
-          calib = llama::load_documents(args.str("--calib-tokens"));
-          if (static_cast<std::size_t>(calib_docs) < calib.size())
-            calib.erase(calib.begin(), calib.end() - calib_docs);
+          calib = llama::load_calibration(args.str("--calib-tokens"),
+                                        static_cast<std::size_t>(calib_docs));
         }
         Context ctx(threads);
         Reporter rep(!calib.empty());

@@ -41,6 +41,13 @@ inline std::vector<std::vector<int>> load_documents(const std::string& path) {
   return docs;
 }
 
+/// The calibration set of the tools: the last `n` documents of a token file (all if fewer).
+inline std::vector<std::vector<int>> load_calibration(const std::string& path, std::size_t n) {
+  std::vector<std::vector<int>> docs = load_documents(path);
+  if (n < docs.size()) docs.erase(docs.begin(), docs.end() - static_cast<std::ptrdiff_t>(n));
+  return docs;
+}
+
 struct EvalResult {
   double nll = 0.0;         // Σ NLL of the quantized (or evaluated) model
   double kl = 0.0;          // Σ KL(p_ref ‖ p_model)
