@@ -133,7 +133,7 @@ int main(int argc, char** argv) {
         std::vector<std::vector<int>> calib;
         if (args.has("--calib-tokens")) {
           calib = llama::load_calibration(args.str("--calib-tokens"),
-                                        static_cast<std::size_t>(calib_docs));
+                                          static_cast<std::size_t>(calib_docs));
         }
         Context ctx(threads);
         Reporter rep(!calib.empty());
