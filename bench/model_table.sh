@@ -22,7 +22,7 @@ policies=(
   asym4-g64-clip-ls-imp-gptq-rot asym3-g32-clip-ls-gptq-rot
   asym2-g64-clip-ls-gptq asym2-g64-clip-ls-gptq-rot asym2-g64-clip-ls-imp-gptq-rot sym2-g32-clip-ls-gptq
   sym4-g32-clip-ls-imp-gptq-rot-seq asym2-g64-clip-ls-gptq-seq
-  sym4-g32-clip-e2e sym4-g32-clip-ls-imp-gptq-rot-e2e sym4-g32-clip-ls-gptq-rot-e2e
+  sym4-g32-clip-e2e sym4-g32-clip-ls-imp-gptq-rot-e2e sym4-g32-clip-ls-gptq-rot-e2e sym4-g32-clip-ls-gptq-e2e
   sym4-g32-clip-ls-imp-gptq-e2e sym4-g32-clip-imp-gptq-rot-e2e asym4-g64-clip-ls-imp-gptq-rot-e2e
   asym2-g64-clip-ls-gptq-e2e asym2-g64-clip-ls-gptq-rot-e2e
 )

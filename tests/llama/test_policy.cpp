@@ -273,6 +273,8 @@ TEST_CASE("llama: -e2e tuning lowers the KL of a quantized model", "[llama][e2e]
     opt.epochs = 6;
     opt.batch = 4;
     opt.lr = 1e-2;
+    opt.code_lr = 0.0;  // the parameters alone
+    opt.cosine = false;
     const std::vector<double> hist = llama::tune_parameters(q, m, docs, opt, ctx);
     REQUIRE(hist.size() == 6);
     const double after = llama::evaluate(ref, llama::build_model(q, true), docs, ctx).mean_kl();
@@ -281,9 +283,67 @@ TEST_CASE("llama: -e2e tuning lowers the KL of a quantized model", "[llama][e2e]
     CHECK(hist.back() < hist.front());
     CHECK(after < 0.8 * before);
   }
+  // Learning the codes too (straight-through rounding) goes further than the parameters alone,
+  // and leaves integral codes in the scheme's range that the stored file reproduces.
+  for (const char* name : {"sym3-g32", "asym2-g32-rot"}) {
+    INFO(name);
+    const llama::QuantizedModel q0 =
+        llama::quantize_checkpoint(m, llama::parse_policy(name), nullptr);
+    double after[2] = {0.0, 0.0};
+    for (int learn = 0; learn < 2; ++learn) {
+      llama::QuantizedModel q = q0;
+      llama::TuneOptions opt;
+      opt.epochs = 12;
+      opt.batch = 4;
+      opt.lr = 1e-2;
+      opt.code_lr = learn ? 0.02 : 0.0;
+      opt.cosine = true;
+      llama::tune_parameters(q, m, docs, opt, ctx);
+      after[learn] = llama::evaluate(ref, llama::build_model(q, true), docs, ctx).mean_kl();
+      std::size_t changed = 0;
+      for (std::size_t i = 0; i < q.tensors.size(); ++i) {
+        const llama::AffineTensor a = llama::affine_of(q.tensors[i]);
+        const llama::AffineTensor a0 = llama::affine_of(q0.tensors[i]);
+        for (std::size_t j = 0; j < a.cs.size(); ++j) {
+          REQUIRE(a.cs[j] == std::nearbyint(a.cs[j]));
+          REQUIRE(a.cs[j] >= a.cs_min);
+          REQUIRE(a.cs[j] <= a.cs_max);
+          changed += a.cs[j] != a0.cs[j];
+        }
+      }
+      INFO("codes changed: " << changed);
+      if (learn) {
+        CHECK(changed > 0);
+        const llama::QuantizedModel back = llama::from_archive(llama::to_archive(q));
+        for (std::size_t i = 0; i < q.tensors.size(); ++i)
+          REQUIRE(back.tensors[i].image == q.tensors[i].image);
+      } else {
+        CHECK(changed == 0);
+      }
+    }
+    INFO("KL after tuning: parameters " << after[0] << ", parameters and codes " << after[1]);
+    CHECK(after[1] < 0.9 * after[0]);
+  }
+  // set_affine writes codes and checks their range.
   llama::QuantizedModel q = llama::quantize_checkpoint(m, llama::parse_policy("sym4-g32"), nullptr);
+  {
+    llama::AffineTensor a = llama::affine_of(q.tensors[0]);
+    CHECK(a.cs_min == -8.0f);
+    CHECK(a.cs_max == 7.0f);
+    a.cs[3] = a.cs[3] > 0.0f ? a.cs[3] - 1.0f : a.cs[3] + 1.0f;
+    llama::QuantizedTensor t = q.tensors[0];
+    llama::set_affine(t, a);
+    CHECK(llama::affine_of(t).cs == a.cs);
+    a.cs[5] = 8.0f;
+    REQUIRE_THROWS_AS(llama::set_affine(t, a), Error);
+    a.cs.pop_back();
+    REQUIRE_THROWS_AS(llama::set_affine(t, a), Error);
+  }
   llama::TuneOptions bad;
   bad.batch = 0;
+  REQUIRE_THROWS_AS(llama::tune_parameters(q, m, docs, bad, ctx), Error);
+  bad = {};
+  bad.code_lr = -1.0;
   REQUIRE_THROWS_AS(llama::tune_parameters(q, m, docs, bad, ctx), Error);
   REQUIRE_THROWS_AS(llama::quantize_checkpoint(m, llama::parse_policy("sym4-g32-e2e"), nullptr),
                     Error);

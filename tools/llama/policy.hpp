@@ -21,8 +21,9 @@
 //         model (inputs x̃ at the same tokens): W' = W·C·H⁻¹ with C = Σ x̃xᵀ, H = Σ xxᵀ
 //         minimises Σ‖W·x̃ - W'·x‖², so each layer also undoes the error that reaches it
 //         (the asymmetric calibration of GPTAQ, arXiv 2504.02692)
-//   -e2e  after quantizing, tune every group's scale (and offset) end to end, codes fixed, on
-//         the mean KL to the fp32 model over the calibration documents (tune.hpp)
+//   -e2e  after quantizing, tune every group's scale (and offset) and every code end to end on
+//         the mean KL to the fp32 model over the calibration documents: Adam, 3 epochs, codes
+//         through straight-through rounding (quantization-aware training; tune.hpp)
 // The options may come in any order, each at most once. -imp, -gptq, -seq and -e2e need calibration
 // activations (a llama2.c model and a calibration token file).
 #pragma once

@@ -64,14 +64,17 @@ std::unique_ptr<Linear> make_linear(const QuantizedTensor& t, bool float_activat
 /// basis ŵ'(r, c) = scale[slot(r, c)]·cs(r, c) + offset[slot(r, c)], cs = code - sub.
 struct AffineTensor {
   Index rows = 0, cols = 0;
-  std::vector<float> cs;             // rows × cols
-  std::vector<std::int32_t> slot;    // rows × cols: the parameter set of each weight
-  std::vector<float> scale, offset;  // per parameter set, as decoded
-  int dof = 1;                       // 1: only the scale is free (offset fixed), 2: both
+  std::vector<float> cs;               // rows × cols
+  std::vector<std::int32_t> slot;      // rows × cols: the parameter set of each weight
+  std::vector<float> scale, offset;    // per parameter set, as decoded
+  int dof = 1;                         // 1: only the scale is free (offset fixed), 2: both
+  float cs_min = 0.0f, cs_max = 0.0f;  // the range of cs (the scheme's codes minus sub)
 };
 
-/// The affine view of t, and t with its parameters replaced by a's (stored in the scheme's
-/// scale type; codes unchanged). Throw Error for images the tools do not run.
+/// The affine view of t, and t with its parameters and codes replaced by a's (parameters
+/// stored in the scheme's scale type, a parameter set that would not be finite there kept;
+/// cs rounded, and checked to lie in [cs_min, cs_max]). Throw Error for images the tools do not
+/// run.
 AffineTensor affine_of(const QuantizedTensor& t);
 void set_affine(QuantizedTensor& t, const AffineTensor& a);
 

@@ -182,6 +182,10 @@ bool affine_as(const io::FileInfo& info, const QuantizedTensor& t, AffineTensor*
     a.rows = m.rows();
     a.cols = m.cols();
     a.dof = dof;
+    // The tools' schemes subtract a constant (sym: 2^(b-1), asym with a float min: 0).
+    const int sub = m.params().empty() ? 0 : S::decode_affine(m.params()[0]).sub;
+    a.cs_min = static_cast<float>(static_cast<int>(S::kMinCode) - sub);
+    a.cs_max = static_cast<float>(static_cast<int>(S::kMaxCode) - sub);
     a.cs.resize(static_cast<std::size_t>(a.rows * a.cols));
     a.slot.resize(a.cs.size());
     for (Index r = 0; r < a.rows; ++r)
@@ -204,6 +208,21 @@ bool affine_as(const io::FileInfo& info, const QuantizedTensor& t, AffineTensor*
     if (from->scale.size() != m.params().size() || from->offset.size() != m.params().size())
       lowbit::detail::fail("set_affine: ", from->scale.size(), " parameter sets for ",
                            m.params().size());
+    if (from->rows != m.rows() || from->cols != m.cols() ||
+        from->cs.size() != static_cast<std::size_t>(m.rows() * m.cols()))
+      lowbit::detail::fail("set_affine: codes of ", from->rows, "x", from->cols, " for a ",
+                           m.rows(), "x", m.cols(), " matrix");
+    for (Index r = 0; r < m.rows(); ++r)
+      for (Index c = 0; c < m.cols(); ++c) {
+        const float v = from->cs[static_cast<std::size_t>(r * m.cols() + c)];
+        const int sub =
+            S::decode_affine(m.params()[static_cast<std::size_t>(m.param_slot(r, c))]).sub;
+        const long code = std::lround(v) + sub;
+        if (!(v == v) || code < static_cast<long>(S::kMinCode) ||
+            code > static_cast<long>(S::kMaxCode))
+          lowbit::detail::fail("set_affine: code ", v, " at (", r, ", ", c, ") out of range");
+        m.set_code(r, c, static_cast<std::uint32_t>(code));
+      }
     for (std::size_t i = 0; i < m.params().size(); ++i) {
       auto q = m.params()[i];
       q.scale = ScaleStorage<ScaleT>::store(from->scale[i]);

@@ -2,6 +2,7 @@
 // tools/llama/tune.cpp: see tune.hpp.
 #include "tune.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "backward.hpp"
@@ -12,7 +13,8 @@ std::vector<double> tune_parameters(QuantizedModel& q, const io::Llama2cModel& m
                                     const std::vector<std::vector<int>>& calib,
                                     const TuneOptions& opt, Context& ctx) {
   using lowbit::detail::fail;
-  if (opt.epochs < 0 || opt.batch < 1 || !(opt.lr > 0.0)) fail("tune: bad options");
+  if (opt.epochs < 0 || opt.batch < 1 || !(opt.lr > 0.0) || !(opt.code_lr >= 0.0))
+    fail("tune: bad options");
   const DenseModel ref = dense_from_llama2c(m);
   if (q.tensors.size() != ref.w.size())
     fail("tune: ", q.tensors.size(), " tensors for ", ref.w.size());
@@ -35,6 +37,14 @@ std::vector<double> tune_parameters(QuantizedModel& q, const io::Llama2cModel& m
     mb[i].assign(g, 0.0);
     vb[i].assign(g, 0.0);
   }
+  const bool learn_codes = opt.code_lr > 0.0;
+  std::vector<std::vector<float>> u(n), mu(n), vu(n);
+  if (learn_codes)
+    for (std::size_t i = 0; i < n; ++i) {
+      u[i] = aff[i].cs;
+      mu[i].assign(u[i].size(), 0.0f);
+      vu[i].assign(u[i].size(), 0.0f);
+    }
   DenseModel cur;
   static_cast<FloatParts&>(cur) = static_cast<const FloatParts&>(ref);
   cur.shape = ref.shape;
@@ -42,7 +52,10 @@ std::vector<double> tune_parameters(QuantizedModel& q, const io::Llama2cModel& m
   auto rebuild = [&] {
     std::vector<float> tmp;
     for (std::size_t i = 0; i < n; ++i) {
-      const AffineTensor& a = aff[i];
+      AffineTensor& a = aff[i];
+      if (learn_codes)
+        for (std::size_t j = 0; j < a.cs.size(); ++j)
+          a.cs[j] = std::clamp(std::nearbyint(u[i][j]), a.cs_min, a.cs_max);
       std::vector<float>& w = cur.w[i];
       w.resize(a.cs.size());
       for (std::size_t j = 0; j < w.size(); ++j) {
@@ -62,6 +75,9 @@ std::vector<double> tune_parameters(QuantizedModel& q, const io::Llama2cModel& m
   std::vector<double> losses(static_cast<std::size_t>(threads));
   std::vector<double> history;
   std::int64_t step = 0;
+  const auto batch = static_cast<std::size_t>(opt.batch);
+  const double steps =
+      static_cast<double>(opt.epochs) * static_cast<double>((calib.size() + batch - 1) / batch);
   const double b1 = 0.9, b2 = 0.999, eps = 1e-12;
   for (int epoch = 0; epoch < opt.epochs; ++epoch) {
     double epoch_loss = 0.0;
@@ -95,6 +111,11 @@ std::vector<double> tune_parameters(QuantizedModel& q, const io::Llama2cModel& m
         }
       });
       ++step;
+      const double decay =
+          opt.cosine ? 0.5 * (1.0 + std::cos(3.141592653589793 * static_cast<double>(step - 1) /
+                                             std::max(1.0, steps)))
+                     : 1.0;
+      const double lr = opt.lr * decay, code_lr = opt.code_lr * decay;
       for (double l : losses) epoch_loss += l * static_cast<double>(tokens);
       epoch_tokens += tokens;
       std::vector<float> g, tmp;
@@ -116,20 +137,32 @@ std::vector<double> tune_parameters(QuantizedModel& q, const io::Llama2cModel& m
         }
         const double c1 = 1.0 - std::pow(b1, static_cast<double>(step));
         const double c2 = 1.0 - std::pow(b2, static_cast<double>(step));
+        if (learn_codes)
+          for (std::size_t j = 0; j < g.size(); ++j) {
+            const auto s = static_cast<std::size_t>(a.slot[j]);
+            const double gu = static_cast<double>(g[j]) * a.scale[s] * (1.0 + alpha[i][s]);
+            mu[i][j] = static_cast<float>(b1 * mu[i][j] + (1 - b1) * gu);
+            vu[i][j] = static_cast<float>(b2 * vu[i][j] + (1 - b2) * gu * gu);
+            const double step_u = code_lr * (mu[i][j] / c1) / (std::sqrt(vu[i][j] / c2) + 1e-30);
+            // Keep u within half a step of the code range, so a clamped code can come back.
+            u[i][j] =
+                std::clamp(static_cast<float>(u[i][j] - step_u), a.cs_min - 0.5f, a.cs_max + 0.5f);
+          }
         for (std::size_t s = 0; s < ga.size(); ++s) {
           ma[i][s] = b1 * ma[i][s] + (1 - b1) * ga[s];
           va[i][s] = b2 * va[i][s] + (1 - b2) * ga[s] * ga[s];
-          alpha[i][s] -= opt.lr * (ma[i][s] / c1) / (std::sqrt(va[i][s] / c2) + eps);
+          alpha[i][s] -= lr * (ma[i][s] / c1) / (std::sqrt(va[i][s] / c2) + eps);
           if (a.dof == 2) {
             mb[i][s] = b1 * mb[i][s] + (1 - b1) * gb[s];
             vb[i][s] = b2 * vb[i][s] + (1 - b2) * gb[s] * gb[s];
-            beta[i][s] -= opt.lr * (mb[i][s] / c1) / (std::sqrt(vb[i][s] / c2) + eps);
+            beta[i][s] -= lr * (mb[i][s] / c1) / (std::sqrt(vb[i][s] / c2) + eps);
           }
         }
       }
     }
     history.push_back(epoch_tokens > 0 ? epoch_loss / static_cast<double>(epoch_tokens) : 0.0);
   }
+  if (learn_codes) rebuild();  // the codes of the last step
   for (std::size_t i = 0; i < n; ++i) {
     AffineTensor a = aff[i];
     for (std::size_t s = 0; s < a.scale.size(); ++s) {
