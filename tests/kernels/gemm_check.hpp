@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "lowbit/calib/binary_refine.hpp"
+#include "lowbit/calib/ternary_threshold.hpp"
 #include "lowbit/lowbit.hpp"
 #include "support/catch.hpp"
 #include "support/isa_list.hpp"
@@ -41,6 +43,31 @@ inline std::vector<std::array<Index, 3>> gemm_shapes() {
   return s;
 }
 
+/// A Plain matrix of scheme S fitted to w: the range fit (round to nearest) of the integer
+/// schemes; ARB (with a mean) or XNOR for binary, TWN for ternary.
+template <class S>
+struct Fitter {
+  template <class G>
+  static PackedMatrix<S, G, Plain> fit(MatrixView<const float> w) {
+    return quantize<S, G, Plain>(w, {});
+  }
+};
+template <BinaryOffset O, class T>
+struct Fitter<Binary<O, T>> {
+  template <class G>
+  static PackedMatrix<Binary<O, T>, G, Plain> fit(MatrixView<const float> w) {
+    return calib::binarize<O, T, G>(
+        w, O == BinaryOffset::kMean ? calib::BinaryMethod::kArb : calib::BinaryMethod::kXnor);
+  }
+};
+template <class T>
+struct Fitter<Ternary<T>> {
+  template <class G>
+  static PackedMatrix<Ternary<T>, G, Plain> fit(MatrixView<const float> w) {
+    return calib::ternarize<T, G>(w, calib::TernaryMethod::kTwn);
+  }
+};
+
 template <class S, class G, int NR>
 void check_int8_path(std::uint64_t seed) {
   using W = PackedMatrix<S, G, Interleaved<NR, 32>>;
@@ -48,7 +75,7 @@ void check_int8_path(std::uint64_t seed) {
   for (const auto& shape : gemm_shapes()) {
     const Index m = shape[0], n = shape[1], k = shape[2];
     const auto wf = student_t4(static_cast<std::size_t>(m * k), ++seed);
-    const auto plain = quantize<S, G, Plain>(MatrixView<const float>(wf.data(), m, k), {});
+    const auto plain = Fitter<S>::template fit<G>(MatrixView<const float>(wf.data(), m, k));
     const W w = repack<Interleaved<NR, 32>>(plain);
     const auto xf = gaussian(static_cast<std::size_t>(n * k), ++seed);
     Int8Activations a;
@@ -98,7 +125,7 @@ void check_float_path(std::uint64_t seed) {
   for (const auto& shape : gemm_shapes()) {
     const Index m = shape[0], n = shape[1], k = shape[2];
     const auto wf = student_t4(static_cast<std::size_t>(m * k), ++seed);
-    const auto plain = quantize<S, G, Plain>(MatrixView<const float>(wf.data(), m, k), {});
+    const auto plain = Fitter<S>::template fit<G>(MatrixView<const float>(wf.data(), m, k));
     const W w = repack<Interleaved<NR, 32>>(plain);
     const auto xf = gaussian(static_cast<std::size_t>(n * k), ++seed);
     std::vector<float> want(static_cast<std::size_t>(n * m));

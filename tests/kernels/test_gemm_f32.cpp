@@ -11,3 +11,8 @@ TEST_CASE("gemm_f32 ~ ref::gemm: 2, 3, 4, 8-bit", "[gemm][f32]") {
   test::check_float_path<Asymmetric<2, AsymmetricOffset::kIntZero, float>, PerChannel, 4>(24);
   test::check_float_path<Asymmetric<8, AsymmetricOffset::kIntZero, f16>, PerTensor, 8>(25);
 }
+TEST_CASE("gemm_f32 ~ ref::gemm: binary and ternary", "[gemm][f32][binary][ternary]") {
+  test::check_float_path<Binary<BinaryOffset::kMean, f16>, PerGroup<64>, 16>(26);
+  test::check_float_path<Binary<BinaryOffset::kNone, f16>, PerTensor, 8>(27);
+  test::check_float_path<Ternary<bf16>, PerGroup<32>, 8>(28);
+}

@@ -14,3 +14,10 @@ TEST_CASE("gemm_int8 == ref: 5, 6, 7-bit (shorter int16 runs)", "[gemm][int8]") 
   test::check_int8_path<Symmetric<6, SymmetricConvention::kSignedMax, f16>, PerGroup<32>, 16>(14);
   test::check_int8_path<Asymmetric<7, AsymmetricOffset::kFloatMin, float>, PerTensor, 8>(15);
 }
+TEST_CASE("gemm_int8 == ref: binary (1 bit, with and without a mean) and ternary",
+          "[gemm][int8][binary][ternary]") {
+  test::check_int8_path<Binary<BinaryOffset::kMean, f16>, PerGroup<32>, 8>(16);
+  test::check_int8_path<Binary<BinaryOffset::kNone, bf16>, PerChannel, 16>(17);
+  test::check_int8_path<Ternary<f16>, PerGroup<64>, 16>(18);
+  test::check_int8_path<Ternary<float>, PerTensor, 4>(19);
+}

@@ -24,6 +24,23 @@
 //   -e2e  after quantizing, tune every group's scale (and offset) and every code end to end on
 //         the mean KL to the fp32 model over the calibration documents: Adam, 3 epochs, codes
 //         through straight-through rounding (quantization-aware training; tune.hpp)
+//
+// Binary and ternary policies (issue #5; QUANTIZERS.md §4–5): <family>-g<group>[-gptq][-rot]
+//   bin     sign·α, α = mean|w| per group (XNOR; Binary<kNone, f16>: 1 + 16/g bpw)
+//   binm    μ + α·sign(w - μ), BiLLM order 1 (Binary<kMean, f16>: 1 + 32/g bpw)
+//   arb     binm refined by ARB's 15 alternating rounds (calib/binary_refine.hpp)
+//   bin2    two sign planes, BiLLM's residual order 2 (Binary2<f16>: 2 + 48/g bpw)
+//   arb2    two sign planes, ARB order 2 (joint re-pick of the four levels)
+//   ter     ternary, BitNet absmean (α = mean|w|, threshold α/2; Ternary<f16>: 2-bit codes)
+//   terls   ternary, absmean threshold with a least-squares α
+//   twn     ternary, TWN (Δ = 0.7·mean|w|)
+//   topt    ternary, the optimal threshold (exact search)
+//   sherry  3:4 sparse ternary (the smallest |w| of every 4 zeroed), α per group
+//   -gptq   the family's parameters fitted on W, then GPTQ (act-order) chooses every code on the
+//           compensated weights with those parameters fixed (calib::gptq's fixed_params)
+//   -rot    as above
+// The ternary codes are stored 2 bits each here (the 1.6 and 1.25-bpw packings are pack/'s);
+// bpw counts what is stored.
 // The options may come in any order, each at most once. -imp, -gptq, -seq and -e2e need calibration
 // activations (a llama2.c model and a calibration token file).
 #pragma once
@@ -34,7 +51,11 @@
 
 namespace lowbit::llama {
 
+/// Binary and ternary families (kInteger: sym/asym, the `symmetric` flag says which).
+enum class Family { kInteger, kBin, kBinm, kArb, kBin2, kArb2, kTer, kTerls, kTwn, kTopt, kSherry };
+
 struct Policy {
+  Family family = Family::kInteger;
   bool symmetric = true;
   int bits = 4;
   int group = 32;
@@ -48,21 +69,51 @@ struct Policy {
   std::string name;
   bool needs_calibration() const noexcept { return imp || gptq || seq || e2e; }
   /// Storage bits per weight: codes plus the group's fp16 parameters.
-  double bpw() const noexcept { return bits + (symmetric ? 16.0 : 32.0) / group; }
+  double bpw() const noexcept {
+    switch (family) {
+      case Family::kInteger:
+        return bits + (symmetric ? 16.0 : 32.0) / group;
+      case Family::kBin:
+        return 1.0 + 16.0 / group;
+      case Family::kBinm:
+      case Family::kArb:
+        return 1.0 + 32.0 / group;
+      case Family::kBin2:
+      case Family::kArb2:
+        return 2.0 + 48.0 / group;
+      default:
+        return 2.0 + 16.0 / group;
+    }
+  }
 };
+
+/// The binary/ternary family names, in Family order from kBin.
+inline constexpr const char* kFamilyNames[] = {"bin", "binm",  "arb", "bin2", "arb2",
+                                               "ter", "terls", "twn", "topt", "sherry"};
 
 inline Policy parse_policy(const std::string& s) {
   using lowbit::detail::fail;
   Policy p;
   p.name = s;
   std::size_t i = 0;
-  if (s.rfind("asym", 0) == 0) {
+  const std::string head = s.substr(0, s.find('-'));
+  for (int f = 0; f < 10; ++f)
+    if (head == kFamilyNames[f]) {
+      p.family = static_cast<Family>(f + 1);
+      i = head.size();
+    }
+  if (p.family != Family::kInteger) {
+    p.bits =
+        p.family == Family::kBin || p.family == Family::kBinm || p.family == Family::kArb ? 1 : 2;
+  } else if (s.rfind("asym", 0) == 0) {
     p.symmetric = false;
     i = 4;
   } else if (s.rfind("sym", 0) == 0) {
     i = 3;
   } else {
-    fail("policy '", s, "': must start with sym or asym");
+    fail("policy '", s,
+         "': must start with sym, asym, bin, binm, arb, bin2, arb2, ter, terls, twn, topt or "
+         "sherry");
   }
   auto number = [&](const char* what) {
     std::size_t j = i;
@@ -72,7 +123,7 @@ inline Policy parse_policy(const std::string& s) {
     i = j;
     return v;
   };
-  p.bits = number("the bit width after sym/asym");
+  if (p.family == Family::kInteger) p.bits = number("the bit width after sym/asym");
   if (s.compare(i, 2, "-g") != 0) fail("policy '", s, "': expected -g<group>");
   i += 2;
   p.group = number("the group size after -g");
@@ -93,8 +144,12 @@ inline Policy parse_policy(const std::string& s) {
     *flag = true;
     i = j == std::string::npos ? s.size() : j;
   }
-  if (p.bits != 2 && p.bits != 3 && p.bits != 4 && p.bits != 8)
+  if (p.family != Family::kInteger) {
+    if (p.clip || p.ls || p.imp || p.seq || p.e2e)
+      fail("policy '", s, "': binary and ternary policies take only -gptq and -rot");
+  } else if (p.bits != 2 && p.bits != 3 && p.bits != 4 && p.bits != 8) {
     fail("policy '", s, "': bits must be 2, 3, 4 or 8");
+  }
   if (p.group != 32 && p.group != 64) fail("policy '", s, "': group must be 32 or 64");
   return p;
 }

@@ -17,10 +17,16 @@ LOWBIT_LLAMA_EXTERN(2)
 LOWBIT_LLAMA_EXTERN(3)
 LOWBIT_LLAMA_EXTERN(4)
 LOWBIT_LLAMA_EXTERN(8)
+// quantized_bt.cpp: the binary and ternary families.
+QuantizedTensor quantize_tensor_family(MatrixView<const float> w, const Policy& p,
+                                       const TensorCalibration* cal, std::uint64_t seed);
+std::unique_ptr<Linear> make_linear_family(const io::FileInfo& info, const QuantizedTensor& t,
+                                           bool fa);
 }  // namespace detail
 
 QuantizedTensor quantize_tensor(MatrixView<const float> w, const Policy& p,
                                 const TensorCalibration* hessian, std::uint64_t seed) {
+  if (p.family != Family::kInteger) return detail::quantize_tensor_family(w, p, hessian, seed);
   switch (p.bits) {
     case 2:
       return detail::quantize_tensor_bits<2>(w, p, hessian, seed);
@@ -54,9 +60,11 @@ std::unique_ptr<Linear> make_linear(const QuantizedTensor& t, bool float_activat
     default:
       break;
   }
+  if (!l) l = detail::make_linear_family(info, t, float_activations);
   if (!l) {
     lowbit::detail::fail("llama: scheme '", info.scheme_name, "' with group ", info.group_size,
-                         " is not one the tools run (sym/asym f16, 2/3/4/8 bits, g32/g64)");
+                         " is not one the tools run (sym/asym f16 of 2/3/4/8 bits, binary, "
+                         "two-plane binary or ternary f16; g32/g64)");
   }
   if (!t.rotation.empty())
     l = std::make_unique<RotatedLinear>(std::move(l),

@@ -38,9 +38,13 @@ inline FitOptions fit_options(const Policy& p) {
 /// Rounds of calib::gptq_refit for -gptq-ls.
 inline constexpr int kGptqRefitRounds = 4;
 
-template <class S, int G>
-QuantizedTensor quantize_as(MatrixView<const float> w, const Policy& p,
-                            const TensorCalibration* cal, std::uint64_t seed) {
+/// Everything around the quantizer proper: the -seq target, the rotation (of W and of the
+/// Hessian), the -imp importance, then `quantize(wv, h, imp)` → PackedMatrix<S, PerGroup<G>,
+/// Plain> on the rotated target, then the image, bpw and the errors in the original basis.
+template <class S, int G, class Quantizer>
+QuantizedTensor quantize_with(MatrixView<const float> w, const Policy& p,
+                              const TensorCalibration* cal, std::uint64_t seed,
+                              Quantizer&& quantize_fn) {
   using lowbit::detail::fail;
   const Index rows = w.rows(), cols = w.cols();
   if (p.needs_calibration() && cal == nullptr)
@@ -91,21 +95,8 @@ QuantizedTensor quantize_as(MatrixView<const float> w, const Policy& p,
       imp[static_cast<std::size_t>(c)] = d > 0.0 ? static_cast<float>(d) : 0.0f;
     }
   }
-  const FitOptions fit = fit_options(p);
-  PackedMatrix<S, PerGroup<G>, Plain> plain;
-  if (p.gptq) {
-    calib::GptqOptions g;
-    g.fit = fit;
-    g.act_order = true;
-    g.importance = imp;
-    plain = p.ls ? calib::gptq_refit<S, PerGroup<G>>(wv, *h, g, kGptqRefitRounds)
-                 : calib::gptq<S, PerGroup<G>>(wv, *h, g);
-  } else {
-    QuantizeOptions o;
-    o.fit = fit;
-    if (!imp.empty()) o.importance = MatrixView<const float>(imp.data(), rows, cols, 0);
-    plain = quantize<S, PerGroup<G>, Plain>(MatrixView<const float>(wv), o);
-  }
+  const PackedMatrix<S, PerGroup<G>, Plain> plain =
+      quantize_fn(MatrixView<const float>(wv), h, std::span<const float>(imp));
   QuantizedTensor t;
   t.image = io::serialize(plain);
   if (p.rot) t.rotation = q.to_ints();
@@ -135,6 +126,30 @@ QuantizedTensor quantize_as(MatrixView<const float> w, const Policy& p,
     t.out_err = den > 0.0 ? std::max(num, 0.0) / den : 0.0;
   }
   return t;
+}
+
+/// The integer schemes: range fit (clip, LS, importance) or GPTQ (with refits for -ls).
+template <class S, int G>
+QuantizedTensor quantize_as(MatrixView<const float> w, const Policy& p,
+                            const TensorCalibration* cal, std::uint64_t seed) {
+  return quantize_with<S, G>(
+      w, p, cal, seed,
+      [&](MatrixView<const float> wv, const Eigen::MatrixXd* h, std::span<const float> imp) {
+        const FitOptions fit = fit_options(p);
+        if (p.gptq) {
+          calib::GptqOptions g;
+          g.fit = fit;
+          g.act_order = true;
+          g.importance.assign(imp.begin(), imp.end());
+          return p.ls ? calib::gptq_refit<S, PerGroup<G>>(wv, *h, g, kGptqRefitRounds)
+                      : calib::gptq<S, PerGroup<G>>(wv, *h, g);
+        }
+        QuantizeOptions o;
+        o.fit = fit;
+        if (!imp.empty())
+          o.importance = MatrixView<const float>(imp.data(), wv.rows(), wv.cols(), 0);
+        return quantize<S, PerGroup<G>, Plain>(wv, o);
+      });
 }
 
 template <int B>

@@ -111,8 +111,11 @@ inline void rotate_hessian(const HadamardRotation& q, Eigen::MatrixXd& h) {
 }
 
 /// GPTQ-quantizes w (rows × cols) with Hessian h (cols × cols). Throws Error on shapes, a
-/// non-finite weight or Hessian, or a Hessian that stays indefinite after damping.
-template <RangeFitScheme S, Granularity G>
+/// non-finite weight or Hessian, or a Hessian that stays indefinite after damping. Schemes
+/// without a range fit (binary, ternary: their fitters live in calib/binary_refine.hpp and
+/// calib/ternary_threshold.hpp) need `fixed_params`; GPTQ then chooses their codes (S::encode)
+/// on the compensated weights.
+template <ElementwiseScheme S, Granularity G>
 PackedMatrix<S, G, Plain> gptq(MatrixView<const float> w, const Eigen::MatrixXd& h,
                                const GptqOptions& opt,
                                std::span<const typename S::Params> fixed_params = {}) {
@@ -133,6 +136,8 @@ PackedMatrix<S, G, Plain> gptq(MatrixView<const float> w, const Eigen::MatrixXd&
   PackedMatrix<S, G, Plain> out(rows, cols);
   if (out.empty()) return out;
   const bool fixed = !fixed_params.empty();
+  if (!RangeFitScheme<S> && !fixed)
+    fail("gptq: ", S::name(), " has no range fit: pass its parameters (fixed_params)");
   if (fixed) {
     if (fixed_params.size() != out.params().size())
       fail("gptq: ", fixed_params.size(), " fixed parameter sets for ", out.params().size(),
@@ -181,8 +186,9 @@ PackedMatrix<S, G, Plain> gptq(MatrixView<const float> w, const Eigen::MatrixXd&
                                            ? std::span<const float>()
                                            : std::span<const float>(opt.importance)
                                                  .subspan(static_cast<std::size_t>(k0), buf.size());
-    params[static_cast<std::size_t>(out.param_slot(r, k0))] =
-        fit_group<S>(buf, imp, opt.fit, scratch);
+    if constexpr (RangeFitScheme<S>)
+      params[static_cast<std::size_t>(out.param_slot(r, k0))] =
+          fit_group<S>(buf, imp, opt.fit, scratch);
   };
   if (opt.act_order && !fixed) {
     for (Index r = 0; r < rows; ++r)

@@ -127,12 +127,12 @@ template <RangeFitScheme S>
 typename S::Params fit_group(std::span<const float> x, std::span<const float> w,
                              const FitOptions& opt, std::vector<typename S::Code>& scratch) {
   using Params = typename S::Params;
-  const RangeStats st = detail::range_stats(x);
-  if (!st.finite) detail::fail("non-finite weight in the group");
+  const RangeStats st = lowbit::detail::range_stats(x);
+  if (!st.finite) lowbit::detail::fail("non-finite weight in the group");
   Params best = S::fit_range(st, 1.0f);
   if (!S::params_finite(best)) {
-    detail::fail("the range [", st.min, ", ", st.max, "] needs a scale that ", S::name(),
-                 " cannot store (overflow); use a wider scale type");
+    lowbit::detail::fail("the range [", st.min, ", ", st.max, "] needs a scale that ", S::name(),
+                         " cannot store (overflow); use a wider scale type");
   }
   if (opt.range == RangeFit::kMinMax && opt.refit_iters == 0) return best;
   double best_err = group_error<S>(x, w, best);

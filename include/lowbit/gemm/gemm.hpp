@@ -59,7 +59,7 @@ void apply_rows(const P& pipe, MatrixView<float> y) {
 
 /// The blocked driver for Interleaved weights on vector operations V (see gemm/blocking.hpp).
 /// kInt: int8 activations `xi` (exact path); otherwise float activations `xf`.
-template <class V, bool kInt, AffineEncodeScheme S, Granularity G, int NR, int KB, class P>
+template <class V, bool kInt, AffineDecodeScheme S, Granularity G, int NR, int KB, class P>
 void run_interleaved(const PackedMatrix<S, G, Interleaved<NR, KB>>& w, const Int8Activations* xi,
                      MatrixView<const float> xf, MatrixView<float> y, const P& pipe, Context& ctx) {
   using L = Interleaved<NR, KB>;

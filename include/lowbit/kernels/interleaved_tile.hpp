@@ -4,7 +4,7 @@
 //
 // Requires: whatever V requires; NR a multiple of V::kLanes (NV = NR / kLanes vectors per tile).
 // Tile:     NR weight rows × MR activation rows; one dot-4 step (4 columns) per instruction.
-// Consumes: PackedMatrix<S, G, Interleaved<NR, KB>>, any AffineEncodeScheme with 1..8-bit codes;
+// Consumes: PackedMatrix<S, G, Interleaved<NR, KB>>, any AffineDecodeScheme with 1..8-bit codes;
 //           activations packed step-major (MR int32 = 4 int8 codes each per step, see
 //           gemm/driver.hpp; for MR = 1 that is the activation row itself).
 // Reference: ref::gemm_int8 bit for bit (the integer path); ref::gemm within a stated relative
@@ -71,7 +71,7 @@ struct SymmetricScale<Symmetric<B, C, T>> : std::true_type {
 };
 
 /// The affine decode constants of NR consecutive parameter sets, as vectors.
-template <class V, AffineEncodeScheme S, Granularity G, int NV>
+template <class V, AffineDecodeScheme S, Granularity G, int NV>
 struct TileParams {
   typename V::F scale[NV];
   typename V::I sub[NV];
@@ -182,7 +182,7 @@ struct TileArgs {
 
 /// The integer micro-kernel: int8 activations (xs: MR int32 per step; step s of the panel is
 /// xs[s·MR + m]), exact integer group sums, the reference's float operations per group.
-template <class V, AffineEncodeScheme S, Granularity G, int NR, int KB, int MR>
+template <class V, AffineDecodeScheme S, Granularity G, int NR, int KB, int MR>
 struct IntTile {
   // The MicroKernel interface of ARCHITECTURE.md §2.b (the vector struct stands for the ISA).
   using Scheme = S;
@@ -345,7 +345,7 @@ struct IntTile {
 /// xs[(s·MR + m)·4 + i]); weights decoded to float in registers. Per group and row it forms
 /// Σ c·x and Σ x in fp32 and adds scale·(Σc·x - sub·Σx) + offset·Σx; compared with ref::gemm
 /// (double accumulation) within a relative bound.
-template <class V, AffineEncodeScheme S, Granularity G, int NR, int KB, int MR>
+template <class V, AffineDecodeScheme S, Granularity G, int NR, int KB, int MR>
 struct FloatTile {
   using Scheme = S;
   using Layout = Interleaved<NR, KB>;

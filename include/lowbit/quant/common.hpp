@@ -44,12 +44,18 @@ struct DecodeAffine {
   float offset = 0.0f;
 };
 
-/// A scheme whose encode is an EncodeAffine and whose decode is a DecodeAffine of its parameters
-/// (encoders and error searches may then vectorise).
+/// A scheme whose decode is a DecodeAffine of its parameters: what the integer and float GEMM
+/// kernels need (Binary's sign(0) = +1 encode is not affine, its decode is).
 template <class S>
-concept AffineEncodeScheme = ElementwiseScheme<S> && requires(const typename S::Params& p) {
-  { S::encode_affine(p) } -> std::same_as<EncodeAffine>;
+concept AffineDecodeScheme = ElementwiseScheme<S> && requires(const typename S::Params& p) {
   { S::decode_affine(p) } -> std::same_as<DecodeAffine>;
+};
+
+/// ... whose encode is also an EncodeAffine of its parameters (encoders and error searches may
+/// then vectorise).
+template <class S>
+concept AffineEncodeScheme = AffineDecodeScheme<S> && requires(const typename S::Params& p) {
+  { S::encode_affine(p) } -> std::same_as<EncodeAffine>;
 };
 
 namespace detail {

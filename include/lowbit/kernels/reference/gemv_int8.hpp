@@ -29,7 +29,7 @@
 namespace lowbit::ref {
 
 /// Y (n × m) = X̂ · Ŵᵀ on the integer path (see the definition above). Throws Error on shapes.
-template <AffineEncodeScheme S, Granularity G, class L>
+template <AffineDecodeScheme S, Granularity G, class L>
 void gemm_int8(const PackedMatrix<S, G, L>& w, const Int8Activations& x, MatrixView<float> y) {
   if (x.cols() != w.cols()) {
     detail::fail("ref::gemm_int8: activations have ", x.cols(), " columns, W has ", w.cols());
@@ -65,7 +65,7 @@ void gemm_int8(const PackedMatrix<S, G, L>& w, const Int8Activations& x, MatrixV
 }
 
 /// y (m) = Ŵ · x̂ for activation row `t` of x (the n = 1 case of gemm_int8).
-template <AffineEncodeScheme S, Granularity G, class L>
+template <AffineDecodeScheme S, Granularity G, class L>
 void gemv_int8(const PackedMatrix<S, G, L>& w, const Int8Activations& x, VectorView<float> y) {
   if (x.rows() != 1) detail::fail("ref::gemv_int8: expects one activation row, got ", x.rows());
   if (y.size() != w.rows())

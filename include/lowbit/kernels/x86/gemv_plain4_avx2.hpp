@@ -3,7 +3,7 @@
 //
 // Requires: AVX2 + FMA (isa::avx2; isa::avx512bw reuses it until it has its own family).
 // Consumes: PackedMatrix<S, PerGroup<G>, Plain> with S::kCodeBits == 4, G a multiple of 32, any
-//           AffineEncodeScheme (symmetric, integer zero point, float minimum).
+//           AffineDecodeScheme (symmetric, integer zero point, float minimum).
 // Tile:     one output row at a time, 32 weights (16 code bytes) per step.
 // Reference: ref::gemv_int8 (kernels/reference/gemv_int8.hpp), bit for bit.
 // Trick:    Plain puts weight 2i in the low nibble and 2i+1 in the high nibble of byte i, so the
@@ -44,7 +44,7 @@ inline std::int32_t hsum_epi32_avx2(__m256i v) noexcept {
   return _mm_cvtsi128_si32(s);
 }
 
-template <class Isa, AffineEncodeScheme S, int G>
+template <class Isa, AffineDecodeScheme S, int G>
 struct GemvPlain4Avx2 {
   static_assert(S::kCodeBits == 4 && G % 32 == 0, "GemvPlain4Avx2: 4-bit codes, groups of 32·j");
 

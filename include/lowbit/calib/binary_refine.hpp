@@ -1,0 +1,309 @@
+// SPDX-License-Identifier: Apache-2.0
+// lowbit/calib/binary_refine.hpp: fitting binary codes (QUANTIZERS.md §4): sign·α (XNOR), the
+// BiLLM mean form, ARB's alternating refinement (order 1 and 2) and ARB-RC's row × column scales.
+//
+// # Per group (fit_binary, fit_binary2), values x of one group
+//   kXnor      μ = 0, α = mean|x|, b = sign(x)                     (MSE-optimal α for those signs)
+//   kMean      μ = mean x, α = mean|x - μ|, b = sign(x - μ)         (BiLLM order 1)
+//   kArb       kMean, then `iters` (15) rounds of ARB-LLM's high_order_residual_alternating_order1:
+//                μ ← μ + mean(x - x̂); α ← mean(b·(x - μ)); b ← sign(x - μ); x̂ = μ + α·b
+//   Binary2:
+//   kResidual  BiLLM order 2: kMean on x, then kMean on the residual; μ = μ1 + μ2 shared
+//   kArb       kResidual, then `iters` rounds of high_order_residual_alternating_mean:
+//                μ ← μ + mean(x - x̂); α1 ← mean(b1·(x - μ - α2·b2)); α2 ← mean(b2·(x - μ - α1·b1));
+//                (b1, b2) ← the nearest of μ ± α1 ± α2 to x, jointly
+// The arithmetic runs in double; the parameters are then rounded to the scheme's storage type and
+// the codes taken from the *stored* parameters (Binary: sign(x - μ); Binary2: the nearest
+// level), so what decodes is what was measured. sign(0) = +1 throughout (binary.hpp). An empty
+// group or one of zeros gives α = μ = 0 (QUANTIZERS.md §4 pitfalls: no NaN from empty means).
+//
+// # ARB-RC (fit_binary_rc), a whole matrix
+//   Ŵ = diag(α_r)·B·diag(α_c), B = sign(W) fixed: α_r = mean_row|W|, α_c = mean_col(|W|/α_r)
+//   (columns over rows with α_r > 0), then `iters` rounds of alternating least squares
+//   α_r = Σ_j α_c,j·|W_rj| / Σ_j α_c,j²,  α_c = Σ_r α_r·|W_rj| / Σ_r α_r²  (B·W = |W|, B² = 1).
+//   Stored as a PerChannel Binary<kNone> matrix (α_r, the signs) plus the column scales, which a
+//   kernel applies to the activations: Ŵ·x = diag(α_r)·B·(α_c ⊙ x).
+//
+// NaN or ±Inf weights throw Error naming the row and column.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "lowbit/core/error.hpp"
+#include "lowbit/core/view.hpp"
+#include "lowbit/pack/layouts.hpp"
+#include "lowbit/pack/packed_matrix.hpp"
+#include "lowbit/quant/binary.hpp"
+#include "lowbit/quant/granularity.hpp"
+
+namespace lowbit::calib {
+
+enum class BinaryMethod : std::uint8_t { kXnor = 0, kMean = 1, kArb = 2 };
+enum class Binary2Method : std::uint8_t { kResidual = 0, kArb = 1 };
+
+/// α and μ of one group, before rounding to a storage type.
+struct BinaryFit {
+  double alpha = 0.0;
+  double mean = 0.0;
+};
+struct Binary2Fit {
+  double mean = 0.0;
+  double alpha1 = 0.0;
+  double alpha2 = 0.0;
+};
+
+namespace detail {
+
+inline double sign_pm(double v) noexcept { return v >= 0.0 ? 1.0 : -1.0; }  // sign(0) = +1
+
+inline double mean_of(std::span<const float> x) noexcept {
+  double s = 0.0;
+  for (float v : x) s += v;
+  return x.empty() ? 0.0 : s / static_cast<double>(x.size());
+}
+
+inline double mean_abs_dev(std::span<const float> x, double mu) noexcept {
+  double s = 0.0;
+  for (float v : x) s += std::fabs(v - mu);
+  return x.empty() ? 0.0 : s / static_cast<double>(x.size());
+}
+
+/// Throws Error if any value of the view is NaN or ±Inf.
+inline void check_finite(MatrixView<const float> w, const char* who) {
+  for (Index r = 0; r < w.rows(); ++r)
+    for (Index k = 0; k < w.cols(); ++k)
+      if (!std::isfinite(w(r, k)))
+        lowbit::detail::fail(who, ": weight (", r, ", ", k, ") is ", w(r, k), ", not finite");
+}
+
+/// The values of every parameter set of a (G, Plain) matrix of w's shape, in row-major order.
+template <Granularity G>
+std::vector<std::vector<float>> gather_groups(MatrixView<const float> w) {
+  std::vector<std::vector<float>> groups(
+      static_cast<std::size_t>(G::param_count(w.rows(), w.cols())));
+  for (Index r = 0; r < w.rows(); ++r)
+    for (Index k = 0; k < w.cols(); ++k)
+      groups[static_cast<std::size_t>(G::param_index(r, k, w.cols()))].push_back(w(r, k));
+  return groups;
+}
+
+}  // namespace detail
+
+/// One group's α and μ by `method` (see the top of this file); `iters` rounds for kArb.
+inline BinaryFit fit_binary(std::span<const float> x, BinaryMethod method, int iters = 15) {
+  BinaryFit f;
+  if (x.empty()) return f;
+  if (method == BinaryMethod::kXnor) {
+    f.alpha = detail::mean_abs_dev(x, 0.0);
+    return f;
+  }
+  f.mean = detail::mean_of(x);
+  f.alpha = detail::mean_abs_dev(x, f.mean);
+  if (method == BinaryMethod::kMean) return f;
+  const double n = static_cast<double>(x.size());
+  std::vector<double> b(x.size());
+  for (std::size_t i = 0; i < x.size(); ++i) b[i] = detail::sign_pm(x[i] - f.mean);
+  for (int it = 0; it < iters; ++it) {
+    double res = 0.0;
+    for (std::size_t i = 0; i < x.size(); ++i) res += x[i] - (f.mean + f.alpha * b[i]);
+    f.mean += res / n;
+    double num = 0.0;
+    for (std::size_t i = 0; i < x.size(); ++i) num += b[i] * (x[i] - f.mean);
+    f.alpha = num / n;  // Σb² = n
+    for (std::size_t i = 0; i < x.size(); ++i) b[i] = detail::sign_pm(x[i] - f.mean);
+  }
+  return f;
+}
+
+/// One group's μ, α1, α2 by `method`; `iters` rounds for kArb.
+inline Binary2Fit fit_binary2(std::span<const float> x, Binary2Method method, int iters = 15) {
+  Binary2Fit f;
+  if (x.empty()) return f;
+  const std::size_t n = x.size();
+  const double nd = static_cast<double>(n);
+  const double mu1 = detail::mean_of(x);
+  const double a1 = detail::mean_abs_dev(x, mu1);
+  std::vector<double> b1(n), b2(n);
+  std::vector<float> r(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    b1[i] = detail::sign_pm(x[i] - mu1);
+    r[i] = static_cast<float>(x[i] - (mu1 + a1 * b1[i]));
+  }
+  const double mu2 = detail::mean_of(r);
+  const double a2 = detail::mean_abs_dev(r, mu2);
+  for (std::size_t i = 0; i < n; ++i) b2[i] = detail::sign_pm(r[i] - mu2);
+  f = {mu1 + mu2, a1, a2};
+  if (method == Binary2Method::kResidual) return f;
+  for (int it = 0; it < iters; ++it) {
+    double res = 0.0;
+    for (std::size_t i = 0; i < n; ++i)
+      res += x[i] - (f.mean + f.alpha1 * b1[i] + f.alpha2 * b2[i]);
+    f.mean += res / nd;
+    double s1 = 0.0;
+    for (std::size_t i = 0; i < n; ++i) s1 += b1[i] * (x[i] - f.mean - f.alpha2 * b2[i]);
+    f.alpha1 = s1 / nd;
+    double s2 = 0.0;
+    for (std::size_t i = 0; i < n; ++i) s2 += b2[i] * (x[i] - f.mean - f.alpha1 * b1[i]);
+    f.alpha2 = s2 / nd;
+    // Joint re-pick: the nearest of the four levels, found from the three midpoints of the
+    // sorted levels (a tie, of measure zero, goes to the lower level).
+    std::array<std::array<double, 3>, 4> lv;  // (level, b1, b2)
+    for (int c = 0; c < 4; ++c) {
+      const double p1 = (c & 1) ? 1.0 : -1.0, p2 = (c & 2) ? 1.0 : -1.0;
+      lv[static_cast<std::size_t>(c)] = {f.alpha1 * p1 + f.alpha2 * p2, p1, p2};
+    }
+    std::sort(lv.begin(), lv.end(), [](const auto& a, const auto& b) { return a[0] < b[0]; });
+    const double m0 = 0.5 * (lv[0][0] + lv[1][0]), m1 = 0.5 * (lv[1][0] + lv[2][0]),
+                 m2 = 0.5 * (lv[2][0] + lv[3][0]);
+    for (std::size_t i = 0; i < n; ++i) {
+      const double d = x[i] - f.mean;
+      const std::size_t j = static_cast<std::size_t>(d > m0) + static_cast<std::size_t>(d > m1) +
+                            static_cast<std::size_t>(d > m2);
+      b1[i] = lv[j][1];
+      b2[i] = lv[j][2];
+    }
+  }
+  return f;
+}
+
+/// Binarizes w group by group (G) with `method`: parameters rounded to ScaleT, then codes from
+/// the stored parameters. Throws Error on non-finite weights.
+template <BinaryOffset Offset, class ScaleT, Granularity G>
+PackedMatrix<Binary<Offset, ScaleT>, G, Plain> binarize(MatrixView<const float> w,
+                                                        BinaryMethod method, int iters = 15) {
+  using S = Binary<Offset, ScaleT>;
+  if (Offset == BinaryOffset::kNone && method != BinaryMethod::kXnor)
+    lowbit::detail::fail("binarize: ", S::name(), " stores no mean; use BinaryMethod::kXnor");
+  detail::check_finite(w, "binarize");
+  PackedMatrix<S, G, Plain> out(w.rows(), w.cols());
+  const auto groups = detail::gather_groups<G>(w);
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    const BinaryFit f = fit_binary(groups[g], method, iters);
+    out.params()[g] = S::make(static_cast<float>(f.alpha), static_cast<float>(f.mean));
+    if (!S::params_finite(out.params()[g]))
+      lowbit::detail::fail("binarize: parameter set ", g, " overflows ", S::name());
+  }
+  std::vector<float> mean(groups.size());  // decoded once per group, not per weight
+  for (std::size_t g = 0; g < groups.size(); ++g) mean[g] = S::mean(out.params()[g]);
+  for (Index r = 0; r < w.rows(); ++r)
+    for (Index k = 0; k < w.cols(); ++k)
+      out.set_code(r, k, w(r, k) >= mean[static_cast<std::size_t>(out.param_slot(r, k))] ? 1u : 0u);
+  return out;
+}
+
+/// Two sign planes per weight, group by group (G) with `method`; codes = the nearest stored level.
+template <class ScaleT, Granularity G>
+PackedMatrix<Binary2<ScaleT>, G, Plain> binarize2(MatrixView<const float> w, Binary2Method method,
+                                                  int iters = 15) {
+  using S = Binary2<ScaleT>;
+  detail::check_finite(w, "binarize2");
+  PackedMatrix<S, G, Plain> out(w.rows(), w.cols());
+  const auto groups = detail::gather_groups<G>(w);
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    const Binary2Fit f = fit_binary2(groups[g], method, iters);
+    out.params()[g] = S::make(static_cast<float>(f.mean), static_cast<float>(f.alpha1),
+                              static_cast<float>(f.alpha2));
+    if (!S::params_finite(out.params()[g]))
+      lowbit::detail::fail("binarize2: parameter set ", g, " overflows ", S::name());
+  }
+  // S::encode with each group's four levels decoded once: the nearest, ties to the lower code.
+  std::vector<std::array<float, 4>> lv(groups.size());
+  for (std::size_t g = 0; g < groups.size(); ++g)
+    for (int c = 0; c < 4; ++c)
+      lv[g][static_cast<std::size_t>(c)] =
+          S::decode(static_cast<typename S::Code>(c), out.params()[g]);
+  for (Index r = 0; r < w.rows(); ++r)
+    for (Index k = 0; k < w.cols(); ++k) {
+      const std::array<float, 4>& l = lv[static_cast<std::size_t>(out.param_slot(r, k))];
+      const float x = w(r, k);
+      std::uint32_t best = 0;
+      float bd = std::fabs(x - l[0]);
+      for (std::uint32_t c = 1; c < 4; ++c) {
+        const float d = std::fabs(x - l[c]);
+        if (d < bd) {
+          best = c;
+          bd = d;
+        }
+      }
+      out.set_code(r, k, best);
+    }
+  return out;
+}
+
+/// ARB-RC: signs and row scales as a PerChannel binary matrix, and one scale per column.
+template <class ScaleT>
+struct BinaryRC {
+  PackedMatrix<Binary<BinaryOffset::kNone, ScaleT>, PerChannel, Plain> w;
+  std::vector<float> col_scale;  // α_c, one per column (fp32; cols·32 bits of storage)
+
+  /// Ŵ(r, k) = α_r·b_rk·α_c,k.
+  float decode(Index r, Index k) const noexcept {
+    using S = Binary<BinaryOffset::kNone, ScaleT>;
+    return S::decode(static_cast<typename S::Code>(w.code(r, k)), w.params_at(r, k)) *
+           col_scale[static_cast<std::size_t>(k)];
+  }
+};
+
+/// ARB-RC order 1 of w (see the top of this file), `iters` (15) alternating rounds.
+template <class ScaleT>
+BinaryRC<ScaleT> fit_binary_rc(MatrixView<const float> w, int iters = 15) {
+  using S = Binary<BinaryOffset::kNone, ScaleT>;
+  detail::check_finite(w, "fit_binary_rc");
+  const Index R = w.rows(), C = w.cols();
+  std::vector<double> ar(static_cast<std::size_t>(R), 0.0), ac(static_cast<std::size_t>(C), 0.0);
+  for (Index r = 0; r < R; ++r) {
+    double s = 0.0;
+    for (Index k = 0; k < C; ++k) s += std::fabs(w(r, k));
+    ar[static_cast<std::size_t>(r)] = C > 0 ? s / static_cast<double>(C) : 0.0;
+  }
+  {  // α_c = mean over rows with α_r > 0 of |W|/α_r (row-major sweeps)
+    std::vector<double> s(static_cast<std::size_t>(C), 0.0);
+    Index n = 0;
+    for (Index r = 0; r < R; ++r) {
+      const double a = ar[static_cast<std::size_t>(r)];
+      if (!(a > 0.0)) continue;
+      ++n;
+      for (Index k = 0; k < C; ++k) s[static_cast<std::size_t>(k)] += std::fabs(w(r, k)) / a;
+    }
+    for (Index k = 0; k < C; ++k)
+      ac[static_cast<std::size_t>(k)] =
+          n > 0 ? s[static_cast<std::size_t>(k)] / static_cast<double>(n) : 0.0;
+  }
+  for (int it = 0; it < iters; ++it) {
+    double cc = 0.0;
+    for (double v : ac) cc += v * v;
+    for (Index r = 0; r < R; ++r) {
+      double s = 0.0;
+      for (Index k = 0; k < C; ++k) s += ac[static_cast<std::size_t>(k)] * std::fabs(w(r, k));
+      ar[static_cast<std::size_t>(r)] = cc > 0.0 ? s / cc : 0.0;
+    }
+    double rr = 0.0;
+    for (double v : ar) rr += v * v;
+    std::fill(ac.begin(), ac.end(), 0.0);
+    for (Index r = 0; r < R; ++r) {
+      const double a = ar[static_cast<std::size_t>(r)];
+      for (Index k = 0; k < C; ++k) ac[static_cast<std::size_t>(k)] += a * std::fabs(w(r, k));
+    }
+    for (double& v : ac) v = rr > 0.0 ? v / rr : 0.0;
+  }
+  BinaryRC<ScaleT> out{PackedMatrix<S, PerChannel, Plain>(R, C), {}};
+  for (Index r = 0; r < R; ++r) {
+    out.w.params()[static_cast<std::size_t>(r)] =
+        S::make(static_cast<float>(ar[static_cast<std::size_t>(r)]), 0.0f);
+    if (!S::params_finite(out.w.params()[static_cast<std::size_t>(r)]))
+      lowbit::detail::fail("fit_binary_rc: the scale of row ", r, " overflows ", S::name());
+    for (Index k = 0; k < C; ++k) out.w.set_code(r, k, w(r, k) >= 0.0f ? 1u : 0u);
+  }
+  out.col_scale.resize(static_cast<std::size_t>(C));
+  for (Index k = 0; k < C; ++k)
+    out.col_scale[static_cast<std::size_t>(k)] =
+        static_cast<float>(ac[static_cast<std::size_t>(k)]);
+  return out;
+}
+
+}  // namespace lowbit::calib

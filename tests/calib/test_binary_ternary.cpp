@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: Apache-2.0
+// tests/calib/test_binary_ternary.cpp: the binary and ternary schemes and their fitters against
+// QUANTIZERS.md §10 tables D and E (numpy references, per row of 4096 columns; here 256 rows,
+// 2^20 samples, so the limits allow ±0.002 of sampling noise), plus their edge cases.
+#include <cmath>
+#include <random>
+#include <type_traits>
+#include <vector>
+
+#include "lowbit/calib/binary_refine.hpp"
+#include "lowbit/calib/ternary_threshold.hpp"
+#include "lowbit/io/serialize.hpp"
+#include "lowbit/lowbit.hpp"
+#include "support/catch.hpp"
+#include "support/metrics.hpp"
+#include "support/rng.hpp"
+
+using namespace lowbit;
+
+namespace {
+
+constexpr Index kRows = 4096, kCols = 4096;
+
+const std::vector<float>& gauss() {
+  static const std::vector<float> x =
+      test::gaussian(static_cast<std::size_t>(kRows * kCols), 20261122);
+  return x;
+}
+
+/// Table D's "structured" matrix: row mean ~ N(0, 0.3²) plus N(0,1)·(column scale ~
+/// lognormal(0, 0.5)), normalised to unit variance.
+const std::vector<float>& structured() {
+  static const std::vector<float> x = [] {
+    std::mt19937_64 rng(777);
+    std::normal_distribution<double> nd(0.0, 1.0);
+    std::vector<double> mu(static_cast<std::size_t>(kRows)), cs(static_cast<std::size_t>(kCols));
+    for (auto& m : mu) m = 0.3 * nd(rng);
+    for (auto& c : cs) c = std::exp(0.5 * nd(rng));
+    std::vector<double> v(static_cast<std::size_t>(kRows * kCols));
+    double ss = 0.0;
+    for (Index r = 0; r < kRows; ++r)
+      for (Index k = 0; k < kCols; ++k) {
+        const double e =
+            mu[static_cast<std::size_t>(r)] + nd(rng) * cs[static_cast<std::size_t>(k)];
+        v[static_cast<std::size_t>(r * kCols + k)] = e;
+        ss += e * e;
+      }
+    const double s = 1.0 / std::sqrt(ss / static_cast<double>(v.size()));
+    std::vector<float> out(v.size());
+    for (std::size_t i = 0; i < v.size(); ++i) out[i] = static_cast<float>(v[i] * s);
+    return out;
+  }();
+  return x;
+}
+
+MatrixView<const float> view(const std::vector<float>& x) {
+  return MatrixView<const float>(x.data(), kRows, kCols);
+}
+
+template <class M>
+double nmse_of(const M& q, const std::vector<float>& x) {
+  const std::vector<float> d = dequantize(q);
+  return test::nmse(d, x);
+}
+
+}  // namespace
+
+TEST_CASE("binary: NMSE per row matches QUANTIZERS.md table D", "[binary][accuracy]") {
+  const auto& x = gauss();
+  const double xnor = nmse_of(
+      calib::binarize<BinaryOffset::kNone, f16, PerChannel>(view(x), calib::BinaryMethod::kXnor),
+      x);
+  const double mean = nmse_of(
+      calib::binarize<BinaryOffset::kMean, f16, PerChannel>(view(x), calib::BinaryMethod::kMean),
+      x);
+  const double arb = nmse_of(
+      calib::binarize<BinaryOffset::kMean, f16, PerChannel>(view(x), calib::BinaryMethod::kArb), x);
+  const double res =
+      nmse_of(calib::binarize2<f16, PerChannel>(view(x), calib::Binary2Method::kResidual), x);
+  const double arb2 =
+      nmse_of(calib::binarize2<f16, PerChannel>(view(x), calib::Binary2Method::kArb), x);
+  INFO("XNOR " << xnor << ", mean " << mean << ", ARB " << arb << ", residual o2 " << res
+               << ", ARB o2 " << arb2);
+  CHECK(std::fabs(xnor - 0.36337) < 0.002);
+  CHECK(std::fabs(mean - 0.36327) < 0.002);
+  CHECK(std::fabs(arb - 0.36312) < 0.002);
+  CHECK(arb <= mean + 1e-5);
+  CHECK(std::fabs(res - 0.13041) < 0.002);
+  CHECK(std::fabs(arb2 - 0.11717) < 0.002);
+  CHECK(arb2 <= 0.1180);  // the 2-bit Lloyd-Max optimum is 0.11748 (table A)
+  CHECK(arb2 < res - 0.01);
+
+  // The structured matrix: row means and column scales. ARB-RC's column scales recover most.
+  const auto& s = structured();
+  const double sx = nmse_of(
+      calib::binarize<BinaryOffset::kNone, f16, PerChannel>(view(s), calib::BinaryMethod::kXnor),
+      s);
+  const auto rc = calib::fit_binary_rc<f16>(view(s));
+  std::vector<float> d(s.size());
+  for (Index r = 0; r < kRows; ++r)
+    for (Index k = 0; k < kCols; ++k) d[static_cast<std::size_t>(r * kCols + k)] = rc.decode(r, k);
+  const double src = test::nmse(d, s);
+  INFO("structured: XNOR " << sx << ", ARB-RC " << src);
+  CHECK(std::fabs(sx - 0.48689) < 0.01);
+  CHECK(src <= 0.365);
+}
+
+TEST_CASE("ternary: NMSE per row matches QUANTIZERS.md table E", "[ternary][accuracy]") {
+  const auto& x = gauss();
+  auto t = [&](calib::TernaryMethod m) {
+    return nmse_of(calib::ternarize<f16, PerChannel>(view(x), m), x);
+  };
+  const double absmean = t(calib::TernaryMethod::kAbsmean);
+  const double ls = t(calib::TernaryMethod::kAbsmeanLs);
+  const double twn = t(calib::TernaryMethod::kTwn);
+  const double opt = t(calib::TernaryMethod::kOptimal);
+  const double sherry = nmse_of(calib::ternarize_sherry<f16, PerGroup<128>>(view(x)), x);
+  INFO("absmean " << absmean << ", +LS " << ls << ", TWN " << twn << ", optimal " << opt
+                  << ", Sherry 3:4 g128 " << sherry);
+  CHECK(std::fabs(absmean - 0.26335) < 0.002);
+  CHECK(std::fabs(ls - 0.21304) < 0.002);
+  CHECK(std::fabs(twn - 0.19163) < 0.002);
+  CHECK(twn <= 0.1920);
+  CHECK(opt <= 0.1905);  // analytic optimum 0.19017
+  CHECK(opt <= twn);
+  CHECK(std::fabs(sherry - 0.28193) < 0.002);
+}
+
+TEST_CASE("ternary: codes, supports and the 3:4 pattern", "[ternary]") {
+  using S = Ternary<float>;
+  const S::Params p = S::make(2.0f);
+  CHECK(S::encode(0.9f, p) == 1);
+  CHECK(S::encode(1.0f, p) == 1);  // tie at α/2 rounds half to even: 0
+  CHECK(S::encode(1.1f, p) == 2);
+  CHECK(S::encode(-5.0f, p) == 0);
+  CHECK(S::decode(0, p) == -2.0f);
+  CHECK(S::decode(1, p) == 0.0f);
+  CHECK(S::decode(2, p) == 2.0f);
+  // A group: optimal threshold keeps the large magnitudes, α = their mean.
+  const std::vector<float> g = {4.0f, -4.0f, 0.1f, -0.2f, 3.8f, 0.0f, 0.05f, -4.2f};
+  const auto f = calib::fit_ternary(g, calib::TernaryMethod::kOptimal);
+  CHECK(std::fabs(f.alpha - 4.0) < 1e-6);
+  const auto q = calib::ternarize<float, PerChannel>(MatrixView<const float>(g.data(), 1, 8),
+                                                     calib::TernaryMethod::kOptimal);
+  const std::uint32_t want[8] = {2, 0, 1, 1, 2, 1, 1, 0};
+  for (Index k = 0; k < 8; ++k) CHECK(q.code(0, k) == want[k]);
+  // Sherry: one zero in every block of 4, the smallest magnitude (ties: the first).
+  const std::vector<float> h = {1.0f, -0.5f, 2.0f, 3.0f, 0.7f, 0.7f, -0.9f, 1.0f};
+  const auto sq =
+      calib::ternarize_sherry<float, PerChannel>(MatrixView<const float>(h.data(), 1, 8));
+  const std::uint32_t swant[8] = {2, 1, 2, 2, 1, 2, 0, 2};
+  for (Index k = 0; k < 8; ++k) CHECK(sq.code(0, k) == swant[k]);
+  CHECK(std::fabs(S::alpha(sq.params()[0]) - (1.0 + 2.0 + 3.0 + 0.7 + 0.9 + 1.0) / 6.0) < 1e-6);
+  // Zeros: α = 0, every code 0 (t = 0), decodes to zeros, for every method.
+  const std::vector<float> z(64, 0.0f);
+  for (auto m : {calib::TernaryMethod::kAbsmean, calib::TernaryMethod::kAbsmeanLs,
+                 calib::TernaryMethod::kTwn, calib::TernaryMethod::kOptimal}) {
+    const auto zq =
+        calib::ternarize<f16, PerGroup<32>>(MatrixView<const float>(z.data(), 2, 32), m);
+    for (float v : dequantize(zq)) CHECK(v == 0.0f);
+    CHECK(zq.code(1, 31) == 1);
+  }
+}
+
+TEST_CASE("binary: sign(0) = +1, zero groups, the two-plane levels", "[binary]") {
+  using B = Binary<BinaryOffset::kMean, float>;
+  const B::Params p = B::make(0.5f, 1.0f);
+  CHECK(B::encode(1.0f, p) == 1);  // x == μ: +1
+  CHECK(B::encode(0.999f, p) == 0);
+  CHECK(B::decode(1, p) == 1.5f);
+  CHECK(B::decode(0, p) == 0.5f);
+  const DecodeAffine d = B::decode_affine(p);
+  CHECK(d.scale * 1.0f + d.offset == 1.5f);
+  CHECK(d.scale * 0.0f + d.offset == 0.5f);
+  using X = Binary<BinaryOffset::kNone, f16>;
+  const std::vector<float> row = {0.0f, -1.0f, 2.0f, 0.0f};
+  const auto q = calib::binarize<BinaryOffset::kNone, f16, PerChannel>(
+      MatrixView<const float>(row.data(), 1, 4), calib::BinaryMethod::kXnor);
+  CHECK(q.code(0, 0) == 1);
+  CHECK(q.code(0, 1) == 0);
+  CHECK(q.code(0, 3) == 1);
+  CHECK(X::alpha(q.params()[0]) == 0.75f);
+  const std::vector<float> z(32, 0.0f);
+  const auto zq = calib::binarize<BinaryOffset::kMean, f16, PerGroup<16>>(
+      MatrixView<const float>(z.data(), 1, 32), calib::BinaryMethod::kArb);
+  for (float v : dequantize(zq)) CHECK(v == 0.0f);
+  const auto zq2 = calib::binarize2<f16, PerChannel>(MatrixView<const float>(z.data(), 2, 16),
+                                                     calib::Binary2Method::kArb);
+  for (float v : dequantize(zq2)) CHECK(v == 0.0f);
+  // Binary2: the nearest of μ ± α1 ± α2.
+  using B2 = Binary2<float>;
+  const B2::Params p2 = B2::make(1.0f, 2.0f, 0.5f);  // levels -1.5, -0.5, 2.5, 3.5
+  CHECK(B2::decode(0, p2) == -1.5f);
+  CHECK(B2::decode(2, p2) == -0.5f);
+  CHECK(B2::decode(1, p2) == 2.5f);
+  CHECK(B2::decode(3, p2) == 3.5f);
+  CHECK(B2::encode(-3.0f, p2) == 0);
+  CHECK(B2::encode(0.9f, p2) == 2);
+  CHECK(B2::encode(1.1f, p2) == 1);
+  CHECK(B2::encode(9.0f, p2) == 3);
+}
+
+TEST_CASE("binary/ternary: bad input and files", "[binary][ternary]") {
+  std::vector<float> w(64, 0.5f);
+  w[37] = NAN;
+  const MatrixView<const float> v(w.data(), 2, 32);
+  REQUIRE_THROWS_AS(
+      (calib::binarize<BinaryOffset::kMean, f16, PerChannel>(v, calib::BinaryMethod::kArb)), Error);
+  REQUIRE_THROWS_AS((calib::binarize2<f16, PerChannel>(v, calib::Binary2Method::kArb)), Error);
+  REQUIRE_THROWS_AS((calib::ternarize<f16, PerChannel>(v, calib::TernaryMethod::kTwn)), Error);
+  REQUIRE_THROWS_AS((calib::ternarize_sherry<f16, PerChannel>(v)), Error);
+  REQUIRE_THROWS_AS(calib::fit_binary_rc<f16>(v), Error);
+  w[37] = 1e30f;  // finite, but α overflows f16
+  REQUIRE_THROWS_AS((calib::ternarize<f16, PerChannel>(v, calib::TernaryMethod::kTwn)), Error);
+  w[37] = 0.25f;
+  REQUIRE_THROWS_AS(
+      (calib::binarize<BinaryOffset::kNone, f16, PerChannel>(v, calib::BinaryMethod::kArb)),
+      Error);  // no mean to store
+  REQUIRE_THROWS_AS(
+      (calib::ternarize_sherry<f16, PerChannel>(MatrixView<const float>(w.data(), 2, 30))),
+      Error);  // 30 columns: not blocks of 4
+  REQUIRE_THROWS_AS(
+      (calib::ternarize_sherry<f16, PerGroup<6>>(MatrixView<const float>(w.data(), 2, 32))), Error);
+
+  // Files: every scheme round-trips; a ternary code 3 and a non-finite α are rejected.
+  const auto& x = gauss();
+  const MatrixView<const float> small(x.data(), 5, 70);
+  const auto b =
+      calib::binarize<BinaryOffset::kMean, f16, PerGroup<32>>(small, calib::BinaryMethod::kArb);
+  const auto b2 = calib::binarize2<bf16, PerGroup<64>>(small, calib::Binary2Method::kArb);
+  const auto t = calib::ternarize<f16, PerGroup<32>>(small, calib::TernaryMethod::kOptimal);
+  CHECK(dequantize(io::deserialize<std::remove_cvref_t<decltype(b)>>(io::serialize(b))) ==
+        dequantize(b));
+  CHECK(dequantize(io::deserialize<std::remove_cvref_t<decltype(b2)>>(io::serialize(b2))) ==
+        dequantize(b2));
+  auto img = io::serialize(t);
+  CHECK(dequantize(io::deserialize<std::remove_cvref_t<decltype(t)>>(img)) == dequantize(t));
+  auto bad = t.clone();
+  bad.set_code(2, 5, 3);
+  REQUIRE_THROWS_AS(io::deserialize<std::remove_cvref_t<decltype(t)>>(io::serialize(bad)), Error);
+  REQUIRE_THROWS_AS(io::deserialize<std::remove_cvref_t<decltype(b)>>(img),
+                    Error);  // another scheme
+}
