@@ -145,14 +145,19 @@ PackedMatrix<Ternary<ScaleT>, G, Plain> ternarize_sherry(MatrixView<const float>
     lowbit::detail::fail("ternarize_sherry: ", w.cols(), " columns, not a multiple of 4");
   if (G::kKind == GranularityKind::kPerGroup && G::kGroupSize % 4 != 0)
     lowbit::detail::fail("ternarize_sherry: group size ", G::kGroupSize, " is not a multiple of 4");
+  // The column of smallest |w| among k0 .. k0+3 of row r (ties: the first).
+  auto smallest_of_4 = [&](Index r, Index k0) {
+    Index drop = k0;
+    for (Index k = k0 + 1; k < k0 + 4; ++k)
+      if (std::fabs(w(r, k)) < std::fabs(w(r, drop))) drop = k;
+    return drop;
+  };
   PackedMatrix<S, G, Plain> out(w.rows(), w.cols());
   std::vector<double> sum(static_cast<std::size_t>(out.params().size()), 0.0);
   std::vector<std::size_t> cnt(sum.size(), 0);
   for (Index r = 0; r < w.rows(); ++r)
     for (Index k0 = 0; k0 < w.cols(); k0 += 4) {
-      Index drop = k0;
-      for (Index k = k0 + 1; k < k0 + 4; ++k)
-        if (std::fabs(w(r, k)) < std::fabs(w(r, drop))) drop = k;
+      const Index drop = smallest_of_4(r, k0);
       for (Index k = k0; k < k0 + 4; ++k) {
         if (k == drop) continue;
         const auto slot = static_cast<std::size_t>(out.param_slot(r, k));
@@ -168,9 +173,7 @@ PackedMatrix<Ternary<ScaleT>, G, Plain> ternarize_sherry(MatrixView<const float>
   }
   for (Index r = 0; r < w.rows(); ++r)
     for (Index k0 = 0; k0 < w.cols(); k0 += 4) {
-      Index drop = k0;
-      for (Index k = k0 + 1; k < k0 + 4; ++k)
-        if (std::fabs(w(r, k)) < std::fabs(w(r, drop))) drop = k;
+      const Index drop = smallest_of_4(r, k0);
       for (Index k = k0; k < k0 + 4; ++k) {
         const bool zero = k == drop || S::alpha(out.params_at(r, k)) == 0.0f;
         out.set_code(r, k, zero ? 1u : (w(r, k) >= 0.0f ? 2u : 0u));

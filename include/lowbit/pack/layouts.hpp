@@ -3,5 +3,6 @@
 // layouts (interleaved tiles, bit planes, trits, trellis streams) join here as they are added.
 #pragma once
 
+#include "lowbit/pack/base3.hpp"
 #include "lowbit/pack/interleaved.hpp"
 #include "lowbit/pack/plain.hpp"

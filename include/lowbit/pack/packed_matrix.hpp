@@ -108,7 +108,11 @@ class PackedMatrix {
   double bits_per_weight() const noexcept {
     if (empty()) return 0.0;
     const double n = static_cast<double>(rows_) * static_cast<double>(cols_);
-    return Scheme::kCodeBits +
+    // Code bits per weight: the scheme's width, unless the layout packs codes more densely
+    // (Base3x5: 8/5); row padding is not counted, in either case.
+    double code_bits = Scheme::kCodeBits;
+    if constexpr (requires { Layout::kCodeBitsPerWeight; }) code_bits = Layout::kCodeBitsPerWeight;
+    return code_bits +
            static_cast<double>(Gran::param_count(rows_, cols_)) * Scheme::kParamBits / n;
   }
 
