@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // tests/calib/test_binary_ternary.cpp: the binary and ternary schemes and their fitters against
-// QUANTIZERS.md §10 tables D and E (numpy references, per row of 4096 columns; here 256 rows,
-// 2^20 samples, so the limits allow ±0.002 of sampling noise), plus their edge cases.
+// QUANTIZERS.md §10 tables D and E (numpy references, per row of 4096 columns; here 4096 rows,
+// 2^24 samples, so the limits allow ±0.002 of sampling noise), plus their edge cases.
 #include <cmath>
 #include <random>
 #include <type_traits>
@@ -19,7 +19,16 @@ using namespace lowbit;
 
 namespace {
 
+// The figures are measured on 4096 rows; the sanitizer build (ASan + UBSan, -O1) checks the same
+// code paths on 512 rows, with the absolute limits widened by the larger sampling noise (the
+// full-size run costs ≈ 15 s there, a tenth of that build's test time).
+#if defined(__SANITIZE_ADDRESS__)
+constexpr Index kRows = 512, kCols = 4096;
+constexpr double kSlack = 0.003;
+#else
 constexpr Index kRows = 4096, kCols = 4096;
+constexpr double kSlack = 0.0;
+#endif
 
 const std::vector<float>& gauss() {
   static const std::vector<float> x =
@@ -81,13 +90,13 @@ TEST_CASE("binary: NMSE per row matches QUANTIZERS.md table D", "[binary][accura
       nmse_of(calib::binarize2<f16, PerChannel>(view(x), calib::Binary2Method::kArb), x);
   INFO("XNOR " << xnor << ", mean " << mean << ", ARB " << arb << ", residual o2 " << res
                << ", ARB o2 " << arb2);
-  CHECK(std::fabs(xnor - 0.36337) < 0.002);
-  CHECK(std::fabs(mean - 0.36327) < 0.002);
-  CHECK(std::fabs(arb - 0.36312) < 0.002);
+  CHECK(std::fabs(xnor - 0.36337) < 0.002 + kSlack);
+  CHECK(std::fabs(mean - 0.36327) < 0.002 + kSlack);
+  CHECK(std::fabs(arb - 0.36312) < 0.002 + kSlack);
   CHECK(arb <= mean + 1e-5);
-  CHECK(std::fabs(res - 0.13041) < 0.002);
-  CHECK(std::fabs(arb2 - 0.11717) < 0.002);
-  CHECK(arb2 <= 0.1180);  // the 2-bit Lloyd-Max optimum is 0.11748 (table A)
+  CHECK(std::fabs(res - 0.13041) < 0.002 + kSlack);
+  CHECK(std::fabs(arb2 - 0.11717) < 0.002 + kSlack);
+  CHECK(arb2 <= 0.1180 + kSlack);  // the 2-bit Lloyd-Max optimum is 0.11748 (table A)
   CHECK(arb2 < res - 0.01);
 
   // The structured matrix: row means and column scales. ARB-RC's column scales recover most.
@@ -102,7 +111,7 @@ TEST_CASE("binary: NMSE per row matches QUANTIZERS.md table D", "[binary][accura
   const double src = test::nmse(d, s);
   INFO("structured: XNOR " << sx << ", ARB-RC " << src);
   CHECK(std::fabs(sx - 0.48689) < 0.01);
-  CHECK(src <= 0.365);
+  CHECK(src <= 0.365 + kSlack);
 }
 
 TEST_CASE("ternary: NMSE per row matches QUANTIZERS.md table E", "[ternary][accuracy]") {
@@ -117,13 +126,13 @@ TEST_CASE("ternary: NMSE per row matches QUANTIZERS.md table E", "[ternary][accu
   const double sherry = nmse_of(calib::ternarize_sherry<f16, PerGroup<128>>(view(x)), x);
   INFO("absmean " << absmean << ", +LS " << ls << ", TWN " << twn << ", optimal " << opt
                   << ", Sherry 3:4 g128 " << sherry);
-  CHECK(std::fabs(absmean - 0.26335) < 0.002);
-  CHECK(std::fabs(ls - 0.21304) < 0.002);
-  CHECK(std::fabs(twn - 0.19163) < 0.002);
-  CHECK(twn <= 0.1920);
-  CHECK(opt <= 0.1905);  // analytic optimum 0.19017
+  CHECK(std::fabs(absmean - 0.26335) < 0.002 + kSlack);
+  CHECK(std::fabs(ls - 0.21304) < 0.002 + kSlack);
+  CHECK(std::fabs(twn - 0.19163) < 0.002 + kSlack);
+  CHECK(twn <= 0.1920 + kSlack);
+  CHECK(opt <= 0.1905 + kSlack);  // analytic optimum 0.19017
   CHECK(opt <= twn);
-  CHECK(std::fabs(sherry - 0.28193) < 0.002);
+  CHECK(std::fabs(sherry - 0.28193) < 0.002 + kSlack);
 }
 
 TEST_CASE("ternary: codes, supports and the 3:4 pattern", "[ternary]") {
