@@ -68,15 +68,35 @@ struct Fitter<Ternary<T>> {
   }
 };
 
-template <class S, class G, int NR>
+/// Sherry 3:4 ternary (the only fitter whose codes Sparse34 layouts can hold).
+template <class T>
+struct SherryFitter {
+  template <class G>
+  static PackedMatrix<Ternary<T>, G, Plain> fit(MatrixView<const float> w) {
+    return calib::ternarize_sherry<T, G>(w);
+  }
+};
+
+/// Shapes a layout can hold: Sparse34 layouts need k % 4 == 0.
+template <class L>
+bool layout_takes(Index k) {
+  if constexpr (requires { L::pad_code(k); }) {
+    return k % 4 == 0;
+  } else {
+    return true;
+  }
+}
+
+template <class S, class G, int NR, class L = Interleaved<NR, 32>, class Fit = Fitter<S>>
 void check_int8_path(std::uint64_t seed) {
-  using W = PackedMatrix<S, G, Interleaved<NR, 32>>;
+  using W = PackedMatrix<S, G, L>;
   Context ctx1(1), ctx3(3);
   for (const auto& shape : gemm_shapes()) {
     const Index m = shape[0], n = shape[1], k = shape[2];
+    if (!layout_takes<L>(k)) continue;
     const auto wf = student_t4(static_cast<std::size_t>(m * k), ++seed);
-    const auto plain = Fitter<S>::template fit<G>(MatrixView<const float>(wf.data(), m, k));
-    const W w = repack<Interleaved<NR, 32>>(plain);
+    const auto plain = Fit::template fit<G>(MatrixView<const float>(wf.data(), m, k));
+    const W w = repack<L>(plain);
     const auto xf = gaussian(static_cast<std::size_t>(n * k), ++seed);
     Int8Activations a;
     quantize_activations(MatrixView<const float>(xf.data(), n, k), a);
@@ -118,15 +138,16 @@ void check_int8_path(std::uint64_t seed) {
   }
 }
 
-template <class S, class G, int NR>
+template <class S, class G, int NR, class L = Interleaved<NR, 32>, class Fit = Fitter<S>>
 void check_float_path(std::uint64_t seed) {
-  using W = PackedMatrix<S, G, Interleaved<NR, 32>>;
+  using W = PackedMatrix<S, G, L>;
   Context ctx(2);
   for (const auto& shape : gemm_shapes()) {
     const Index m = shape[0], n = shape[1], k = shape[2];
+    if (!layout_takes<L>(k)) continue;
     const auto wf = student_t4(static_cast<std::size_t>(m * k), ++seed);
-    const auto plain = Fitter<S>::template fit<G>(MatrixView<const float>(wf.data(), m, k));
-    const W w = repack<Interleaved<NR, 32>>(plain);
+    const auto plain = Fit::template fit<G>(MatrixView<const float>(wf.data(), m, k));
+    const W w = repack<L>(plain);
     const auto xf = gaussian(static_cast<std::size_t>(n * k), ++seed);
     std::vector<float> want(static_cast<std::size_t>(n * m));
     ref::gemm(plain, MatrixView<const float>(xf.data(), n, k),

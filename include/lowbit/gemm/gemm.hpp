@@ -14,8 +14,9 @@
 // pipeline (gemm/output.hpp) and a Context (threads and scratch; gemm/context.hpp). Results
 // never depend on the thread count.
 //
-// Kernels: Interleaved<NR, KB> weights run the micro-kernels of kernels/interleaved_tile.hpp on
-// the widest vectors the ISA tag allows (kernels/select.hpp); Plain 4-bit weights have an AVX2
+// Kernels: lane-tiled weights (Interleaved<NR, KB>, Trit5Tiles<NR, KB>, Sparse34Tiles<NR, KB>) run
+// the micro-kernels of kernels/interleaved_tile.hpp on the widest vectors the ISA tag allows
+// (kernels/select.hpp); Plain 4-bit weights have an AVX2
 // GEMV; anything else (isa::scalar, neon64, other layouts) runs the scalar reference, so every
 // combination is correct and the fast ones are fast. Blocking: gemm/blocking.hpp.
 #pragma once
@@ -59,10 +60,10 @@ void apply_rows(const P& pipe, MatrixView<float> y) {
 
 /// The blocked driver for Interleaved weights on vector operations V (see gemm/blocking.hpp).
 /// kInt: int8 activations `xi` (exact path); otherwise float activations `xf`.
-template <class V, bool kInt, AffineDecodeScheme S, Granularity G, int NR, int KB, class P>
-void run_interleaved(const PackedMatrix<S, G, Interleaved<NR, KB>>& w, const Int8Activations* xi,
+template <class V, bool kInt, AffineDecodeScheme S, Granularity G, kernels::HasCodec L, class P>
+void run_interleaved(const PackedMatrix<S, G, L>& w, const Int8Activations* xi,
                      MatrixView<const float> xf, MatrixView<float> y, const P& pipe, Context& ctx) {
-  using L = Interleaved<NR, KB>;
+  constexpr Index NR = L::kTileRows, KB = L::kTileDepth;
   constexpr int MR = kernels::kMicroRows<V, NR>;
   constexpr Index kSteps = KB / 4;
   const Index n = kInt ? xi->rows() : xf.rows();
@@ -91,8 +92,12 @@ void run_interleaved(const PackedMatrix<S, G, Interleaved<NR, KB>>& w, const Int
   const std::size_t row_elems = static_cast<std::size_t>(nsteps * 4);
   const std::size_t xs_bytes =
       static_cast<std::size_t>(np) * panel_elems * static_cast<std::size_t>(act_bytes);
+  // Single int8 rows are used in place when their zero padding (kActivationPad) covers the
+  // last block; deeper blocks (KB > 64) read a zero-padded copy instead.
+  const bool int_in_place = kInt && nsteps * 4 <= xi->stride();
   const std::size_t rows_bytes =
-      kInt ? 0 : static_cast<std::size_t>(n - rem0) * row_elems * sizeof(float);
+      kInt ? (int_in_place ? 0 : static_cast<std::size_t>(n - rem0) * row_elems)
+           : static_cast<std::size_t>(n - rem0) * row_elems * sizeof(float);
   const std::size_t xsum_bytes =
       kInt ? static_cast<std::size_t>(n * groups) * sizeof(std::int32_t) : 0;
   std::byte* scratch = ctx.scratch(xs_bytes + rows_bytes + xsum_bytes + 64);
@@ -110,7 +115,19 @@ void run_interleaved(const PackedMatrix<S, G, Interleaved<NR, KB>>& w, const Int
       const std::int8_t* q = xi->row(t);
       if (in_panel) {
         auto* dst = reinterpret_cast<std::int8_t*>(xs_base) + static_cast<Index>(panel_elems) * p;
-        for (Index s = 0; s < nsteps; ++s) std::memcpy(dst + (s * MR + r) * 4, q + s * 4, 4);
+        const Index have = xi->stride() / 4;  // steps inside the row's zero padding
+        for (Index s = 0; s < nsteps; ++s) {
+          if (s < have) {
+            std::memcpy(dst + (s * MR + r) * 4, q + s * 4, 4);
+          } else {
+            std::memset(dst + (s * MR + r) * 4, 0, 4);
+          }
+        }
+      } else if (!int_in_place) {
+        auto* dst =
+            reinterpret_cast<std::int8_t*>(rows_base) + static_cast<Index>(row_elems) * (t - rem0);
+        std::memcpy(dst, q, static_cast<std::size_t>(cols));
+        std::memset(dst + cols, 0, row_elems - static_cast<std::size_t>(cols));
       }
       std::int32_t* sums =
           in_panel ? xsum + p * groups * MR + r : xsum + np * MR * groups + (t - rem0) * groups;
@@ -185,9 +202,9 @@ void run_interleaved(const PackedMatrix<S, G, Interleaved<NR, KB>>& w, const Int
           a.xs = xs_base + static_cast<std::size_t>(p) * panel_elems * act_bytes;
           a.xsum = xsum + p * groups * MR;
           if constexpr (kInt) {
-            kernels::IntTile<V, S, G, NR, KB, MR>::run(a);
+            kernels::IntTile<V, S, G, L, MR>::run(a);
           } else {
-            kernels::FloatTile<V, S, G, NR, KB, MR>::run(a);
+            kernels::FloatTile<V, S, G, L, MR>::run(a);
           }
           for (int r = 0; r < MR; ++r) epilogue(acc + r * NR, p * MR + r, tile);
         }
@@ -195,12 +212,13 @@ void run_interleaved(const PackedMatrix<S, G, Interleaved<NR, KB>>& w, const Int
         for (Index t = t0 > rem0 ? t0 : rem0; t < t1; ++t) {
           std::fill(acc, acc + NR, 0.0f);
           if constexpr (kInt) {
-            a.xs = xi->row(t);
+            a.xs = int_in_place ? static_cast<const void*>(xi->row(t))
+                                : rows_base + static_cast<Index>(row_elems) * (t - rem0);
             a.xsum = xsum + np * MR * groups + (t - rem0) * groups;
-            kernels::IntTile<V, S, G, NR, KB, 1>::run(a);
+            kernels::IntTile<V, S, G, L, 1>::run(a);
           } else {
             a.xs = reinterpret_cast<float*>(rows_base) + static_cast<Index>(row_elems) * (t - rem0);
-            kernels::FloatTile<V, S, G, NR, KB, 1>::run(a);
+            kernels::FloatTile<V, S, G, L, 1>::run(a);
           }
           epilogue(acc, t, tile);
         }
@@ -209,11 +227,12 @@ void run_interleaved(const PackedMatrix<S, G, Interleaved<NR, KB>>& w, const Int
   });
 }
 
+/// Weights in a lane-tiled layout with SIMD micro-kernels (Interleaved, Trit5Tiles, Sparse34Tiles).
 template <class W>
 struct InterleavedWeights : std::false_type {};
-template <class S, class G, int NR, int KB>
-struct InterleavedWeights<PackedMatrix<S, G, Interleaved<NR, KB>>> : std::true_type {
-  static constexpr int kNR = NR;
+template <class S, class G, kernels::HasCodec L>
+struct InterleavedWeights<PackedMatrix<S, G, L>> : std::true_type {
+  static constexpr int kNR = static_cast<int>(L::kTileRows);
 };
 
 /// Whether the int32 group sums of W are exact (kernels/interleaved_tile.hpp); if not, the

@@ -39,7 +39,9 @@
 
 #include "lowbit/config.hpp"
 #include "lowbit/core/types.hpp"
+#include "lowbit/pack/base3.hpp"
 #include "lowbit/pack/interleaved.hpp"
+#include "lowbit/pack/sparse34.hpp"
 #include "lowbit/quant/common.hpp"
 #include "lowbit/quant/granularity.hpp"
 #include "lowbit/quant/symmetric.hpp"
@@ -168,6 +170,86 @@ struct UnpackBlock {
   }
 };
 
+/// How a lane-tiled layout stores its steps' lane vectors, for the micro-kernels: steps come in
+/// units of kUnit; begin<U> loads unit U of one vector's worth of rows (v), step<T> returns step
+/// U·kUnit + T as codes in bytes (lane r = row r, 4 codes). Only layouts with a codec get SIMD
+/// micro-kernels (HasCodec); the others run the reference.
+template <class L>
+struct StepCodec;
+template <class L>
+concept HasCodec = requires { StepCodec<L>::kUnit; };
+
+template <int NR, int KB>
+struct StepCodec<Interleaved<NR, KB>> {
+  static constexpr int kUnit = 1;
+  template <class V>
+  struct State {
+    const std::byte* block;
+    int v;
+  };
+  template <class V, int Bits, int U>
+  static LOWBIT_INLINE State<V> begin(const std::byte* block, int v) {
+    return {block, v};
+  }
+  template <class V, int Bits, int U, int T>
+  static LOWBIT_INLINE typename V::I step(State<V>& st) {
+    return decode_step<V, Bits, NR, KB, U>(st.block, st.v);  // kUnit = 1: T = 0
+  }
+};
+
+/// Trit5Tiles (pack/base3.hpp): x_t = q·3^t mod 256 by byte adds, digit = [x >= 86] + [x >= 171]
+/// (= (3·x) >> 8, Base3x5::digit_of) by saturating subtracts and minimums.
+template <int NR, int KB>
+struct StepCodec<Trit5Tiles<NR, KB>> {
+  static constexpr int kUnit = 5;
+  template <class V>
+  struct State {
+    typename V::I x;
+  };
+  template <class V, int Bits, int U>
+  static LOWBIT_INLINE State<V> begin(const std::byte* block, int v) {
+    return {V::load(block + U * Trit5Tiles<NR, KB>::kLaneBytes + v * V::kLanes * 4)};
+  }
+  template <class V, int Bits, int U, int T>
+  static LOWBIT_INLINE typename V::I step(State<V>& st) {
+    const typename V::I one = V::set1_8(1);
+    const typename V::I d = V::add8(V::min_u8(V::subs_u8(st.x, V::set1_8(85)), one),
+                                    V::min_u8(V::subs_u8(st.x, V::set1_8(170)), one));
+    if constexpr (T < 4) st.x = V::add8(st.x, V::add8(st.x, st.x));
+    return d;
+  }
+};
+
+/// Sparse34Tiles (pack/sparse34.hpp): unit U = nibble chunk U mod 4 of 32-step unit U / 4; a
+/// step's 5-bit index (nibble | high bit << 4) selects its lane's four codes from a 32-entry table.
+template <int NR, int KB>
+struct StepCodec<Sparse34Tiles<NR, KB>> {
+  static constexpr int kUnit = 8;
+  template <class V>
+  struct State {
+    typename V::I nib, hi;
+  };
+  template <class V, int Bits, int U>
+  static LOWBIT_INLINE State<V> begin(const std::byte* block, int v) {
+    using L = Sparse34Tiles<NR, KB>;
+    const std::byte* unit = block + (U / 4) * L::kUnitBytes + v * V::kLanes * 4;
+    return {V::load(unit + (U % 4) * L::kLaneBytes), V::load(unit + 4 * L::kLaneBytes)};
+  }
+  template <class V, int Bits, int U, int T>
+  static LOWBIT_INLINE typename V::I step(State<V>& st) {
+    constexpr int bit = (U % 4) * 8 + T;  // the step's high bit within the lane
+    typename V::I h;
+    if constexpr (bit >= 4) {
+      h = V::template srli32<bit - 4>(st.hi);
+    } else {
+      h = V::template slli32<4 - bit>(st.hi);
+    }
+    const typename V::I idx = V::or_(V::and_(V::template srli32<4 * T>(st.nib), V::set1_32(15)),
+                                     V::and_(h, V::set1_32(16)));
+    return V::lut32(idx, detail::kSparse34Lanes.data());
+  }
+};
+
 /// Arguments of one micro-kernel call: one weight tile × one activation panel × a group range.
 struct TileArgs {
   const std::byte* codes = nullptr;    // the tile's first block
@@ -182,18 +264,22 @@ struct TileArgs {
 
 /// The integer micro-kernel: int8 activations (xs: MR int32 per step; step s of the panel is
 /// xs[s·MR + m]), exact integer group sums, the reference's float operations per group.
-template <class V, AffineDecodeScheme S, Granularity G, int NR, int KB, int MR>
+template <class V, AffineDecodeScheme S, Granularity G, HasCodec L, int MR>
 struct IntTile {
   // The MicroKernel interface of ARCHITECTURE.md §2.b (the vector struct stands for the ISA).
   using Scheme = S;
-  using Layout = Interleaved<NR, KB>;
+  using Layout = L;
+  using Codec = StepCodec<L>;
+  static constexpr int NR = static_cast<int>(L::kTileRows);
+  static constexpr int KB = static_cast<int>(L::kTileDepth);
   static constexpr int kMR = MR;
   static constexpr int kNR = NR;
   static constexpr int NV = NR / V::kLanes;
   static constexpr int kBits = S::kCodeBits;
   static constexpr int kSteps = KB / 4;
   static_assert(NR % V::kLanes == 0, "IntTile: NR must be a multiple of the vector's lanes");
-  // Steps per int16 flush (see the header): a power of two dividing 8.
+  // Steps per int16 flush (see the header): a power of two dividing 8; a block's last step also
+  // flushes (Trit5Tiles<NR, 20> blocks have 5 steps).
   static constexpr int kFlush = kBits <= 4   ? 8
                                 : kBits == 5 ? 4
                                 : kBits == 6 ? 2
@@ -206,16 +292,18 @@ struct IntTile {
   // is Σ_t (acc_t >> t·w) (arithmetic shifts of exact multiples). That saves one shift per step
   // (+4-6 % on an L2-resident GEMV, Zen 4). Each byte is at most 255, so |acc_t| stays under
   // 255·127·len < 2^31 for len <= kMaxExactGroup, as for the plain path.
-  static constexpr bool kSlices = V::kVnni && MR == 1 && (kBits == 2 || kBits == 4);
+  static constexpr bool kSlices = V::kVnni && MR == 1 && (kBits == 2 || kBits == 4) &&
+                                  std::is_same_v<L, Interleaved<NR, KB>>;
   static constexpr int kPerChunk = 8 / kBits;
-  static constexpr int kBlockBytes = NR * KB * kBits / 8;
+  static constexpr int kBlockBytes = static_cast<int>(L::block_bytes(kBits));
+  static constexpr int kUnit = Codec::kUnit;
+  static_assert(kSteps % kUnit == 0);
   static constexpr int kPrefetchBytes = LOWBIT_PREFETCH_BYTES;
 
   /// Σ c·q of blocks [b0, b1) for one activation row, by shift-free slices (kSlices above).
   static LOWBIT_INLINE void run_slices(const TileArgs& a, const std::int32_t* xs, Index b0,
                                        Index b1, typename V::I* iacc) {
     using I = typename V::I;
-    using L = Interleaved<NR, KB>;
     I acc[kPerChunk][NV];
     for (int t = 0; t < kPerChunk; ++t)
       for (int v = 0; v < NV; ++v) acc[t][v] = V::zero();
@@ -271,15 +359,19 @@ struct IntTile {
         run_slices(a, xs, b0, b1, iacc[0]);
       } else {
         for (Index b = b0; b < b1; ++b) {
-          const std::byte* blk = a.codes + b * (NR * KB * kBits / 8);
+          const std::byte* blk = a.codes + b * kBlockBytes;
           const std::int32_t* xb = xs + b * kSteps * MR;
           if constexpr (kPrefetchBytes > 0) {
             for (int line = 0; line < kBlockBytes; line += 64)
               __builtin_prefetch(blk + kPrefetchBytes + line, 0, 0);
           }
           I s16[MR][NV], h16[MR][NV];
-          static_for<kSteps>([&](auto jj) {
-            constexpr int J = jj.value;
+          static_for<kSteps / kUnit>([&](auto uu) {
+           constexpr int U = uu.value;
+           typename Codec::template State<V> st[NV];
+           for (int v = 0; v < NV; ++v) st[v] = Codec::template begin<V, kBits, U>(blk, v);
+           static_for<kUnit>([&](auto tt) {
+            constexpr int J = U * Codec::kUnit + tt.value;
             if constexpr (!V::kVnni && J % kFlush == 0) {
               for (int m = 0; m < MR; ++m)
                 for (int v = 0; v < NV; ++v) {
@@ -288,7 +380,8 @@ struct IntTile {
                 }
             }
             I c[NV];
-            for (int v = 0; v < NV; ++v) c[v] = decode_step<V, kBits, NR, KB, J>(blk, v);
+            for (int v = 0; v < NV; ++v)
+              c[v] = Codec::template step<V, kBits, U, tt.value>(st[v]);
             for (int m = 0; m < MR; ++m) {
               const I x = V::bcast32(xb + J * MR + m);
               for (int v = 0; v < NV; ++v) {
@@ -303,7 +396,7 @@ struct IntTile {
                 }
               }
             }
-            if constexpr (!V::kVnni && (J + 1) % kFlush == 0) {
+            if constexpr (!V::kVnni && ((J + 1) % kFlush == 0 || J + 1 == kSteps)) {
               for (int m = 0; m < MR; ++m)
                 for (int v = 0; v < NV; ++v) {
                   iacc[m][v] = V::add32(iacc[m][v], V::madd16(s16[m][v], ones));
@@ -311,6 +404,7 @@ struct IntTile {
                     iacc[m][v] = V::add32(iacc[m][v], V::madd16(h16[m][v], sixteen));
                 }
             }
+           });
           });
         }
       }
@@ -345,10 +439,13 @@ struct IntTile {
 /// xs[(s·MR + m)·4 + i]); weights decoded to float in registers. Per group and row it forms
 /// Σ c·x and Σ x in fp32 and adds scale·(Σc·x - sub·Σx) + offset·Σx; compared with ref::gemm
 /// (double accumulation) within a relative bound.
-template <class V, AffineDecodeScheme S, Granularity G, int NR, int KB, int MR>
+template <class V, AffineDecodeScheme S, Granularity G, HasCodec L, int MR>
 struct FloatTile {
   using Scheme = S;
-  using Layout = Interleaved<NR, KB>;
+  using Layout = L;
+  using Codec = StepCodec<L>;
+  static constexpr int NR = static_cast<int>(L::kTileRows);
+  static constexpr int KB = static_cast<int>(L::kTileDepth);
   static constexpr int kMR = MR;
   static constexpr int kNR = NR;
   static constexpr int NV = NR / V::kLanes;
@@ -375,12 +472,16 @@ struct FloatTile {
         for (int v = 0; v < NV; ++v) cx[m][v] = V::fzero();
       }
       for (Index b = b0; b < b1; ++b) {
-        const std::byte* blk = a.codes + b * (NR * KB * kBits / 8);
+        const std::byte* blk = a.codes + b * L::block_bytes(kBits);
         const float* xb = xs + b * kSteps * MR * 4;
-        static_for<kSteps>([&](auto jj) {
-          constexpr int J = jj.value;
+        static_for<kSteps / Codec::kUnit>([&](auto uu) {
+         constexpr int U = uu.value;
+         typename Codec::template State<V> st[NV];
+         for (int v = 0; v < NV; ++v) st[v] = Codec::template begin<V, kBits, U>(blk, v);
+         static_for<Codec::kUnit>([&](auto tt) {
+          constexpr int J = U * Codec::kUnit + tt.value;
           I c[NV];
-          for (int v = 0; v < NV; ++v) c[v] = decode_step<V, kBits, NR, KB, J>(blk, v);
+          for (int v = 0; v < NV; ++v) c[v] = Codec::template step<V, kBits, U, tt.value>(st[v]);
           static_for<4>([&](auto ii) {
             constexpr int i = ii.value;
             F cf[NV];
@@ -392,6 +493,7 @@ struct FloatTile {
               for (int v = 0; v < NV; ++v) cx[m][v] = V::fmadd(cf[v], x, cx[m][v]);
             }
           });
+         });
         });
       }
       const Index pslot = G::kKind == GranularityKind::kPerGroup ? g * NR : 0;

@@ -15,16 +15,29 @@
 //
 // Example: one row of 7 codes c0..c6: one chunk, B = 2; byte 0 holds (c0, c2, c4, c6, 0) and
 // byte 1 holds (c1, c3, c5, 0, 0).
+//
+// # Trit5Tiles<NR, KB> (the kernel layout of the same 1.6-bit code; never persisted)
+// The lane-tiled geometry of Interleaved (pack/interleaved.hpp: NR-row tiles, KB-deep blocks,
+// step j's lane vector byte 4r + i = code (r, 4j + i)), with five steps per chunk of NR·4 bytes:
+// byte b of chunk s holds the codes of byte b of steps 5s .. 5s + 4 as the digits d0 .. d4 (step
+// 5s + t = digit t, most significant first) of one Base3x5 fixed-point byte. A kernel loads one
+// chunk and gets five steps' lane vectors with byte arithmetic: x_t = q·3^t mod 256 (x_{t+1} =
+// 3·x_t, two byte adds) and d_t = (3·x_t) >> 8 = [x_t >= 86] + [x_t >= 171]. KB must be a
+// multiple of 20 (whole chunks); block bytes NR·KB/5, exactly 1.6 bits per code.
+// Example: NR = 4, KB = 20: one chunk of 16 bytes; byte 4·2 + 3 = 11 holds the codes of row 2,
+// columns 3, 7, 11, 15, 19 as (c3·81 + c7·27 + c11·9 + c15·3 + c19) in fixed point.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "lowbit/core/bits.hpp"
 #include "lowbit/core/concepts.hpp"
 #include "lowbit/core/types.hpp"
+#include "lowbit/pack/interleaved.hpp"
 
 namespace lowbit {
 
@@ -87,6 +100,87 @@ struct Base3x5 {
     const std::uint32_t old = (v / p) % 3u;
     const std::uint32_t nv = v - old * p + (code > 2u ? 2u : code) * p;
     b = std::byte(static_cast<std::uint8_t>(byte_of(nv)));
+  }
+};
+
+template <int NR, int KB>
+struct Trit5Tiles : detail::LaneTileGeometry<NR, KB> {
+  static_assert(NR >= 1 && NR <= 64, "Trit5Tiles<NR, KB>: NR must be in 1..64 (kernels: 4, 8, 16)");
+  static_assert(KB >= 20 && KB <= 1280 && KB % 20 == 0,
+                "Trit5Tiles<NR, KB>: KB must be a multiple of 20 (whole chunks of 5 steps)");
+  using Geometry = detail::LaneTileGeometry<NR, KB>;
+  using Geometry::blocks;
+  using Geometry::kLaneBytes;
+  using Geometry::kSteps;
+  using Geometry::tiles;
+  static constexpr int kStepsPerChunk = 5;
+  static constexpr double kCodeBitsPerWeight = 1.6;
+  static constexpr std::string_view name() { return "trit5_tiles"; }  // never persisted
+  static std::string type_name() {
+    return "trit5_tiles_" + std::to_string(NR) + "x" + std::to_string(KB);
+  }
+  static constexpr Index block_bytes(int /*bits*/) noexcept { return NR * KB / 5; }
+
+  template <QuantScheme S>
+  requires(S::kMinCode == 0 && S::kMaxCode == 2) static Index packed_bytes(Index rows, Index cols) {
+    const Index per_tile =
+        detail::checked_mul(blocks(cols), block_bytes(2), "Trit5Tiles::packed_bytes");
+    return detail::checked_mul(tiles(rows), per_tile, "Trit5Tiles::packed_bytes");
+  }
+  /// Byte holding (r, k) and its digit (0 = most significant).
+  static constexpr void locate(Index cols, Index r, Index k, Index& byte, int& digit) noexcept {
+    const Index kk = k % KB, step = kk / 4;
+    byte = Geometry::block_of(cols, r, k) * block_bytes(2) + (step / 5) * kLaneBytes +
+           (r % NR) * 4 + kk % 4;
+    digit = static_cast<int>(step % 5);
+  }
+  template <QuantScheme S>
+  requires(S::kMinCode == 0 && S::kMaxCode == 2) static std::uint32_t
+      load_code(std::span<const std::byte> in, Index /*rows*/, Index cols, Index r,
+                Index k) noexcept {
+    Index byte = 0;
+    int digit = 0;
+    locate(cols, r, k, byte, digit);
+    return Base3x5::digit_of(std::to_integer<std::uint32_t>(in[static_cast<std::size_t>(byte)]),
+                             digit);
+  }
+  template <QuantScheme S>
+  requires(S::kMinCode == 0 &&
+           S::kMaxCode == 2) static void store_code(std::span<std::byte> out, Index /*rows*/,
+                                                    Index cols, Index r, Index k,
+                                                    std::uint32_t code) noexcept {
+    Index byte = 0;
+    int digit = 0;
+    locate(cols, r, k, byte, digit);
+    std::byte& b = out[static_cast<std::size_t>(byte)];
+    const std::uint32_t v = Base3x5::value_of(std::to_integer<std::uint32_t>(b));
+    const std::uint32_t p = Base3x5::kPow3[4 - digit];
+    const std::uint32_t nv = v - ((v / p) % 3u) * p + (code > 2u ? 2u : code) * p;
+    b = std::byte(static_cast<std::uint8_t>(Base3x5::byte_of(nv)));
+  }
+
+  /// Writes one (tile, block) from codes in lane order (lanes[j·NR·4 + 4r + i] = code (r, 4j+i),
+  /// each 0..2; larger ones are stored as 2, which no 3-level scheme produces).
+  static void pack_block(int /*bits*/, const std::uint8_t* lanes, std::byte* out) noexcept {
+    for (Index s = 0; s < kSteps / 5; ++s)
+      for (Index b = 0; b < kLaneBytes; ++b) {
+        std::uint32_t v = 0;
+        for (int t = 0; t < 5; ++t) {
+          const std::uint32_t c = lanes[(s * 5 + t) * kLaneBytes + b];
+          v = v * 3u + (c > 2u ? 2u : c);
+        }
+        out[s * kLaneBytes + b] = std::byte(static_cast<std::uint8_t>(Base3x5::byte_of(v)));
+      }
+  }
+  /// The inverse of pack_block: the scalar unpack every SIMD decoder must match.
+  static void unpack_block(int /*bits*/, const std::byte* in, std::uint8_t* lanes) noexcept {
+    for (Index s = 0; s < kSteps / 5; ++s)
+      for (Index b = 0; b < kLaneBytes; ++b) {
+        const std::uint32_t q = std::to_integer<std::uint32_t>(in[s * kLaneBytes + b]);
+        for (int t = 0; t < 5; ++t)
+          lanes[(s * 5 + t) * kLaneBytes + b] =
+              static_cast<std::uint8_t>(Base3x5::digit_of(q, t));
+      }
   }
 };
 

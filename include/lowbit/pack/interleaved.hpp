@@ -50,23 +50,68 @@
 
 namespace lowbit {
 
+namespace detail {
+
+/// The geometry every lane-tiled kernel layout shares (Interleaved, Trit5Tiles, Sparse34Tiles):
+/// NR-row tiles (the last padded), KB-deep blocks (the last padded), KB/4 dot-4 steps per block,
+/// a step's lane vector of NR·4 bytes (byte 4r + i = code (r, 4·step + i)), and parameters per
+/// tile (for PerGroup<G> the NR parameter sets of (tile, group) are adjacent; PerChannel pads to
+/// whole tiles). The layouts differ only in how a block stores its steps' lane vectors.
 template <int NR, int KB>
-struct Interleaved {
-  static_assert(NR >= 1 && NR <= 64,
-                "Interleaved<NR, KB>: NR must be in 1..64 (kernels: 4, 8, 16)");
-  static_assert(KB >= 32 && KB <= 1024 && KB % 32 == 0,
-                "Interleaved<NR, KB>: KB must be a multiple of 32 (one chunk of the 1-bit plane)");
+struct LaneTileGeometry {
   static constexpr Index kTileRows = NR;
   static constexpr Index kTileDepth = KB;
   static constexpr Index kSteps = KB / 4;      // dot-4 steps per block
   static constexpr Index kLaneBytes = NR * 4;  // bytes of one step's lane vector
+
+  static constexpr Index tiles(Index rows) noexcept { return ceil_div<Index>(rows, NR); }
+  static constexpr Index blocks(Index cols) noexcept { return ceil_div<Index>(cols, KB); }
+  /// Index of the (tile, block) that holds (r, k).
+  static constexpr Index block_of(Index cols, Index r, Index k) noexcept {
+    return (r / NR) * blocks(cols) + k / KB;
+  }
+
+  // Parameter placement (see above); PackedMatrix asks the layout when it can.
+  template <Granularity G>
+  static constexpr Index param_count(Index rows, Index cols) noexcept {
+    if constexpr (G::kKind == GranularityKind::kPerTensor) {
+      return rows > 0 && cols > 0 ? 1 : 0;
+    } else if constexpr (G::kKind == GranularityKind::kPerChannel) {
+      return cols > 0 ? tiles(rows) * NR : 0;
+    } else {
+      return tiles(rows) * G::param_count(1, cols) * NR;
+    }
+  }
+  template <Granularity G>
+  static constexpr Index param_index(Index r, Index k, Index cols) noexcept {
+    if constexpr (G::kKind == GranularityKind::kPerTensor) {
+      return 0;
+    } else if constexpr (G::kKind == GranularityKind::kPerChannel) {
+      return r;
+    } else {
+      return ((r / NR) * G::param_count(1, cols) + k / G::kGroupSize) * NR + r % NR;
+    }
+  }
+};
+
+}  // namespace detail
+
+template <int NR, int KB>
+struct Interleaved : detail::LaneTileGeometry<NR, KB> {
+  using Geometry = detail::LaneTileGeometry<NR, KB>;
+  using Geometry::blocks;
+  using Geometry::kLaneBytes;
+  using Geometry::kSteps;
+  using Geometry::tiles;
+  static_assert(NR >= 1 && NR <= 64,
+                "Interleaved<NR, KB>: NR must be in 1..64 (kernels: 4, 8, 16)");
+  static_assert(KB >= 32 && KB <= 1024 && KB % 32 == 0,
+                "Interleaved<NR, KB>: KB must be a multiple of 32 (one chunk of the 1-bit plane)");
   static constexpr std::string_view name() { return "interleaved"; }  // never persisted
   static std::string type_name() {
     return "interleaved_" + std::to_string(NR) + "x" + std::to_string(KB);
   }
 
-  static constexpr Index tiles(Index rows) noexcept { return ceil_div<Index>(rows, NR); }
-  static constexpr Index blocks(Index cols) noexcept { return ceil_div<Index>(cols, KB); }
   static constexpr Index block_bytes(int bits) noexcept { return NR * KB * bits / 8; }
   /// Byte offset of plane `w` inside a block of `bits`-bit codes (planes in decreasing width).
   static constexpr Index plane_offset(int bits, int w) noexcept {
@@ -169,28 +214,6 @@ struct Interleaved {
                 static_cast<std::uint8_t>(((v >> (t * w)) & mask) << sh);
         }
       }
-    }
-  }
-
-  // Parameter placement (see the header comment); PackedMatrix asks the layout when it can.
-  template <Granularity G>
-  static constexpr Index param_count(Index rows, Index cols) noexcept {
-    if constexpr (G::kKind == GranularityKind::kPerTensor) {
-      return rows > 0 && cols > 0 ? 1 : 0;
-    } else if constexpr (G::kKind == GranularityKind::kPerChannel) {
-      return cols > 0 ? tiles(rows) * NR : 0;
-    } else {
-      return tiles(rows) * G::param_count(1, cols) * NR;
-    }
-  }
-  template <Granularity G>
-  static constexpr Index param_index(Index r, Index k, Index cols) noexcept {
-    if constexpr (G::kKind == GranularityKind::kPerTensor) {
-      return 0;
-    } else if constexpr (G::kKind == GranularityKind::kPerChannel) {
-      return r;
-    } else {
-      return ((r / NR) * G::param_count(1, cols) + k / G::kGroupSize) * NR + r % NR;
     }
   }
 };

@@ -6,3 +6,4 @@
 #include "lowbit/pack/base3.hpp"
 #include "lowbit/pack/interleaved.hpp"
 #include "lowbit/pack/plain.hpp"
+#include "lowbit/pack/sparse34.hpp"

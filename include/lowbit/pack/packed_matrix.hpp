@@ -100,7 +100,9 @@ class PackedMatrix {
   std::uint32_t code(Index r, Index k) const noexcept {
     return Layout::template load_code<Scheme>(codes(), rows_, cols_, r, k);
   }
-  void set_code(Index r, Index k, std::uint32_t c) noexcept {
+  /// Sets the code of (r, k). Throws only where the layout cannot hold the result (Sparse34:
+  /// a group of 4 that would stop being a 3:4 pattern).
+  void set_code(Index r, Index k, std::uint32_t c) {
     Layout::template store_code<Scheme>(codes(), rows_, cols_, r, k, c);
   }
 

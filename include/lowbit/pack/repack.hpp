@@ -3,8 +3,10 @@
 //
 // The codes and parameters are copied unchanged; only their placement differs, so for every
 // (r, k) `repack<To>(w).code(r, k) == w.code(r, k)` and `params_at` agree (tests check both).
-// Plain → Interleaved (load time, the common case) and back run block by block; any other pair
-// goes through the scalar accessors. Padding rows/columns of the target are zero codes and
+// Row layouts (Plain, Sparse34) → lane-tiled kernel layouts (Interleaved, Trit5Tiles,
+// Sparse34Tiles; load time, the common case) and back run block by block, row layouts between
+// themselves row by row; any other pair goes through the scalar accessors. Padding rows/columns
+// of the target hold the layout's pad code (0; Sparse34Tiles: the pattern 1, 0, 0, 0) and
 // value-initialised parameters (scale 0).
 #pragma once
 
@@ -17,17 +19,58 @@
 #include "lowbit/pack/interleaved.hpp"
 #include "lowbit/pack/packed_matrix.hpp"
 #include "lowbit/pack/plain.hpp"
+#include "lowbit/pack/sparse34.hpp"
 
 namespace lowbit {
 
 namespace detail {
+/// Lane-tiled kernel layouts (Interleaved, Trit5Tiles, Sparse34Tiles): blocks of lane vectors.
 template <class L>
-struct IsInterleaved : std::false_type {};
-template <int NR, int KB>
-struct IsInterleaved<Interleaved<NR, KB>> : std::true_type {};
+concept LaneTiled = requires(const std::uint8_t* lanes, std::byte* out, const std::byte* in,
+                             std::uint8_t* lanes_out) {
+  L::kLaneBytes;
+  L::pack_block(1, lanes, out);
+  L::unpack_block(1, in, lanes_out);
+  { L::block_bytes(1) } -> std::convertible_to<Index>;
+};
+template <class L>
+constexpr std::uint8_t pad_code(Index k) noexcept {
+  if constexpr (requires { L::pad_code(k); }) {
+    return L::pad_code(k);
+  } else {
+    return 0;
+  }
+}
+/// Row layouts with bulk row packing (Plain, Sparse34).
+template <class L>
+inline constexpr bool kRowPacked = std::is_same_v<L, Plain> || std::is_same_v<L, Sparse34>;
+
+/// The codes of row r of w into out[0 .. cols).
+template <class S, class G, class L>
+void row_codes(const PackedMatrix<S, G, L>& w, Index r, std::uint8_t* out) {
+  const Index cols = w.cols();
+  if constexpr (std::is_same_v<L, Plain>) {
+    Plain::unpack_row<S::kCodeBits>(w.codes().data() + r * Plain::row_bytes<S>(cols), cols, out);
+  } else if constexpr (std::is_same_v<L, Sparse34>) {
+    Sparse34::unpack_row(w.codes().data() + r * Sparse34::row_bytes(cols), cols, out);
+  } else {
+    for (Index k = 0; k < cols; ++k) out[k] = static_cast<std::uint8_t>(w.code(r, k));
+  }
+}
+/// Packs row r of out (a row-packed layout) from codes[0 .. cols).
+template <class S, class G, class L>
+void pack_row_codes(PackedMatrix<S, G, L>& out, Index r, const std::uint8_t* codes) {
+  const Index cols = out.cols();
+  if constexpr (std::is_same_v<L, Plain>) {
+    Plain::pack_row<S::kCodeBits>(codes, cols, out.codes().data() + r * Plain::row_bytes<S>(cols));
+  } else {
+    Sparse34::pack_row(codes, cols, out.codes().data() + r * Sparse34::row_bytes(cols), r);
+  }
+}
 }  // namespace detail
 
 /// A copy of w in layout To. `threads` splits the work over tiles (the result never depends on it).
+/// Throws Error where To cannot hold a code pattern (Sparse34 layouts: groups not 3:4).
 template <class To, QuantScheme S, Granularity G, class From>
 requires PackLayoutFor<To, S> PackedMatrix<S, G, To> repack(const PackedMatrix<S, G, From>& w,
                                                             int threads = 1) {
@@ -42,35 +85,37 @@ requires PackLayoutFor<To, S> PackedMatrix<S, G, To> repack(const PackedMatrix<S
       params[static_cast<std::size_t>(out.param_slot(r, k0))] = w.params_at(r, k0);
 
   constexpr int kBits = S::kCodeBits;
-  if constexpr (std::is_same_v<From, Plain> && detail::IsInterleaved<To>::value) {
+  if constexpr (detail::LaneTiled<To>) {
     constexpr Index NR = To::kTileRows, KB = To::kTileDepth;
-    const Index row_bytes = Plain::row_bytes<S>(cols);
     const Index nblocks = To::blocks(cols);
+    const Index width = nblocks * KB;
     std::byte* dst = out.codes().data();
     detail::parallel_for(To::tiles(rows), threads, [&](Index t0, Index t1) {
-      std::vector<std::uint8_t> rowc(static_cast<std::size_t>(NR * nblocks * KB));
+      std::vector<std::uint8_t> rowc(static_cast<std::size_t>(NR * width));
       std::vector<std::uint8_t> lanes(static_cast<std::size_t>(NR * KB));
       for (Index t = t0; t < t1; ++t) {
-        std::fill(rowc.begin(), rowc.end(), std::uint8_t{0});
-        for (Index i = 0; i < NR && t * NR + i < rows; ++i)
-          Plain::unpack_row<kBits>(w.codes().data() + (t * NR + i) * row_bytes, cols,
-                                   rowc.data() + i * nblocks * KB);
+        for (Index i = 0; i < NR; ++i) {
+          std::uint8_t* rc = rowc.data() + i * width;
+          const bool real = t * NR + i < rows;
+          if (real) detail::row_codes(w, t * NR + i, rc);
+          for (Index k = real ? cols : 0; k < width; ++k) rc[k] = detail::pad_code<To>(k);
+        }
         for (Index b = 0; b < nblocks; ++b) {
           for (Index j = 0; j < KB / 4; ++j)
             for (Index i = 0; i < NR; ++i)
               for (Index q = 0; q < 4; ++q)
                 lanes[static_cast<std::size_t>(j * NR * 4 + i * 4 + q)] =
-                    rowc[static_cast<std::size_t>(i * nblocks * KB + b * KB + j * 4 + q)];
+                    rowc[static_cast<std::size_t>(i * width + b * KB + j * 4 + q)];
           To::pack_block(kBits, lanes.data(), dst + (t * nblocks + b) * To::block_bytes(kBits));
         }
       }
     });
-  } else if constexpr (detail::IsInterleaved<From>::value && std::is_same_v<To, Plain>) {
+  } else if constexpr (detail::LaneTiled<From> && detail::kRowPacked<To>) {
     constexpr Index NR = From::kTileRows, KB = From::kTileDepth;
-    const Index row_bytes = Plain::row_bytes<S>(cols);
     const Index nblocks = From::blocks(cols);
+    const Index width = nblocks * KB;
     detail::parallel_for(From::tiles(rows), threads, [&](Index t0, Index t1) {
-      std::vector<std::uint8_t> rowc(static_cast<std::size_t>(NR * nblocks * KB));
+      std::vector<std::uint8_t> rowc(static_cast<std::size_t>(NR * width));
       std::vector<std::uint8_t> lanes(static_cast<std::size_t>(NR * KB));
       for (Index t = t0; t < t1; ++t) {
         for (Index b = 0; b < nblocks; ++b) {
@@ -79,12 +124,19 @@ requires PackLayoutFor<To, S> PackedMatrix<S, G, To> repack(const PackedMatrix<S
           for (Index j = 0; j < KB / 4; ++j)
             for (Index i = 0; i < NR; ++i)
               for (Index q = 0; q < 4; ++q)
-                rowc[static_cast<std::size_t>(i * nblocks * KB + b * KB + j * 4 + q)] =
+                rowc[static_cast<std::size_t>(i * width + b * KB + j * 4 + q)] =
                     lanes[static_cast<std::size_t>(j * NR * 4 + i * 4 + q)];
         }
         for (Index i = 0; i < NR && t * NR + i < rows; ++i)
-          Plain::pack_row<kBits>(rowc.data() + i * nblocks * KB, cols,
-                                 out.codes().data() + (t * NR + i) * row_bytes);
+          detail::pack_row_codes(out, t * NR + i, rowc.data() + i * width);
+      }
+    });
+  } else if constexpr (detail::kRowPacked<To>) {
+    detail::parallel_for(rows, threads, [&](Index r0, Index r1) {
+      std::vector<std::uint8_t> rowc(static_cast<std::size_t>(cols));
+      for (Index r = r0; r < r1; ++r) {
+        detail::row_codes(w, r, rowc.data());
+        detail::pack_row_codes(out, r, rowc.data());
       }
     });
   } else {

@@ -83,6 +83,24 @@ struct VecNeon {
       return vreinterpretq_u8_s32(vshrq_n_s32(vreinterpretq_s32_u8(a), N));
     }
   }
+  template <int N>
+  static LOWBIT_INLINE I slli32(I a) {
+    if constexpr (N == 0) {
+      return a;
+    } else {
+      return vreinterpretq_u8_u32(vshlq_n_u32(vreinterpretq_u32_u8(a), N));
+    }
+  }
+  static LOWBIT_INLINE I add8(I a, I b) { return vaddq_u8(a, b); }
+  static LOWBIT_INLINE I subs_u8(I a, I b) { return vqsubq_u8(a, b); }
+  static LOWBIT_INLINE I min_u8(I a, I b) { return vminq_u8(a, b); }
+  /// table[idx & 31] per 32-bit lane (through memory).
+  static LOWBIT_INLINE I lut32(I idx, const std::uint32_t* table) {
+    std::uint32_t i[4];
+    vst1q_u8(reinterpret_cast<std::uint8_t*>(i), idx);
+    for (auto& v : i) v = table[v & 31u];
+    return vreinterpretq_u8_u32(vld1q_u32(i));
+  }
   static LOWBIT_INLINE I add32(I a, I b) {
     return vreinterpretq_u8_s32(vaddq_s32(vreinterpretq_s32_u8(a), vreinterpretq_s32_u8(b)));
   }

@@ -66,6 +66,20 @@ struct Vec128 {
   static LOWBIT_INLINE I srai32(I a) {
     return N == 0 ? a : _mm_srai_epi32(a, N);
   }
+  template <int N>
+  static LOWBIT_INLINE I slli32(I a) {
+    return N == 0 ? a : _mm_slli_epi32(a, N);
+  }
+  static LOWBIT_INLINE I add8(I a, I b) { return _mm_add_epi8(a, b); }
+  static LOWBIT_INLINE I subs_u8(I a, I b) { return _mm_subs_epu8(a, b); }
+  static LOWBIT_INLINE I min_u8(I a, I b) { return _mm_min_epu8(a, b); }
+  /// table[idx & 31] per 32-bit lane (no 32-entry permute at this width: through memory).
+  static LOWBIT_INLINE I lut32(I idx, const std::uint32_t* table) {
+    alignas(16) std::uint32_t i[4];
+    _mm_store_si128(reinterpret_cast<I*>(i), idx);
+    for (auto& v : i) v = table[v & 31u];
+    return _mm_load_si128(reinterpret_cast<const I*>(i));
+  }
   static LOWBIT_INLINE I maddubs(I u8, I s8) { return _mm_maddubs_epi16(u8, s8); }
   static LOWBIT_INLINE I add16(I a, I b) { return _mm_add_epi16(a, b); }
   static LOWBIT_INLINE I madd16(I a, I b) { return _mm_madd_epi16(a, b); }
@@ -147,6 +161,25 @@ struct Vec256 {
   template <int N>
   static LOWBIT_INLINE I srai32(I a) {
     return N == 0 ? a : _mm256_srai_epi32(a, N);
+  }
+  template <int N>
+  static LOWBIT_INLINE I slli32(I a) {
+    return N == 0 ? a : _mm256_slli_epi32(a, N);
+  }
+  static LOWBIT_INLINE I add8(I a, I b) { return _mm256_add_epi8(a, b); }
+  static LOWBIT_INLINE I subs_u8(I a, I b) { return _mm256_subs_epu8(a, b); }
+  static LOWBIT_INLINE I min_u8(I a, I b) { return _mm256_min_epu8(a, b); }
+  /// table[idx & 31] per 32-bit lane: four 8-entry permutes, selected by index bits 3 and 4.
+  static LOWBIT_INLINE I lut32(I idx, const std::uint32_t* table) {
+    const I r0 = _mm256_permutevar8x32_epi32(load(table), idx);
+    const I r1 = _mm256_permutevar8x32_epi32(load(table + 8), idx);
+    const I r2 = _mm256_permutevar8x32_epi32(load(table + 16), idx);
+    const I r3 = _mm256_permutevar8x32_epi32(load(table + 24), idx);
+    const __m256 b3 = _mm256_castsi256_ps(_mm256_slli_epi32(idx, 28));  // bit 3 → sign
+    const __m256 b4 = _mm256_castsi256_ps(_mm256_slli_epi32(idx, 27));  // bit 4 → sign
+    const __m256 lo = _mm256_blendv_ps(_mm256_castsi256_ps(r0), _mm256_castsi256_ps(r1), b3);
+    const __m256 hi = _mm256_blendv_ps(_mm256_castsi256_ps(r2), _mm256_castsi256_ps(r3), b3);
+    return _mm256_castps_si256(_mm256_blendv_ps(lo, hi, b4));
   }
   static LOWBIT_INLINE I maddubs(I u8, I s8) { return _mm256_maddubs_epi16(u8, s8); }
   static LOWBIT_INLINE I add16(I a, I b) { return _mm256_add_epi16(a, b); }
@@ -232,6 +265,17 @@ struct Vec512 {
   template <int N>
   static LOWBIT_INLINE I srai32(I a) {
     return N == 0 ? a : _mm512_srai_epi32(a, N);
+  }
+  template <int N>
+  static LOWBIT_INLINE I slli32(I a) {
+    return N == 0 ? a : _mm512_slli_epi32(a, N);
+  }
+  static LOWBIT_INLINE I add8(I a, I b) { return _mm512_add_epi8(a, b); }
+  static LOWBIT_INLINE I subs_u8(I a, I b) { return _mm512_subs_epu8(a, b); }
+  static LOWBIT_INLINE I min_u8(I a, I b) { return _mm512_min_epu8(a, b); }
+  /// table[idx & 31] per 32-bit lane: one two-table permute (vpermt2d).
+  static LOWBIT_INLINE I lut32(I idx, const std::uint32_t* table) {
+    return _mm512_permutex2var_epi32(load(table), idx, load(table + 16));
   }
   static LOWBIT_INLINE I maddubs(I u8, I s8) { return _mm512_maddubs_epi16(u8, s8); }
   static LOWBIT_INLINE I add16(I a, I b) { return _mm512_add_epi16(a, b); }
