@@ -16,46 +16,6 @@ namespace {
 using namespace lowbit;
 using namespace lowbit::bench;
 
-void eigen_gemm(benchmark::State& state, Index shape, Index n) {
-  context();
-  const Shape sh = kShapes[shape];
-  auto& w = cached<interop::RowMatrixXf>("eigen/" + std::to_string(shape), [&] {
-    const auto wf = gaussian(static_cast<std::size_t>(sh.m * sh.k), 1);
-    return interop::RowMatrixXf(interop::RowMatrixXf::Map(wf.data(), sh.m, sh.k));
-  });
-  const auto x = gaussian(static_cast<std::size_t>(n * sh.k), 2);
-  std::vector<float> y(static_cast<std::size_t>(n * sh.m));
-  for (auto _ : state) {
-    interop::eigen_gemm(interop::view(w), MatrixView<const float>(x.data(), n, sh.k),
-                        MatrixView<float>(y.data(), n, sh.m));
-    benchmark::DoNotOptimize(y.data());
-  }
-  set_counters(state, sh, n, 4.0 * static_cast<double>(sh.m * sh.k), 32.0);
-}
-
-template <class Isa, class W, bool kFloat>
-void gemm_bench(benchmark::State& state, Index shape, Index n, int threads) {
-  context();
-  auto& c = copies<W>(shape, n <= 32);
-  const Shape sh = kShapes[shape];
-  Context ctx(threads);
-  const auto x = gaussian(static_cast<std::size_t>(n * sh.k), 2);
-  std::vector<float> y(static_cast<std::size_t>(n * sh.m));
-  std::size_t i = 0;
-  for (auto _ : state) {
-    if constexpr (kFloat) {
-      gemm_f32<Isa>(c.w[i], MatrixView<const float>(x.data(), n, sh.k),
-                    MatrixView<float>(y.data(), n, sh.m), ctx);
-    } else {
-      gemm<Isa>(c.w[i], MatrixView<const float>(x.data(), n, sh.k),
-                MatrixView<float>(y.data(), n, sh.m), ctx);
-    }
-    benchmark::DoNotOptimize(y.data());
-    i = (i + 1) % c.w.size();
-  }
-  set_counters(state, sh, n, c.bytes, c.bpw);
-}
-
 template <class Isa, int NR, class S, bool kFloat = false>
 void register_scheme(const char* scheme) {
   using W = PackedMatrix<S, PerGroup<32>, Interleaved<NR, 32>>;

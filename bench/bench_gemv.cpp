@@ -17,60 +17,6 @@ namespace {
 using namespace lowbit;
 using namespace lowbit::bench;
 
-void eigen_gemv(benchmark::State& state, Index shape) {
-  context();
-  const Shape sh = kShapes[shape];
-  auto& ws = cached<std::vector<interop::RowMatrixXf>>("eigen/" + std::to_string(shape), [&] {
-    const auto wf = gaussian(static_cast<std::size_t>(sh.m * sh.k), 1);
-    std::vector<interop::RowMatrixXf> v;
-    const int n = static_cast<int>(kMinBytes / (4.0 * static_cast<double>(sh.m * sh.k))) + 1;
-    for (int i = 0; i < n; ++i) v.emplace_back(interop::RowMatrixXf::Map(wf.data(), sh.m, sh.k));
-    return v;
-  });
-  const auto x = gaussian(static_cast<std::size_t>(sh.k), 2);
-  std::vector<float> y(static_cast<std::size_t>(sh.m));
-  std::size_t i = 0;
-  for (auto _ : state) {
-    interop::eigen_gemv(interop::view(ws[i]), x.data(), y.data());
-    benchmark::DoNotOptimize(y.data());
-    i = (i + 1) % ws.size();
-  }
-  set_counters(state, sh, 1, 4.0 * static_cast<double>(sh.m * sh.k), 32.0);
-}
-
-template <class W>
-void stream_bench(benchmark::State& state, Index shape, int threads) {
-  context();
-  auto& c = copies<W>(shape, true);
-  Context ctx(threads);
-  std::uint64_t sink = 0;
-  std::size_t i = 0;
-  for (auto _ : state) {
-    stream(c.w[i], ctx, &sink);
-    i = (i + 1) % c.w.size();
-  }
-  benchmark::DoNotOptimize(sink);
-  set_counters(state, kShapes[shape], 1, c.bytes, c.bpw);
-}
-
-template <class Isa, class W>
-void gemv_bench(benchmark::State& state, Index shape, int threads) {
-  context();
-  auto& c = copies<W>(shape, true);
-  const Shape sh = kShapes[shape];
-  Context ctx(threads);
-  const auto x = gaussian(static_cast<std::size_t>(sh.k), 2);
-  std::vector<float> y(static_cast<std::size_t>(sh.m));
-  std::size_t i = 0;
-  for (auto _ : state) {
-    gemv<Isa>(c.w[i], VectorView<const float>(x.data(), sh.k), VectorView<float>(y.data(), sh.m),
-              ctx);
-    benchmark::DoNotOptimize(y.data());
-    i = (i + 1) % c.w.size();
-  }
-  set_counters(state, sh, 1, c.bytes, c.bpw);
-}
-
 template <class Isa, int NR, class S, class G>
 void register_scheme(const char* scheme, bool with_stream) {
   using W = PackedMatrix<S, G, Interleaved<NR, 32>>;

@@ -82,7 +82,15 @@ T& cached(const std::string& key, Make&& make) {
   return *static_cast<T*>(slot().get());
 }
 
-/// Rotating copies of W (PackedMatrix in a kernel layout) quantized from N(0,1) weights.
+/// The default fitter: lowbit::quantize (round to nearest over the range fit).
+struct QuantizeFit {
+  template <class S, class G>
+  static PackedMatrix<S, G, Plain> fit(MatrixView<const float> w) {
+    return quantize<S, G, Plain>(w, {});
+  }
+};
+
+/// Rotating copies of W (PackedMatrix in a kernel layout) fitted by Fit to N(0,1) weights.
 template <class W>
 struct Copies {
   std::vector<W> w;
@@ -90,17 +98,19 @@ struct Copies {
   double bpw = 0.0;
 };
 
-template <class W>
+template <class W, class Fit = QuantizeFit>
 Copies<W>& copies(Index shape, bool dram) {
   using S = typename W::scheme_type;
   using G = typename W::granularity_type;
   const Shape sh = kShapes[shape];
   const std::string key =
-      std::string(typeid(W).name()) + "/" + std::to_string(shape) + (dram ? "/dram" : "/one");
+      std::string(typeid(W).name()) + typeid(Fit).name() + "/" + std::to_string(shape) +
+      (dram ? "/dram" : "/one");
   return cached<Copies<W>>(key, [&] {
     Copies<W> c;
     const auto wf = gaussian(static_cast<std::size_t>(sh.m * sh.k), 1);
-    const auto plain = quantize<S, G, Plain>(MatrixView<const float>(wf.data(), sh.m, sh.k), {});
+    const auto plain =
+        Fit::template fit<S, G>(MatrixView<const float>(wf.data(), sh.m, sh.k));
     W first = repack<typename W::layout_type>(plain, 2);
     c.bytes = static_cast<double>(first.codes().size() + first.params().size_bytes());
     c.bpw = first.bits_per_weight();
@@ -121,6 +131,46 @@ inline void set_counters(benchmark::State& state, Shape sh, Index n, double pack
   state.counters["bits_per_weight"] = bpw;
 }
 
+/// fp32 GEMV baseline (1 thread: Eigen is built without OpenMP), over rotating copies.
+inline void eigen_gemv(benchmark::State& state, Index shape) {
+  context();
+  const Shape sh = kShapes[shape];
+  auto& ws = cached<std::vector<interop::RowMatrixXf>>("eigen_gemv/" + std::to_string(shape), [&] {
+    const auto wf = gaussian(static_cast<std::size_t>(sh.m * sh.k), 1);
+    std::vector<interop::RowMatrixXf> v;
+    const int n = static_cast<int>(kMinBytes / (4.0 * static_cast<double>(sh.m * sh.k))) + 1;
+    for (int i = 0; i < n; ++i) v.emplace_back(interop::RowMatrixXf::Map(wf.data(), sh.m, sh.k));
+    return v;
+  });
+  const auto x = gaussian(static_cast<std::size_t>(sh.k), 2);
+  std::vector<float> y(static_cast<std::size_t>(sh.m));
+  std::size_t i = 0;
+  for (auto _ : state) {
+    interop::eigen_gemv(interop::view(ws[i]), x.data(), y.data());
+    benchmark::DoNotOptimize(y.data());
+    i = (i + 1) % ws.size();
+  }
+  set_counters(state, sh, 1, 4.0 * static_cast<double>(sh.m * sh.k), 32.0);
+}
+
+/// fp32 GEMM baseline (1 thread), one copy (compute-bound).
+inline void eigen_gemm(benchmark::State& state, Index shape, Index n) {
+  context();
+  const Shape sh = kShapes[shape];
+  auto& w = cached<interop::RowMatrixXf>("eigen_gemm/" + std::to_string(shape), [&] {
+    const auto wf = gaussian(static_cast<std::size_t>(sh.m * sh.k), 1);
+    return interop::RowMatrixXf(interop::RowMatrixXf::Map(wf.data(), sh.m, sh.k));
+  });
+  const auto x = gaussian(static_cast<std::size_t>(n * sh.k), 2);
+  std::vector<float> y(static_cast<std::size_t>(n * sh.m));
+  for (auto _ : state) {
+    interop::eigen_gemm(interop::view(w), MatrixView<const float>(x.data(), n, sh.k),
+                        MatrixView<float>(y.data(), n, sh.m));
+    benchmark::DoNotOptimize(y.data());
+  }
+  set_counters(state, sh, n, 4.0 * static_cast<double>(sh.m * sh.k), 32.0);
+}
+
 /// Sums every packed byte (codes and parameters) with the widest vectors the compiler has, on
 /// ctx's threads, with the kernels' software prefetch distance: the memory-bound ceiling.
 template <class W>
@@ -138,7 +188,7 @@ void stream(const W& w, Context& ctx, std::uint64_t* sink) {
         const std::uint64_t* c = part[p];
         const Index b = lines[p] * t / nt, e = lines[p] * (t + 1) / nt;
         for (Index j = b; j < e; ++j) {
-          __builtin_prefetch(c + (j + LOWBIT_PREFETCH_BYTES / 64) * 8, 0, 0);
+          __builtin_prefetch(c + (j + LOWBIT_PREFETCH_BYTES / 64) * 8, 0, LOWBIT_PREFETCH_LOCALITY);
           for (int l = 0; l < 8; ++l) acc[l] += c[j * 8 + l];
         }
       }
@@ -148,6 +198,65 @@ void stream(const W& w, Context& ctx, std::uint64_t* sink) {
   std::uint64_t s = 0;
   for (auto v : partial) s += v;
   *sink += s;
+}
+
+/// The streaming baseline over the same rotating copies.
+template <class W, class Fit = QuantizeFit>
+void stream_bench(benchmark::State& state, Index shape, int threads) {
+  context();
+  auto& c = copies<W, Fit>(shape, true);
+  Context ctx(threads);
+  std::uint64_t sink = 0;
+  std::size_t i = 0;
+  for (auto _ : state) {
+    stream(c.w[i], ctx, &sink);
+    i = (i + 1) % c.w.size();
+  }
+  benchmark::DoNotOptimize(sink);
+  set_counters(state, kShapes[shape], 1, c.bytes, c.bpw);
+}
+
+/// lowbit::gemv (float activations quantized to int8 per call) over rotating copies.
+template <class Isa, class W, class Fit = QuantizeFit>
+void gemv_bench(benchmark::State& state, Index shape, int threads) {
+  context();
+  auto& c = copies<W, Fit>(shape, true);
+  const Shape sh = kShapes[shape];
+  Context ctx(threads);
+  const auto x = gaussian(static_cast<std::size_t>(sh.k), 2);
+  std::vector<float> y(static_cast<std::size_t>(sh.m));
+  std::size_t i = 0;
+  for (auto _ : state) {
+    gemv<Isa>(c.w[i], VectorView<const float>(x.data(), sh.k), VectorView<float>(y.data(), sh.m),
+              ctx);
+    benchmark::DoNotOptimize(y.data());
+    i = (i + 1) % c.w.size();
+  }
+  set_counters(state, sh, 1, c.bytes, c.bpw);
+}
+
+/// lowbit::gemm (or gemm_f32) on n activation rows; rotating copies for n <= 32.
+template <class Isa, class W, bool kFloat, class Fit = QuantizeFit>
+void gemm_bench(benchmark::State& state, Index shape, Index n, int threads) {
+  context();
+  auto& c = copies<W, Fit>(shape, n <= 32);
+  const Shape sh = kShapes[shape];
+  Context ctx(threads);
+  const auto x = gaussian(static_cast<std::size_t>(n * sh.k), 2);
+  std::vector<float> y(static_cast<std::size_t>(n * sh.m));
+  std::size_t i = 0;
+  for (auto _ : state) {
+    if constexpr (kFloat) {
+      gemm_f32<Isa>(c.w[i], MatrixView<const float>(x.data(), n, sh.k),
+                    MatrixView<float>(y.data(), n, sh.m), ctx);
+    } else {
+      gemm<Isa>(c.w[i], MatrixView<const float>(x.data(), n, sh.k),
+                MatrixView<float>(y.data(), n, sh.m), ctx);
+    }
+    benchmark::DoNotOptimize(y.data());
+    i = (i + 1) % c.w.size();
+  }
+  set_counters(state, sh, n, c.bytes, c.bpw);
 }
 
 }  // namespace lowbit::bench

@@ -34,6 +34,11 @@
 #else
 #define LOWBIT_HAS_AVX512VNNI 0
 #endif
+#if LOWBIT_HAS_AVX512BW && defined(__AVX512VPOPCNTDQ__)
+#define LOWBIT_HAS_AVX512VPOPCNTDQ 1
+#else
+#define LOWBIT_HAS_AVX512VPOPCNTDQ 0
+#endif
 #if !defined(LOWBIT_FORCE_SCALAR) && defined(__aarch64__) && defined(__ARM_NEON)
 #define LOWBIT_HAS_NEON64 1
 #else

@@ -12,6 +12,7 @@
 #include "lowbit/core/types.hpp"
 #include "lowbit/core/view.hpp"
 #include "lowbit/gemm/gemm.hpp"
+#include "lowbit/gemm/xnor.hpp"
 #include "lowbit/kernels/reference/gemv.hpp"
 #include "lowbit/kernels/reference/gemv_int8.hpp"
 #include "lowbit/pack/layouts.hpp"

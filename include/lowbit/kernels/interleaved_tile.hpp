@@ -51,9 +51,15 @@ namespace lowbit::kernels {
 // Little's law: ≈ 100 ns DRAM latency × ≈ 20-25 GB/s per core ≈ 2-2.5 KB must be in flight; the
 // hardware prefetchers alone kept one core at ≈ 15-17 GB/s on the 4-bit GEMV (Zen 4), 4 KB ahead
 // gives 20-23 GB/s (measured 512 B … 16 KB: 4-8 KB best). Override with -DLOWBIT_PREFETCH_BYTES=N
-// (0 disables).
+// (0 disables). The hint: prefetcht2 (locality 1, into L2) 8 KB ahead beat prefetchnta 4 KB
+// ahead on the DRAM-resident 2-bit ternary GEMV (0.63-0.71 ms vs 0.74-0.85 over five alternating
+// runs, m 4096, k 14336, Zen 4), and matched or beat it on the 4-bit and 2-bit g32 GEMVs: the L2
+// has more outstanding-miss slots than the L1 that prefetchnta fills.
 #ifndef LOWBIT_PREFETCH_BYTES
-#define LOWBIT_PREFETCH_BYTES 4096
+#define LOWBIT_PREFETCH_BYTES 8192
+#endif
+#ifndef LOWBIT_PREFETCH_LOCALITY
+#define LOWBIT_PREFETCH_LOCALITY 1
 #endif
 
 /// Longest group whose int32 dot product is exact for any code width (see the header).
@@ -244,8 +250,8 @@ struct StepCodec<Sparse34Tiles<NR, KB>> {
     } else {
       h = V::template slli32<4 - bit>(st.hi);
     }
-    const typename V::I idx = V::or_(V::and_(V::template srli32<4 * T>(st.nib), V::set1_32(15)),
-                                     V::and_(h, V::set1_32(16)));
+    // Bits 0-3 from the nibble, bit 4 from the high bit; lut32 ignores bits 5 and up.
+    const typename V::I idx = V::bitselect(V::set1_32(15), V::template srli32<4 * T>(st.nib), h);
     return V::lut32(idx, detail::kSparse34Lanes.data());
   }
 };
@@ -312,7 +318,7 @@ struct IntTile {
       const std::int32_t* xb = xs + b * kSteps;
       if constexpr (kPrefetchBytes > 0) {
         for (int line = 0; line < kBlockBytes; line += 64)
-          __builtin_prefetch(blk + kPrefetchBytes + line, 0, 0);
+          __builtin_prefetch(blk + kPrefetchBytes + line, 0, LOWBIT_PREFETCH_LOCALITY);
       }
       static_for<kSteps / kPerChunk>([&](auto cc) {
         constexpr int C = cc.value;
@@ -363,7 +369,7 @@ struct IntTile {
           const std::int32_t* xb = xs + b * kSteps * MR;
           if constexpr (kPrefetchBytes > 0) {
             for (int line = 0; line < kBlockBytes; line += 64)
-              __builtin_prefetch(blk + kPrefetchBytes + line, 0, 0);
+              __builtin_prefetch(blk + kPrefetchBytes + line, 0, LOWBIT_PREFETCH_LOCALITY);
           }
           I s16[MR][NV], h16[MR][NV];
           static_for<kSteps / kUnit>([&](auto uu) {

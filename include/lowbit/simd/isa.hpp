@@ -69,12 +69,15 @@ struct avx512bw : avx2 {
 #endif
   /// vpdpbusd is used when the flags enable AVX512-VNNI; the runtime check then requires it.
   static constexpr bool kVnni = LOWBIT_HAS_AVX512VNNI != 0;
+  /// vpopcntq (the XNOR kernels) when the flags enable AVX512-VPOPCNTDQ; then required at run time.
+  static constexpr bool kPopcnt = LOWBIT_HAS_AVX512VPOPCNTDQ != 0;
   static constexpr std::string_view name() { return kVnni ? "avx512bw+vnni" : "avx512bw"; }
   static bool available() noexcept {
 #if defined(__x86_64__) || defined(__i386__)
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
            __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512cd") &&
-           __builtin_cpu_supports("avx512vl") && (!kVnni || __builtin_cpu_supports("avx512vnni"));
+           __builtin_cpu_supports("avx512vl") && (!kVnni || __builtin_cpu_supports("avx512vnni")) &&
+           (!kPopcnt || __builtin_cpu_supports("avx512vpopcntdq"));
 #else
     return false;
 #endif

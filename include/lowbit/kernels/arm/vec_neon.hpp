@@ -91,10 +91,12 @@ struct VecNeon {
       return vreinterpretq_u8_u32(vshlq_n_u32(vreinterpretq_u32_u8(a), N));
     }
   }
+  /// Bits of a where m is set, of b elsewhere.
+  static LOWBIT_INLINE I bitselect(I m, I a, I b) { return vbslq_u8(m, a, b); }
   static LOWBIT_INLINE I add8(I a, I b) { return vaddq_u8(a, b); }
   static LOWBIT_INLINE I subs_u8(I a, I b) { return vqsubq_u8(a, b); }
   static LOWBIT_INLINE I min_u8(I a, I b) { return vminq_u8(a, b); }
-  /// table[idx & 31] per 32-bit lane (through memory).
+  /// table[idx & 31] per 32-bit lane (bits 5.. ignored; through memory).
   static LOWBIT_INLINE I lut32(I idx, const std::uint32_t* table) {
     std::uint32_t i[4];
     vst1q_u8(reinterpret_cast<std::uint8_t*>(i), idx);

@@ -70,10 +70,15 @@ struct Vec128 {
   static LOWBIT_INLINE I slli32(I a) {
     return N == 0 ? a : _mm_slli_epi32(a, N);
   }
+  /// Bits of a where m is set, of b elsewhere.
+  static LOWBIT_INLINE I bitselect(I m, I a, I b) {
+    return _mm_or_si128(_mm_and_si128(m, a), _mm_andnot_si128(m, b));
+  }
   static LOWBIT_INLINE I add8(I a, I b) { return _mm_add_epi8(a, b); }
   static LOWBIT_INLINE I subs_u8(I a, I b) { return _mm_subs_epu8(a, b); }
   static LOWBIT_INLINE I min_u8(I a, I b) { return _mm_min_epu8(a, b); }
-  /// table[idx & 31] per 32-bit lane (no 32-entry permute at this width: through memory).
+  /// table[idx & 31] per 32-bit lane (bits 5.. ignored; no 32-entry permute at this width:
+  /// through memory).
   static LOWBIT_INLINE I lut32(I idx, const std::uint32_t* table) {
     alignas(16) std::uint32_t i[4];
     _mm_store_si128(reinterpret_cast<I*>(i), idx);
@@ -166,10 +171,14 @@ struct Vec256 {
   static LOWBIT_INLINE I slli32(I a) {
     return N == 0 ? a : _mm256_slli_epi32(a, N);
   }
+  static LOWBIT_INLINE I bitselect(I m, I a, I b) {
+    return _mm256_or_si256(_mm256_and_si256(m, a), _mm256_andnot_si256(m, b));
+  }
   static LOWBIT_INLINE I add8(I a, I b) { return _mm256_add_epi8(a, b); }
   static LOWBIT_INLINE I subs_u8(I a, I b) { return _mm256_subs_epu8(a, b); }
   static LOWBIT_INLINE I min_u8(I a, I b) { return _mm256_min_epu8(a, b); }
-  /// table[idx & 31] per 32-bit lane: four 8-entry permutes, selected by index bits 3 and 4.
+  /// table[idx & 31] per 32-bit lane (bits 5.. ignored): four 8-entry permutes, selected by
+  /// index bits 3 and 4.
   static LOWBIT_INLINE I lut32(I idx, const std::uint32_t* table) {
     const I r0 = _mm256_permutevar8x32_epi32(load(table), idx);
     const I r1 = _mm256_permutevar8x32_epi32(load(table + 8), idx);
@@ -270,10 +279,13 @@ struct Vec512 {
   static LOWBIT_INLINE I slli32(I a) {
     return N == 0 ? a : _mm512_slli_epi32(a, N);
   }
+  static LOWBIT_INLINE I bitselect(I m, I a, I b) {  // one vpternlogd: m ? a : b
+    return _mm512_ternarylogic_epi32(m, a, b, 0xca);
+  }
   static LOWBIT_INLINE I add8(I a, I b) { return _mm512_add_epi8(a, b); }
   static LOWBIT_INLINE I subs_u8(I a, I b) { return _mm512_subs_epu8(a, b); }
   static LOWBIT_INLINE I min_u8(I a, I b) { return _mm512_min_epu8(a, b); }
-  /// table[idx & 31] per 32-bit lane: one two-table permute (vpermt2d).
+  /// table[idx & 31] per 32-bit lane (bits 5.. ignored): one two-table permute (vpermt2d).
   static LOWBIT_INLINE I lut32(I idx, const std::uint32_t* table) {
     return _mm512_permutex2var_epi32(load(table), idx, load(table + 16));
   }
