@@ -14,6 +14,8 @@
 //   Stream/<case>/<shape>/<threads>              read every packed byte (the DRAM roofline)
 //   Gemv/<isa>/<case>/<shape>/<threads>          n = 1, weights rotated over >= 128 MB (DRAM)
 //   Gemm/<isa>/<case>/<shape>/<n>/<threads>      n = 512, one copy (compute-bound)
+//   Xnor/<isa>/bin/<shape>/<threads>             bin weights in Plain rows × binarized activations
+//                                                (gemv_xnor, XNOR + popcount), rotated copies
 #include "lowbit/calib/binary_refine.hpp"
 #include "lowbit/calib/ternary_threshold.hpp"
 #include "support/common.hpp"
@@ -49,6 +51,28 @@ struct MeanFit {
         w, calib::BinaryMethod::kMean);
   }
 };
+
+/// XNOR-popcount GEMV: binary weights (Plain rows = bit streams) × binarized activations (the
+/// time includes binarizing the fp32 row).
+template <class Isa>
+void xnor_bench(benchmark::State& state, Index shape, int threads) {
+  using W = PackedMatrix<Binary<BinaryOffset::kNone, f16>, PerChannel, Plain>;
+  context();
+  auto& c = copies<W, XnorFit>(shape, true);
+  const Shape sh = kShapes[shape];
+  Context ctx(threads);
+  const auto x = gaussian(static_cast<std::size_t>(sh.k), 2);
+  std::vector<float> y(static_cast<std::size_t>(sh.m));
+  BinaryActivations xb;
+  std::size_t i = 0;
+  for (auto _ : state) {
+    quantize_binary_activations(MatrixView<const float>(x.data(), 1, sh.k), xb);
+    gemv_xnor<Isa>(c.w[i], xb, VectorView<float>(y.data(), sh.m), ctx);
+    benchmark::DoNotOptimize(y.data());
+    i = (i + 1) % c.w.size();
+  }
+  set_counters(state, sh, 1, c.bytes, c.bpw);
+}
 
 template <class Isa, class S, class G, class L, class Fit>
 void register_case(const char* name, bool with_stream) {
@@ -89,6 +113,14 @@ void register_isa(bool with_stream) {
       "bin", with_stream);
   register_case<Isa, Binary<BinaryOffset::kMean, f16>, PerGroup<128>, Interleaved<NR, 32>,
                 MeanFit>("binm", with_stream);
+  for (Index shape : {0, 2})
+    for (int threads : thread_counts())
+      benchmark::RegisterBenchmark(("Xnor/" + std::string(Isa::name()) + "/bin/" +
+                                    std::to_string(shape) + "/" + std::to_string(threads))
+                                       .c_str(),
+                                   xnor_bench<Isa>, shape, threads)
+          ->Unit(benchmark::kMillisecond)
+          ->UseRealTime();
 }
 
 }  // namespace
