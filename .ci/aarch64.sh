@@ -17,7 +17,8 @@ for arch in armv8.2-a+dotprod armv8-a; do
   objs=()
   for src in tests/kernels/test_gemm_int_a.cpp tests/kernels/test_gemm_int_b.cpp \
              tests/kernels/test_gemm_f32.cpp tests/kernels/test_gemm_misc.cpp \
-             tests/kernels/test_gemm_ternary.cpp tests/pack/test_interleaved.cpp; do
+             tests/kernels/test_gemm_ternary.cpp tests/kernels/test_gemm_planes.cpp \
+             tests/pack/test_interleaved.cpp; do
     o="$out/$(basename "$src" .cpp).${arch//[+.]/_}.o"
     "$cxx" "${flags[@]}" -march="$arch" -c "$src" -o "$o" &
     objs+=("$o")

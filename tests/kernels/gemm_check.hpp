@@ -44,7 +44,7 @@ inline std::vector<std::array<Index, 3>> gemm_shapes() {
 }
 
 /// A Plain matrix of scheme S fitted to w: the range fit (round to nearest) of the integer
-/// schemes; ARB (with a mean) or XNOR for binary, TWN for ternary.
+/// schemes; ARB (with a mean) or XNOR for binary, ARB order 2 for Binary2, TWN for ternary.
 template <class S>
 struct Fitter {
   template <class G>
@@ -58,6 +58,13 @@ struct Fitter<Binary<O, T>> {
   static PackedMatrix<Binary<O, T>, G, Plain> fit(MatrixView<const float> w) {
     return calib::binarize<O, T, G>(
         w, O == BinaryOffset::kMean ? calib::BinaryMethod::kArb : calib::BinaryMethod::kXnor);
+  }
+};
+template <class T>
+struct Fitter<Binary2<T>> {
+  template <class G>
+  static PackedMatrix<Binary2<T>, G, Plain> fit(MatrixView<const float> w) {
+    return calib::binarize2<T, G>(w, calib::Binary2Method::kArb);
   }
 };
 template <class T>

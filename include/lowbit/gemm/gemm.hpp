@@ -60,7 +60,7 @@ void apply_rows(const P& pipe, MatrixView<float> y) {
 
 /// The blocked driver for Interleaved weights on vector operations V (see gemm/blocking.hpp).
 /// kInt: int8 activations `xi` (exact path); otherwise float activations `xf`.
-template <class V, bool kInt, AffineDecodeScheme S, Granularity G, kernels::HasCodec L, class P>
+template <class V, bool kInt, QuantScheme S, Granularity G, kernels::HasCodec L, class P>
 void run_interleaved(const PackedMatrix<S, G, L>& w, const Int8Activations* xi,
                      MatrixView<const float> xf, MatrixView<float> y, const P& pipe, Context& ctx) {
   constexpr Index NR = L::kTileRows, KB = L::kTileDepth;
@@ -201,7 +201,9 @@ void run_interleaved(const PackedMatrix<S, G, L>& w, const Int8Activations* xi,
           std::fill(acc, acc + MR * NR, 0.0f);
           a.xs = xs_base + static_cast<std::size_t>(p) * panel_elems * act_bytes;
           a.xsum = xsum + p * groups * MR;
-          if constexpr (kInt) {
+          if constexpr (kInt && PlaneDecodeScheme<S>) {
+            kernels::PlaneTile<V, S, G, L, MR>::run(a);
+          } else if constexpr (kInt) {
             kernels::IntTile<V, S, G, L, MR>::run(a);
           } else {
             kernels::FloatTile<V, S, G, L, MR>::run(a);
@@ -215,7 +217,11 @@ void run_interleaved(const PackedMatrix<S, G, L>& w, const Int8Activations* xi,
             a.xs = int_in_place ? static_cast<const void*>(xi->row(t))
                                 : rows_base + static_cast<Index>(row_elems) * (t - rem0);
             a.xsum = xsum + np * MR * groups + (t - rem0) * groups;
-            kernels::IntTile<V, S, G, L, 1>::run(a);
+            if constexpr (PlaneDecodeScheme<S>) {
+              kernels::PlaneTile<V, S, G, L, 1>::run(a);
+            } else {
+              kernels::IntTile<V, S, G, L, 1>::run(a);
+            }
           } else {
             a.xs = reinterpret_cast<float*>(rows_base) + static_cast<Index>(row_elems) * (t - rem0);
             kernels::FloatTile<V, S, G, L, 1>::run(a);
@@ -276,7 +282,8 @@ void gemm_int8_impl(const W& w, const Int8Activations& x, MatrixView<float> y, c
 template <class Isa, class W, class P>
 void gemm_f32_impl(const W& w, MatrixView<const float> x, MatrixView<float> y, const P& pipe,
                    Context& ctx) {
-  if constexpr (InterleavedWeights<W>::value) {
+  if constexpr (InterleavedWeights<W>::value &&
+                AffineDecodeScheme<typename W::scheme_type>) {  // plane schemes: the reference
     using V = kernels::VecFor<Isa, InterleavedWeights<W>::kNR>;
     if constexpr (!std::is_void_v<V>) {
       run_interleaved<V, false>(w, nullptr, x, y, pipe, ctx);

@@ -40,6 +40,7 @@
 #include "lowbit/config.hpp"
 #include "lowbit/core/types.hpp"
 #include "lowbit/pack/base3.hpp"
+#include "lowbit/pack/bitplanes.hpp"
 #include "lowbit/pack/interleaved.hpp"
 #include "lowbit/pack/sparse34.hpp"
 #include "lowbit/quant/common.hpp"
@@ -256,6 +257,39 @@ struct StepCodec<Sparse34Tiles<NR, KB>> {
   }
 };
 
+/// BitPlanes (pack/bitplanes.hpp): unit U = chunk U of every plane (8 steps); plane p of step T
+/// is one shift and one mask; step() ORs the planes into the code for affine schemes.
+template <int NR, int KB>
+struct StepCodec<BitPlanes<NR, KB>> {
+  static constexpr int kUnit = 8;
+  template <class V>
+  struct State {
+    typename V::I raw[8]{};
+  };
+  template <class V, int Bits, int U>
+  static LOWBIT_INLINE State<V> begin(const std::byte* block, int v) {
+    using L = BitPlanes<NR, KB>;
+    State<V> st;
+    for (int p = 0; p < Bits; ++p)
+      st.raw[p] = V::load(block + p * L::kPlaneBytes + U * L::kLaneBytes + v * V::kLanes * 4);
+    return st;
+  }
+  /// Bit plane P of step T: bytes 0 or 1.
+  template <class V, int T, int P>
+  static LOWBIT_INLINE typename V::I plane(const State<V>& st) {
+    return V::and_(V::template srli16<T>(st.raw[P]), V::set1_8(1));
+  }
+  template <class V, int Bits, int U, int T>
+  static LOWBIT_INLINE typename V::I step(State<V>& st) {
+    typename V::I c = plane<V, T, 0>(st);
+    static_for<Bits - 1>([&](auto pp) {
+      constexpr int P = pp.value + 1;
+      c = V::or_(c, V::template slli16<P>(plane<V, T, P>(st)));
+    });
+    return c;
+  }
+};
+
 /// Arguments of one micro-kernel call: one weight tile × one activation panel × a group range.
 struct TileArgs {
   const std::byte* codes = nullptr;    // the tile's first block
@@ -433,6 +467,107 @@ struct IntTile {
           } else {
             facc[m][v] = V::fadd(facc[m][v], V::fmadd(tp.offset[v], xsf, p));
           }
+        }
+      }
+    }
+    for (int m = 0; m < MR; ++m)
+      for (int v = 0; v < NV; ++v) V::fstore(a.acc + m * NR + v * V::kLanes, facc[m][v]);
+  }
+};
+
+/// The integer micro-kernel of multi-plane schemes (PlaneDecodeScheme: Binary2) on BitPlanes:
+/// one exact int32 dot product per plane and row, then the reference's float operations
+/// (ref::gemm_int8 for plane schemes: t = fma(offset, Σq, float(idot_0)·scale_0), then
+/// t = fma(scale_p, float(idot_p), t) for p >= 1, acc += t), NR rows per vector.
+template <class V, PlaneDecodeScheme S, Granularity G, class L, int MR>
+struct PlaneTile {
+  static constexpr int NR = static_cast<int>(L::kTileRows);
+  static constexpr int KB = static_cast<int>(L::kTileDepth);
+  static constexpr int NV = NR / V::kLanes;
+  static constexpr int P = S::kPlanes;
+  static constexpr int kSteps = KB / 4;
+  static constexpr int kBlockBytes = static_cast<int>(L::block_bytes(P));
+  static constexpr int kPrefetchBytes = LOWBIT_PREFETCH_BYTES;
+  using Codec = StepCodec<L>;
+  static_assert(std::is_same_v<L, BitPlanes<NR, KB>>, "PlaneTile: plane schemes need BitPlanes");
+  static_assert(NR % V::kLanes == 0, "PlaneTile: NR must be a multiple of the vector's lanes");
+
+  static void run(const TileArgs& a) {
+    using I = typename V::I;
+    using F = typename V::F;
+    const auto* xs = static_cast<const std::int32_t*>(a.xs);
+    const auto* params = static_cast<const typename S::Params*>(a.params);
+    const I ones = V::set1_16(1);
+    F facc[MR][NV];
+    for (int m = 0; m < MR; ++m)
+      for (int v = 0; v < NV; ++v) facc[m][v] = V::fload(a.acc + m * NR + v * V::kLanes);
+    for (Index g = a.g_begin; g < a.g_end; ++g) {
+      const Index b0 = g * a.group_blocks;
+      const Index b1 = b0 + a.group_blocks < a.nblocks ? b0 + a.group_blocks : a.nblocks;
+      I iacc[P][MR][NV];
+      for (int p = 0; p < P; ++p)
+        for (int m = 0; m < MR; ++m)
+          for (int v = 0; v < NV; ++v) iacc[p][m][v] = V::zero();
+      for (Index b = b0; b < b1; ++b) {
+        const std::byte* blk = a.codes + b * kBlockBytes;
+        const std::int32_t* xb = xs + b * kSteps * MR;
+        if constexpr (kPrefetchBytes > 0) {
+          for (int line = 0; line < kBlockBytes; line += 64)
+            __builtin_prefetch(blk + kPrefetchBytes + line, 0, LOWBIT_PREFETCH_LOCALITY);
+        }
+        static_for<kSteps / 8>([&](auto uu) {
+          constexpr int U = uu.value;
+          typename Codec::template State<V> st[NV];
+          for (int v = 0; v < NV; ++v) st[v] = Codec::template begin<V, P, U>(blk, v);
+          I s16[P][MR][NV];
+          if constexpr (!V::kVnni) {
+            for (int p = 0; p < P; ++p)
+              for (int m = 0; m < MR; ++m)
+                for (int v = 0; v < NV; ++v) s16[p][m][v] = V::zero();
+          }
+          static_for<8>([&](auto tt) {
+            constexpr int T = tt.value;
+            I c[P][NV];
+            static_for<P>([&](auto pp) {
+              for (int v = 0; v < NV; ++v) c[pp.value][v] = Codec::template plane<V, T, pp.value>(st[v]);
+            });
+            for (int m = 0; m < MR; ++m) {
+              const I x = V::bcast32(xb + (U * 8 + T) * MR + m);
+              for (int p = 0; p < P; ++p)
+                for (int v = 0; v < NV; ++v) {
+                  if constexpr (V::kVnni) {
+                    iacc[p][m][v] = V::dpbusd(iacc[p][m][v], c[p][v], x);
+                  } else {  // |pair sum| <= 254: eight steps fit int16
+                    s16[p][m][v] = V::add16(s16[p][m][v], V::maddubs(c[p][v], x));
+                  }
+                }
+            }
+          });
+          if constexpr (!V::kVnni) {
+            for (int p = 0; p < P; ++p)
+              for (int m = 0; m < MR; ++m)
+                for (int v = 0; v < NV; ++v)
+                  iacc[p][m][v] = V::add32(iacc[p][m][v], V::madd16(s16[p][m][v], ones));
+          }
+        });
+      }
+      // The group's float operations: the reference's, NR rows per vector.
+      const Index pslot = G::kKind == GranularityKind::kPerGroup ? g * NR : 0;
+      alignas(64) float sc[P][NV * V::kLanes], of[NV * V::kLanes];
+      for (int i = 0; i < NV * V::kLanes; ++i) {
+        const PlaneAffine d =
+            S::plane_affine(params[G::kKind == GranularityKind::kPerTensor ? 0 : pslot + i]);
+        for (int p = 0; p < P; ++p) sc[p][i] = d.scale[p];
+        of[i] = d.offset;
+      }
+      for (int m = 0; m < MR; ++m) {
+        const F xsf = V::fset1(static_cast<float>(a.xsum[g * MR + m]));
+        for (int v = 0; v < NV; ++v) {
+          F t = V::rounded(V::fmul(V::cvt(iacc[0][m][v]), V::fload(sc[0] + v * V::kLanes)));
+          t = V::fmadd(V::fload(of + v * V::kLanes), xsf, t);
+          for (int p = 1; p < P; ++p)
+            t = V::fmadd(V::fload(sc[p] + v * V::kLanes), V::cvt(iacc[p][m][v]), t);
+          facc[m][v] = V::fadd(facc[m][v], t);
         }
       }
     }

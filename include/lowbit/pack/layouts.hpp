@@ -4,6 +4,7 @@
 #pragma once
 
 #include "lowbit/pack/base3.hpp"
+#include "lowbit/pack/bitplanes.hpp"
 #include "lowbit/pack/interleaved.hpp"
 #include "lowbit/pack/plain.hpp"
 #include "lowbit/pack/sparse34.hpp"

@@ -142,6 +142,15 @@ struct Binary2 {
     const float a2 = (c & 2) != 0 ? alpha2(p) : -alpha2(p);
     return (mean(p) + a1) + a2;
   }
+  /// The planes: μ + α1·(2·b1 - 1) + α2·(2·b2 - 1) = (μ - α1 - α2) + 2α1·b1 + 2α2·b2 (bit 0 = b1).
+  static constexpr int kPlanes = 2;
+  static PlaneAffine plane_affine(const Params& p) noexcept {
+    PlaneAffine d;
+    d.scale[0] = 2.0f * alpha1(p);
+    d.scale[1] = 2.0f * alpha2(p);
+    d.offset = mean(p) - alpha1(p) - alpha2(p);
+    return d;
+  }
   /// The nearest of the four levels to x (ties and NaN to the lowest code among the nearest).
   static Code encode(float x, const Params& p) noexcept {
     Code best = 0;

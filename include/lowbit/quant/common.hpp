@@ -51,6 +51,20 @@ concept AffineDecodeScheme = ElementwiseScheme<S> && requires(const typename S::
   { S::decode_affine(p) } -> std::same_as<DecodeAffine>;
 };
 
+/// The decode of a code whose bits are separate planes: ŵ = offset + Σ_p scale[p]·bit_p(c).
+struct PlaneAffine {
+  float scale[8] = {};
+  float offset = 0.0f;
+};
+
+/// A scheme whose decode is a PlaneAffine of its parameters (Binary2: two sign planes with their
+/// own scales): the integer kernels keep one exact dot product per plane.
+template <class S>
+concept PlaneDecodeScheme = ElementwiseScheme<S> && requires(const typename S::Params& p) {
+  { S::kPlanes } -> std::convertible_to<int>;
+  { S::plane_affine(p) } -> std::same_as<PlaneAffine>;
+};
+
 /// ... whose encode is also an EncodeAffine of its parameters (encoders and error searches may
 /// then vectorise).
 template <class S>

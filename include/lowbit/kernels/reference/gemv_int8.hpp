@@ -64,6 +64,42 @@ void gemm_int8(const PackedMatrix<S, G, L>& w, const Int8Activations& x, MatrixV
   }
 }
 
+/// The integer path of multi-plane schemes (PlaneDecodeScheme: ŵ = offset + Σ_p scale_p·bit_p(c)):
+/// per group idot_p = Σ bit_p(c_k)·q_k and xsum = Σ q_k (exact), then in fp32
+///   t_g = fma(offset, float(xsum), float(idot_0)·scale_0);  t_g = fma(scale_p, float(idot_p), t_g)
+///   for p = 1 .. P-1;  acc = acc + t_g;  y = acc·s_x.
+template <PlaneDecodeScheme S, Granularity G, class L>
+void gemm_int8(const PackedMatrix<S, G, L>& w, const Int8Activations& x, MatrixView<float> y) {
+  if (x.cols() != w.cols())
+    detail::fail("ref::gemm_int8: activations have ", x.cols(), " columns, W has ", w.cols());
+  if (y.rows() != x.rows() || y.cols() != w.rows())
+    detail::fail("ref::gemm_int8: Y is ", y.rows(), " x ", y.cols(), ", expected ", x.rows(), " x ",
+                 w.rows());
+  constexpr int P = S::kPlanes;
+  const Index cols = w.cols();
+  const Index gc = G::group_cols(cols);
+  for (Index r = 0; r < w.rows(); ++r)
+    for (Index t = 0; t < x.rows(); ++t) {
+      const std::int8_t* q = x.row(t);
+      float acc = 0.0f;
+      for (Index k0 = 0; k0 < cols; k0 += gc) {
+        const Index k1 = k0 + gc < cols ? k0 + gc : cols;
+        const PlaneAffine d = S::plane_affine(w.params_at(r, k0));
+        std::int64_t idot[P] = {}, xsum = 0;
+        for (Index k = k0; k < k1; ++k) {
+          const std::uint32_t c = w.code(r, k);
+          for (int p = 0; p < P; ++p) idot[p] += static_cast<std::int64_t>((c >> p) & 1u) * q[k];
+          xsum += q[k];
+        }
+        float tg =
+            std::fma(d.offset, static_cast<float>(xsum), static_cast<float>(idot[0]) * d.scale[0]);
+        for (int p = 1; p < P; ++p) tg = std::fma(d.scale[p], static_cast<float>(idot[p]), tg);
+        acc = acc + tg;
+      }
+      y(t, r) = acc * x.scale(t);
+    }
+}
+
 /// y (m) = Ŵ · x̂ for activation row `t` of x (the n = 1 case of gemm_int8).
 template <AffineDecodeScheme S, Granularity G, class L>
 void gemv_int8(const PackedMatrix<S, G, L>& w, const Int8Activations& x, VectorView<float> y) {
