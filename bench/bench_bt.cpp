@@ -8,6 +8,7 @@
 //   sherry   Sherry 3:4 Ternary, per-row f16 scale, Sparse34Tiles         (1.25 bpw)
 //   bin      Binary sign·α, per-row f16 α, Interleaved 1-bit codes        (1.0 bpw)
 //   binm     Binary μ + α·sign, f16 (α, μ) per 128 columns                (1.25 bpw)
+//   bin2     Binary2 (ARB order 2: μ ± α1 ± α2), per-row f16, BitPlanes    (2.0 bpw)
 // in the tiles of the widest ISA compiled in (avx512bw: 16 rows; avx2: 8). Per-row scales make
 // the bpw the code width (+ 16/k). Names:
 //   Eigen/<shape>, EigenGemm/<shape>/<n>         fp32 baselines (1 thread)
@@ -40,15 +41,21 @@ struct SherryFit {
 struct XnorFit {
   template <class S, class G>
   static PackedMatrix<S, G, Plain> fit(MatrixView<const float> w) {
-    return calib::binarize<BinaryOffset::kNone, typename S::Scale, G>(
-        w, calib::BinaryMethod::kXnor);
+    return calib::binarize<BinaryOffset::kNone, typename S::Scale, G>(w,
+                                                                      calib::BinaryMethod::kXnor);
+  }
+};
+struct Arb2Fit {
+  template <class S, class G>
+  static PackedMatrix<S, G, Plain> fit(MatrixView<const float> w) {
+    return calib::binarize2<typename S::Scale, G>(w, calib::Binary2Method::kArb);
   }
 };
 struct MeanFit {
   template <class S, class G>
   static PackedMatrix<S, G, Plain> fit(MatrixView<const float> w) {
-    return calib::binarize<BinaryOffset::kMean, typename S::Scale, G>(
-        w, calib::BinaryMethod::kMean);
+    return calib::binarize<BinaryOffset::kMean, typename S::Scale, G>(w,
+                                                                      calib::BinaryMethod::kMean);
   }
 };
 
@@ -105,14 +112,14 @@ void register_case(const char* name, bool with_stream) {
 template <class Isa, int NR>
 void register_isa(bool with_stream) {
   register_case<Isa, Ternary<f16>, PerChannel, Interleaved<NR, 32>, TwnFit>("ter2", with_stream);
-  register_case<Isa, Ternary<f16>, PerChannel, Trit5Tiles<NR, 160>, TwnFit>("ter16",
-                                                                             with_stream);
+  register_case<Isa, Ternary<f16>, PerChannel, Trit5Tiles<NR, 160>, TwnFit>("ter16", with_stream);
   register_case<Isa, Ternary<f16>, PerChannel, Sparse34Tiles<NR, 128>, SherryFit>("sherry",
-                                                                                   with_stream);
+                                                                                  with_stream);
   register_case<Isa, Binary<BinaryOffset::kNone, f16>, PerChannel, Interleaved<NR, 32>, XnorFit>(
       "bin", with_stream);
-  register_case<Isa, Binary<BinaryOffset::kMean, f16>, PerGroup<128>, Interleaved<NR, 32>,
-                MeanFit>("binm", with_stream);
+  register_case<Isa, Binary<BinaryOffset::kMean, f16>, PerGroup<128>, Interleaved<NR, 32>, MeanFit>(
+      "binm", with_stream);
+  register_case<Isa, Binary2<f16>, PerChannel, BitPlanes<NR, 32>, Arb2Fit>("bin2", with_stream);
   for (Index shape : {0, 2})
     for (int threads : thread_counts())
       benchmark::RegisterBenchmark(("Xnor/" + std::string(Isa::name()) + "/bin/" +

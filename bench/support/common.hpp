@@ -103,14 +103,12 @@ Copies<W>& copies(Index shape, bool dram) {
   using S = typename W::scheme_type;
   using G = typename W::granularity_type;
   const Shape sh = kShapes[shape];
-  const std::string key =
-      std::string(typeid(W).name()) + typeid(Fit).name() + "/" + std::to_string(shape) +
-      (dram ? "/dram" : "/one");
+  const std::string key = std::string(typeid(W).name()) + typeid(Fit).name() + "/" +
+                          std::to_string(shape) + (dram ? "/dram" : "/one");
   return cached<Copies<W>>(key, [&] {
     Copies<W> c;
     const auto wf = gaussian(static_cast<std::size_t>(sh.m * sh.k), 1);
-    const auto plain =
-        Fit::template fit<S, G>(MatrixView<const float>(wf.data(), sh.m, sh.k));
+    const auto plain = Fit::template fit<S, G>(MatrixView<const float>(wf.data(), sh.m, sh.k));
     W first = repack<typename W::layout_type>(plain, 2);
     c.bytes = static_cast<double>(first.codes().size() + first.params().size_bytes());
     c.bpw = first.bits_per_weight();

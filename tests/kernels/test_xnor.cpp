@@ -19,9 +19,9 @@ void check_xnor(std::uint64_t seed) {
   for (const auto& shape : test::gemm_shapes()) {
     const Index m = shape[0], n = shape[1], k = shape[2];
     const auto wf = test::student_t4(static_cast<std::size_t>(m * k), ++seed);
-    const auto w = calib::binarize<O, T, G>(MatrixView<const float>(wf.data(), m, k),
-                                            O == BinaryOffset::kMean ? calib::BinaryMethod::kArb
-                                                                     : calib::BinaryMethod::kXnor);
+    const auto w = calib::binarize<O, T, G>(
+        MatrixView<const float>(wf.data(), m, k),
+        O == BinaryOffset::kMean ? calib::BinaryMethod::kArb : calib::BinaryMethod::kXnor);
     auto xf = test::gaussian(static_cast<std::size_t>(n * k), ++seed);
     for (std::size_t i = 0; i < xf.size(); i += 7) xf[i] = 0.0f;  // sign(0) = +1
     BinaryActivations xb;
@@ -45,8 +45,8 @@ void check_xnor(std::uint64_t seed) {
       }
     test::for_each_isa([&](auto tag) {
       using Isa = decltype(tag);
-      INFO(std::string(Isa::name()) << " " << decltype(w)::type_name() << " m=" << m
-                                    << " n=" << n << " k=" << k);
+      INFO(std::string(Isa::name())
+           << " " << decltype(w)::type_name() << " m=" << m << " n=" << n << " k=" << k);
       std::vector<float> y(static_cast<std::size_t>(n * m), -7.0f);
       gemm_xnor<Isa>(w, xb, MatrixView<float>(y.data(), n, m), ctx1);
       REQUIRE(std::memcmp(y.data(), want.data(), y.size() * sizeof(float)) == 0);
@@ -100,7 +100,7 @@ TEST_CASE("binary activations: signs, β, bad input", "[xnor]") {
   const int want[9] = {1, -1, 1, 1, 1, -1, 1, 1, -1};  // sign(±0) = +1
   for (Index k = 0; k < 9; ++k) CHECK(xb.sign(0, k) == want[k]);
   CHECK(std::fabs(xb.scale(0) - 9.0f / 9.0f) < 1e-6f);  // Σ|x| = 9
-  CHECK(std::to_integer<int>(xb.row(0)[1]) == 0);  // bit 8 (-0.75) is 0; the pad bits are 0
+  CHECK(std::to_integer<int>(xb.row(0)[1]) == 0);       // bit 8 (-0.75) is 0; the pad bits are 0
   // An all-zero row: β = 0, y = 0.
   const std::vector<float> z(40, 0.0f);
   quantize_binary_activations(MatrixView<const float>(z.data(), 1, 40), xb);

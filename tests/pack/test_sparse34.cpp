@@ -30,8 +30,9 @@ TEST_CASE("Sparse34: the 32 indices are the 32 3:4 patterns", "[pack][sparse34]"
   // Every other group of codes 0..3 is rejected.
   int valid = 0;
   for (int v = 0; v < 256; ++v) {
-    const std::uint8_t c[4] = {static_cast<std::uint8_t>(v & 3), static_cast<std::uint8_t>(v >> 2 & 3),
-                               static_cast<std::uint8_t>(v >> 4 & 3), static_cast<std::uint8_t>(v >> 6)};
+    const std::uint8_t c[4] = {
+        static_cast<std::uint8_t>(v & 3), static_cast<std::uint8_t>(v >> 2 & 3),
+        static_cast<std::uint8_t>(v >> 4 & 3), static_cast<std::uint8_t>(v >> 6)};
     valid += detail::sparse34_index(c) >= 0 ? 1 : 0;
   }
   CHECK(valid == 32);
@@ -102,7 +103,7 @@ TEST_CASE("Sparse34 layouts: Sherry round trips, 1.25 bits per code, errors", "[
   // Codes that are not 3:4 patterns (plain TWN ternary) and odd column counts.
   const auto w = test::gaussian(64 * 64, 3);
   const auto twn = calib::ternarize<f16, PerChannel>(MatrixView<const float>(w.data(), 64, 64),
-                                                    calib::TernaryMethod::kTwn);
+                                                     calib::TernaryMethod::kTwn);
   REQUIRE_THROWS_AS(repack<Sparse34>(twn), Error);
   REQUIRE_THROWS_AS((repack<Sparse34Tiles<16, 128>>(twn)), Error);
   REQUIRE_THROWS_AS((PackedMatrix<Ternary<f16>, PerChannel, Sparse34>(3, 6)), Error);

@@ -85,8 +85,7 @@ class BinaryActivations {
 /// Binarizes every row of x: bits [x >= 0], β = mean|x| (0 for an all-zero row, whose bits are
 /// all 1 and contribute β·… = 0). Throws Error naming the position of a NaN/Inf.
 inline void quantize_binary_activations(MatrixView<const float> x, BinaryActivations& out) {
-  if (out.rows() != x.rows() || out.cols() != x.cols())
-    out = BinaryActivations(x.rows(), x.cols());
+  if (out.rows() != x.rows() || out.cols() != x.cols()) out = BinaryActivations(x.rows(), x.cols());
   for (Index r = 0; r < x.rows(); ++r) {
     detail::check_row_finite(x, r, "binary activation");
     std::byte* bits = out.row(r);
@@ -97,7 +96,8 @@ inline void quantize_binary_activations(MatrixView<const float> x, BinaryActivat
       abs_sum += std::fabs(static_cast<double>(v));
       if (v >= 0.0f) bits[k / 8] |= std::byte(static_cast<std::uint8_t>(1u << (k % 8)));
     }
-    out.scale(r) = x.cols() > 0 ? static_cast<float>(abs_sum / static_cast<double>(x.cols())) : 0.0f;
+    out.scale(r) =
+        x.cols() > 0 ? static_cast<float>(abs_sum / static_cast<double>(x.cols())) : 0.0f;
   }
 }
 
@@ -150,17 +150,17 @@ inline std::int64_t popcount_xor(const std::byte* a, const std::byte* b, Index n
 #endif
 #if LOWBIT_HAS_AVX2
   if constexpr (std::is_base_of_v<isa::avx2, Isa>) {
-    const __m256i lut = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1,
-                                         2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+    const __m256i lut = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2,
+                                         1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
     const __m256i low4 = _mm256_set1_epi8(0x0f);
     __m256i acc = _mm256_setzero_si256();
     for (; i + 32 <= n; i += 32) {
       __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + i));
       if (b != nullptr)
         v = _mm256_xor_si256(v, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + i)));
-      const __m256i c =
-          _mm256_add_epi8(_mm256_shuffle_epi8(lut, _mm256_and_si256(v, low4)),
-                          _mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16(v, 4), low4)));
+      const __m256i c = _mm256_add_epi8(
+          _mm256_shuffle_epi8(lut, _mm256_and_si256(v, low4)),
+          _mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16(v, 4), low4)));
       acc = _mm256_add_epi64(acc, _mm256_sad_epu8(c, _mm256_setzero_si256()));
     }
     alignas(32) std::int64_t part[4];
@@ -175,7 +175,8 @@ inline std::int64_t popcount_xor(const std::byte* a, const std::byte* b, Index n
     total += std::popcount(u ^ v);
   }
   for (; i < n; ++i) {
-    const unsigned u = std::to_integer<unsigned>(a[i]) ^ (b != nullptr ? std::to_integer<unsigned>(b[i]) : 0u);
+    const unsigned u =
+        std::to_integer<unsigned>(a[i]) ^ (b != nullptr ? std::to_integer<unsigned>(b[i]) : 0u);
     total += std::popcount(u);
   }
   return total;
@@ -204,8 +205,8 @@ requires detail::XnorWeights<W>::value void gemm_xnor(const W& w, const BinaryAc
           dot += sw * s;
           sx += s;
         }
-        acc = detail::xnor_group<S::kOffsetKind, typename S::Scale>(acc, w.params_at(r, k0), dot,
-                                                                   sx);
+        acc =
+            detail::xnor_group<S::kOffsetKind, typename S::Scale>(acc, w.params_at(r, k0), dot, sx);
       }
       y(t, r) = acc * x.scale(t);
     }
@@ -247,7 +248,7 @@ requires detail::XnorWeights<W>::value void gemm_xnor(const W& w, const BinaryAc
           if constexpr (S::kOffsetKind == BinaryOffset::kMean)
             sx = 2 * kernels::popcount_xor<Isa>(xr + b0, nullptr, nb) - len;
           acc = detail::xnor_group<S::kOffsetKind, typename S::Scale>(acc, w.params_at(r, k0), dot,
-                                                                     sx);
+                                                                      sx);
         }
         y(t, r) = acc * x.scale(t);
       }

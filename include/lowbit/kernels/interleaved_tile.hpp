@@ -184,7 +184,9 @@ struct UnpackBlock {
 template <class L>
 struct StepCodec;
 template <class L>
-concept HasCodec = requires { StepCodec<L>::kUnit; };
+concept HasCodec = requires {
+  StepCodec<L>::kUnit;
+};
 
 template <int NR, int KB>
 struct StepCodec<Interleaved<NR, KB>> {
@@ -332,8 +334,8 @@ struct IntTile {
   // is Σ_t (acc_t >> t·w) (arithmetic shifts of exact multiples). That saves one shift per step
   // (+4-6 % on an L2-resident GEMV, Zen 4). Each byte is at most 255, so |acc_t| stays under
   // 255·127·len < 2^31 for len <= kMaxExactGroup, as for the plain path.
-  static constexpr bool kSlices = V::kVnni && MR == 1 && (kBits == 2 || kBits == 4) &&
-                                  std::is_same_v<L, Interleaved<NR, KB>>;
+  static constexpr bool kSlices =
+      V::kVnni && MR == 1 && (kBits == 2 || kBits == 4) && std::is_same_v<L, Interleaved<NR, KB>>;
   static constexpr int kPerChunk = 8 / kBits;
   static constexpr int kBlockBytes = static_cast<int>(L::block_bytes(kBits));
   static constexpr int kUnit = Codec::kUnit;
@@ -407,44 +409,44 @@ struct IntTile {
           }
           I s16[MR][NV], h16[MR][NV];
           static_for<kSteps / kUnit>([&](auto uu) {
-           constexpr int U = uu.value;
-           typename Codec::template State<V> st[NV];
-           for (int v = 0; v < NV; ++v) st[v] = Codec::template begin<V, kBits, U>(blk, v);
-           static_for<kUnit>([&](auto tt) {
-            constexpr int J = U * Codec::kUnit + tt.value;
-            if constexpr (!V::kVnni && J % kFlush == 0) {
-              for (int m = 0; m < MR; ++m)
+            constexpr int U = uu.value;
+            typename Codec::template State<V> st[NV];
+            for (int v = 0; v < NV; ++v) st[v] = Codec::template begin<V, kBits, U>(blk, v);
+            static_for<kUnit>([&](auto tt) {
+              constexpr int J = U * Codec::kUnit + tt.value;
+              if constexpr (!V::kVnni && J % kFlush == 0) {
+                for (int m = 0; m < MR; ++m)
+                  for (int v = 0; v < NV; ++v) {
+                    s16[m][v] = V::zero();
+                    if constexpr (kSplit8) h16[m][v] = V::zero();
+                  }
+              }
+              I c[NV];
+              for (int v = 0; v < NV; ++v)
+                c[v] = Codec::template step<V, kBits, U, tt.value>(st[v]);
+              for (int m = 0; m < MR; ++m) {
+                const I x = V::bcast32(xb + J * MR + m);
                 for (int v = 0; v < NV; ++v) {
-                  s16[m][v] = V::zero();
-                  if constexpr (kSplit8) h16[m][v] = V::zero();
-                }
-            }
-            I c[NV];
-            for (int v = 0; v < NV; ++v)
-              c[v] = Codec::template step<V, kBits, U, tt.value>(st[v]);
-            for (int m = 0; m < MR; ++m) {
-              const I x = V::bcast32(xb + J * MR + m);
-              for (int v = 0; v < NV; ++v) {
-                if constexpr (V::kVnni) {
-                  iacc[m][v] = V::dpbusd(iacc[m][v], c[v], x);
-                } else if constexpr (kSplit8) {
-                  s16[m][v] = V::add16(s16[m][v], V::maddubs(V::and_(c[v], low4), x));
-                  h16[m][v] = V::add16(h16[m][v],
-                                       V::maddubs(V::and_(V::template srli16<4>(c[v]), low4), x));
-                } else {
-                  s16[m][v] = V::add16(s16[m][v], V::maddubs(c[v], x));
+                  if constexpr (V::kVnni) {
+                    iacc[m][v] = V::dpbusd(iacc[m][v], c[v], x);
+                  } else if constexpr (kSplit8) {
+                    s16[m][v] = V::add16(s16[m][v], V::maddubs(V::and_(c[v], low4), x));
+                    h16[m][v] = V::add16(h16[m][v],
+                                         V::maddubs(V::and_(V::template srli16<4>(c[v]), low4), x));
+                  } else {
+                    s16[m][v] = V::add16(s16[m][v], V::maddubs(c[v], x));
+                  }
                 }
               }
-            }
-            if constexpr (!V::kVnni && ((J + 1) % kFlush == 0 || J + 1 == kSteps)) {
-              for (int m = 0; m < MR; ++m)
-                for (int v = 0; v < NV; ++v) {
-                  iacc[m][v] = V::add32(iacc[m][v], V::madd16(s16[m][v], ones));
-                  if constexpr (kSplit8)
-                    iacc[m][v] = V::add32(iacc[m][v], V::madd16(h16[m][v], sixteen));
-                }
-            }
-           });
+              if constexpr (!V::kVnni && ((J + 1) % kFlush == 0 || J + 1 == kSteps)) {
+                for (int m = 0; m < MR; ++m)
+                  for (int v = 0; v < NV; ++v) {
+                    iacc[m][v] = V::add32(iacc[m][v], V::madd16(s16[m][v], ones));
+                    if constexpr (kSplit8)
+                      iacc[m][v] = V::add32(iacc[m][v], V::madd16(h16[m][v], sixteen));
+                  }
+              }
+            });
           });
         }
       }
@@ -529,7 +531,8 @@ struct PlaneTile {
             constexpr int T = tt.value;
             I c[P][NV];
             static_for<P>([&](auto pp) {
-              for (int v = 0; v < NV; ++v) c[pp.value][v] = Codec::template plane<V, T, pp.value>(st[v]);
+              for (int v = 0; v < NV; ++v)
+                c[pp.value][v] = Codec::template plane<V, T, pp.value>(st[v]);
             });
             for (int m = 0; m < MR; ++m) {
               const I x = V::bcast32(xb + (U * 8 + T) * MR + m);
@@ -616,25 +619,25 @@ struct FloatTile {
         const std::byte* blk = a.codes + b * L::block_bytes(kBits);
         const float* xb = xs + b * kSteps * MR * 4;
         static_for<kSteps / Codec::kUnit>([&](auto uu) {
-         constexpr int U = uu.value;
-         typename Codec::template State<V> st[NV];
-         for (int v = 0; v < NV; ++v) st[v] = Codec::template begin<V, kBits, U>(blk, v);
-         static_for<Codec::kUnit>([&](auto tt) {
-          constexpr int J = U * Codec::kUnit + tt.value;
-          I c[NV];
-          for (int v = 0; v < NV; ++v) c[v] = Codec::template step<V, kBits, U, tt.value>(st[v]);
-          static_for<4>([&](auto ii) {
-            constexpr int i = ii.value;
-            F cf[NV];
-            for (int v = 0; v < NV; ++v)
-              cf[v] = V::cvt(V::and_(V::template srli32<8 * i>(c[v]), byte_mask));
-            for (int m = 0; m < MR; ++m) {
-              const F x = V::fset1(xb[(J * MR + m) * 4 + i]);
-              xsum[m] = V::fadd(xsum[m], x);
-              for (int v = 0; v < NV; ++v) cx[m][v] = V::fmadd(cf[v], x, cx[m][v]);
-            }
+          constexpr int U = uu.value;
+          typename Codec::template State<V> st[NV];
+          for (int v = 0; v < NV; ++v) st[v] = Codec::template begin<V, kBits, U>(blk, v);
+          static_for<Codec::kUnit>([&](auto tt) {
+            constexpr int J = U * Codec::kUnit + tt.value;
+            I c[NV];
+            for (int v = 0; v < NV; ++v) c[v] = Codec::template step<V, kBits, U, tt.value>(st[v]);
+            static_for<4>([&](auto ii) {
+              constexpr int i = ii.value;
+              F cf[NV];
+              for (int v = 0; v < NV; ++v)
+                cf[v] = V::cvt(V::and_(V::template srli32<8 * i>(c[v]), byte_mask));
+              for (int m = 0; m < MR; ++m) {
+                const F x = V::fset1(xb[(J * MR + m) * 4 + i]);
+                xsum[m] = V::fadd(xsum[m], x);
+                for (int v = 0; v < NV; ++v) cx[m][v] = V::fmadd(cf[v], x, cx[m][v]);
+              }
+            });
           });
-         });
         });
       }
       const Index pslot = G::kKind == GranularityKind::kPerGroup ? g * NR : 0;

@@ -178,8 +178,7 @@ struct Trit5Tiles : detail::LaneTileGeometry<NR, KB> {
       for (Index b = 0; b < kLaneBytes; ++b) {
         const std::uint32_t q = std::to_integer<std::uint32_t>(in[s * kLaneBytes + b]);
         for (int t = 0; t < 5; ++t)
-          lanes[(s * 5 + t) * kLaneBytes + b] =
-              static_cast<std::uint8_t>(Base3x5::digit_of(q, t));
+          lanes[(s * 5 + t) * kLaneBytes + b] = static_cast<std::uint8_t>(Base3x5::digit_of(q, t));
       }
   }
 };

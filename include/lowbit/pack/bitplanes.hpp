@@ -73,7 +73,9 @@ struct BitPlanes : detail::LaneTileGeometry<NR, KB> {
     std::uint32_t c = 0;
     for (int p = 0; p < S::kCodeBits; ++p)
       c |= ((std::to_integer<std::uint32_t>(in[static_cast<std::size_t>(byte + p * kPlaneBytes)]) >>
-             bit) & 1u) << p;
+             bit) &
+            1u)
+           << p;
     return c;
   }
   template <QuantScheme S>
@@ -86,8 +88,8 @@ struct BitPlanes : detail::LaneTileGeometry<NR, KB> {
     locate(S::kCodeBits, cols, r, k, byte, bit);
     for (int p = 0; p < S::kCodeBits; ++p) {
       std::byte& b = out[static_cast<std::size_t>(byte + p * kPlaneBytes)];
-      const std::uint32_t v = (std::to_integer<std::uint32_t>(b) & ~(1u << bit)) |
-                              (((code >> p) & 1u) << bit);
+      const std::uint32_t v =
+          (std::to_integer<std::uint32_t>(b) & ~(1u << bit)) | (((code >> p) & 1u) << bit);
       b = std::byte(static_cast<std::uint8_t>(v));
     }
   }

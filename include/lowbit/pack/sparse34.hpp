@@ -85,7 +85,8 @@ inline int sparse34_checked_index(const std::uint8_t* c, const char* who, Index 
   const int idx = sparse34_index(c);
   if (idx < 0)
     fail(who, ": row ", r, ", group ", group, " holds codes (", int{c[0]}, ", ", int{c[1]}, ", ",
-         int{c[2]}, ", ", int{c[3]}, "), not a 3:4 pattern (exactly one zero, code 1, and three "
+         int{c[2]}, ", ", int{c[3]},
+         "), not a 3:4 pattern (exactly one zero, code 1, and three "
          "codes 0 or 2)");
   return idx;
 }
@@ -103,9 +104,7 @@ struct Sparse34 {
   static constexpr double kCodeBitsPerWeight = 1.25;
   static constexpr std::string_view name() { return "sparse34"; }
 
-  static constexpr Index row_bytes(Index cols) noexcept {
-    return ceil_div<Index>(cols / 4 * 5, 8);
-  }
+  static constexpr Index row_bytes(Index cols) noexcept { return ceil_div<Index>(cols / 4 * 5, 8); }
   template <QuantScheme S>
   requires(S::kMinCode == 0 && S::kMaxCode == 2) static Index packed_bytes(Index rows, Index cols) {
     detail::sparse34_check_cols(cols, "Sparse34");
@@ -181,7 +180,7 @@ struct Sparse34Tiles : detail::LaneTileGeometry<NR, KB> {
   using Geometry::kSteps;
   using Geometry::tiles;
   static constexpr double kCodeBitsPerWeight = 1.25;
-  static constexpr Index kUnitBytes = 5 * kLaneBytes;  // 32 steps
+  static constexpr Index kUnitBytes = 5 * kLaneBytes;                    // 32 steps
   static constexpr std::string_view name() { return "sparse34_tiles"; }  // never persisted
   static std::string type_name() {
     return "sparse34_tiles_" + std::to_string(NR) + "x" + std::to_string(KB);
@@ -249,9 +248,9 @@ struct Sparse34Tiles : detail::LaneTileGeometry<NR, KB> {
     for (Index i = 0; i < block_bytes(2); ++i) out[i] = std::byte{0};
     for (Index j = 0; j < kSteps; ++j)
       for (Index r = 0; r < NR; ++r)
-        set_index(out, j, r,
-                  detail::sparse34_checked_index(lanes + j * kLaneBytes + 4 * r, "Sparse34Tiles",
-                                                 r, j));
+        set_index(
+            out, j, r,
+            detail::sparse34_checked_index(lanes + j * kLaneBytes + 4 * r, "Sparse34Tiles", r, j));
   }
   /// The inverse of pack_block: the scalar unpack every SIMD decoder must match.
   static void unpack_block(int /*bits*/, const std::byte* in, std::uint8_t* lanes) noexcept {
