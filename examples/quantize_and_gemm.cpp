@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // examples/quantize_and_gemm.cpp: the demo. Quantizes a 4096 x 4096 matrix of N(0,1) weights
 // and one of Student-t(4) weights (unit variance, fixed seeds) with every integer policy and
-// convention at 2, 3, 4 and 8 bits and groups of 32/64/128, and prints per row: bits per weight
+// convention at 2, 3, 4 and 8 bits and groups of 32/64/128, and every binary and ternary fitter
+// (XNOR, BiLLM, ARB orders 1 and 2, BitNet absmean, absmean + LS, TWN, the optimal threshold,
+// Sherry 3:4) at groups of 128, and prints per row: bits per weight
 // including parameters, normalized MSE, SNR, the gap to Shannon's D(R) = 2^-2R at that bpw, and
 // the relative error of the quantized GEMV (reference kernel) against the fp32 GEMV.
 //
@@ -14,8 +16,11 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
+#include "lowbit/calib/binary_refine.hpp"
+#include "lowbit/calib/ternary_threshold.hpp"
 #include "lowbit/lowbit.hpp"
 #if LOWBIT_DEMO_EIGEN
 #include "lowbit/interop/eigen.hpp"
@@ -78,13 +83,13 @@ struct Fit {
   QuantizeOptions opt;
 };
 
-template <class S, class G>
-void run_one(const Data& d, const Setup& s, const char* policy, const Fit& fit, int group) {
-  QuantizeOptions opt = fit.opt;
-  opt.threads = s.threads;
-  const MatrixView<const float> wv(d.w.data(), s.rows, s.cols);
+/// One row: `make()` quantizes d.w (timed) to a Plain matrix; `fit` names how.
+template <class Make>
+void run_one(const Data& d, const Setup& s, const char* policy, const char* fit, int group,
+             Make&& make) {
   const auto t0 = std::chrono::steady_clock::now();
-  const auto q = quantize<S, G, Plain>(wv, opt);
+  const auto q = make();
+  using S = typename std::decay_t<decltype(q)>::scheme_type;
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const std::vector<float> wd = dequantize(q);
   double err = 0.0;
@@ -110,12 +115,49 @@ void run_one(const Data& d, const Setup& s, const char* policy, const Fit& fit, 
         "{\"dist\":\"%s\",\"policy\":\"%s\",\"fit\":\"%s\",\"bits\":%d,\"group\":%d,\"bpw\":%.4f,"
         "\"nmse\":%.6g,"
         "\"snr_db\":%.3f,\"gap_db\":%.3f,\"gemv_rel_err\":%.6g,\"quantize_s\":%.4f}\n",
-        d.dist.c_str(), policy, fit.name, S::kCodeBits, group, bpw, nmse, snr, gap, gemv_rel, secs);
+        d.dist.c_str(), policy, fit, S::kCodeBits, group, bpw, nmse, snr, gap, gemv_rel, secs);
   } else {
     std::printf("%-6s %-15s %-11s %4d %5d %7.4f %11.6f %8.2f %7.2f %12.6f %8.3f\n", d.dist.c_str(),
-                policy, fit.name, S::kCodeBits, group, bpw, nmse, snr, gap, gemv_rel, secs);
+                policy, fit, S::kCodeBits, group, bpw, nmse, snr, gap, gemv_rel, secs);
   }
   std::fflush(stdout);
+}
+
+/// An integer scheme through lowbit::quantize with the fit's options.
+template <class S, class G>
+void run_one(const Data& d, const Setup& s, const char* policy, const Fit& fit, int group) {
+  QuantizeOptions opt = fit.opt;
+  opt.threads = s.threads;
+  const MatrixView<const float> wv(d.w.data(), s.rows, s.cols);
+  run_one(d, s, policy, fit.name, group, [&] { return quantize<S, G, Plain>(wv, opt); });
+}
+
+/// The binary and ternary fitters (calib/binary_refine.hpp, calib/ternary_threshold.hpp), g128.
+void run_binary_ternary(const Data& d, const Setup& s) {
+  using G = PerGroup<128>;
+  const MatrixView<const float> wv(d.w.data(), s.rows, s.cols);
+  using calib::BinaryMethod, calib::Binary2Method, calib::TernaryMethod;
+  run_one(d, s, "binary", "xnor", 128,
+          [&] { return calib::binarize<BinaryOffset::kNone, f16, G>(wv, BinaryMethod::kXnor); });
+  run_one(d, s, "binary_mean", "billm", 128,
+          [&] { return calib::binarize<BinaryOffset::kMean, f16, G>(wv, BinaryMethod::kMean); });
+  run_one(d, s, "binary_mean", "arb", 128,
+          [&] { return calib::binarize<BinaryOffset::kMean, f16, G>(wv, BinaryMethod::kArb); });
+  run_one(d, s, "binary_2plane", "billm_resid", 128,
+          [&] { return calib::binarize2<f16, G>(wv, Binary2Method::kResidual); });
+  run_one(d, s, "binary_2plane", "arb2", 128,
+          [&] { return calib::binarize2<f16, G>(wv, Binary2Method::kArb); });
+  run_one(d, s, "ternary", "absmean", 128,
+          [&] { return calib::ternarize<f16, G>(wv, TernaryMethod::kAbsmean); });
+  run_one(d, s, "ternary", "absmean+ls", 128,
+          [&] { return calib::ternarize<f16, G>(wv, TernaryMethod::kAbsmeanLs); });
+  run_one(d, s, "ternary", "twn", 128,
+          [&] { return calib::ternarize<f16, G>(wv, TernaryMethod::kTwn); });
+  run_one(d, s, "ternary", "optimal", 128,
+          [&] { return calib::ternarize<f16, G>(wv, TernaryMethod::kOptimal); });
+  if (s.cols % 4 == 0)
+    run_one(d, s, "ternary_3:4", "sherry", 128,
+            [&] { return calib::ternarize_sherry<f16, G>(wv); });
 }
 
 template <int Bits, class G>
@@ -196,6 +238,7 @@ int main(int argc, char** argv) {
       run_bits<3>(d, s, mm, clip, ls);
       run_bits<4>(d, s, mm, clip, ls);
       run_bits<8>(d, s, mm, clip, ls);
+      run_binary_ternary(d, s);
     }
   } catch (const Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());

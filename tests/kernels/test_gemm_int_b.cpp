@@ -21,10 +21,9 @@ TEST_CASE("gemm_int8 == ref: binary (1 bit, with and without a mean) and ternary
   test::check_int8_path<Ternary<f16>, PerGroup<64>, 16>(18);
   test::check_int8_path<Ternary<float>, PerTensor, 4>(19);
 }
-TEST_CASE("gemm_int8 == ref: blocks deeper than the activation padding (KB = 128)",
-          "[gemm][int8]") {
+TEST_CASE("gemm_int8 == ref: blocks deeper than the activation padding (KB = 96)", "[gemm][int8]") {
   // A single activation row is read in place only while its 64-code zero padding covers the
-  // last block; KB = 128 reads a padded copy (k = 1 .. 129 covers both sides).
+  // last block; KB = 96 reads a padded copy (k = 1 .. 129 covers both sides).
   test::check_int8_path<Symmetric<4, SymmetricConvention::kSignedMax, f16>, PerChannel, 16,
-                        Interleaved<16, 128>>(20);
+                        Interleaved<16, 96>>(20);
 }

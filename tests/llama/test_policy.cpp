@@ -356,6 +356,8 @@ TEST_CASE("llama: binary and ternary policies", "[llama][policy][binary][ternary
   CHECK(llama::parse_policy("bin-g64").bpw() == 1.25);
   CHECK(llama::parse_policy("arb-g64").bpw() == 1.5);
   CHECK(llama::parse_policy("twn-g32").bpw() == 2.5);
+  CHECK(llama::parse_policy("arbx-g64").bpw() == 1.5);
+  CHECK(llama::parse_policy("arbx-g64").needs_calibration());
   for (const char* bad : {"bin-g64-clip", "twn-g32-e2e", "arb2-g64-imp", "bin4-g64", "ter-g48"}) {
     INFO(bad);
     REQUIRE_THROWS_AS(llama::parse_policy(bad), Error);
@@ -371,8 +373,9 @@ TEST_CASE("llama: binary and ternary policies", "[llama][policy][binary][ternary
   std::normal_distribution<float> nd;
   for (auto& v : x) v = nd(rng);
   Context ctx(2);
-  for (const char* name : {"bin-g32", "binm-g64", "arb-g32", "bin2-g64", "arb2-g32", "ter-g32",
-                           "terls-g64", "twn-g32", "topt-g64", "sherry-g32", "arb2-g64-rot"}) {
+  for (const char* name :
+       {"bin-g32", "binm-g64", "arb-g32", "bin2-g64", "arb2-g32", "ter-g32", "terls-g64", "twn-g32",
+        "topt-g64", "sherry-g32", "arb2-g64-rot", "arbx-g32", "arbx-g64-rot"}) {
     INFO(name);
     const llama::Policy p = llama::parse_policy(name);
     const auto t = llama::quantize_tensor(w, p, &cal, 7);
@@ -420,6 +423,12 @@ TEST_CASE("llama: binary and ternary policies", "[llama][policy][binary][ternary
       CHECK(g.out_err < t.out_err);
     }
   }
+  // ARB-X, weighted by the calibration inputs, beats ARB on their output error; it needs them.
+  const auto ax = llama::quantize_tensor(w, llama::parse_policy("arbx-g32"), &cal, 7);
+  const auto ab = llama::quantize_tensor(w, llama::parse_policy("arb-g32"), &cal, 7);
+  INFO("out_err: arb " << ab.out_err << ", arbx " << ax.out_err);
+  CHECK(ax.out_err < ab.out_err);
+  REQUIRE_THROWS_AS(llama::quantize_tensor(w, llama::parse_policy("arbx-g32"), nullptr, 1), Error);
   REQUIRE_THROWS_AS(llama::quantize_tensor(w, llama::parse_policy("sherry-g32-gptq"), &cal, 1),
                     Error);
   REQUIRE_THROWS_AS(llama::quantize_tensor(w, llama::parse_policy("twn-g32-gptq"), nullptr, 1),

@@ -52,7 +52,20 @@
 namespace lowbit::llama {
 
 /// Binary and ternary families (kInteger: sym/asym, the `symmetric` flag says which).
-enum class Family { kInteger, kBin, kBinm, kArb, kBin2, kArb2, kTer, kTerls, kTwn, kTopt, kSherry };
+enum class Family {
+  kInteger,
+  kBin,
+  kBinm,
+  kArb,
+  kBin2,
+  kArb2,
+  kTer,
+  kTerls,
+  kTwn,
+  kTopt,
+  kSherry,
+  kArbx,  // ARB-X: ARB order 1 weighted by the calibration inputs (needs calibration)
+};
 
 struct Policy {
   Family family = Family::kInteger;
@@ -67,7 +80,9 @@ struct Policy {
   bool seq = false;
   bool e2e = false;
   std::string name;
-  bool needs_calibration() const noexcept { return imp || gptq || seq || e2e; }
+  bool needs_calibration() const noexcept {
+    return imp || gptq || seq || e2e || family == Family::kArbx;
+  }
   /// Storage bits per weight: codes plus the group's fp16 parameters.
   double bpw() const noexcept {
     switch (family) {
@@ -77,6 +92,7 @@ struct Policy {
         return 1.0 + 16.0 / group;
       case Family::kBinm:
       case Family::kArb:
+      case Family::kArbx:
         return 1.0 + 32.0 / group;
       case Family::kBin2:
       case Family::kArb2:
@@ -88,8 +104,8 @@ struct Policy {
 };
 
 /// The binary/ternary family names, in Family order from kBin.
-inline constexpr const char* kFamilyNames[] = {"bin", "binm",  "arb", "bin2", "arb2",
-                                               "ter", "terls", "twn", "topt", "sherry"};
+inline constexpr const char* kFamilyNames[] = {"bin",   "binm", "arb",  "bin2",   "arb2", "ter",
+                                               "terls", "twn",  "topt", "sherry", "arbx"};
 
 inline Policy parse_policy(const std::string& s) {
   using lowbit::detail::fail;
@@ -97,14 +113,16 @@ inline Policy parse_policy(const std::string& s) {
   p.name = s;
   std::size_t i = 0;
   const std::string head = s.substr(0, s.find('-'));
-  for (int f = 0; f < 10; ++f)
+  for (int f = 0; f < 11; ++f)
     if (head == kFamilyNames[f]) {
       p.family = static_cast<Family>(f + 1);
       i = head.size();
     }
   if (p.family != Family::kInteger) {
-    p.bits =
-        p.family == Family::kBin || p.family == Family::kBinm || p.family == Family::kArb ? 1 : 2;
+    p.bits = p.family == Family::kBin || p.family == Family::kBinm || p.family == Family::kArb ||
+                     p.family == Family::kArbx
+                 ? 1
+                 : 2;
   } else if (s.rfind("asym", 0) == 0) {
     p.symmetric = false;
     i = 4;
@@ -112,8 +130,8 @@ inline Policy parse_policy(const std::string& s) {
     i = 3;
   } else {
     fail("policy '", s,
-         "': must start with sym, asym, bin, binm, arb, bin2, arb2, ter, terls, twn, topt or "
-         "sherry");
+         "': must start with sym, asym, bin, binm, arb, arbx, bin2, arb2, ter, terls, twn, topt "
+         "or sherry");
   }
   auto number = [&](const char* what) {
     std::size_t j = i;

@@ -4,8 +4,9 @@
 //
 // Binary (1 bit) and ternary (2-bit codes) decode affinely, so they run on the generic
 // Interleaved<16, 32> GEMM kernels like the integer schemes. The two-plane Binary2 does not (its
-// four levels μ ± α1 ± α2 are not a line in the code): it runs as two binary GEMMs, plane 1
-// (μ, α1) plus plane 2 (0, α2), summed.
+// four levels μ ± α1 ± α2 are not a line in the code): it runs on BitPlanes<16, 32> with the
+// plane kernels (one exact dot product per plane). ARB-X (arbx) fits Binary with a mean on the
+// calibration Gram matrix the pipeline records for GPTQ (rotated with W under -rot).
 #include <memory>
 
 #include "lowbit/calib/binary_refine.hpp"
@@ -23,11 +24,15 @@ using TerS = Ternary<f16>;
 
 /// The family's own fit of w (no calibration), as a Plain matrix of scheme S.
 template <class S, int G>
-PackedMatrix<S, PerGroup<G>, Plain> fit_family(MatrixView<const float> w, Family f) {
+PackedMatrix<S, PerGroup<G>, Plain> fit_family(MatrixView<const float> w, Family f,
+                                               const Eigen::MatrixXd* h) {
   using Gr = PerGroup<G>;
   if constexpr (std::is_same_v<S, BinS>) {
     return calib::binarize<BinaryOffset::kNone, f16, Gr>(w, calib::BinaryMethod::kXnor);
   } else if constexpr (std::is_same_v<S, BinmS>) {
+    if (f == Family::kArbx)  // h is symmetric: its column-major storage reads as row-major
+      return calib::binarize_x<f16, Gr>(w,
+                                        MatrixView<const double>(h->data(), h->rows(), h->cols()));
     return calib::binarize<BinaryOffset::kMean, f16, Gr>(
         w, f == Family::kArb ? calib::BinaryMethod::kArb : calib::BinaryMethod::kMean);
   } else if constexpr (std::is_same_v<S, Bin2S>) {
@@ -55,7 +60,7 @@ QuantizedTensor quantize_family(MatrixView<const float> w, const Policy& p,
   return quantize_with<S, G>(
       w, p, cal, seed,
       [&](MatrixView<const float> wv, const Eigen::MatrixXd* h, std::span<const float>) {
-        PackedMatrix<S, PerGroup<G>, Plain> fitted = fit_family<S, G>(wv, p.family);
+        PackedMatrix<S, PerGroup<G>, Plain> fitted = fit_family<S, G>(wv, p.family, h);
         if (!p.gptq) return fitted;
         if (p.family == Family::kSherry)
           lowbit::detail::fail(
@@ -69,51 +74,14 @@ QuantizedTensor quantize_family(MatrixView<const float> w, const Policy& p,
       });
 }
 
-/// Binary2 as two binary planes: y = (μ + α1·b1)·x + (α2·b2)·x.
-class PlanesLinear final : public Linear {
- public:
-  template <int G>
-  PlanesLinear(const PackedMatrix<Bin2S, PerGroup<G>, Plain>& w, bool fa)
-      : bpw_(w.bits_per_weight()) {
-    PackedMatrix<BinmS, PerGroup<G>, Plain> p1(w.rows(), w.cols());
-    PackedMatrix<BinS, PerGroup<G>, Plain> p2(w.rows(), w.cols());
-    for (std::size_t i = 0; i < w.params().size(); ++i) {
-      p1.params()[i] = BinmS::make(Bin2S::alpha1(w.params()[i]), Bin2S::mean(w.params()[i]));
-      p2.params()[i] = BinS::make(Bin2S::alpha2(w.params()[i]), 0.0f);
-    }
-    for (Index r = 0; r < w.rows(); ++r)
-      for (Index k = 0; k < w.cols(); ++k) {
-        p1.set_code(r, k, w.code(r, k) & 1u);
-        p2.set_code(r, k, w.code(r, k) >> 1);
-      }
-    using L = Interleaved<16, 32>;
-    a_ = std::make_unique<PackedLinear<PackedMatrix<BinmS, PerGroup<G>, L>>>(repack<L>(p1), fa);
-    b_ = std::make_unique<PackedLinear<PackedMatrix<BinS, PerGroup<G>, L>>>(repack<L>(p2), fa);
-  }
-  Index rows() const override { return a_->rows(); }
-  Index cols() const override { return a_->cols(); }
-  void forward(MatrixView<const float> x, MatrixView<float> y, Context& ctx) const override {
-    std::vector<float> y2(static_cast<std::size_t>(y.rows() * y.cols()));
-    a_->forward(x, y, ctx);
-    b_->forward(x, MatrixView<float>(y2.data(), y.rows(), y.cols()), ctx);
-    for (Index t = 0; t < y.rows(); ++t)
-      for (Index r = 0; r < y.cols(); ++r)
-        y(t, r) += y2[static_cast<std::size_t>(t * y.cols() + r)];
-  }
-  double bits_per_weight() const override { return bpw_; }
-
- private:
-  std::unique_ptr<Linear> a_, b_;
-  double bpw_;
-};
-
 template <class S, int G>
 std::unique_ptr<Linear> load_family(const io::FileInfo& info, const QuantizedTensor& t, bool fa) {
   if (info.scheme_name != S::name() || info.group_size != static_cast<std::uint32_t>(G))
     return nullptr;
   const auto plain = io::deserialize<PackedMatrix<S, PerGroup<G>, Plain>>(t.image);
   if constexpr (std::is_same_v<S, Bin2S>) {
-    return std::make_unique<PlanesLinear>(plain, fa);
+    using W = PackedMatrix<S, PerGroup<G>, BitPlanes<16, 32>>;
+    return std::make_unique<PackedLinear<W>>(repack<BitPlanes<16, 32>>(plain), fa);
   } else {
     using W = PackedMatrix<S, PerGroup<G>, Interleaved<16, 32>>;
     return std::make_unique<PackedLinear<W>>(repack<Interleaved<16, 32>>(plain), fa);
@@ -128,6 +96,7 @@ QuantizedTensor quantize_family_g(MatrixView<const float> w, const Policy& p,
       return quantize_family<BinS, G>(w, p, cal, seed);
     case Family::kBinm:
     case Family::kArb:
+    case Family::kArbx:
       return quantize_family<BinmS, G>(w, p, cal, seed);
     case Family::kBin2:
     case Family::kArb2:

@@ -24,6 +24,17 @@
 //   Stored as a PerChannel Binary<kNone> matrix (α_r, the signs) plus the column scales, which a
 //   kernel applies to the activations: Ŵ·x = diag(α_r)·B·(α_c ⊙ x).
 //
+// # ARB-X (fit_binary_x, binarize_x), with calibration activations
+//   S = XᵀX/N (the layer inputs' Gram matrix; the real-model pipeline records it for GPTQ), and
+//   per group (the columns of the group, S_g its diagonal block) the output error
+//   E(μ, α, b) = (x - μ1 - α·b)ᵀ S_g (x - μ1 - α·b) instead of ‖x - μ1 - α·b‖². Start from ARB
+//   order 1, then `iters` rounds of the weighted closed forms (QUANTIZERS.md §4.4)
+//     μ ← 1ᵀS_g(x - α·b) / 1ᵀS_g1,   α ← bᵀS_g(x - μ1) / bᵀS_g b,   b ← sign(x - μ),
+//   keeping the (μ, α) of the lowest E (b = sign(x - μ) is not E's minimiser, so a round may
+//   raise it; keeping the best makes ARB-X never worse than its ARB start on E). With S = I the
+//   rounds are ARB's. Groups whose 1ᵀS_g1 or bᵀS_g b is 0 (inputs that never excite them) keep
+//   the ARB values.
+//
 // NaN or ±Inf weights throw Error naming the row and column.
 #pragma once
 
@@ -231,6 +242,100 @@ PackedMatrix<Binary2<ScaleT>, G, Plain> binarize2(MatrixView<const float> w, Bin
         }
       }
       out.set_code(r, k, best);
+    }
+  return out;
+}
+
+/// ARB-X order 1 of one group x (see the top of this file); S is the group's n × n block of the
+/// calibration Gram matrix (row-major, leading dimension ld, symmetric).
+inline BinaryFit fit_binary_x(std::span<const float> x, const double* S, Index ld, int iters = 15) {
+  BinaryFit f = fit_binary(x, BinaryMethod::kArb, iters);
+  const std::size_t n = x.size();
+  if (n == 0) return f;
+  auto at = [&](std::size_t i, std::size_t j) {
+    return S[static_cast<Index>(i) * ld + static_cast<Index>(j)];
+  };
+  std::vector<double> s1(n, 0.0), sb(n), b(n);
+  double one_s_one = 0.0, s1x = 0.0;
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t j = 0; j < n; ++j) s1[i] += at(i, j);
+    one_s_one += s1[i];
+    s1x += s1[i] * x[i];
+  }
+  auto energy = [&](double mu, double a) {  // E with b = sign(x - μ), the codes that get stored
+    std::vector<double> r(n);
+    for (std::size_t i = 0; i < n; ++i) r[i] = x[i] - mu - a * detail::sign_pm(x[i] - mu);
+    double e = 0.0;
+    for (std::size_t i = 0; i < n; ++i) {
+      double t = 0.0;
+      for (std::size_t j = 0; j < n; ++j) t += at(i, j) * r[j];
+      e += r[i] * t;
+    }
+    return e;
+  };
+  BinaryFit best = f;
+  double best_e = energy(f.mean, f.alpha);
+  for (std::size_t i = 0; i < n; ++i) b[i] = detail::sign_pm(x[i] - f.mean);
+  for (int it = 0; it < iters; ++it) {
+    if (one_s_one > 0.0) {
+      double s1b = 0.0;
+      for (std::size_t i = 0; i < n; ++i) s1b += s1[i] * b[i];
+      f.mean = (s1x - f.alpha * s1b) / one_s_one;
+    }
+    double bsb = 0.0, sbx = 0.0, sb1 = 0.0;
+    for (std::size_t i = 0; i < n; ++i) {
+      double t = 0.0;
+      for (std::size_t j = 0; j < n; ++j) t += at(i, j) * b[j];
+      sb[i] = t;
+      bsb += b[i] * t;
+      sbx += t * x[i];
+      sb1 += t;
+    }
+    if (bsb > 0.0) f.alpha = (sbx - f.mean * sb1) / bsb;
+    for (std::size_t i = 0; i < n; ++i) b[i] = detail::sign_pm(x[i] - f.mean);
+    const double e = energy(f.mean, f.alpha);
+    if (e < best_e) {
+      best_e = e;
+      best = f;
+    }
+  }
+  return best;
+}
+
+/// ARB-X (Binary with a mean) of w group by group, weighted by the calibration Gram matrix h
+/// (cols × cols, XᵀX/N of the layer's inputs; any positive multiple gives the same fit).
+/// PerChannel and PerGroup only. Throws Error on shapes, non-finite weights or h.
+template <class ScaleT, Granularity G>
+PackedMatrix<Binary<BinaryOffset::kMean, ScaleT>, G, Plain> binarize_x(MatrixView<const float> w,
+                                                                       MatrixView<const double> h,
+                                                                       int iters = 15) {
+  using S = Binary<BinaryOffset::kMean, ScaleT>;
+  static_assert(G::kKind != GranularityKind::kPerTensor,
+                "binarize_x: a per-tensor group mixes rows; use PerChannel or PerGroup");
+  detail::check_finite(w, "binarize_x");
+  if (h.rows() != w.cols() || h.cols() != w.cols())
+    lowbit::detail::fail("binarize_x: the Gram matrix is ", h.rows(), " x ", h.cols(), ", W has ",
+                         w.cols(), " columns");
+  for (Index i = 0; i < h.rows(); ++i)
+    for (Index j = 0; j < h.cols(); ++j)
+      if (!std::isfinite(h(i, j)))
+        lowbit::detail::fail("binarize_x: the Gram matrix is not finite at (", i, ", ", j, ")");
+  PackedMatrix<S, G, Plain> out(w.rows(), w.cols());
+  if (out.empty()) return out;
+  const Index gc = G::group_cols(w.cols());
+  std::vector<float> x;
+  for (Index r = 0; r < w.rows(); ++r)
+    for (Index k0 = 0; k0 < w.cols(); k0 += gc) {
+      const Index k1 = k0 + gc < w.cols() ? k0 + gc : w.cols();
+      x.assign(w.row_ptr(r) + k0, w.row_ptr(r) + k1);
+      const BinaryFit f = fit_binary_x(x, h.row_ptr(k0) + k0, h.stride(), iters);
+      auto& p = out.params()[static_cast<std::size_t>(out.param_slot(r, k0))];
+      p = S::make(static_cast<float>(f.alpha), static_cast<float>(f.mean));
+      if (!S::params_finite(p))
+        lowbit::detail::fail("binarize_x: the parameters of row ", r, ", column ", k0, " overflow ",
+                             S::name());
+      const float mu = S::mean(p);
+      for (Index k = k0; k < k1; ++k) out.set_code(r, k, w(r, k) >= mu ? 1u : 0u);
     }
   return out;
 }
