@@ -72,6 +72,11 @@ struct Base3x5 {
   static constexpr std::uint32_t byte_of(std::uint32_t v) noexcept {
     return (v * 256u + 242u) / 243u;
   }
+  /// Fixed-point byte q with digit n replaced by code (0..2; larger codes are stored as 2).
+  static constexpr std::uint32_t with_digit(std::uint32_t q, int n, std::uint32_t code) noexcept {
+    const std::uint32_t v = value_of(q), p = kPow3[4 - n];
+    return byte_of(v - ((v / p) % 3u) * p + (code > 2u ? 2u : code) * p);
+  }
 
   /// The code of weight (r, k): the scalar accessor that defines this layout.
   template <QuantScheme S>
@@ -95,11 +100,8 @@ struct Base3x5 {
     int digit = 0;
     locate(cols, k, byte, digit);
     std::byte& b = out[static_cast<std::size_t>(r * row_bytes(cols) + byte)];
-    const std::uint32_t v = value_of(std::to_integer<std::uint32_t>(b));
-    const std::uint32_t p = kPow3[4 - digit];
-    const std::uint32_t old = (v / p) % 3u;
-    const std::uint32_t nv = v - old * p + (code > 2u ? 2u : code) * p;
-    b = std::byte(static_cast<std::uint8_t>(byte_of(nv)));
+    b = std::byte(
+        static_cast<std::uint8_t>(with_digit(std::to_integer<std::uint32_t>(b), digit, code)));
   }
 };
 
@@ -153,10 +155,8 @@ struct Trit5Tiles : detail::LaneTileGeometry<NR, KB> {
     int digit = 0;
     locate(cols, r, k, byte, digit);
     std::byte& b = out[static_cast<std::size_t>(byte)];
-    const std::uint32_t v = Base3x5::value_of(std::to_integer<std::uint32_t>(b));
-    const std::uint32_t p = Base3x5::kPow3[4 - digit];
-    const std::uint32_t nv = v - ((v / p) % 3u) * p + (code > 2u ? 2u : code) * p;
-    b = std::byte(static_cast<std::uint8_t>(Base3x5::byte_of(nv)));
+    b = std::byte(static_cast<std::uint8_t>(
+        Base3x5::with_digit(std::to_integer<std::uint32_t>(b), digit, code)));
   }
 
   /// Writes one (tile, block) from codes in lane order (lanes[j·NR·4 + 4r + i] = code (r, 4j+i),

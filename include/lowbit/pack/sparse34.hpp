@@ -91,6 +91,16 @@ inline int sparse34_checked_index(const std::uint8_t* c, const char* who, Index 
   return idx;
 }
 
+/// The index of group idx with code i replaced by `code`; throws Error if that is not 3:4.
+inline int sparse34_replace(int idx, Index i, std::uint32_t code, const char* who, Index r,
+                            Index group) {
+  const std::uint32_t lane = kSparse34Lanes[static_cast<std::size_t>(idx)];
+  std::uint8_t c[4];
+  std::memcpy(c, &lane, 4);
+  c[i] = static_cast<std::uint8_t>(code > 255u ? 255u : code);
+  return sparse34_checked_index(c, who, r, group);
+}
+
 inline void sparse34_check_cols(Index cols, const char* who) {
   if (cols % 4 != 0)
     fail(who, ": ", cols, " columns is not a multiple of 4 (3:4 groups of four weights)");
@@ -145,11 +155,8 @@ struct Sparse34 {
                                                                         Index r, Index k,
                                                                         std::uint32_t code) {
     std::byte* row = out.data() + r * row_bytes(cols);
-    std::uint32_t lane = detail::kSparse34Lanes[static_cast<std::size_t>(field(row, k / 4))];
-    std::uint8_t c[4];
-    std::memcpy(c, &lane, 4);
-    c[k % 4] = static_cast<std::uint8_t>(code > 255u ? 255u : code);
-    set_field(row, k / 4, detail::sparse34_checked_index(c, "Sparse34", r, k / 4));
+    set_field(row, k / 4,
+              detail::sparse34_replace(field(row, k / 4), k % 4, code, "Sparse34", r, k / 4));
   }
 
   /// Packs one row of cols codes (a multiple of 4); throws Error on a group that is not 3:4.
@@ -235,12 +242,9 @@ struct Sparse34Tiles : detail::LaneTileGeometry<NR, KB> {
                                                                         std::uint32_t code) {
     std::byte* block = out.data() + Geometry::block_of(cols, r, k) * block_bytes(2);
     const Index step = (k % KB) / 4;
-    std::uint32_t lane =
-        detail::kSparse34Lanes[static_cast<std::size_t>(index_at(block, step, r % NR))];
-    std::uint8_t c[4];
-    std::memcpy(c, &lane, 4);
-    c[k % 4] = static_cast<std::uint8_t>(code > 255u ? 255u : code);
-    set_index(block, step, r % NR, detail::sparse34_checked_index(c, "Sparse34Tiles", r, k / 4));
+    set_index(block, step, r % NR,
+              detail::sparse34_replace(index_at(block, step, r % NR), k % 4, code, "Sparse34Tiles",
+                                       r, k / 4));
   }
 
   /// Writes one (tile, block) from codes in lane order; throws Error on a non-3:4 group.
