@@ -66,6 +66,15 @@ namespace lowbit::kernels {
 /// Longest group whose int32 dot product is exact for any code width (see the header).
 inline constexpr Index kMaxExactGroup = 2147483647 / (255 * 127);
 
+/// Prefetches the `Bytes`-byte block LOWBIT_PREFETCH_BYTES ahead of blk (one hint per line).
+template <int Bytes>
+LOWBIT_INLINE void prefetch_block(const std::byte* blk) {
+  if constexpr (LOWBIT_PREFETCH_BYTES > 0) {
+    for (int line = 0; line < Bytes; line += 64)
+      __builtin_prefetch(blk + LOWBIT_PREFETCH_BYTES + line, 0, LOWBIT_PREFETCH_LOCALITY);
+  }
+}
+
 template <int N, class Fn>
 LOWBIT_INLINE void static_for(Fn&& fn) {
   [&]<int... I>(std::integer_sequence<int, I...>) { (fn(std::integral_constant<int, I>{}), ...); }
@@ -340,7 +349,6 @@ struct IntTile {
   static constexpr int kBlockBytes = static_cast<int>(L::block_bytes(kBits));
   static constexpr int kUnit = Codec::kUnit;
   static_assert(kSteps % kUnit == 0);
-  static constexpr int kPrefetchBytes = LOWBIT_PREFETCH_BYTES;
 
   /// Σ c·q of blocks [b0, b1) for one activation row, by shift-free slices (kSlices above).
   static LOWBIT_INLINE void run_slices(const TileArgs& a, const std::int32_t* xs, Index b0,
@@ -352,10 +360,7 @@ struct IntTile {
     for (Index b = b0; b < b1; ++b) {
       const std::byte* blk = a.codes + b * kBlockBytes;
       const std::int32_t* xb = xs + b * kSteps;
-      if constexpr (kPrefetchBytes > 0) {
-        for (int line = 0; line < kBlockBytes; line += 64)
-          __builtin_prefetch(blk + kPrefetchBytes + line, 0, LOWBIT_PREFETCH_LOCALITY);
-      }
+      prefetch_block<kBlockBytes>(blk);
       static_for<kSteps / kPerChunk>([&](auto cc) {
         constexpr int C = cc.value;
         for (int v = 0; v < NV; ++v) {
@@ -403,10 +408,7 @@ struct IntTile {
         for (Index b = b0; b < b1; ++b) {
           const std::byte* blk = a.codes + b * kBlockBytes;
           const std::int32_t* xb = xs + b * kSteps * MR;
-          if constexpr (kPrefetchBytes > 0) {
-            for (int line = 0; line < kBlockBytes; line += 64)
-              __builtin_prefetch(blk + kPrefetchBytes + line, 0, LOWBIT_PREFETCH_LOCALITY);
-          }
+          prefetch_block<kBlockBytes>(blk);
           I s16[MR][NV], h16[MR][NV];
           static_for<kSteps / kUnit>([&](auto uu) {
             constexpr int U = uu.value;
@@ -489,7 +491,6 @@ struct PlaneTile {
   static constexpr int P = S::kPlanes;
   static constexpr int kSteps = KB / 4;
   static constexpr int kBlockBytes = static_cast<int>(L::block_bytes(P));
-  static constexpr int kPrefetchBytes = LOWBIT_PREFETCH_BYTES;
   using Codec = StepCodec<L>;
   static_assert(std::is_same_v<L, BitPlanes<NR, KB>>, "PlaneTile: plane schemes need BitPlanes");
   static_assert(NR % V::kLanes == 0, "PlaneTile: NR must be a multiple of the vector's lanes");
@@ -513,10 +514,7 @@ struct PlaneTile {
       for (Index b = b0; b < b1; ++b) {
         const std::byte* blk = a.codes + b * kBlockBytes;
         const std::int32_t* xb = xs + b * kSteps * MR;
-        if constexpr (kPrefetchBytes > 0) {
-          for (int line = 0; line < kBlockBytes; line += 64)
-            __builtin_prefetch(blk + kPrefetchBytes + line, 0, LOWBIT_PREFETCH_LOCALITY);
-        }
+        prefetch_block<kBlockBytes>(blk);
         static_for<kSteps / 8>([&](auto uu) {
           constexpr int U = uu.value;
           typename Codec::template State<V> st[NV];
