@@ -320,3 +320,84 @@ TEST_CASE("ARB-X: the calibration-weighted refinement lowers the output error", 
   REQUIRE_THROWS_AS(
       (calib::binarize_x<f16, PerChannel>(wv, MatrixView<const double>(S.data(), C, C))), Error);
 }
+
+TEST_CASE("ARB-RC: per-group row scales, least-squares column scales, the kernel path",
+          "[binary][arbrc]") {
+  // Structured like table D (row means, lognormal column scales), 96 × 300: 300 is not a multiple
+  // of the group, so the last group of every row is partial.
+  const Index R = 96, C = 300;
+  std::mt19937_64 rng(909);
+  std::normal_distribution<double> nd(0.0, 1.0);
+  std::vector<double> cs(static_cast<std::size_t>(C));
+  for (auto& c : cs) c = std::exp(0.5 * nd(rng));
+  std::vector<float> w(static_cast<std::size_t>(R * C));
+  for (Index r = 0; r < R; ++r) {
+    const double mu = 0.3 * nd(rng);
+    for (Index k = 0; k < C; ++k)
+      w[static_cast<std::size_t>(r * C + k)] =
+          static_cast<float>(mu + nd(rng) * cs[static_cast<std::size_t>(k)]);
+  }
+  for (Index r = 0; r < R; ++r) w[static_cast<std::size_t>(r * C + 7)] = 0.0f;  // a zero column
+  const MatrixView<const float> wv(w.data(), R, C);
+  auto nmse_rc = [&](const auto& rc) {
+    std::vector<float> d(w.size());
+    for (Index r = 0; r < R; ++r)
+      for (Index k = 0; k < C; ++k) d[static_cast<std::size_t>(r * C + k)] = rc.decode(r, k);
+    return test::nmse(d, w);
+  };
+  const auto xnor =
+      calib::binarize<BinaryOffset::kNone, f16, PerChannel>(wv, calib::BinaryMethod::kXnor);
+  const auto rc = calib::fit_binary_rc<f16>(wv);
+  const auto rcg = calib::fit_binary_rc<f16, PerGroup<64>>(wv);
+  const double e_x = nmse_of(xnor, w), e_rc = nmse_rc(rc), e_rcg = nmse_rc(rcg);
+  INFO("XNOR " << e_x << ", ARB-RC per row " << e_rc << ", per row and group of 64 " << e_rcg);
+  CHECK(e_rc < e_x - 0.05);
+  CHECK(e_rcg <= e_rc + 1e-6);
+  CHECK(rc.col_scale[7] == 0.0f);
+  double ms = 0.0;  // the gauge: RMS of the column scales is 1
+  for (float c : rc.col_scale) ms += static_cast<double>(c) * c;
+  CHECK(std::fabs(ms / C - 1.0) < 1e-3);
+  // The stored column scales are the least-squares fit to the stored row scales and signs:
+  // scaling any one of them by 1 ± 1 % raises the error.
+  auto nmse_cs = [&](const std::vector<float>& scales) {
+    std::vector<float> d(w.size());
+    for (Index r = 0; r < R; ++r)
+      for (Index k = 0; k < C; ++k)
+        d[static_cast<std::size_t>(r * C + k)] =
+            Binary<BinaryOffset::kNone, f16>::decode(static_cast<std::uint8_t>(rcg.w.code(r, k)),
+                                                     rcg.w.params_at(r, k)) *
+            scales[static_cast<std::size_t>(k)];
+    return test::nmse(d, w);
+  };
+  for (Index k : {Index{0}, Index{64}, Index{299}}) {
+    for (double f : {0.99, 1.01}) {
+      std::vector<float> moved = rcg.col_scale;
+      moved[static_cast<std::size_t>(k)] =
+          static_cast<float>(rcg.col_scale[static_cast<std::size_t>(k)] * f);
+      CHECK(nmse_cs(moved) > nmse_cs(rcg.col_scale));
+    }
+  }
+  // Codes are signs, sign(0) = +1.
+  CHECK(rcg.w.code(0, 7) == 1u);
+  CHECK(std::fabs(rcg.bits_per_weight() - (1.0 + 5.0 * 16.0 / C + 32.0 / R)) < 1e-12);
+  // On the kernels: scale the inputs, then any GEMM of the (repacked) signs gives Ŵ·x.
+  const auto packed = repack<Interleaved<16, 32>>(rcg.w);
+  const auto x = test::gaussian(static_cast<std::size_t>(3 * C), 31);
+  std::vector<float> xs = x, y(static_cast<std::size_t>(3 * R));
+  rcg.scale_inputs(MatrixView<float>(xs.data(), 3, C));
+  Context ctx(2);
+  gemm_f32(packed, MatrixView<const float>(xs.data(), 3, C), MatrixView<float>(y.data(), 3, R),
+           ctx);
+  for (Index n = 0; n < 3; ++n)
+    for (Index r = 0; r < R; ++r) {
+      double ref = 0.0, mag = 0.0;
+      for (Index k = 0; k < C; ++k) {
+        const double t = static_cast<double>(rcg.decode(r, k)) * x[static_cast<std::size_t>(n * C + k)];
+        ref += t;
+        mag += std::fabs(t);
+      }
+      REQUIRE(std::fabs(y[static_cast<std::size_t>(n * R + r)] - ref) <= 1e-5 * mag + 1e-6);
+    }
+  std::vector<float> bad(static_cast<std::size_t>(C - 1));
+  REQUIRE_THROWS_AS(rcg.scale_inputs(MatrixView<float>(bad.data(), 1, C - 1)), Error);
+}

@@ -22,7 +22,9 @@
 //   (columns over rows with α_r > 0), then `iters` rounds of alternating least squares
 //   α_r = Σ_j α_c,j·|W_rj| / Σ_j α_c,j²,  α_c = Σ_r α_r·|W_rj| / Σ_r α_r²  (B·W = |W|, B² = 1).
 //   Stored as a PerChannel Binary<kNone> matrix (α_r, the signs) plus the column scales, which a
-//   kernel applies to the activations: Ŵ·x = diag(α_r)·B·(α_c ⊙ x).
+//   kernel applies to the activations: Ŵ·x = diag(α_r)·B·(α_c ⊙ x) (BinaryRC::scale_inputs).
+//   A finer granularity (PerGroup<g>: α_r per row and group, as ARB-LLM's blocks of columns have
+//   their own row scales) alternates the same way with one row scale per parameter set.
 //
 // # ARB-X (fit_binary_x, binarize_x), with calibration activations
 //   S = XᵀX/N (the layer inputs' Gram matrix; the real-model pipeline records it for GPTQ), and
@@ -340,74 +342,124 @@ PackedMatrix<Binary<BinaryOffset::kMean, ScaleT>, G, Plain> binarize_x(MatrixVie
   return out;
 }
 
-/// ARB-RC: signs and row scales as a PerChannel binary matrix, and one scale per column.
-template <class ScaleT>
+/// ARB-RC: signs and row scales as a binary matrix of granularity G (PerChannel: one α_r per row,
+/// as in the paper; PerGroup<g>: one per row and group of g inputs), and one scale per column.
+template <class ScaleT, Granularity G = PerChannel>
 struct BinaryRC {
-  PackedMatrix<Binary<BinaryOffset::kNone, ScaleT>, PerChannel, Plain> w;
+  using Scheme = Binary<BinaryOffset::kNone, ScaleT>;
+  PackedMatrix<Scheme, G, Plain> w;
   std::vector<float> col_scale;  // α_c, one per column (fp32; cols·32 bits of storage)
 
   /// Ŵ(r, k) = α_r·b_rk·α_c,k.
   float decode(Index r, Index k) const noexcept {
-    using S = Binary<BinaryOffset::kNone, ScaleT>;
-    return S::decode(static_cast<typename S::Code>(w.code(r, k)), w.params_at(r, k)) *
+    return Scheme::decode(static_cast<typename Scheme::Code>(w.code(r, k)), w.params_at(r, k)) *
            col_scale[static_cast<std::size_t>(k)];
+  }
+
+  /// Storage bits per weight: codes, row scales and the fp32 column scales.
+  double bits_per_weight() const noexcept {
+    return w.empty() ? 0.0
+                     : w.bits_per_weight() + 32.0 / static_cast<double>(w.rows());
+  }
+
+  /// Ŵ·x = w·(α_c ⊙ x): scales the columns of x (n × cols, one input per row) in place, after
+  /// which any GEMM of `w` (repacked to a kernel layout) gives Ŵ·x. Throws Error on a shape
+  /// mismatch.
+  void scale_inputs(MatrixView<float> x) const {
+    if (x.cols() != static_cast<Index>(col_scale.size()))
+      lowbit::detail::fail("BinaryRC::scale_inputs: inputs of ", x.cols(), " columns, ",
+                           col_scale.size(), " column scales");
+    for (Index r = 0; r < x.rows(); ++r)
+      for (Index k = 0; k < x.cols(); ++k) x(r, k) *= col_scale[static_cast<std::size_t>(k)];
   }
 };
 
-/// ARB-RC order 1 of w (see the top of this file), `iters` (15) alternating rounds.
-template <class ScaleT>
-BinaryRC<ScaleT> fit_binary_rc(MatrixView<const float> w, int iters = 15) {
+/// ARB-RC order 1 of w (see the top of this file), `iters` (15) alternating rounds. With a
+/// granularity finer than PerChannel the row scale is per parameter set s (a row's group):
+/// α_s = Σ_{(r,k)∈s} α_c,k·|W_rk| / Σ_{(r,k)∈s} α_c,k², α_c,k = Σ_r α_s(r,k)·|W_rk| / Σ_r α_s(r,k)².
+/// The scale gauge (α_s·t, α_c/t) is fixed by RMS(α_c) = 1, and a last α_c refit runs against
+/// the α_s as stored (rounded to ScaleT), so what decodes is the least-squares fit of the codes.
+/// All-zero rows or columns get scale 0.
+template <class ScaleT, Granularity G = PerChannel>
+BinaryRC<ScaleT, G> fit_binary_rc(MatrixView<const float> w, int iters = 15) {
   using S = Binary<BinaryOffset::kNone, ScaleT>;
   detail::check_finite(w, "fit_binary_rc");
   const Index R = w.rows(), C = w.cols();
-  std::vector<double> ar(static_cast<std::size_t>(R), 0.0), ac(static_cast<std::size_t>(C), 0.0);
-  for (Index r = 0; r < R; ++r) {
-    double s = 0.0;
-    for (Index k = 0; k < C; ++k) s += std::fabs(w(r, k));
-    ar[static_cast<std::size_t>(r)] = C > 0 ? s / static_cast<double>(C) : 0.0;
-  }
-  {  // α_c = mean over rows with α_r > 0 of |W|/α_r (row-major sweeps)
-    std::vector<double> s(static_cast<std::size_t>(C), 0.0);
-    Index n = 0;
-    for (Index r = 0; r < R; ++r) {
-      const double a = ar[static_cast<std::size_t>(r)];
+  BinaryRC<ScaleT, G> out{PackedMatrix<S, G, Plain>(R, C), {}};
+  const auto ns = static_cast<std::size_t>(G::param_count(R, C));
+  auto slot = [&](Index r, Index k) {
+    return static_cast<std::size_t>(G::param_index(r, k, C));
+  };
+  std::vector<double> as(ns, 0.0), ac(static_cast<std::size_t>(C), 0.0);
+  std::vector<double> num(ns), den(ns), cn(static_cast<std::size_t>(C)), cd(cn.size());
+  // α_c by least squares against α_s (fixed); columns no row scale reaches get 0.
+  auto refit_columns = [&] {
+    std::fill(cn.begin(), cn.end(), 0.0);
+    std::fill(cd.begin(), cd.end(), 0.0);
+    for (Index r = 0; r < R; ++r)
+      for (Index k = 0; k < C; ++k) {
+        const double a = as[slot(r, k)];
+        cn[static_cast<std::size_t>(k)] += a * std::fabs(w(r, k));
+        cd[static_cast<std::size_t>(k)] += a * a;
+      }
+    for (std::size_t k = 0; k < cn.size(); ++k) ac[k] = cd[k] > 0.0 ? cn[k] / cd[k] : 0.0;
+  };
+  // Start: α_s = mean |W| over s, α_c = the mean over rows (with α_s > 0) of |W|/α_s.
+  std::fill(num.begin(), num.end(), 0.0);
+  std::fill(den.begin(), den.end(), 0.0);
+  for (Index r = 0; r < R; ++r)
+    for (Index k = 0; k < C; ++k) {
+      num[slot(r, k)] += std::fabs(w(r, k));
+      den[slot(r, k)] += 1.0;
+    }
+  for (std::size_t i = 0; i < ns; ++i) as[i] = den[i] > 0.0 ? num[i] / den[i] : 0.0;
+  std::fill(cn.begin(), cn.end(), 0.0);
+  std::fill(cd.begin(), cd.end(), 0.0);
+  for (Index r = 0; r < R; ++r)
+    for (Index k = 0; k < C; ++k) {
+      const double a = as[slot(r, k)];
       if (!(a > 0.0)) continue;
-      ++n;
-      for (Index k = 0; k < C; ++k) s[static_cast<std::size_t>(k)] += std::fabs(w(r, k)) / a;
+      cn[static_cast<std::size_t>(k)] += std::fabs(w(r, k)) / a;
+      cd[static_cast<std::size_t>(k)] += 1.0;
     }
-    for (Index k = 0; k < C; ++k)
-      ac[static_cast<std::size_t>(k)] =
-          n > 0 ? s[static_cast<std::size_t>(k)] / static_cast<double>(n) : 0.0;
-  }
+  for (std::size_t k = 0; k < cn.size(); ++k) ac[k] = cd[k] > 0.0 ? cn[k] / cd[k] : 0.0;
   for (int it = 0; it < iters; ++it) {
-    double cc = 0.0;
-    for (double v : ac) cc += v * v;
-    for (Index r = 0; r < R; ++r) {
-      double s = 0.0;
-      for (Index k = 0; k < C; ++k) s += ac[static_cast<std::size_t>(k)] * std::fabs(w(r, k));
-      ar[static_cast<std::size_t>(r)] = cc > 0.0 ? s / cc : 0.0;
-    }
-    double rr = 0.0;
-    for (double v : ar) rr += v * v;
-    std::fill(ac.begin(), ac.end(), 0.0);
-    for (Index r = 0; r < R; ++r) {
-      const double a = ar[static_cast<std::size_t>(r)];
-      for (Index k = 0; k < C; ++k) ac[static_cast<std::size_t>(k)] += a * std::fabs(w(r, k));
-    }
-    for (double& v : ac) v = rr > 0.0 ? v / rr : 0.0;
+    std::fill(num.begin(), num.end(), 0.0);
+    std::fill(den.begin(), den.end(), 0.0);
+    for (Index r = 0; r < R; ++r)
+      for (Index k = 0; k < C; ++k) {
+        const double c = ac[static_cast<std::size_t>(k)];
+        num[slot(r, k)] += c * std::fabs(w(r, k));
+        den[slot(r, k)] += c * c;
+      }
+    for (std::size_t i = 0; i < ns; ++i) as[i] = den[i] > 0.0 ? num[i] / den[i] : 0.0;
+    refit_columns();
   }
-  BinaryRC<ScaleT> out{PackedMatrix<S, PerChannel, Plain>(R, C), {}};
-  for (Index r = 0; r < R; ++r) {
-    out.w.params()[static_cast<std::size_t>(r)] =
-        S::make(static_cast<float>(ar[static_cast<std::size_t>(r)]), 0.0f);
-    if (!S::params_finite(out.w.params()[static_cast<std::size_t>(r)]))
-      lowbit::detail::fail("fit_binary_rc: the scale of row ", r, " overflows ", S::name());
+  double rms = 0.0;
+  for (double v : ac) rms += v * v;
+  rms = C > 0 ? std::sqrt(rms / static_cast<double>(C)) : 0.0;
+  if (rms > 0.0) {
+    for (double& v : ac) v /= rms;
+    for (double& v : as) v *= rms;
+  }
+  for (std::size_t i = 0; i < ns; ++i) {
+    auto& p = out.w.params()[i];
+    p = S::make(static_cast<float>(as[i]), 0.0f);
+    if (!S::params_finite(p))
+      lowbit::detail::fail("fit_binary_rc: the scale of parameter set ", i, " overflows ",
+                           S::name());
+    as[i] = S::alpha(p);
+  }
+  refit_columns();
+  for (Index r = 0; r < R; ++r)
     for (Index k = 0; k < C; ++k) out.w.set_code(r, k, w(r, k) >= 0.0f ? 1u : 0u);
-  }
   out.col_scale.resize(static_cast<std::size_t>(C));
-  for (Index k = 0; k < C; ++k)
-    out.col_scale[static_cast<std::size_t>(k)] =
-        static_cast<float>(ac[static_cast<std::size_t>(k)]);
+  for (Index k = 0; k < C; ++k) {
+    const float v = static_cast<float>(ac[static_cast<std::size_t>(k)]);
+    if (!std::isfinite(v))
+      lowbit::detail::fail("fit_binary_rc: the scale of column ", k, " overflows float");
+    out.col_scale[static_cast<std::size_t>(k)] = v;
+  }
   return out;
 }
 
