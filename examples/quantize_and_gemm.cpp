@@ -2,7 +2,7 @@
 // examples/quantize_and_gemm.cpp: the demo. Quantizes a 4096 x 4096 matrix of N(0,1) weights
 // and one of Student-t(4) weights (unit variance, fixed seeds) with every integer policy and
 // convention at 2, 3, 4 and 8 bits and groups of 32/64/128, and every binary and ternary fitter
-// (XNOR, BiLLM, ARB orders 1 and 2, BitNet absmean, absmean + LS, TWN, the optimal threshold,
+// (XNOR, BiLLM, ARB orders 1 and 2, ARB-RC, BitNet absmean, absmean + LS, TWN, the optimal threshold,
 // Sherry 3:4) at groups of 128, and prints per row: bits per weight
 // including parameters, normalized MSE, SNR, the gap to Shannon's D(R) = 2^-2R at that bpw, and
 // the relative error of the quantized GEMV (reference kernel) against the fp32 GEMV.
@@ -83,30 +83,23 @@ struct Fit {
   QuantizeOptions opt;
 };
 
-/// One row: `make()` quantizes d.w (timed) to a Plain matrix; `fit` names how.
-template <class Make>
-void run_one(const Data& d, const Setup& s, const char* policy, const char* fit, int group,
-             Make&& make) {
-  const auto t0 = std::chrono::steady_clock::now();
-  const auto q = make();
-  using S = typename std::decay_t<decltype(q)>::scheme_type;
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const std::vector<float> wd = dequantize(q);
+/// Prints one row from the dequantized weights wd and the quantized GEMV y (W·x through the
+/// reference kernel) of a fit that stores `bpw` bits per weight with `bits`-bit codes.
+void report(const Data& d, const Setup& s, const char* policy, const char* fit, int bits,
+            int group, double bpw, const std::vector<float>& wd, const std::vector<float>& y,
+            double secs) {
   double err = 0.0;
   for (std::size_t i = 0; i < wd.size(); ++i) {
     const double e = static_cast<double>(wd[i]) - d.w[i];
     err += e * e;
   }
   const double nmse = err / d.energy;
-  std::vector<float> y(static_cast<std::size_t>(s.rows));
-  ref::gemv(q, VectorView<const float>(d.x.data(), s.cols), VectorView<float>(y.data(), s.rows));
   double ey = 0.0, ny = 0.0;
   for (std::size_t i = 0; i < y.size(); ++i) {
     const double e = static_cast<double>(y[i]) - d.y[i];
     ey += e * e;
     ny += static_cast<double>(d.y[i]) * d.y[i];
   }
-  const double bpw = q.bits_per_weight();
   const double snr = -10.0 * std::log10(nmse);
   const double gap = 10.0 * std::log10(nmse / std::pow(2.0, -2.0 * bpw));  // dB above D(R) = 2^-2R
   const double gemv_rel = std::sqrt(ey / ny);
@@ -115,12 +108,45 @@ void run_one(const Data& d, const Setup& s, const char* policy, const char* fit,
         "{\"dist\":\"%s\",\"policy\":\"%s\",\"fit\":\"%s\",\"bits\":%d,\"group\":%d,\"bpw\":%.4f,"
         "\"nmse\":%.6g,"
         "\"snr_db\":%.3f,\"gap_db\":%.3f,\"gemv_rel_err\":%.6g,\"quantize_s\":%.4f}\n",
-        d.dist.c_str(), policy, fit, S::kCodeBits, group, bpw, nmse, snr, gap, gemv_rel, secs);
+        d.dist.c_str(), policy, fit, bits, group, bpw, nmse, snr, gap, gemv_rel, secs);
   } else {
     std::printf("%-6s %-15s %-11s %4d %5d %7.4f %11.6f %8.2f %7.2f %12.6f %8.3f\n", d.dist.c_str(),
-                policy, fit, S::kCodeBits, group, bpw, nmse, snr, gap, gemv_rel, secs);
+                policy, fit, bits, group, bpw, nmse, snr, gap, gemv_rel, secs);
   }
   std::fflush(stdout);
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+/// One row: `make()` quantizes d.w (timed) to a Plain matrix; `fit` names how.
+template <class Make>
+void run_one(const Data& d, const Setup& s, const char* policy, const char* fit, int group,
+             Make&& make) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto q = make();
+  using S = typename std::decay_t<decltype(q)>::scheme_type;
+  const double secs = seconds_since(t0);
+  std::vector<float> y(static_cast<std::size_t>(s.rows));
+  ref::gemv(q, VectorView<const float>(d.x.data(), s.cols), VectorView<float>(y.data(), s.rows));
+  report(d, s, policy, fit, S::kCodeBits, group, q.bits_per_weight(), dequantize(q), y, secs);
+}
+
+/// ARB-RC: signs with row scales per group of 128, and column scales applied to x before the
+/// GEMV of the signs (calib::BinaryRC::scale_inputs).
+void run_arb_rc(const Data& d, const Setup& s) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto rc =
+      calib::fit_binary_rc<f16, PerGroup<128>>(MatrixView<const float>(d.w.data(), s.rows, s.cols));
+  const double secs = seconds_since(t0);
+  std::vector<float> wd = dequantize(rc.w), xs = d.x, y(static_cast<std::size_t>(s.rows));
+  for (Index r = 0; r < s.rows; ++r)
+    for (Index k = 0; k < s.cols; ++k)
+      wd[static_cast<std::size_t>(r * s.cols + k)] *= rc.col_scale[static_cast<std::size_t>(k)];
+  rc.scale_inputs(MatrixView<float>(xs.data(), 1, s.cols));
+  ref::gemv(rc.w, VectorView<const float>(xs.data(), s.cols), VectorView<float>(y.data(), s.rows));
+  report(d, s, "binary_rc", "arb_rc", 1, 128, rc.bits_per_weight(), wd, y, secs);
 }
 
 /// An integer scheme through lowbit::quantize with the fit's options.
@@ -143,6 +169,7 @@ void run_binary_ternary(const Data& d, const Setup& s) {
           [&] { return calib::binarize<BinaryOffset::kMean, f16, G>(wv, BinaryMethod::kMean); });
   run_one(d, s, "binary_mean", "arb", 128,
           [&] { return calib::binarize<BinaryOffset::kMean, f16, G>(wv, BinaryMethod::kArb); });
+  run_arb_rc(d, s);
   run_one(d, s, "binary_2plane", "billm_resid", 128,
           [&] { return calib::binarize2<f16, G>(wv, Binary2Method::kResidual); });
   run_one(d, s, "binary_2plane", "arb2", 128,

@@ -172,6 +172,7 @@ int main(int argc, char** argv) {
             rep.tensor(i++, n_quant, name, t.shape[0], t.shape[1], q);
             archive.add_packed(name, q.image);
             if (!q.rotation.empty()) archive.add_i32(name + ".rotation", q.rotation);
+            if (!q.col_scale.empty()) archive.add_f32(name + ".col_scale", q.col_scale);
             bits += q.bpw * static_cast<double>(t.numel());
             weights += static_cast<double>(t.numel());
           } else {

@@ -375,13 +375,15 @@ TEST_CASE("llama: binary and ternary policies", "[llama][policy][binary][ternary
   Context ctx(2);
   for (const char* name :
        {"bin-g32", "binm-g64", "arb-g32", "bin2-g64", "arb2-g32", "ter-g32", "terls-g64", "twn-g32",
-        "topt-g64", "sherry-g32", "arb2-g64-rot", "arbx-g32", "arbx-g64-rot"}) {
+        "topt-g64", "sherry-g32", "arb2-g64-rot", "arbx-g32", "arbx-g64-rot", "arbrc-g32",
+        "arbrc-g64-rot"}) {
     INFO(name);
     const llama::Policy p = llama::parse_policy(name);
     const auto t = llama::quantize_tensor(w, p, &cal, 7);
     const double groups = std::ceil(96.0 / p.group);  // a partial last group at g64
     const double want =
-        p.bits + (p.bpw() - p.bits) * p.group * groups / 96.0 + (p.rot ? 128.0 / (24 * 96) : 0.0);
+        p.bits + (p.bpw() - p.bits) * p.group * groups / 96.0 + (p.rot ? 128.0 / (24 * 96) : 0.0) +
+        (p.family == llama::Family::kArbrc ? 32.0 / 24 : 0.0);  // fp32 column scales
     CHECK(std::fabs(t.bpw - want) < 1e-12);
     // The dense Ŵ from the reported NMSE's definition: rebuild it through the Linear itself.
     const auto lin = llama::make_linear(t, true);
@@ -429,6 +431,18 @@ TEST_CASE("llama: binary and ternary policies", "[llama][policy][binary][ternary
   INFO("out_err: arb " << ab.out_err << ", arbx " << ax.out_err);
   CHECK(ax.out_err < ab.out_err);
   REQUIRE_THROWS_AS(llama::quantize_tensor(w, llama::parse_policy("arbx-g32"), nullptr, 1), Error);
+  // ARB-RC's column scales pay off where the inputs' weights differ in scale column by column.
+  std::vector<float> wc = L.w;
+  std::lognormal_distribution<float> ln(0.0f, 0.7f);
+  for (Index c = 0; c < L.cols; ++c) {
+    const float s = ln(rng);
+    for (Index r = 0; r < L.rows; ++r) wc[static_cast<std::size_t>(r * L.cols + c)] *= s;
+  }
+  const MatrixView<const float> wcv(wc.data(), L.rows, L.cols);
+  const auto rc = llama::quantize_tensor(wcv, llama::parse_policy("arbrc-g32"), nullptr, 7);
+  const auto bn = llama::quantize_tensor(wcv, llama::parse_policy("bin-g32"), nullptr, 7);
+  INFO("column-scaled layer, NMSE: bin " << bn.nmse << ", arbrc " << rc.nmse);
+  CHECK(rc.nmse < bn.nmse - 0.03);
   REQUIRE_THROWS_AS(llama::quantize_tensor(w, llama::parse_policy("sherry-g32-gptq"), &cal, 1),
                     Error);
   REQUIRE_THROWS_AS(llama::quantize_tensor(w, llama::parse_policy("twn-g32-gptq"), nullptr, 1),

@@ -21,13 +21,49 @@ std::vector<float> logits(const llama::Model& m, const std::vector<int>& doc, Co
             ctx);
   return out;
 }
+
+/// `good` rebuilt with the entry `which` replaced by what change(archive, entry) adds (or dropped).
+template <class Change>
+io::Archive rebuilt(const io::Archive& good, const std::string& which, Change&& change) {
+  io::Archive b;
+  for (const auto& e : good.entries()) {
+    if (e.name == which) {
+      change(b, e);
+      continue;
+    }
+    switch (e.kind) {
+      case io::EntryKind::kF32:
+        b.add_f32(e.name, good.f32(e.name));
+        break;
+      case io::EntryKind::kI32:
+        b.add_i32(e.name, good.i32(e.name));
+        break;
+      case io::EntryKind::kText:
+        b.add_text(e.name, good.text(e.name));
+        break;
+      case io::EntryKind::kPacked:
+        b.add_packed(e.name, e.data);
+        break;
+    }
+  }
+  return b;
+}
+
+std::string error_of(const io::Archive& a) {
+  try {
+    (void)llama::from_archive(a);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
 }  // namespace
 
 TEST_CASE("llama: a quantized model survives its archive bit for bit", "[llama][archive]") {
   const io::Llama2cModel ckpt = io::load_llama2c(kData + "/stories260K.bin");
   auto docs = llama::load_documents(kData + "/tinystories_val.tok512.ascii.i32");
   Context ctx(2);
-  for (const char* name : {"sym4-g32-clip-rot", "asym3-g64"}) {
+  for (const char* name : {"sym4-g32-clip-rot", "asym3-g64", "arbrc-g64-rot"}) {
     INFO(name);
     const llama::QuantizedModel q =
         llama::quantize_checkpoint(ckpt, llama::parse_policy(name), nullptr);
@@ -130,38 +166,8 @@ TEST_CASE("llama: malformed quantized archives are errors", "[llama][archive]") 
   const llama::QuantizedModel q =
       llama::quantize_checkpoint(ckpt, llama::parse_policy("sym2-g64-rot"), nullptr);
   const io::Archive good = llama::to_archive(q);
-  // Rebuild the archive with one entry changed (or dropped).
   auto edited = [&](const std::string& which, auto&& change) {
-    io::Archive b;
-    for (const auto& e : good.entries()) {
-      if (e.name == which) {
-        change(b, e);
-        continue;
-      }
-      switch (e.kind) {
-        case io::EntryKind::kF32:
-          b.add_f32(e.name, good.f32(e.name));
-          break;
-        case io::EntryKind::kI32:
-          b.add_i32(e.name, good.i32(e.name));
-          break;
-        case io::EntryKind::kText:
-          b.add_text(e.name, good.text(e.name));
-          break;
-        case io::EntryKind::kPacked:
-          b.add_packed(e.name, e.data);
-          break;
-      }
-    }
-    return b;
-  };
-  auto error_of = [](const io::Archive& a) -> std::string {
-    try {
-      (void)llama::from_archive(a);
-    } catch (const Error& e) {
-      return e.what();
-    }
-    return "";
+    return rebuilt(good, which, change);
   };
   auto drop = [](io::Archive&, const io::ArchiveEntry&) {};
   CHECK(error_of(edited("layers.2.w2", drop)).find("no entry 'layers.2.w2'") != std::string::npos);
@@ -180,4 +186,30 @@ TEST_CASE("llama: malformed quantized archives are errors", "[llama][archive]") 
           a.add_text("lowbit.source", "safetensors");
         })).find("only llama2c") != std::string::npos);
   CHECK(error_of(good).empty());
+}
+
+TEST_CASE("llama: ARB-RC's column scales travel in the archive and are checked",
+          "[llama][archive][arbrc]") {
+  const io::Llama2cModel ckpt = io::load_llama2c(kData + "/stories260K.bin");
+  const llama::QuantizedModel q =
+      llama::quantize_checkpoint(ckpt, llama::parse_policy("arbrc-g32"), nullptr);
+  for (const llama::QuantizedTensor& t : q.tensors) {
+    const io::FileInfo info = io::read_header(t.image);
+    REQUIRE(t.col_scale.size() == static_cast<std::size_t>(info.cols));
+  }
+  const io::Archive good = llama::to_archive(q);
+  REQUIRE(good.find("layers.3.w2.col_scale") != nullptr);
+  CHECK(error_of(good).empty());
+  auto with = [&](std::vector<float> v) {
+    return rebuilt(good, "layers.3.w2.col_scale",
+                   [&](io::Archive& a, const io::ArchiveEntry&) {
+                     a.add_f32("layers.3.w2.col_scale", std::span<const float>(v));
+                   });
+  };
+  std::vector<float> cs = q.tensors[7 * 3 + 5].col_scale;
+  cs.pop_back();
+  CHECK(error_of(with(cs)).find("col_scale' has 171 values") != std::string::npos);
+  cs = q.tensors[7 * 3 + 5].col_scale;
+  cs[9] = std::nanf("");
+  CHECK(error_of(with(cs)).find("not finite") != std::string::npos);
 }

@@ -109,6 +109,37 @@ class RotatedLinear final : public Linear {
   calib::HadamardRotation q_;
 };
 
+/// A layer whose weights are Ŵ_inner·diag(s) (ARB-RC's column scales): every input row is
+/// scaled by s elementwise before the inner layer runs.
+class ColumnScaledLinear final : public Linear {
+ public:
+  ColumnScaledLinear(std::unique_ptr<Linear> inner, std::vector<float> s)
+      : inner_(std::move(inner)), s_(std::move(s)) {
+    if (static_cast<Index>(s_.size()) != inner_->cols())
+      lowbit::detail::fail("llama: ", s_.size(), " column scales for a layer of ", inner_->cols(),
+                           " inputs");
+    for (std::size_t i = 0; i < s_.size(); ++i)
+      if (!std::isfinite(s_[i]))
+        lowbit::detail::fail("llama: column scale ", i, " is ", s_[i], ", not finite");
+  }
+  Index rows() const override { return inner_->rows(); }
+  Index cols() const override { return inner_->cols(); }
+  void forward(MatrixView<const float> x, MatrixView<float> y, Context& ctx) const override {
+    std::vector<float> xs(static_cast<std::size_t>(x.rows() * x.cols()));
+    const MatrixView<float> xv(xs.data(), x.rows(), x.cols());
+    for (Index r = 0; r < x.rows(); ++r)
+      for (Index c = 0; c < x.cols(); ++c) xv(r, c) = x(r, c) * s_[static_cast<std::size_t>(c)];
+    inner_->forward(xv, y, ctx);
+  }
+  double bits_per_weight() const override {
+    return inner_->bits_per_weight() + 32.0 / static_cast<double>(rows());
+  }
+
+ private:
+  std::unique_ptr<Linear> inner_;
+  std::vector<float> s_;
+};
+
 /// The names of the seven matrices of a layer, in the order Model::linear indexes them.
 inline constexpr const char* kMatrixNames[7] = {"wq", "wk", "wv", "wo", "w1", "w2", "w3"};
 

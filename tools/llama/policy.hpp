@@ -29,6 +29,10 @@
 //   bin     sign·α, α = mean|w| per group (XNOR; Binary<kNone, f16>: 1 + 16/g bpw)
 //   binm    μ + α·sign(w - μ), BiLLM order 1 (Binary<kMean, f16>: 1 + 32/g bpw)
 //   arb     binm refined by ARB's 15 alternating rounds (calib/binary_refine.hpp)
+//   arbx    ARB-X: arb weighted by the calibration inputs' Gram matrix (needs calibration)
+//   arbrc   ARB-RC: sign(w)·α_r·α_c, a scale per row and group (f16) times a scale per column
+//           (fp32, applied to the activations): 1 + 16/g + 32/rows bpw. With -gptq, GPTQ runs on
+//           W·diag(α_c)⁻¹ with the Hessian diag(α_c)·H·diag(α_c), the same output error
 //   bin2    two sign planes, BiLLM's residual order 2 (Binary2<f16>: 2 + 48/g bpw)
 //   arb2    two sign planes, ARB order 2 (joint re-pick of the four levels)
 //   ter     ternary, BitNet absmean (α = mean|w|, threshold α/2; Ternary<f16>: 2-bit codes)
@@ -45,6 +49,7 @@
 // activations (a llama2.c model and a calibration token file).
 #pragma once
 
+#include <iterator>
 #include <string>
 
 #include "lowbit/core/error.hpp"
@@ -64,7 +69,8 @@ enum class Family {
   kTwn,
   kTopt,
   kSherry,
-  kArbx,  // ARB-X: ARB order 1 weighted by the calibration inputs (needs calibration)
+  kArbx,   // ARB-X: ARB order 1 weighted by the calibration inputs (needs calibration)
+  kArbrc,  // ARB-RC: row (per group) × column scales, no mean
 };
 
 struct Policy {
@@ -83,12 +89,14 @@ struct Policy {
   bool needs_calibration() const noexcept {
     return imp || gptq || seq || e2e || family == Family::kArbx;
   }
-  /// Storage bits per weight: codes plus the group's fp16 parameters.
+  /// Storage bits per weight: codes plus the group's fp16 parameters (arbrc's column scales add
+  /// 32/rows more, counted by the quantized tensor).
   double bpw() const noexcept {
     switch (family) {
       case Family::kInteger:
         return bits + (symmetric ? 16.0 : 32.0) / group;
       case Family::kBin:
+      case Family::kArbrc:
         return 1.0 + 16.0 / group;
       case Family::kBinm:
       case Family::kArb:
@@ -104,8 +112,9 @@ struct Policy {
 };
 
 /// The binary/ternary family names, in Family order from kBin.
-inline constexpr const char* kFamilyNames[] = {"bin",   "binm", "arb",  "bin2",   "arb2", "ter",
-                                               "terls", "twn",  "topt", "sherry", "arbx"};
+inline constexpr const char* kFamilyNames[] = {"bin",  "binm", "arb",    "bin2", "arb2",
+                                               "ter",  "terls", "twn",   "topt", "sherry",
+                                               "arbx", "arbrc"};
 
 inline Policy parse_policy(const std::string& s) {
   using lowbit::detail::fail;
@@ -113,14 +122,14 @@ inline Policy parse_policy(const std::string& s) {
   p.name = s;
   std::size_t i = 0;
   const std::string head = s.substr(0, s.find('-'));
-  for (int f = 0; f < 11; ++f)
+  for (int f = 0; f < static_cast<int>(std::size(kFamilyNames)); ++f)
     if (head == kFamilyNames[f]) {
       p.family = static_cast<Family>(f + 1);
       i = head.size();
     }
   if (p.family != Family::kInteger) {
     p.bits = p.family == Family::kBin || p.family == Family::kBinm || p.family == Family::kArb ||
-                     p.family == Family::kArbx
+                     p.family == Family::kArbx || p.family == Family::kArbrc
                  ? 1
                  : 2;
   } else if (s.rfind("asym", 0) == 0) {
@@ -130,8 +139,8 @@ inline Policy parse_policy(const std::string& s) {
     i = 3;
   } else {
     fail("policy '", s,
-         "': must start with sym, asym, bin, binm, arb, arbx, bin2, arb2, ter, terls, twn, topt "
-         "or sherry");
+         "': must start with sym, asym, bin, binm, arb, arbx, arbrc, bin2, arb2, ter, terls, twn, "
+         "topt or sherry");
   }
   auto number = [&](const char* what) {
     std::size_t j = i;

@@ -66,6 +66,7 @@ std::unique_ptr<Linear> make_linear(const QuantizedTensor& t, bool float_activat
                          " is not one the tools run (sym/asym f16 of 2/3/4/8 bits, binary, "
                          "two-plane binary or ternary f16; g32/g64)");
   }
+  if (!t.col_scale.empty()) l = std::make_unique<ColumnScaledLinear>(std::move(l), t.col_scale);
   if (!t.rotation.empty())
     l = std::make_unique<RotatedLinear>(std::move(l),
                                         calib::HadamardRotation::from_ints(t.rotation));
@@ -277,6 +278,8 @@ io::Archive to_archive(const QuantizedModel& q) {
     a.add_packed(matrix_name(i), q.tensors[i].image);
     if (!q.tensors[i].rotation.empty())
       a.add_i32(matrix_name(i) + ".rotation", q.tensors[i].rotation);
+    if (!q.tensors[i].col_scale.empty())
+      a.add_f32(matrix_name(i) + ".col_scale", q.tensors[i].col_scale);
   }
   return a;
 }
@@ -334,6 +337,13 @@ QuantizedModel from_archive(const io::Archive& a) {
       if (r.size() != shapes[i % 7][1])
         fail("llama: '", name, ".rotation' has size ", r.size(), ", the matrix ", shapes[i % 7][1],
              " inputs");
+    }
+    if (a.find(name + ".col_scale") != nullptr) {
+      const io::ArchiveEntry& cs = a.get(name + ".col_scale", io::EntryKind::kF32);
+      if (static_cast<std::int64_t>(cs.rows * cs.cols) != shapes[i % 7][1])
+        fail("llama: '", name, ".col_scale' has ", cs.rows * cs.cols, " values, the matrix ",
+             shapes[i % 7][1], " inputs");
+      t.col_scale = a.f32(name + ".col_scale");
     }
     q.tensors.push_back(std::move(t));
   }

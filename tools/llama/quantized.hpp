@@ -11,7 +11,9 @@
 //   lowbit.policy (text), lowbit.source (text "llama2c"),
 //   llama.config (int32: dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size, seq_len),
 //   tok_embeddings, rms_att, rms_ffn, rms_final, classifier (f32, kept in full precision),
-//   layers.<l>.<wq|wk|wv|wo|w1|w2|w3> (packed), and layers.<l>.<m>.rotation (int32) if rotated.
+//   layers.<l>.<wq|wk|wv|wo|w1|w2|w3> (packed), layers.<l>.<m>.rotation (int32) if rotated, and
+//   layers.<l>.<m>.col_scale (f32, one per input) if the policy scales columns (arbrc).
+// A layer runs x → rotation → column scales → the packed matrix's GEMM.
 // Models from safetensors keep their tensor names (quantize_safetensors in lowbit_quantize.cpp).
 #pragma once
 
@@ -33,6 +35,7 @@ namespace lowbit::llama {
 struct QuantizedTensor {
   std::vector<std::byte> image;        // packed-matrix file image (io::serialize, Plain)
   std::vector<std::int32_t> rotation;  // HadamardRotation::to_ints(); empty = not rotated
+  std::vector<float> col_scale;  // ARB-RC's α_c, one per column (inputs scaled by it); empty = none
   double bpw = 0.0;                    // storage bits per weight (codes and parameters)
   double nmse = 0.0;  // ‖W - Ŵ‖² / ‖W‖² (Ŵ rotated back; Q is orthogonal)
   // With calibration: Σ‖W·x̃ - Ŵ·x‖² / Σ‖W·x̃‖² over the calibration tokens (x̃ = x unless

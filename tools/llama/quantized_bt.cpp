@@ -6,7 +6,9 @@
 // Interleaved<16, 32> GEMM kernels like the integer schemes. The two-plane Binary2 does not (its
 // four levels μ ± α1 ± α2 are not a line in the code): it runs on BitPlanes<16, 32> with the
 // plane kernels (one exact dot product per plane). ARB-X (arbx) fits Binary with a mean on the
-// calibration Gram matrix the pipeline records for GPTQ (rotated with W under -rot).
+// calibration Gram matrix the pipeline records for GPTQ (rotated with W under -rot). ARB-RC
+// (arbrc) stores sign·α_r as Binary<kNone> and its column scales beside it; the Linear scales the
+// inputs (ColumnScaledLinear, model.hpp).
 #include <memory>
 
 #include "lowbit/calib/binary_refine.hpp"
@@ -54,12 +56,44 @@ PackedMatrix<S, PerGroup<G>, Plain> fit_family(MatrixView<const float> w, Family
   }
 }
 
+/// ARB-RC: the signs with per-group row scales (returned) and the column scales (into cs). With
+/// -gptq, GPTQ re-chooses the signs of W' = W·diag(α_c)⁻¹ with the row scales fixed, under the
+/// Hessian of the scaled inputs H' = diag(α_c)·H·diag(α_c): (W - Ŵ)·x = (W' - Ŵ')·(α_c ⊙ x), so
+/// this is the same output error. Columns with α_c = 0 (all-zero weights) are dead inputs there.
+template <int G>
+PackedMatrix<BinS, PerGroup<G>, Plain> fit_rc(MatrixView<const float> w, const Policy& p,
+                                              const Eigen::MatrixXd* h, std::vector<float>& cs) {
+  calib::BinaryRC<f16, PerGroup<G>> rc = calib::fit_binary_rc<f16, PerGroup<G>>(w);
+  cs = rc.col_scale;
+  if (!p.gptq) return std::move(rc.w);
+  const Index rows = w.rows(), cols = w.cols();
+  std::vector<float> ws(static_cast<std::size_t>(rows * cols));
+  for (Index r = 0; r < rows; ++r)
+    for (Index c = 0; c < cols; ++c) {
+      const float a = cs[static_cast<std::size_t>(c)];
+      ws[static_cast<std::size_t>(r * cols + c)] = a > 0.0f ? w(r, c) / a : 0.0f;
+    }
+  Eigen::MatrixXd hs = *h;
+  for (Index i = 0; i < cols; ++i)
+    for (Index j = 0; j < cols; ++j)
+      hs(i, j) *= static_cast<double>(cs[static_cast<std::size_t>(i)]) *
+                  static_cast<double>(cs[static_cast<std::size_t>(j)]);
+  calib::GptqOptions g;
+  g.act_order = true;
+  const std::vector<typename BinS::Params> params(rc.w.params().begin(), rc.w.params().end());
+  return calib::gptq<BinS, PerGroup<G>>(MatrixView<const float>(ws.data(), rows, cols), hs, g,
+                                        params);
+}
+
 template <class S, int G>
 QuantizedTensor quantize_family(MatrixView<const float> w, const Policy& p,
                                 const TensorCalibration* cal, std::uint64_t seed) {
   return quantize_with<S, G>(
       w, p, cal, seed,
-      [&](MatrixView<const float> wv, const Eigen::MatrixXd* h, std::span<const float>) {
+      [&](MatrixView<const float> wv, const Eigen::MatrixXd* h, std::span<const float>,
+          std::vector<float>& cs) {
+        if constexpr (std::is_same_v<S, BinS>)
+          if (p.family == Family::kArbrc) return fit_rc<G>(wv, p, h, cs);
         PackedMatrix<S, PerGroup<G>, Plain> fitted = fit_family<S, G>(wv, p.family, h);
         if (!p.gptq) return fitted;
         if (p.family == Family::kSherry)
@@ -93,6 +127,7 @@ QuantizedTensor quantize_family_g(MatrixView<const float> w, const Policy& p,
                                   const TensorCalibration* cal, std::uint64_t seed) {
   switch (p.family) {
     case Family::kBin:
+    case Family::kArbrc:
       return quantize_family<BinS, G>(w, p, cal, seed);
     case Family::kBinm:
     case Family::kArb:

@@ -39,8 +39,10 @@ inline FitOptions fit_options(const Policy& p) {
 inline constexpr int kGptqRefitRounds = 4;
 
 /// Everything around the quantizer proper: the -seq target, the rotation (of W and of the
-/// Hessian), the -imp importance, then `quantize(wv, h, imp)` → PackedMatrix<S, PerGroup<G>,
-/// Plain> on the rotated target, then the image, bpw and the errors in the original basis.
+/// Hessian), the -imp importance, then `quantize(wv, h, imp, col_scale)` → PackedMatrix<S,
+/// PerGroup<G>, Plain> on the rotated target (a quantizer that scales columns, arbrc, fills
+/// col_scale: Ŵ = the matrix's decode · diag(col_scale)), then the image, bpw and the errors in
+/// the original basis.
 template <class S, int G, class Quantizer>
 QuantizedTensor quantize_with(MatrixView<const float> w, const Policy& p,
                               const TensorCalibration* cal, std::uint64_t seed,
@@ -95,8 +97,11 @@ QuantizedTensor quantize_with(MatrixView<const float> w, const Policy& p,
       imp[static_cast<std::size_t>(c)] = d > 0.0 ? static_cast<float>(d) : 0.0f;
     }
   }
+  std::vector<float> col_scale;
   const PackedMatrix<S, PerGroup<G>, Plain> plain =
-      quantize_fn(MatrixView<const float>(wv), h, std::span<const float>(imp));
+      quantize_fn(MatrixView<const float>(wv), h, std::span<const float>(imp), col_scale);
+  if (!col_scale.empty() && col_scale.size() != static_cast<std::size_t>(cols))
+    fail("quantize: ", col_scale.size(), " column scales for ", cols, " columns");
   QuantizedTensor t;
   t.image = io::serialize(plain);
   if (p.rot) t.rotation = q.to_ints();
@@ -104,8 +109,14 @@ QuantizedTensor quantize_with(MatrixView<const float> w, const Policy& p,
       plain.bits_per_weight() + (p.rot ? static_cast<double>(calib::HadamardRotation::kStoredBits) /
                                              static_cast<double>(rows * cols)
                                        : 0.0);
-  // Ŵ in the original basis (rows rotated back by Qᵀ), then the errors.
+  if (!col_scale.empty() && rows > 0) t.bpw += 32.0 / static_cast<double>(rows);
+  // Ŵ in the original basis (columns scaled, rows rotated back by Qᵀ), then the errors.
   std::vector<float> deq = dequantize(plain), tmp;
+  if (!col_scale.empty())
+    for (Index r = 0; r < rows; ++r)
+      for (Index c = 0; c < cols; ++c)
+        deq[static_cast<std::size_t>(r * cols + c)] *= col_scale[static_cast<std::size_t>(c)];
+  t.col_scale = std::move(col_scale);
   if (p.rot) {
     for (Index r = 0; r < rows; ++r)
       q.apply_transpose(std::span<float>(deq.data() + r * cols, static_cast<std::size_t>(cols)),
@@ -134,7 +145,8 @@ QuantizedTensor quantize_as(MatrixView<const float> w, const Policy& p,
                             const TensorCalibration* cal, std::uint64_t seed) {
   return quantize_with<S, G>(
       w, p, cal, seed,
-      [&](MatrixView<const float> wv, const Eigen::MatrixXd* h, std::span<const float> imp) {
+      [&](MatrixView<const float> wv, const Eigen::MatrixXd* h, std::span<const float> imp,
+          std::vector<float>&) {
         const FitOptions fit = fit_options(p);
         if (p.gptq) {
           calib::GptqOptions g;
