@@ -25,9 +25,9 @@ policies=(
   sym4-g32-clip-e2e sym4-g32-clip-ls-imp-gptq-rot-e2e sym4-g32-clip-ls-gptq-rot-e2e sym4-g32-clip-ls-gptq-e2e
   sym4-g32-clip-ls-imp-gptq-e2e sym4-g32-clip-imp-gptq-rot-e2e asym4-g64-clip-ls-imp-gptq-rot-e2e
   asym2-g64-clip-ls-gptq-e2e asym2-g64-clip-ls-gptq-rot-e2e
-  bin-g64 binm-g64 arb-g64 arbx-g64 arbrc-g64 arbrc-g32 bin2-g64 arb2-g64 ter-g64 terls-g64 twn-g64 topt-g64 sherry-g64
+  bin-g64 binm-g64 arb-g64 arbx-g64 arbrc-g64 arbrc-g32 bin2-g64 arb2-g64 arbx2-g64 ter-g64 terls-g64 twn-g64 topt-g64 sherry-g64
   bin-g64-gptq binm-g64-gptq arb-g64-gptq bin2-g64-gptq arb2-g64-gptq ter-g64-gptq terls-g64-gptq
-  twn-g64-gptq topt-g64-gptq arbx-g64-gptq arbrc-g64-gptq arbrc-g32-gptq
+  twn-g64-gptq topt-g64-gptq arbx-g64-gptq arbrc-g64-gptq arbrc-g32-gptq arbx2-g64-gptq
 )
 : > "$out"
 for p in "${policies[@]}"; do

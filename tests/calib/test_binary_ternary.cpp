@@ -312,13 +312,40 @@ TEST_CASE("ARB-X: the calibration-weighted refinement lowers the output error", 
                                         Binary<BinaryOffset::kMean, f16>::mean(pc.params_at(r, k))
                                     ? 1u
                                     : 0u));
+  // Order 2: the same weighting on two sign planes, against ARB order 2.
+  const auto arb2 = calib::binarize2<float, PerGroup<32>>(wv, calib::Binary2Method::kArb);
+  const auto arb2x =
+      calib::binarize2_x<float, PerGroup<32>>(wv, MatrixView<const double>(S.data(), C, C));
+  const double e_arb2 = out_err(arb2, S), e_arb2x = out_err(arb2x, S);
+  INFO("output error: ARB order 2 " << e_arb2 << ", ARB-X order 2 " << e_arb2x);
+  CHECK(e_arb2x < 0.97 * e_arb2);
+  CHECK(e_arb2x < 0.5 * e_arbx);
+  const auto arb2i =
+      calib::binarize2_x<float, PerGroup<32>>(wv, MatrixView<const double>(I.data(), C, C));
+  CHECK(out_err(arb2i, I) <= out_err(arb2, I) * (1.0 + 1e-9));
+  // Codes are the nearest stored level.
+  const auto pc2 = calib::binarize2_x<f16, PerChannel>(wv, MatrixView<const double>(S.data(), C, C));
+  for (Index r = 0; r < R; ++r)
+    for (Index k = 0; k < C; ++k) {
+      const float v = w[static_cast<std::size_t>(r * C + k)];
+      const auto& p = pc2.params_at(r, k);
+      const float got = std::fabs(v - Binary2<f16>::decode(
+                                          static_cast<std::uint8_t>(pc2.code(r, k)), p));
+      for (std::uint8_t c = 0; c < 4; ++c)
+        REQUIRE(got <= std::fabs(v - Binary2<f16>::decode(c, p)));
+    }
   // Bad input.
   REQUIRE_THROWS_AS(
       (calib::binarize_x<f16, PerChannel>(wv, MatrixView<const double>(S.data(), C - 1, C - 1))),
       Error);
+  REQUIRE_THROWS_AS(
+      (calib::binarize2_x<f16, PerChannel>(wv, MatrixView<const double>(S.data(), C, C - 1))),
+      Error);
   S[5] = std::nan("");
   REQUIRE_THROWS_AS(
       (calib::binarize_x<f16, PerChannel>(wv, MatrixView<const double>(S.data(), C, C))), Error);
+  REQUIRE_THROWS_AS(
+      (calib::binarize2_x<f16, PerChannel>(wv, MatrixView<const double>(S.data(), C, C))), Error);
 }
 
 TEST_CASE("ARB-RC: per-group row scales, least-squares column scales, the kernel path",

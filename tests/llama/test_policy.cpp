@@ -358,6 +358,9 @@ TEST_CASE("llama: binary and ternary policies", "[llama][policy][binary][ternary
   CHECK(llama::parse_policy("twn-g32").bpw() == 2.5);
   CHECK(llama::parse_policy("arbx-g64").bpw() == 1.5);
   CHECK(llama::parse_policy("arbx-g64").needs_calibration());
+  CHECK(llama::parse_policy("arbx2-g64").needs_calibration());
+  CHECK(llama::parse_policy("arbx2-g32").bpw() == 3.5);
+  CHECK(llama::parse_policy("arbrc-g64").bits == 1);
   for (const char* bad : {"bin-g64-clip", "twn-g32-e2e", "arb2-g64-imp", "bin4-g64", "ter-g48"}) {
     INFO(bad);
     REQUIRE_THROWS_AS(llama::parse_policy(bad), Error);
@@ -376,7 +379,7 @@ TEST_CASE("llama: binary and ternary policies", "[llama][policy][binary][ternary
   for (const char* name :
        {"bin-g32", "binm-g64", "arb-g32", "bin2-g64", "arb2-g32", "ter-g32", "terls-g64", "twn-g32",
         "topt-g64", "sherry-g32", "arb2-g64-rot", "arbx-g32", "arbx-g64-rot", "arbrc-g32",
-        "arbrc-g64-rot"}) {
+        "arbrc-g64-rot", "arbx2-g32", "arbx2-g64-rot"}) {
     INFO(name);
     const llama::Policy p = llama::parse_policy(name);
     const auto t = llama::quantize_tensor(w, p, &cal, 7);
@@ -430,6 +433,12 @@ TEST_CASE("llama: binary and ternary policies", "[llama][policy][binary][ternary
   const auto ab = llama::quantize_tensor(w, llama::parse_policy("arb-g32"), &cal, 7);
   INFO("out_err: arb " << ab.out_err << ", arbx " << ax.out_err);
   CHECK(ax.out_err < ab.out_err);
+  const auto ax2 = llama::quantize_tensor(w, llama::parse_policy("arbx2-g32"), &cal, 7);
+  const auto ab2 = llama::quantize_tensor(w, llama::parse_policy("arb2-g32"), &cal, 7);
+  INFO("out_err: arb2 " << ab2.out_err << ", arbx2 " << ax2.out_err);
+  CHECK(ax2.out_err < ab2.out_err);
+  REQUIRE_THROWS_AS(llama::quantize_tensor(w, llama::parse_policy("arbx2-g32"), nullptr, 1),
+                    Error);
   REQUIRE_THROWS_AS(llama::quantize_tensor(w, llama::parse_policy("arbx-g32"), nullptr, 1), Error);
   // ARB-RC's column scales pay off where the inputs' weights differ in scale column by column.
   std::vector<float> wc = L.w;

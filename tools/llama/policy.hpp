@@ -35,6 +35,7 @@
 //           W·diag(α_c)⁻¹ with the Hessian diag(α_c)·H·diag(α_c), the same output error
 //   bin2    two sign planes, BiLLM's residual order 2 (Binary2<f16>: 2 + 48/g bpw)
 //   arb2    two sign planes, ARB order 2 (joint re-pick of the four levels)
+//   arbx2   ARB-X order 2: arb2 weighted by the calibration inputs' Gram matrix (calibration)
 //   ter     ternary, BitNet absmean (α = mean|w|, threshold α/2; Ternary<f16>: 2-bit codes)
 //   terls   ternary, absmean threshold with a least-squares α
 //   twn     ternary, TWN (Δ = 0.7·mean|w|)
@@ -71,6 +72,7 @@ enum class Family {
   kSherry,
   kArbx,   // ARB-X: ARB order 1 weighted by the calibration inputs (needs calibration)
   kArbrc,  // ARB-RC: row (per group) × column scales, no mean
+  kArbx2,  // ARB-X order 2: arb2 weighted by the calibration inputs (needs calibration)
 };
 
 struct Policy {
@@ -87,7 +89,7 @@ struct Policy {
   bool e2e = false;
   std::string name;
   bool needs_calibration() const noexcept {
-    return imp || gptq || seq || e2e || family == Family::kArbx;
+    return imp || gptq || seq || e2e || family == Family::kArbx || family == Family::kArbx2;
   }
   /// Storage bits per weight: codes plus the group's fp16 parameters (arbrc's column scales add
   /// 32/rows more, counted by the quantized tensor).
@@ -104,6 +106,7 @@ struct Policy {
         return 1.0 + 32.0 / group;
       case Family::kBin2:
       case Family::kArb2:
+      case Family::kArbx2:
         return 2.0 + 48.0 / group;
       default:
         return 2.0 + 16.0 / group;
@@ -114,7 +117,7 @@ struct Policy {
 /// The binary/ternary family names, in Family order from kBin.
 inline constexpr const char* kFamilyNames[] = {"bin",  "binm", "arb",    "bin2", "arb2",
                                                "ter",  "terls", "twn",   "topt", "sherry",
-                                               "arbx", "arbrc"};
+                                               "arbx", "arbrc", "arbx2"};
 
 inline Policy parse_policy(const std::string& s) {
   using lowbit::detail::fail;
@@ -139,8 +142,8 @@ inline Policy parse_policy(const std::string& s) {
     i = 3;
   } else {
     fail("policy '", s,
-         "': must start with sym, asym, bin, binm, arb, arbx, arbrc, bin2, arb2, ter, terls, twn, "
-         "topt or sherry");
+         "': must start with sym, asym, bin, binm, arb, arbx, arbrc, bin2, arb2, arbx2, ter, terls, "
+         "twn, topt or sherry");
   }
   auto number = [&](const char* what) {
     std::size_t j = i;

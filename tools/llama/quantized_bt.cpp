@@ -6,7 +6,8 @@
 // Interleaved<16, 32> GEMM kernels like the integer schemes. The two-plane Binary2 does not (its
 // four levels μ ± α1 ± α2 are not a line in the code): it runs on BitPlanes<16, 32> with the
 // plane kernels (one exact dot product per plane). ARB-X (arbx) fits Binary with a mean on the
-// calibration Gram matrix the pipeline records for GPTQ (rotated with W under -rot). ARB-RC
+// calibration Gram matrix the pipeline records for GPTQ (rotated with W under -rot), arbx2
+// Binary2 the same way. ARB-RC
 // (arbrc) stores sign·α_r as Binary<kNone> and its column scales beside it; the Linear scales the
 // inputs (ColumnScaledLinear, model.hpp).
 #include <memory>
@@ -38,6 +39,9 @@ PackedMatrix<S, PerGroup<G>, Plain> fit_family(MatrixView<const float> w, Family
     return calib::binarize<BinaryOffset::kMean, f16, Gr>(
         w, f == Family::kArb ? calib::BinaryMethod::kArb : calib::BinaryMethod::kMean);
   } else if constexpr (std::is_same_v<S, Bin2S>) {
+    if (f == Family::kArbx2)
+      return calib::binarize2_x<f16, Gr>(
+          w, MatrixView<const double>(h->data(), h->rows(), h->cols()));
     return calib::binarize2<f16, Gr>(
         w, f == Family::kArb2 ? calib::Binary2Method::kArb : calib::Binary2Method::kResidual);
   } else {
@@ -135,6 +139,7 @@ QuantizedTensor quantize_family_g(MatrixView<const float> w, const Policy& p,
       return quantize_family<BinmS, G>(w, p, cal, seed);
     case Family::kBin2:
     case Family::kArb2:
+    case Family::kArbx2:
       return quantize_family<Bin2S, G>(w, p, cal, seed);
     default:
       return quantize_family<TerS, G>(w, p, cal, seed);

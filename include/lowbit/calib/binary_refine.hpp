@@ -26,7 +26,8 @@
 //   A finer granularity (PerGroup<g>: α_r per row and group, as ARB-LLM's blocks of columns have
 //   their own row scales) alternates the same way with one row scale per parameter set.
 //
-// # ARB-X (fit_binary_x, binarize_x), with calibration activations
+// # ARB-X (fit_binary_x, binarize_x; order 2: fit_binary2_x, binarize2_x), with calibration
+//   activations
 //   S = XᵀX/N (the layer inputs' Gram matrix; the real-model pipeline records it for GPTQ), and
 //   per group (the columns of the group, S_g its diagonal block) the output error
 //   E(μ, α, b) = (x - μ1 - α·b)ᵀ S_g (x - μ1 - α·b) instead of ‖x - μ1 - α·b‖². Start from ARB
@@ -35,7 +36,8 @@
 //   keeping the (μ, α) of the lowest E (b = sign(x - μ) is not E's minimiser, so a round may
 //   raise it; keeping the best makes ARB-X never worse than its ARB start on E). With S = I the
 //   rounds are ARB's. Groups whose 1ᵀS_g1 or bᵀS_g b is 0 (inputs that never excite them) keep
-//   the ARB values.
+//   the ARB values. Order 2 starts from ARB order 2 and updates μ, α1, α2 the same way, each
+//   against the other planes, re-picking (b1, b2) as the nearest of the four levels.
 //
 // NaN or ±Inf weights throw Error naming the row and column.
 #pragma once
@@ -105,6 +107,78 @@ std::vector<std::vector<float>> gather_groups(MatrixView<const float> w) {
   return groups;
 }
 
+/// Joint re-pick of two sign planes: b1, b2 of the nearest of the four levels μ ± α1 ± α2 to each
+/// x, found from the three midpoints of the sorted levels (a tie, of measure zero, goes to the
+/// lower level).
+inline void pick_planes(std::span<const float> x, const Binary2Fit& f, std::vector<double>& b1,
+                        std::vector<double>& b2) {
+  std::array<std::array<double, 3>, 4> lv;  // (level, b1, b2)
+  for (int c = 0; c < 4; ++c) {
+    const double p1 = (c & 1) ? 1.0 : -1.0, p2 = (c & 2) ? 1.0 : -1.0;
+    lv[static_cast<std::size_t>(c)] = {f.alpha1 * p1 + f.alpha2 * p2, p1, p2};
+  }
+  std::sort(lv.begin(), lv.end(), [](const auto& a, const auto& b) { return a[0] < b[0]; });
+  const double m0 = 0.5 * (lv[0][0] + lv[1][0]), m1 = 0.5 * (lv[1][0] + lv[2][0]),
+               m2 = 0.5 * (lv[2][0] + lv[3][0]);
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const double d = x[i] - f.mean;
+    const std::size_t j = static_cast<std::size_t>(d > m0) + static_cast<std::size_t>(d > m1) +
+                          static_cast<std::size_t>(d > m2);
+    b1[i] = lv[j][1];
+    b2[i] = lv[j][2];
+  }
+}
+
+/// rᵀ·S·r for the n × n row-major block S (leading dimension ld).
+inline double quad_form(const std::vector<double>& r, const double* S, Index ld) noexcept {
+  double e = 0.0;
+  for (std::size_t i = 0; i < r.size(); ++i) {
+    double t = 0.0;
+    for (std::size_t j = 0; j < r.size(); ++j) t += S[static_cast<Index>(i) * ld + static_cast<Index>(j)] * r[j];
+    e += r[i] * t;
+  }
+  return e;
+}
+
+/// Throws Error unless h is a finite cols × cols matrix (the Gram matrix of w's inputs).
+inline void check_gram(MatrixView<const float> w, MatrixView<const double> h, const char* who) {
+  if (h.rows() != w.cols() || h.cols() != w.cols())
+    lowbit::detail::fail(who, ": the Gram matrix is ", h.rows(), " x ", h.cols(), ", W has ",
+                         w.cols(), " columns");
+  for (Index i = 0; i < h.rows(); ++i)
+    for (Index j = 0; j < h.cols(); ++j)
+      if (!std::isfinite(h(i, j)))
+        lowbit::detail::fail(who, ": the Gram matrix is not finite at (", i, ", ", j, ")");
+}
+
+/// The codes of a Binary2 matrix whose parameters are set: each weight's nearest level of its
+/// group as stored (S::encode, with the four levels decoded once per group; ties to the lower
+/// code).
+template <class ScaleT, Granularity G>
+void encode_two_planes(MatrixView<const float> w, PackedMatrix<Binary2<ScaleT>, G, Plain>& out) {
+  using S = Binary2<ScaleT>;
+  std::vector<std::array<float, 4>> lv(out.params().size());
+  for (std::size_t g = 0; g < lv.size(); ++g)
+    for (int c = 0; c < 4; ++c)
+      lv[g][static_cast<std::size_t>(c)] =
+          S::decode(static_cast<typename S::Code>(c), out.params()[g]);
+  for (Index r = 0; r < w.rows(); ++r)
+    for (Index k = 0; k < w.cols(); ++k) {
+      const std::array<float, 4>& l = lv[static_cast<std::size_t>(out.param_slot(r, k))];
+      const float x = w(r, k);
+      std::uint32_t best = 0;
+      float bd = std::fabs(x - l[0]);
+      for (std::uint32_t c = 1; c < 4; ++c) {
+        const float d = std::fabs(x - l[c]);
+        if (d < bd) {
+          best = c;
+          bd = d;
+        }
+      }
+      out.set_code(r, k, best);
+    }
+}
+
 }  // namespace detail
 
 /// One group's α and μ by `method` (see the top of this file); `iters` rounds for kArb.
@@ -163,23 +237,7 @@ inline Binary2Fit fit_binary2(std::span<const float> x, Binary2Method method, in
     double s2 = 0.0;
     for (std::size_t i = 0; i < n; ++i) s2 += b2[i] * (x[i] - f.mean - f.alpha1 * b1[i]);
     f.alpha2 = s2 / nd;
-    // Joint re-pick: the nearest of the four levels, found from the three midpoints of the
-    // sorted levels (a tie, of measure zero, goes to the lower level).
-    std::array<std::array<double, 3>, 4> lv;  // (level, b1, b2)
-    for (int c = 0; c < 4; ++c) {
-      const double p1 = (c & 1) ? 1.0 : -1.0, p2 = (c & 2) ? 1.0 : -1.0;
-      lv[static_cast<std::size_t>(c)] = {f.alpha1 * p1 + f.alpha2 * p2, p1, p2};
-    }
-    std::sort(lv.begin(), lv.end(), [](const auto& a, const auto& b) { return a[0] < b[0]; });
-    const double m0 = 0.5 * (lv[0][0] + lv[1][0]), m1 = 0.5 * (lv[1][0] + lv[2][0]),
-                 m2 = 0.5 * (lv[2][0] + lv[3][0]);
-    for (std::size_t i = 0; i < n; ++i) {
-      const double d = x[i] - f.mean;
-      const std::size_t j = static_cast<std::size_t>(d > m0) + static_cast<std::size_t>(d > m1) +
-                            static_cast<std::size_t>(d > m2);
-      b1[i] = lv[j][1];
-      b2[i] = lv[j][2];
-    }
+    detail::pick_planes(x, f, b1, b2);
   }
   return f;
 }
@@ -224,27 +282,7 @@ PackedMatrix<Binary2<ScaleT>, G, Plain> binarize2(MatrixView<const float> w, Bin
     if (!S::params_finite(out.params()[g]))
       lowbit::detail::fail("binarize2: parameter set ", g, " overflows ", S::name());
   }
-  // S::encode with each group's four levels decoded once: the nearest, ties to the lower code.
-  std::vector<std::array<float, 4>> lv(groups.size());
-  for (std::size_t g = 0; g < groups.size(); ++g)
-    for (int c = 0; c < 4; ++c)
-      lv[g][static_cast<std::size_t>(c)] =
-          S::decode(static_cast<typename S::Code>(c), out.params()[g]);
-  for (Index r = 0; r < w.rows(); ++r)
-    for (Index k = 0; k < w.cols(); ++k) {
-      const std::array<float, 4>& l = lv[static_cast<std::size_t>(out.param_slot(r, k))];
-      const float x = w(r, k);
-      std::uint32_t best = 0;
-      float bd = std::fabs(x - l[0]);
-      for (std::uint32_t c = 1; c < 4; ++c) {
-        const float d = std::fabs(x - l[c]);
-        if (d < bd) {
-          best = c;
-          bd = d;
-        }
-      }
-      out.set_code(r, k, best);
-    }
+  detail::encode_two_planes(w, out);
   return out;
 }
 
@@ -264,16 +302,10 @@ inline BinaryFit fit_binary_x(std::span<const float> x, const double* S, Index l
     one_s_one += s1[i];
     s1x += s1[i] * x[i];
   }
+  std::vector<double> r(n);
   auto energy = [&](double mu, double a) {  // E with b = sign(x - μ), the codes that get stored
-    std::vector<double> r(n);
     for (std::size_t i = 0; i < n; ++i) r[i] = x[i] - mu - a * detail::sign_pm(x[i] - mu);
-    double e = 0.0;
-    for (std::size_t i = 0; i < n; ++i) {
-      double t = 0.0;
-      for (std::size_t j = 0; j < n; ++j) t += at(i, j) * r[j];
-      e += r[i] * t;
-    }
-    return e;
+    return detail::quad_form(r, S, ld);
   };
   BinaryFit best = f;
   double best_e = energy(f.mean, f.alpha);
@@ -315,13 +347,7 @@ PackedMatrix<Binary<BinaryOffset::kMean, ScaleT>, G, Plain> binarize_x(MatrixVie
   static_assert(G::kKind != GranularityKind::kPerTensor,
                 "binarize_x: a per-tensor group mixes rows; use PerChannel or PerGroup");
   detail::check_finite(w, "binarize_x");
-  if (h.rows() != w.cols() || h.cols() != w.cols())
-    lowbit::detail::fail("binarize_x: the Gram matrix is ", h.rows(), " x ", h.cols(), ", W has ",
-                         w.cols(), " columns");
-  for (Index i = 0; i < h.rows(); ++i)
-    for (Index j = 0; j < h.cols(); ++j)
-      if (!std::isfinite(h(i, j)))
-        lowbit::detail::fail("binarize_x: the Gram matrix is not finite at (", i, ", ", j, ")");
+  detail::check_gram(w, h, "binarize_x");
   PackedMatrix<S, G, Plain> out(w.rows(), w.cols());
   if (out.empty()) return out;
   const Index gc = G::group_cols(w.cols());
@@ -339,6 +365,93 @@ PackedMatrix<Binary<BinaryOffset::kMean, ScaleT>, G, Plain> binarize_x(MatrixVie
       const float mu = S::mean(p);
       for (Index k = k0; k < k1; ++k) out.set_code(r, k, w(r, k) >= mu ? 1u : 0u);
     }
+  return out;
+}
+
+/// ARB-X order 2 of one group x: ARB order 2, then `iters` rounds of the weighted closed forms
+/// (QUANTIZERS.md §4.4, "the order-2 version updates α1 and α2 the same way")
+///   μ ← 1ᵀS(x - α1·b1 - α2·b2) / 1ᵀS1,  α1 ← b1ᵀS(x - μ1 - α2·b2) / b1ᵀSb1,
+///   α2 ← b2ᵀS(x - μ1 - α1·b1) / b2ᵀSb2,  (b1, b2) ← the nearest of the four levels,
+/// keeping the parameters of the lowest E = (x - x̂)ᵀS(x - x̂) with nearest-level codes (as for
+/// order 1: never worse than its ARB start on E). S as for fit_binary_x.
+inline Binary2Fit fit_binary2_x(std::span<const float> x, const double* S, Index ld,
+                                int iters = 15) {
+  Binary2Fit f = fit_binary2(x, Binary2Method::kArb, iters);
+  const std::size_t n = x.size();
+  if (n == 0) return f;
+  std::vector<double> b1(n), b2(n), r(n), t(n);
+  auto mul = [&](const std::vector<double>& v, std::vector<double>& out) {  // out = S·v
+    for (std::size_t i = 0; i < n; ++i) {
+      double a = 0.0;
+      for (std::size_t j = 0; j < n; ++j) a += S[static_cast<Index>(i) * ld + static_cast<Index>(j)] * v[j];
+      out[i] = a;
+    }
+  };
+  auto dot = [&](const std::vector<double>& a, const std::vector<double>& b) {
+    double d = 0.0;
+    for (std::size_t i = 0; i < n; ++i) d += a[i] * b[i];
+    return d;
+  };
+  auto energy = [&](const Binary2Fit& g) {  // with the codes the stored levels would pick
+    detail::pick_planes(x, g, b1, b2);
+    for (std::size_t i = 0; i < n; ++i) r[i] = x[i] - g.mean - g.alpha1 * b1[i] - g.alpha2 * b2[i];
+    return detail::quad_form(r, S, ld);
+  };
+  const std::vector<double> ones(n, 1.0);
+  std::vector<double> s1(n), sb1(n), sb2(n);
+  mul(ones, s1);
+  const double one_s_one = dot(ones, s1);
+  Binary2Fit best = f;
+  double best_e = energy(f);  // leaves b1, b2 at f's pick
+  for (int it = 0; it < iters; ++it) {
+    mul(b1, sb1);
+    mul(b2, sb2);
+    if (one_s_one > 0.0) {  // 1ᵀS(x - α1·b1 - α2·b2) = s1ᵀx - α1·s1ᵀb1 - α2·s1ᵀb2 (S symmetric)
+      double sx = 0.0;
+      for (std::size_t i = 0; i < n; ++i) sx += s1[i] * x[i];
+      f.mean = (sx - f.alpha1 * dot(s1, b1) - f.alpha2 * dot(s1, b2)) / one_s_one;
+    }
+    for (std::size_t i = 0; i < n; ++i) t[i] = x[i] - f.mean - f.alpha2 * b2[i];
+    const double d1 = dot(sb1, b1);
+    if (d1 > 0.0) f.alpha1 = dot(sb1, t) / d1;
+    for (std::size_t i = 0; i < n; ++i) t[i] = x[i] - f.mean - f.alpha1 * b1[i];
+    const double d2 = dot(sb2, b2);
+    if (d2 > 0.0) f.alpha2 = dot(sb2, t) / d2;
+    const double e = energy(f);  // re-picks b1, b2 for the next round
+    if (e < best_e) {
+      best_e = e;
+      best = f;
+    }
+  }
+  return best;
+}
+
+/// ARB-X order 2 of w per group of G (binarize_x's contract; codes are the nearest stored level).
+template <class ScaleT, Granularity G>
+PackedMatrix<Binary2<ScaleT>, G, Plain> binarize2_x(MatrixView<const float> w,
+                                                    MatrixView<const double> h, int iters = 15) {
+  using S = Binary2<ScaleT>;
+  static_assert(G::kKind != GranularityKind::kPerTensor,
+                "binarize2_x: a per-tensor group mixes rows; use PerChannel or PerGroup");
+  detail::check_finite(w, "binarize2_x");
+  detail::check_gram(w, h, "binarize2_x");
+  PackedMatrix<S, G, Plain> out(w.rows(), w.cols());
+  if (out.empty()) return out;
+  const Index gc = G::group_cols(w.cols());
+  std::vector<float> x;
+  for (Index r = 0; r < w.rows(); ++r)
+    for (Index k0 = 0; k0 < w.cols(); k0 += gc) {
+      const Index k1 = k0 + gc < w.cols() ? k0 + gc : w.cols();
+      x.assign(w.row_ptr(r) + k0, w.row_ptr(r) + k1);
+      const Binary2Fit f = fit_binary2_x(x, h.row_ptr(k0) + k0, h.stride(), iters);
+      auto& p = out.params()[static_cast<std::size_t>(out.param_slot(r, k0))];
+      p = S::make(static_cast<float>(f.mean), static_cast<float>(f.alpha1),
+                  static_cast<float>(f.alpha2));
+      if (!S::params_finite(p))
+        lowbit::detail::fail("binarize2_x: the parameters of row ", r, ", column ", k0,
+                             " overflow ", S::name());
+    }
+  detail::encode_two_planes(w, out);
   return out;
 }
 
