@@ -2,10 +2,10 @@
 // examples/quantize_and_gemm.cpp: the demo. Quantizes a 4096 x 4096 matrix of N(0,1) weights
 // and one of Student-t(4) weights (unit variance, fixed seeds) with every integer policy and
 // convention at 2, 3, 4 and 8 bits and groups of 32/64/128, and every binary and ternary fitter
-// (XNOR, BiLLM, ARB orders 1 and 2, ARB-RC, BitNet absmean, absmean + LS, TWN, the optimal threshold,
-// Sherry 3:4) at groups of 128, and prints per row: bits per weight
-// including parameters, normalized MSE, SNR, the gap to Shannon's D(R) = 2^-2R at that bpw, and
-// the relative error of the quantized GEMV (reference kernel) against the fp32 GEMV.
+// (XNOR, BiLLM, ARB orders 1 and 2, ARB-RC, BitNet absmean, absmean + LS, TWN, the optimal
+// threshold, Sherry 3:4) at groups of 128, and prints per row: bits per weight including
+// parameters, normalized MSE, SNR, the gap to Shannon's D(R) = 2^-2R at that bpw, and the relative
+// error of the quantized GEMV (reference kernel) against the fp32 GEMV.
 //
 //   quantize_and_gemm [--json] [--rows N] [--cols N] [--threads T]
 #include <chrono>
@@ -85,9 +85,8 @@ struct Fit {
 
 /// Prints one row from the dequantized weights wd and the quantized GEMV y (W·x through the
 /// reference kernel) of a fit that stores `bpw` bits per weight with `bits`-bit codes.
-void report(const Data& d, const Setup& s, const char* policy, const char* fit, int bits,
-            int group, double bpw, const std::vector<float>& wd, const std::vector<float>& y,
-            double secs) {
+void report(const Data& d, const Setup& s, const char* policy, const char* fit, int bits, int group,
+            double bpw, const std::vector<float>& wd, const std::vector<float>& y, double secs) {
   double err = 0.0;
   for (std::size_t i = 0; i < wd.size(); ++i) {
     const double e = static_cast<double>(wd[i]) - d.w[i];

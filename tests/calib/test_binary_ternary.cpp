@@ -324,13 +324,14 @@ TEST_CASE("ARB-X: the calibration-weighted refinement lowers the output error", 
       calib::binarize2_x<float, PerGroup<32>>(wv, MatrixView<const double>(I.data(), C, C));
   CHECK(out_err(arb2i, I) <= out_err(arb2, I) * (1.0 + 1e-9));
   // Codes are the nearest stored level.
-  const auto pc2 = calib::binarize2_x<f16, PerChannel>(wv, MatrixView<const double>(S.data(), C, C));
+  const auto pc2 =
+      calib::binarize2_x<f16, PerChannel>(wv, MatrixView<const double>(S.data(), C, C));
   for (Index r = 0; r < R; ++r)
     for (Index k = 0; k < C; ++k) {
       const float v = w[static_cast<std::size_t>(r * C + k)];
       const auto& p = pc2.params_at(r, k);
-      const float got = std::fabs(v - Binary2<f16>::decode(
-                                          static_cast<std::uint8_t>(pc2.code(r, k)), p));
+      const float got =
+          std::fabs(v - Binary2<f16>::decode(static_cast<std::uint8_t>(pc2.code(r, k)), p));
       for (std::uint8_t c = 0; c < 4; ++c)
         REQUIRE(got <= std::fabs(v - Binary2<f16>::decode(c, p)));
     }
@@ -419,7 +420,8 @@ TEST_CASE("ARB-RC: per-group row scales, least-squares column scales, the kernel
     for (Index r = 0; r < R; ++r) {
       double ref = 0.0, mag = 0.0;
       for (Index k = 0; k < C; ++k) {
-        const double t = static_cast<double>(rcg.decode(r, k)) * x[static_cast<std::size_t>(n * C + k)];
+        const double t =
+            static_cast<double>(rcg.decode(r, k)) * x[static_cast<std::size_t>(n * C + k)];
         ref += t;
         mag += std::fabs(t);
       }

@@ -437,8 +437,7 @@ TEST_CASE("llama: binary and ternary policies", "[llama][policy][binary][ternary
   const auto ab2 = llama::quantize_tensor(w, llama::parse_policy("arb2-g32"), &cal, 7);
   INFO("out_err: arb2 " << ab2.out_err << ", arbx2 " << ax2.out_err);
   CHECK(ax2.out_err < ab2.out_err);
-  REQUIRE_THROWS_AS(llama::quantize_tensor(w, llama::parse_policy("arbx2-g32"), nullptr, 1),
-                    Error);
+  REQUIRE_THROWS_AS(llama::quantize_tensor(w, llama::parse_policy("arbx2-g32"), nullptr, 1), Error);
   REQUIRE_THROWS_AS(llama::quantize_tensor(w, llama::parse_policy("arbx-g32"), nullptr, 1), Error);
   // ARB-RC's column scales pay off where the inputs' weights differ in scale column by column.
   std::vector<float> wc = L.w;

@@ -201,10 +201,9 @@ TEST_CASE("llama: ARB-RC's column scales travel in the archive and are checked",
   REQUIRE(good.find("layers.3.w2.col_scale") != nullptr);
   CHECK(error_of(good).empty());
   auto with = [&](std::vector<float> v) {
-    return rebuilt(good, "layers.3.w2.col_scale",
-                   [&](io::Archive& a, const io::ArchiveEntry&) {
-                     a.add_f32("layers.3.w2.col_scale", std::span<const float>(v));
-                   });
+    return rebuilt(good, "layers.3.w2.col_scale", [&](io::Archive& a, const io::ArchiveEntry&) {
+      a.add_f32("layers.3.w2.col_scale", std::span<const float>(v));
+    });
   };
   std::vector<float> cs = q.tensors[7 * 3 + 5].col_scale;
   cs.pop_back();

@@ -115,8 +115,8 @@ struct Policy {
 };
 
 /// The binary/ternary family names, in Family order from kBin.
-inline constexpr const char* kFamilyNames[] = {"bin",  "binm", "arb",    "bin2", "arb2",
-                                               "ter",  "terls", "twn",   "topt", "sherry",
+inline constexpr const char* kFamilyNames[] = {"bin",  "binm",  "arb",  "bin2", "arb2",
+                                               "ter",  "terls", "twn",  "topt", "sherry",
                                                "arbx", "arbrc", "arbx2"};
 
 inline Policy parse_policy(const std::string& s) {
@@ -141,9 +141,10 @@ inline Policy parse_policy(const std::string& s) {
   } else if (s.rfind("sym", 0) == 0) {
     i = 3;
   } else {
-    fail("policy '", s,
-         "': must start with sym, asym, bin, binm, arb, arbx, arbrc, bin2, arb2, arbx2, ter, terls, "
-         "twn, topt or sherry");
+    fail(
+        "policy '", s,
+        "': must start with sym, asym, bin, binm, arb, arbx, arbrc, bin2, arb2, arbx2, ter, terls, "
+        "twn, topt or sherry");
   }
   auto number = [&](const char* what) {
     std::size_t j = i;

@@ -40,8 +40,8 @@ PackedMatrix<S, PerGroup<G>, Plain> fit_family(MatrixView<const float> w, Family
         w, f == Family::kArb ? calib::BinaryMethod::kArb : calib::BinaryMethod::kMean);
   } else if constexpr (std::is_same_v<S, Bin2S>) {
     if (f == Family::kArbx2)
-      return calib::binarize2_x<f16, Gr>(
-          w, MatrixView<const double>(h->data(), h->rows(), h->cols()));
+      return calib::binarize2_x<f16, Gr>(w,
+                                         MatrixView<const double>(h->data(), h->rows(), h->cols()));
     return calib::binarize2<f16, Gr>(
         w, f == Family::kArb2 ? calib::Binary2Method::kArb : calib::Binary2Method::kResidual);
   } else {

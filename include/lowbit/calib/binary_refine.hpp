@@ -134,7 +134,8 @@ inline double quad_form(const std::vector<double>& r, const double* S, Index ld)
   double e = 0.0;
   for (std::size_t i = 0; i < r.size(); ++i) {
     double t = 0.0;
-    for (std::size_t j = 0; j < r.size(); ++j) t += S[static_cast<Index>(i) * ld + static_cast<Index>(j)] * r[j];
+    for (std::size_t j = 0; j < r.size(); ++j)
+      t += S[static_cast<Index>(i) * ld + static_cast<Index>(j)] * r[j];
     e += r[i] * t;
   }
   return e;
@@ -383,7 +384,8 @@ inline Binary2Fit fit_binary2_x(std::span<const float> x, const double* S, Index
   auto mul = [&](const std::vector<double>& v, std::vector<double>& out) {  // out = S·v
     for (std::size_t i = 0; i < n; ++i) {
       double a = 0.0;
-      for (std::size_t j = 0; j < n; ++j) a += S[static_cast<Index>(i) * ld + static_cast<Index>(j)] * v[j];
+      for (std::size_t j = 0; j < n; ++j)
+        a += S[static_cast<Index>(i) * ld + static_cast<Index>(j)] * v[j];
       out[i] = a;
     }
   };
@@ -471,8 +473,7 @@ struct BinaryRC {
 
   /// Storage bits per weight: codes, row scales and the fp32 column scales.
   double bits_per_weight() const noexcept {
-    return w.empty() ? 0.0
-                     : w.bits_per_weight() + 32.0 / static_cast<double>(w.rows());
+    return w.empty() ? 0.0 : w.bits_per_weight() + 32.0 / static_cast<double>(w.rows());
   }
 
   /// Ŵ·x = w·(α_c ⊙ x): scales the columns of x (n × cols, one input per row) in place, after
@@ -489,10 +490,10 @@ struct BinaryRC {
 
 /// ARB-RC order 1 of w (see the top of this file), `iters` (15) alternating rounds. With a
 /// granularity finer than PerChannel the row scale is per parameter set s (a row's group):
-/// α_s = Σ_{(r,k)∈s} α_c,k·|W_rk| / Σ_{(r,k)∈s} α_c,k², α_c,k = Σ_r α_s(r,k)·|W_rk| / Σ_r α_s(r,k)².
-/// The scale gauge (α_s·t, α_c/t) is fixed by RMS(α_c) = 1, and a last α_c refit runs against
-/// the α_s as stored (rounded to ScaleT), so what decodes is the least-squares fit of the codes.
-/// All-zero rows or columns get scale 0.
+/// α_s = Σ_{(r,k)∈s} α_c,k·|W_rk| / Σ_{(r,k)∈s} α_c,k², α_c,k = Σ_r α_s(r,k)·|W_rk| / Σ_r
+/// α_s(r,k)². The scale gauge (α_s·t, α_c/t) is fixed by RMS(α_c) = 1, and a last α_c refit runs
+/// against the α_s as stored (rounded to ScaleT), so what decodes is the least-squares fit of the
+/// codes. All-zero rows or columns get scale 0.
 template <class ScaleT, Granularity G = PerChannel>
 BinaryRC<ScaleT, G> fit_binary_rc(MatrixView<const float> w, int iters = 15) {
   using S = Binary<BinaryOffset::kNone, ScaleT>;
@@ -500,9 +501,7 @@ BinaryRC<ScaleT, G> fit_binary_rc(MatrixView<const float> w, int iters = 15) {
   const Index R = w.rows(), C = w.cols();
   BinaryRC<ScaleT, G> out{PackedMatrix<S, G, Plain>(R, C), {}};
   const auto ns = static_cast<std::size_t>(G::param_count(R, C));
-  auto slot = [&](Index r, Index k) {
-    return static_cast<std::size_t>(G::param_index(r, k, C));
-  };
+  auto slot = [&](Index r, Index k) { return static_cast<std::size_t>(G::param_index(r, k, C)); };
   std::vector<double> as(ns, 0.0), ac(static_cast<std::size_t>(C), 0.0);
   std::vector<double> num(ns), den(ns), cn(static_cast<std::size_t>(C)), cd(cn.size());
   // α_c by least squares against α_s (fixed); columns no row scale reaches get 0.
