@@ -180,6 +180,34 @@ void encode_two_planes(MatrixView<const float> w, PackedMatrix<Binary2<ScaleT>, 
     }
 }
 
+/// The parameters of every group of w, `fit(x, S_g, ld)` on the group's values x and its diagonal
+/// block S_g of the Gram matrix h (leading dimension ld); codes are left 0. PerChannel and
+/// PerGroup only (a per-tensor group mixes rows). Throws Error (naming `who`) on shapes,
+/// non-finite weights or h, and parameters that overflow the scheme's storage.
+template <class S, Granularity G, class FitGroup>
+PackedMatrix<S, G, Plain> fit_groups_x(MatrixView<const float> w, MatrixView<const double> h,
+                                       const char* who, FitGroup&& fit) {
+  static_assert(G::kKind != GranularityKind::kPerTensor,
+                "ARB-X: a per-tensor group mixes rows; use PerChannel or PerGroup");
+  check_finite(w, who);
+  check_gram(w, h, who);
+  PackedMatrix<S, G, Plain> out(w.rows(), w.cols());
+  if (out.empty()) return out;
+  const Index gc = G::group_cols(w.cols());
+  std::vector<float> x;
+  for (Index r = 0; r < w.rows(); ++r)
+    for (Index k0 = 0; k0 < w.cols(); k0 += gc) {
+      const Index k1 = k0 + gc < w.cols() ? k0 + gc : w.cols();
+      x.assign(w.row_ptr(r) + k0, w.row_ptr(r) + k1);
+      auto& p = out.params()[static_cast<std::size_t>(out.param_slot(r, k0))];
+      p = fit(std::span<const float>(x), h.row_ptr(k0) + k0, h.stride());
+      if (!S::params_finite(p))
+        lowbit::detail::fail(who, ": the parameters of row ", r, ", column ", k0, " overflow ",
+                             S::name());
+    }
+  return out;
+}
+
 }  // namespace detail
 
 /// One group's α and μ by `method` (see the top of this file); `iters` rounds for kArb.
@@ -345,27 +373,14 @@ PackedMatrix<Binary<BinaryOffset::kMean, ScaleT>, G, Plain> binarize_x(MatrixVie
                                                                        MatrixView<const double> h,
                                                                        int iters = 15) {
   using S = Binary<BinaryOffset::kMean, ScaleT>;
-  static_assert(G::kKind != GranularityKind::kPerTensor,
-                "binarize_x: a per-tensor group mixes rows; use PerChannel or PerGroup");
-  detail::check_finite(w, "binarize_x");
-  detail::check_gram(w, h, "binarize_x");
-  PackedMatrix<S, G, Plain> out(w.rows(), w.cols());
-  if (out.empty()) return out;
-  const Index gc = G::group_cols(w.cols());
-  std::vector<float> x;
+  auto out = detail::fit_groups_x<S, G>(
+      w, h, "binarize_x", [&](std::span<const float> x, const double* sg, Index ld) {
+        const BinaryFit f = fit_binary_x(x, sg, ld, iters);
+        return S::make(static_cast<float>(f.alpha), static_cast<float>(f.mean));
+      });
   for (Index r = 0; r < w.rows(); ++r)
-    for (Index k0 = 0; k0 < w.cols(); k0 += gc) {
-      const Index k1 = k0 + gc < w.cols() ? k0 + gc : w.cols();
-      x.assign(w.row_ptr(r) + k0, w.row_ptr(r) + k1);
-      const BinaryFit f = fit_binary_x(x, h.row_ptr(k0) + k0, h.stride(), iters);
-      auto& p = out.params()[static_cast<std::size_t>(out.param_slot(r, k0))];
-      p = S::make(static_cast<float>(f.alpha), static_cast<float>(f.mean));
-      if (!S::params_finite(p))
-        lowbit::detail::fail("binarize_x: the parameters of row ", r, ", column ", k0, " overflow ",
-                             S::name());
-      const float mu = S::mean(p);
-      for (Index k = k0; k < k1; ++k) out.set_code(r, k, w(r, k) >= mu ? 1u : 0u);
-    }
+    for (Index k = 0; k < w.cols(); ++k)
+      out.set_code(r, k, w(r, k) >= S::mean(out.params_at(r, k)) ? 1u : 0u);
   return out;
 }
 
@@ -433,26 +448,12 @@ template <class ScaleT, Granularity G>
 PackedMatrix<Binary2<ScaleT>, G, Plain> binarize2_x(MatrixView<const float> w,
                                                     MatrixView<const double> h, int iters = 15) {
   using S = Binary2<ScaleT>;
-  static_assert(G::kKind != GranularityKind::kPerTensor,
-                "binarize2_x: a per-tensor group mixes rows; use PerChannel or PerGroup");
-  detail::check_finite(w, "binarize2_x");
-  detail::check_gram(w, h, "binarize2_x");
-  PackedMatrix<S, G, Plain> out(w.rows(), w.cols());
-  if (out.empty()) return out;
-  const Index gc = G::group_cols(w.cols());
-  std::vector<float> x;
-  for (Index r = 0; r < w.rows(); ++r)
-    for (Index k0 = 0; k0 < w.cols(); k0 += gc) {
-      const Index k1 = k0 + gc < w.cols() ? k0 + gc : w.cols();
-      x.assign(w.row_ptr(r) + k0, w.row_ptr(r) + k1);
-      const Binary2Fit f = fit_binary2_x(x, h.row_ptr(k0) + k0, h.stride(), iters);
-      auto& p = out.params()[static_cast<std::size_t>(out.param_slot(r, k0))];
-      p = S::make(static_cast<float>(f.mean), static_cast<float>(f.alpha1),
-                  static_cast<float>(f.alpha2));
-      if (!S::params_finite(p))
-        lowbit::detail::fail("binarize2_x: the parameters of row ", r, ", column ", k0,
-                             " overflow ", S::name());
-    }
+  auto out = detail::fit_groups_x<S, G>(
+      w, h, "binarize2_x", [&](std::span<const float> x, const double* sg, Index ld) {
+        const Binary2Fit f = fit_binary2_x(x, sg, ld, iters);
+        return S::make(static_cast<float>(f.mean), static_cast<float>(f.alpha1),
+                       static_cast<float>(f.alpha2));
+      });
   detail::encode_two_planes(w, out);
   return out;
 }
