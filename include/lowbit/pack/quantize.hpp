@@ -7,6 +7,7 @@
 // Kernel layouts are made from Plain by repack, so quantize only produces Plain.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -163,8 +164,34 @@ void dequantize(const PackedMatrix<S, G, L>& w, MatrixView<float> out) {
   }
 }
 
+/// Decodes every weight of a sequence-coded w (group by group) into out (rows × cols). Throws
+/// Error on a shape mismatch or a group the scheme cannot decode.
+template <SequenceScheme S, Granularity G, class L>
+void dequantize(const PackedMatrix<S, G, L>& w, MatrixView<float> out) {
+  static_assert(G::kKind != GranularityKind::kPerTensor,
+                "dequantize: a sequence scheme's groups lie within one row");
+  if (out.rows() != w.rows() || out.cols() != w.cols()) {
+    detail::fail("dequantize: output is ", out.rows(), " x ", out.cols(), " but the matrix is ",
+                 w.rows(), " x ", w.cols());
+  }
+  const Index cols = w.cols(), gc = G::group_cols(cols);
+  std::vector<std::uint8_t> codes(static_cast<std::size_t>(cols));
+  for (Index r = 0; r < w.rows(); ++r) {
+    for (Index k = 0; k < cols; ++k)
+      codes[static_cast<std::size_t>(k)] = static_cast<std::uint8_t>(w.code(r, k));
+    for (Index k0 = 0; k0 < cols; k0 += gc) {
+      const Index n = std::min(gc, cols - k0);
+      S::check_group(n);
+      S::decode_group(std::span<const std::uint8_t>(codes.data() + k0, static_cast<std::size_t>(n)),
+                      w.params_at(r, k0),
+                      std::span<float>(out.row_ptr(r) + k0, static_cast<std::size_t>(n)));
+    }
+  }
+}
+
 /// Decodes every weight of w into a new row-major rows × cols vector.
-template <ElementwiseScheme S, Granularity G, class L>
+template <class S, Granularity G, class L>
+  requires ElementwiseScheme<S> || SequenceScheme<S>
 std::vector<float> dequantize(const PackedMatrix<S, G, L>& w) {
   std::vector<float> out(
       static_cast<std::size_t>(detail::checked_mul(w.rows(), w.cols(), "dequantize")));

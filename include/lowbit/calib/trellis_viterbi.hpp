@@ -1,0 +1,329 @@
+// SPDX-License-Identifier: Apache-2.0
+// lowbit/calib/trellis_viterbi.hpp: the Viterbi encoder of the bit-shift trellis (QUANTIZERS.md
+// §6.1), tail-biting, for any code given as a table of its values.
+//
+// # The trellis
+// A sequence of T steps (V weights each) is a stream of T·KV bits, KV = K·V: step t brings KV new
+// bits, and its state is the L-bit window of the stream ending with them,
+//   s_t = ((s_{t-1} << KV) | new_t) mod 2^L,
+// so the predecessors of s are (s >> KV) | j << (L - KV), j < 2^KV. The stream is circular
+// (tail-biting): the window of the first steps wraps to the end of the stream, so the stream is
+// exactly T·KV bits and s_0's top L - KV bits equal s_{T-1}'s low L - KV bits. Needs T·KV ≥ L.
+// The reconstruction of step t's weight v is table[v·2^L + s_t] (times the group's scale, which
+// the caller divides out of x beforehand).
+//
+// # The encoder
+// Viterbi over the 2^L states minimises Σ_t Σ_v (x_{t,v} - table_v[s_t])². The circular
+// constraint is met as QTIP does it (lib/codebook/bitshift.py): one unconstrained pass over the
+// sequence rotated by T/2 steps gives the overlap o = the top L - KV bits of the state at
+// original step 0; a second pass starts only in the 2^KV states whose top bits are o and ends
+// only in states whose low bits are o. The result is exact for that o (not over all o: a full
+// tail-biting search would need 2^(L-KV) passes).
+//
+// # Quantizing a matrix (trellis_quantize)
+// Per group x: scale₀ = rms(x)/rms(code values); Viterbi on x/scale₀; then the scale is refitted
+// by least squares to the chosen code values (Σ x·v / Σ v²) and stored in f16 — with the codes
+// fixed this can only lower the error. Groups run in parallel over rows (opt.threads), each
+// thread with its own workspace; the result does not depend on the thread count. An all-zero
+// group gets scale 0 and symbols 0. NaN/Inf weights and scales that overflow f16 throw Error.
+//
+// Per step: m[q] = min_j D[q + j·2^(L-KV)] (the best predecessor of the states q·2^KV + b, with
+// its j kept as a backpointer: 2^(L-KV) bytes a step), then D[q·2^KV + b] = m[q] + cost(q·2^KV
+// + b). Both loops run over compile-time powers of two, so the compiler vectorises them over
+// states. Work: ≈ 2^L·(V + 2) operations per step; memory: 2^(L-KV)·(T + 4) bytes + 2^L floats.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <span>
+#include <utility>
+#include <vector>
+
+#include "lowbit/core/error.hpp"
+#include "lowbit/core/parallel.hpp"
+#include "lowbit/core/types.hpp"
+#include "lowbit/core/view.hpp"
+#include "lowbit/pack/layouts.hpp"
+#include "lowbit/pack/packed_matrix.hpp"
+#include "lowbit/quant/conv_code.hpp"
+
+namespace lowbit::calib {
+
+/// Viterbi workspace and passes for states of L bits, KV new bits a step, V weights a step.
+template <int L, int KV, int V>
+class TrellisViterbi {
+  static_assert(L >= 2 && L <= 20, "TrellisViterbi: L must be in [2, 20]");
+  static_assert(KV >= 1 && KV < L && KV <= 8, "TrellisViterbi: KV must be in [1, min(8, L-1)]");
+  static_assert(V >= 1 && V <= 4, "TrellisViterbi: V must be in [1, 4]");
+
+ public:
+  static constexpr std::uint32_t kStates = 1u << L;
+  static constexpr std::uint32_t kPreds = 1u << KV;      // predecessors of a state
+  static constexpr std::uint32_t kQ = 1u << (L - KV);    // states / predecessors
+  static constexpr int kMinSteps = (L + KV - 1) / KV;    // the window must fit in the stream
+
+  /// The tail-biting encoding of x (T·V values, T = x.size() / V ≥ kMinSteps steps) against
+  /// `table` (V·2^L values: table[v·2^L + s]); writes the state of every step to `states` (size
+  /// T) and returns the squared error. Throws Error on sizes.
+  double encode(std::span<const float> x, const float* table, std::span<std::uint32_t> states) {
+    if (x.size() % V != 0)
+      detail::fail("trellis: ", x.size(), " values are not whole steps of ", V);
+    const std::size_t T = x.size() / V;
+    if (T < static_cast<std::size_t>(kMinSteps))
+      detail::fail("trellis: ", T, " steps of ", KV, " bits are fewer than the ", L,
+                   "-bit window needs");
+    if (states.size() != T) detail::fail("trellis: ", states.size(), " states for ", T, " steps");
+    // Pass 1: the sequence rotated by T/2 steps, unconstrained.
+    const std::size_t h = T / 2;
+    rot_.resize(x.size());
+    std::copy(x.begin() + static_cast<std::ptrdiff_t>(h * V), x.end(), rot_.begin());
+    std::copy(x.begin(), x.begin() + static_cast<std::ptrdiff_t>(h * V),
+              rot_.begin() + static_cast<std::ptrdiff_t>((T - h) * V));
+    run(rot_, table, states, kNoOverlap);
+    // states[T - h] is the state at original step 0.
+    const std::uint32_t overlap = states[T - h] >> KV;
+    return run(std::span<const float>(x), table, states, overlap);
+  }
+
+ private:
+  static constexpr std::uint32_t kNoOverlap = 0xFFFFFFFFu;
+
+  /// One Viterbi pass; with `overlap` != kNoOverlap the first state's top bits and the last
+  /// state's low bits are that value.
+  double run(std::span<const float> x, const float* table, std::span<std::uint32_t> states,
+             std::uint32_t overlap) {
+    constexpr float kInf = std::numeric_limits<float>::infinity();
+    const std::size_t T = states.size();
+    d_.resize(kStates);
+    n_.resize(kStates);
+    bp_.resize(T * kQ);
+    // Step 0.
+    for (std::uint32_t s = 0; s < kStates; ++s) d_[s] = cost(x.data(), table, s);
+    if (overlap != kNoOverlap)
+      for (std::uint32_t s = 0; s < kStates; ++s)
+        if ((s >> KV) != overlap) d_[s] = kInf;
+    float* D = d_.data();
+    float* N = n_.data();
+    for (std::size_t t = 1; t < T; ++t) {
+      step(D, N, bp_.data() + t * kQ, x.data() + t * V, table);
+      std::swap(D, N);
+    }
+    // The best admissible last state, then back along the pointers.
+    std::uint32_t best_s = 0;
+    float best = kInf;
+    for (std::uint32_t s = 0; s < kStates; ++s) {
+      if (overlap != kNoOverlap && (s & (kQ - 1)) != overlap) continue;
+      if (D[s] < best) {
+        best = D[s];
+        best_s = s;
+      }
+    }
+    std::uint32_t s = best_s;
+    for (std::size_t t = T; t-- > 0;) {
+      states[t] = s;
+      if (t > 0) s = (s >> KV) | (static_cast<std::uint32_t>(bp_[t * kQ + (s >> KV)]) << (L - KV));
+    }
+    return static_cast<double>(best);
+  }
+
+  static float cost(const float* xt, const float* table, std::uint32_t s) noexcept {
+    float c = 0.0f;
+    for (int v = 0; v < V; ++v) {
+      const float e = xt[v] - table[static_cast<std::size_t>(v) * kStates + s];
+      c += e * e;
+    }
+    return c;
+  }
+
+  // 16 states at a time in GCC/clang vector extensions (one or more registers on every target).
+  using F16 = float __attribute__((vector_size(64)));
+  using I16 = std::int32_t __attribute__((vector_size(64)));
+  using U16 = std::uint8_t __attribute__((vector_size(16)));
+
+  static F16 load16(const float* p) noexcept {
+    F16 v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+  }
+
+  /// Lanes (E·16 + i) / P of m: the best-predecessor cost of output states E·16 .. E·16 + 15.
+  template <int E, std::size_t... I>
+  static F16 expand(F16 m, std::index_sequence<I...>) noexcept {
+    return __builtin_shufflevector(m, m, static_cast<int>((E * 16 + I) / kPreds)...);
+  }
+
+  /// Output states q0·P .. (q0 + 16)·P: cost to reach them through the best predecessor.
+  template <std::size_t... E>
+  static void update(const F16& m, std::uint32_t q0, float* out, const float* xt,
+                     const float* table, std::index_sequence<E...>) noexcept {
+    (
+        [&] {
+          const std::uint32_t s0 = q0 * kPreds + static_cast<std::uint32_t>(E) * 16;
+          F16 c = expand<static_cast<int>(E)>(m, std::make_index_sequence<16>{});
+          for (int v = 0; v < V; ++v) {
+            const F16 e = xt[v] - load16(table + static_cast<std::size_t>(v) * kStates + s0);
+            c += e * e;
+          }
+          std::memcpy(out + s0, &c, sizeof c);
+        }(),
+        ...);
+  }
+
+  /// One step: from the costs D of the previous states to the costs N of this step's, with
+  /// the backpointers of the 2^(L-KV) state groups.
+  static void step(const float* D, float* N, std::uint8_t* bp, const float* xt,
+                   const float* table) noexcept {
+    if constexpr (kQ >= 16) {
+      for (std::uint32_t q0 = 0; q0 < kQ; q0 += 16) {
+        F16 m = load16(D + q0);
+        for (std::uint32_t j = 1; j < kPreds; ++j) {
+          const F16 v = load16(D + q0 + j * kQ);
+          m = v < m ? v : m;
+        }
+        I16 arg = I16{};
+        for (std::uint32_t j = kPreds; j-- > 1;) {
+          const I16 hit = load16(D + q0 + j * kQ) == m;
+          arg = hit ? I16{} + static_cast<std::int32_t>(j) : arg;
+        }
+        const U16 a8 = __builtin_convertvector(arg, U16);
+        std::memcpy(bp + q0, &a8, sizeof a8);
+        update(m, q0, N, xt, table, std::make_index_sequence<kPreds>{});
+      }
+    } else {
+      for (std::uint32_t q = 0; q < kQ; ++q) {
+        float best = D[q];
+        std::uint8_t arg = 0;
+        for (std::uint32_t j = 1; j < kPreds; ++j)
+          if (D[q + j * kQ] < best) {
+            best = D[q + j * kQ];
+            arg = static_cast<std::uint8_t>(j);
+          }
+        bp[q] = arg;
+        for (std::uint32_t b = 0; b < kPreds; ++b)
+          N[q * kPreds + b] = best + cost(xt, table, q * kPreds + b);
+      }
+    }
+  }
+
+  std::vector<float> d_, n_, rot_;
+  std::vector<std::uint8_t> bp_;
+};
+
+/// Options of trellis_quantize.
+struct TrellisOptions {
+  int threads = 1;
+  /// Viterbi passes per group: 1 = encode at the rms scale then refit the scale; 2 = encode once
+  /// more at the refitted scale and keep the better of the two.
+  int passes = 1;
+};
+
+/// The raw code values of S's every state, table[v·2^L + s] (the encoder's cost table).
+template <class S>
+std::vector<float> conv_code_table() {
+  std::vector<float> t(static_cast<std::size_t>(S::kV) << S::kL);
+  for (int v = 0; v < S::kV; ++v)
+    for (std::uint32_t s = 0; s <= S::kStateMask; ++s)
+      t[(static_cast<std::size_t>(v) << S::kL) + s] =
+          static_cast<float>(S::CodeFn::value(s, v));
+  return t;
+}
+
+/// Quantizes w with the trellis scheme S (a ConvCode) at granularity G (PerChannel: one sequence
+/// per row; PerGroup<g>: sequences of g weights, the last group of a row may be shorter if it
+/// still holds whole steps and a window). See the top of this file. Throws Error on NaN/Inf,
+/// groups S cannot code, a scale f16 cannot hold, or bad options.
+template <class S, Granularity G>
+PackedMatrix<S, G, Plain> trellis_quantize(MatrixView<const float> w, const TrellisOptions& opt = {}) {
+  static_assert(G::kKind != GranularityKind::kPerTensor,
+                "trellis_quantize: a sequence lies within one row; use PerChannel or PerGroup");
+  if (opt.threads < 1 || opt.passes < 1 || opt.passes > 2)
+    detail::fail("trellis_quantize: threads must be >= 1 and passes 1 or 2");
+  const Index rows = w.rows(), cols = w.cols(), gc = G::group_cols(cols);
+  for (Index r = 0; r < rows; ++r)
+    for (Index k = 0; k < cols; ++k)
+      if (!std::isfinite(w(r, k)))
+        detail::fail("trellis_quantize: weight (", r, ", ", k, ") is ", w(r, k), ", not finite");
+  for (Index k0 = 0; k0 < cols; k0 += gc) S::check_group(std::min(gc, cols - k0));
+  PackedMatrix<S, G, Plain> out(rows, cols);
+  if (out.empty()) return out;
+  const std::vector<float> table = conv_code_table<S>();
+  double rms_code = 0.0;
+  for (float v : table) rms_code += static_cast<double>(v) * v;
+  rms_code = std::sqrt(rms_code / static_cast<double>(table.size()));
+  std::vector<std::vector<std::uint8_t>> syms(static_cast<std::size_t>(rows));
+  std::vector<Index> bad(static_cast<std::size_t>(rows), -1);
+  detail::parallel_for(rows, opt.threads, [&](Index r0, Index r1) {
+    TrellisViterbi<S::kL, S::kKV, S::kV> vit;
+    std::vector<float> xs;
+    std::vector<std::uint32_t> states;
+    std::vector<std::uint8_t> cand;
+    for (Index r = r0; r < r1; ++r) {
+      auto& sy = syms[static_cast<std::size_t>(r)];
+      sy.assign(static_cast<std::size_t>(cols), 0);
+      for (Index k0 = 0; k0 < cols; k0 += gc) {
+        const Index n = std::min(gc, cols - k0);
+        const float* x = w.row_ptr(r) + k0;
+        double ss = 0.0;
+        for (Index i = 0; i < n; ++i) ss += static_cast<double>(x[i]) * x[i];
+        auto& p = out.params()[static_cast<std::size_t>(out.param_slot(r, k0))];
+        std::uint8_t* sym = sy.data() + k0;
+        if (!(ss > 0.0)) {
+          p = S::make(0.0f);
+          continue;
+        }
+        double scale = std::sqrt(ss / static_cast<double>(n)) / rms_code;
+        double best_err = std::numeric_limits<double>::infinity();
+        for (int pass = 0; pass < opt.passes; ++pass) {
+          xs.resize(static_cast<std::size_t>(n));
+          for (Index i = 0; i < n; ++i)
+            xs[static_cast<std::size_t>(i)] = static_cast<float>(x[i] / scale);
+          states.resize(static_cast<std::size_t>(n / S::kV));
+          vit.encode(xs, table.data(), states);
+          cand.resize(static_cast<std::size_t>(n));
+          double xv = 0.0, vv = 0.0;
+          for (std::size_t t = 0; t < states.size(); ++t)
+            for (int v = 0; v < S::kV; ++v) {
+              const std::size_t i = t * S::kV + static_cast<std::size_t>(v);
+              cand[i] = S::symbol_of(states[t], v);
+              const double c = S::CodeFn::value(states[t], v);
+              xv += static_cast<double>(x[i]) * c;
+              vv += c * c;
+            }
+          const typename S::Params q = S::make(vv > 0.0 ? static_cast<float>(xv / vv) : 0.0f);
+          if (!S::params_finite(q)) {
+            bad[static_cast<std::size_t>(r)] = k0;
+            return;
+          }
+          const double sq = S::scale(q);
+          double err = 0.0;
+          for (std::size_t t = 0; t < states.size(); ++t)
+            for (int v = 0; v < S::kV; ++v) {
+              const std::size_t i = t * S::kV + static_cast<std::size_t>(v);
+              const double e = x[i] - sq * S::CodeFn::value(states[t], v);
+              err += e * e;
+            }
+          if (err < best_err) {
+            best_err = err;
+            p = q;
+            std::copy(cand.begin(), cand.end(), sym);
+          }
+          if (sq == 0.0) break;
+          scale = sq;
+        }
+      }
+    }
+  });
+  for (Index r = 0; r < rows; ++r)
+    if (bad[static_cast<std::size_t>(r)] >= 0)
+      detail::fail("trellis_quantize: the scale of row ", r, ", column ",
+                   bad[static_cast<std::size_t>(r)], " overflows f16");
+  for (Index r = 0; r < rows; ++r)
+    for (Index k = 0; k < cols; ++k)
+      out.set_code(r, k, syms[static_cast<std::size_t>(r)][static_cast<std::size_t>(k)]);
+  return out;
+}
+
+}  // namespace lowbit::calib
