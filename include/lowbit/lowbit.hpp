@@ -22,6 +22,7 @@
 #include "lowbit/quant/activation.hpp"
 #include "lowbit/quant/asymmetric.hpp"
 #include "lowbit/quant/binary.hpp"
+#include "lowbit/quant/ccq.hpp"
 #include "lowbit/quant/conv_code.hpp"
 #include "lowbit/quant/granularity.hpp"
 #include "lowbit/quant/options.hpp"

@@ -50,9 +50,10 @@ TEST_CASE("trellis codes: values against their definitions", "[trellis]") {
     s2 += static_cast<double>(Code1Mad::value(s)) * Code1Mad::value(s);
     std::uint32_t y = s * 89226354u + 64248484u;
     y = (y & 0x8FFF8FFFu) ^ 996162400u;
-    REQUIRE(static_cast<double>(Code3Inst::value(s)) ==
-            static_cast<double>(static_cast<float>(half_value(static_cast<std::uint16_t>(y)) +
-                                                   half_value(static_cast<std::uint16_t>(y >> 16)))));
+    REQUIRE(
+        static_cast<double>(Code3Inst::value(s)) ==
+        static_cast<double>(static_cast<float>(half_value(static_cast<std::uint16_t>(y)) +
+                                               half_value(static_cast<std::uint16_t>(y >> 16)))));
     REQUIRE(CodeMix7::index(s) < 128u);
   }
   // 1MAD: ≈ N(0, 147.8²) over the states (QTIP's normalisation).
@@ -143,7 +144,8 @@ TEMPLATE_TEST_CASE("trellis_quantize: streams decode to the encoder's values", "
   CHECK(std::equal(q3.codes().begin(), q3.codes().end(), q2.codes().begin()));
   // Every group decodes from its stream alone: re-decode the last group by hand.
   std::vector<std::uint8_t> sym(32);
-  for (Index k = 0; k < 32; ++k) sym[static_cast<std::size_t>(k)] = static_cast<std::uint8_t>(q.code(2, 128 + k));
+  for (Index k = 0; k < 32; ++k)
+    sym[static_cast<std::size_t>(k)] = static_cast<std::uint8_t>(q.code(2, 128 + k));
   std::vector<float> out(32);
   S::decode_group(sym, q.params_at(2, 128), out);
   for (Index k = 0; k < 32; ++k)
@@ -165,20 +167,21 @@ TEST_CASE("trellis_quantize: zeros, tails and bad input", "[trellis]") {
         0.1);
   // 70 columns at g64: the last group has 6 weights, fewer than the 8 steps a window needs.
   std::vector<float> v(70, 1.0f);
-  REQUIRE_THROWS_AS((calib::trellis_quantize<S, PerGroup<64>>(MatrixView<const float>(v.data(), 1, 70))),
-                    Error);
+  REQUIRE_THROWS_AS(
+      (calib::trellis_quantize<S, PerGroup<64>>(MatrixView<const float>(v.data(), 1, 70))), Error);
   v.resize(64);
   v[5] = std::nanf("");
-  REQUIRE_THROWS_AS((calib::trellis_quantize<S, PerGroup<64>>(MatrixView<const float>(v.data(), 1, 64))),
-                    Error);
+  REQUIRE_THROWS_AS(
+      (calib::trellis_quantize<S, PerGroup<64>>(MatrixView<const float>(v.data(), 1, 64))), Error);
   v[5] = 1e30f;  // the scale overflows f16
-  REQUIRE_THROWS_AS((calib::trellis_quantize<S, PerGroup<64>>(MatrixView<const float>(v.data(), 1, 64))),
-                    Error);
+  REQUIRE_THROWS_AS(
+      (calib::trellis_quantize<S, PerGroup<64>>(MatrixView<const float>(v.data(), 1, 64))), Error);
   calib::TrellisOptions bad;
   bad.passes = 3;
   v[5] = 1.0f;
   REQUIRE_THROWS_AS(
-      (calib::trellis_quantize<S, PerGroup<64>>(MatrixView<const float>(v.data(), 1, 64), bad)), Error);
+      (calib::trellis_quantize<S, PerGroup<64>>(MatrixView<const float>(v.data(), 1, 64), bad)),
+      Error);
 }
 
 TEST_CASE("trellis_quantize: L = 16, K = 2 on N(0, 1)", "[trellis][accuracy]") {

@@ -61,21 +61,22 @@ class TrellisViterbi {
 
  public:
   static constexpr std::uint32_t kStates = 1u << L;
-  static constexpr std::uint32_t kPreds = 1u << KV;      // predecessors of a state
-  static constexpr std::uint32_t kQ = 1u << (L - KV);    // states / predecessors
-  static constexpr int kMinSteps = (L + KV - 1) / KV;    // the window must fit in the stream
+  static constexpr std::uint32_t kPreds = 1u << KV;    // predecessors of a state
+  static constexpr std::uint32_t kQ = 1u << (L - KV);  // states / predecessors
+  static constexpr int kMinSteps = (L + KV - 1) / KV;  // the window must fit in the stream
 
   /// The tail-biting encoding of x (T·V values, T = x.size() / V ≥ kMinSteps steps) against
   /// `table` (V·2^L values: table[v·2^L + s]); writes the state of every step to `states` (size
   /// T) and returns the squared error. Throws Error on sizes.
   double encode(std::span<const float> x, const float* table, std::span<std::uint32_t> states) {
     if (x.size() % V != 0)
-      detail::fail("trellis: ", x.size(), " values are not whole steps of ", V);
+      lowbit::detail::fail("trellis: ", x.size(), " values are not whole steps of ", V);
     const std::size_t T = x.size() / V;
     if (T < static_cast<std::size_t>(kMinSteps))
-      detail::fail("trellis: ", T, " steps of ", KV, " bits are fewer than the ", L,
-                   "-bit window needs");
-    if (states.size() != T) detail::fail("trellis: ", states.size(), " states for ", T, " steps");
+      lowbit::detail::fail("trellis: ", T, " steps of ", KV, " bits are fewer than the ", L,
+                           "-bit window needs");
+    if (states.size() != T)
+      lowbit::detail::fail("trellis: ", states.size(), " states for ", T, " steps");
     // Pass 1: the sequence rotated by T/2 steps, unconstrained.
     const std::size_t h = T / 2;
     rot_.resize(x.size());
@@ -226,8 +227,7 @@ std::vector<float> conv_code_table() {
   std::vector<float> t(static_cast<std::size_t>(S::kV) << S::kL);
   for (int v = 0; v < S::kV; ++v)
     for (std::uint32_t s = 0; s <= S::kStateMask; ++s)
-      t[(static_cast<std::size_t>(v) << S::kL) + s] =
-          static_cast<float>(S::CodeFn::value(s, v));
+      t[(static_cast<std::size_t>(v) << S::kL) + s] = static_cast<float>(S::CodeFn::value(s, v));
   return t;
 }
 
@@ -236,16 +236,18 @@ std::vector<float> conv_code_table() {
 /// still holds whole steps and a window). See the top of this file. Throws Error on NaN/Inf,
 /// groups S cannot code, a scale f16 cannot hold, or bad options.
 template <class S, Granularity G>
-PackedMatrix<S, G, Plain> trellis_quantize(MatrixView<const float> w, const TrellisOptions& opt = {}) {
+PackedMatrix<S, G, Plain> trellis_quantize(MatrixView<const float> w,
+                                           const TrellisOptions& opt = {}) {
   static_assert(G::kKind != GranularityKind::kPerTensor,
                 "trellis_quantize: a sequence lies within one row; use PerChannel or PerGroup");
   if (opt.threads < 1 || opt.passes < 1 || opt.passes > 2)
-    detail::fail("trellis_quantize: threads must be >= 1 and passes 1 or 2");
+    lowbit::detail::fail("trellis_quantize: threads must be >= 1 and passes 1 or 2");
   const Index rows = w.rows(), cols = w.cols(), gc = G::group_cols(cols);
   for (Index r = 0; r < rows; ++r)
     for (Index k = 0; k < cols; ++k)
       if (!std::isfinite(w(r, k)))
-        detail::fail("trellis_quantize: weight (", r, ", ", k, ") is ", w(r, k), ", not finite");
+        lowbit::detail::fail("trellis_quantize: weight (", r, ", ", k, ") is ", w(r, k),
+                             ", not finite");
   for (Index k0 = 0; k0 < cols; k0 += gc) S::check_group(std::min(gc, cols - k0));
   PackedMatrix<S, G, Plain> out(rows, cols);
   if (out.empty()) return out;
@@ -255,7 +257,7 @@ PackedMatrix<S, G, Plain> trellis_quantize(MatrixView<const float> w, const Trel
   rms_code = std::sqrt(rms_code / static_cast<double>(table.size()));
   std::vector<std::vector<std::uint8_t>> syms(static_cast<std::size_t>(rows));
   std::vector<Index> bad(static_cast<std::size_t>(rows), -1);
-  detail::parallel_for(rows, opt.threads, [&](Index r0, Index r1) {
+  lowbit::detail::parallel_for(rows, opt.threads, [&](Index r0, Index r1) {
     TrellisViterbi<S::kL, S::kKV, S::kV> vit;
     std::vector<float> xs;
     std::vector<std::uint32_t> states;
@@ -318,8 +320,8 @@ PackedMatrix<S, G, Plain> trellis_quantize(MatrixView<const float> w, const Trel
   });
   for (Index r = 0; r < rows; ++r)
     if (bad[static_cast<std::size_t>(r)] >= 0)
-      detail::fail("trellis_quantize: the scale of row ", r, ", column ",
-                   bad[static_cast<std::size_t>(r)], " overflows f16");
+      lowbit::detail::fail("trellis_quantize: the scale of row ", r, ", column ",
+                           bad[static_cast<std::size_t>(r)], " overflows f16");
   for (Index r = 0; r < rows; ++r)
     for (Index k = 0; k < cols; ++k)
       out.set_code(r, k, syms[static_cast<std::size_t>(r)][static_cast<std::size_t>(k)]);

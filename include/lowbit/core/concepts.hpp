@@ -66,13 +66,16 @@ concept ElementwiseScheme = QuantScheme<S> &&
 
 /// A scheme that codes a group as a whole (the bit-shift trellis, quant/conv_code.hpp): a
 /// weight's value depends on its neighbours' codes too, so decoding runs group by group.
+/// Schemes with per-row parameters (CCQ) take them as decode_group's second argument.
 template <class S>
-concept SequenceScheme = QuantScheme<S> &&
-    requires(std::span<const std::uint8_t> codes, const typename S::Params& p, std::span<float> out,
-             Index n) {
+concept SequenceScheme = QuantScheme<S> && requires(Index n) {
   S::check_group(n);
-  S::decode_group(codes, p, out);
-};
+} &&(
+    requires(std::span<const std::uint8_t> codes, const typename S::Params& p,
+             std::span<float> out) { S::decode_group(codes, p, out); } ||
+    requires(std::span<const std::uint8_t> codes, const typename S::RowParams& rp,
+             const typename S::Params& p,
+             std::span<float> out) { S::decode_group(codes, rp, p, out); });
 
 /// An elementwise scheme whose parameters can be fitted to a group: a one-parameter family of
 /// ranges (clip ratio in (0, 1], 1 = min/max) and a least-squares refit for fixed codes.

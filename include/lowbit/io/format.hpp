@@ -12,7 +12,8 @@
 //   18      1      scheme variant     (symmetric convention / asymmetric offset kind)
 //   19      1      scale storage      (0 f32, 1 f16, 2 bf16)
 //   20      1      granularity kind   (0 per tensor, 1 per channel, 2 per group)
-//   21      3      reserved, zero
+//   21      1      bytes per row parameter set R (schemes with RowParams, CCQ; else 0)
+//   22      2      reserved, zero
 //   24      4      group size G       (per group only, else 0)
 //   28      4      bytes per parameter set P
 //   32      8      rows
@@ -24,7 +25,8 @@
 //   68      S      scheme name, ASCII (Scheme::name(), e.g. "symmetric_b4_signed_max_f16")
 //   68+S    N      layout name, ASCII ("plain")
 //   H       C·P    parameter sets, each in the scheme's write_params encoding
-//   H+C·P   B      codes, the Plain layout's bytes
+//   H+C·P   rows·R row parameter sets (write_row_params), when R > 0
+//   …       B      codes, the Plain layout's bytes
 //   end-4   4      CRC-32 (IEEE 802.3, reflected 0xEDB88320) of every byte before it
 //
 // A reader checks every field and size *before* using it: magic, version, exact total length
@@ -90,7 +92,9 @@ struct FileInfo {
   std::uint64_t code_bytes = 0;
   std::string scheme_name;
   std::string layout_name;
+  std::uint32_t row_param_bytes = 0;
   std::size_t params_offset = 0;
+  std::size_t row_params_offset = 0;
   std::size_t codes_offset = 0;
   std::size_t total_bytes = 0;
 };
@@ -121,7 +125,10 @@ inline FileInfo read_header(std::span<const std::byte> file) {
   const auto gran = load_le<std::uint8_t>(p + 20);
   if (gran > 2) fail("io: unknown granularity kind ", int{gran});
   info.granularity = static_cast<GranularityKind>(gran);
-  if (p[21] != std::byte{0} || p[22] != std::byte{0} || p[23] != std::byte{0})
+  info.row_param_bytes = load_le<std::uint8_t>(p + 21);
+  if (info.row_param_bytes > 64)
+    fail("io: row parameter set size ", info.row_param_bytes, " outside 0..64");
+  if (p[22] != std::byte{0} || p[23] != std::byte{0})
     fail("io: reserved header bytes are not zero");
   info.group_size = load_le<std::uint32_t>(p + 24);
   info.param_bytes = load_le<std::uint32_t>(p + 28);
@@ -177,8 +184,10 @@ inline FileInfo read_header(std::span<const std::byte> file) {
          expected_params, ")");
   }
   const std::uint64_t param_total = mul(info.param_count, info.param_bytes);
+  const std::uint64_t row_param_total = mul(info.rows, info.row_param_bytes);
   std::uint64_t total = 0;
   if (__builtin_add_overflow(std::uint64_t{header_bytes} + kChecksumBytes, param_total, &total) ||
+      __builtin_add_overflow(total, row_param_total, &total) ||
       __builtin_add_overflow(total, info.code_bytes, &total)) {
     fail("io: sizes in the header overflow");
   }
@@ -193,7 +202,9 @@ inline FileInfo read_header(std::span<const std::byte> file) {
   info.layout_name.assign(reinterpret_cast<const char*>(p + kFixedHeaderBytes + name_len),
                           layout_len);
   info.params_offset = header_bytes;
-  info.codes_offset = header_bytes + static_cast<std::size_t>(info.param_count * info.param_bytes);
+  info.row_params_offset =
+      header_bytes + static_cast<std::size_t>(info.param_count * info.param_bytes);
+  info.codes_offset = info.row_params_offset + static_cast<std::size_t>(row_param_total);
   info.total_bytes = static_cast<std::size_t>(total);
   return info;
 }

@@ -39,7 +39,11 @@ std::vector<std::byte> serialize(const M& m) {
   const std::string_view layout = Plain::name();
   const std::size_t header = kFixedHeaderBytes + name.size() + layout.size();
   const std::size_t params_bytes = m.params().size() * static_cast<std::size_t>(S::kParamBytes);
-  const std::size_t total = header + params_bytes + m.codes().size() + kChecksumBytes;
+  std::size_t row_param_bytes = 0;
+  if constexpr (M::kHasRowParams)
+    row_param_bytes = m.row_params().size() * static_cast<std::size_t>(S::kRowParamBytes);
+  const std::size_t total =
+      header + params_bytes + row_param_bytes + m.codes().size() + kChecksumBytes;
   std::vector<std::byte> out(total);
   std::byte* p = out.data();
   std::memcpy(p, kMagic.data(), kMagic.size());
@@ -51,6 +55,8 @@ std::vector<std::byte> serialize(const M& m) {
   store_le<std::uint8_t>(p + 18, d.variant);
   store_le<std::uint8_t>(p + 19, d.scale_storage);
   store_le<std::uint8_t>(p + 20, static_cast<std::uint8_t>(G::kKind));
+  if constexpr (M::kHasRowParams)
+    store_le<std::uint8_t>(p + 21, static_cast<std::uint8_t>(S::kRowParamBytes));
   store_le<std::uint32_t>(p + 24, static_cast<std::uint32_t>(G::kGroupSize));
   store_le<std::uint32_t>(p + 28, static_cast<std::uint32_t>(S::kParamBytes));
   store_le<std::uint64_t>(p + 32, static_cast<std::uint64_t>(m.rows()));
@@ -65,6 +71,12 @@ std::vector<std::byte> serialize(const M& m) {
   for (const auto& prm : m.params()) {
     S::write_params(prm, q);
     q += S::kParamBytes;
+  }
+  if constexpr (M::kHasRowParams) {
+    for (const auto& rp : m.row_params()) {
+      S::write_row_params(rp, q);
+      q += S::kRowParamBytes;
+    }
   }
   if (!m.codes().empty()) std::memcpy(q, m.codes().data(), m.codes().size());
   store_le<std::uint32_t>(p + total - kChecksumBytes,
@@ -93,12 +105,25 @@ M deserialize(std::span<const std::byte> file) {
     fail("io: parameter set size ", info.param_bytes, " is not ", S::kParamBytes, " for ",
          S::name());
   }
+  std::uint32_t want_row_bytes = 0;
+  if constexpr (M::kHasRowParams) want_row_bytes = static_cast<std::uint32_t>(S::kRowParamBytes);
+  if (info.row_param_bytes != want_row_bytes)
+    fail("io: row parameter set size ", info.row_param_bytes, " does not match ", S::name());
   M m(static_cast<Index>(info.rows), static_cast<Index>(info.cols));
   const std::byte* p = file.data() + info.params_offset;
   auto params = m.params();
   for (std::size_t i = 0; i < params.size(); ++i) {
     params[i] = S::read_params(p + i * static_cast<std::size_t>(S::kParamBytes));
     if (const char* why = S::check_params(params[i])) fail("io: parameter set ", i, ": ", why);
+  }
+  if constexpr (M::kHasRowParams) {
+    const std::byte* rp = file.data() + info.row_params_offset;
+    auto rows_p = m.row_params();
+    for (std::size_t i = 0; i < rows_p.size(); ++i) {
+      rows_p[i] = S::read_row_params(rp + i * static_cast<std::size_t>(S::kRowParamBytes));
+      if (const char* why = S::check_row_params(rows_p[i]))
+        fail("io: row parameters of row ", i, ": ", why);
+    }
   }
   if (!m.codes().empty())
     std::memcpy(m.codes().data(), file.data() + info.codes_offset, m.codes().size());

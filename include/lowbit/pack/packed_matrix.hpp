@@ -21,6 +21,24 @@
 namespace lowbit {
 
 namespace detail {
+/// A scheme with parameters per row besides its per-group ones (CCQ's code scale, code zero point
+/// and super scale): PackedMatrix then holds one RowParams per row too.
+template <class S>
+concept HasRowParams = requires {
+  typename S::RowParams;
+  { S::kRowParamBits } -> std::convertible_to<int>;
+  { S::kRowParamBytes } -> std::convertible_to<int>;
+};
+struct NoRowParams {};
+template <class S>
+struct RowParamsOf {
+  using type = NoRowParams;
+};
+template <HasRowParams S>
+struct RowParamsOf<S> {
+  using type = typename S::RowParams;
+};
+
 /// Where parameter sets live: a layout may place them itself (Interleaved keeps a tile's
 /// parameters adjacent); otherwise the granularity's row-major order is used (Plain).
 template <class L, class G>
@@ -58,6 +76,8 @@ class PackedMatrix {
   using granularity_type = Gran;
   using layout_type = Layout;
   using Params = typename Scheme::Params;
+  using RowParams = typename detail::RowParamsOf<Scheme>::type;
+  static constexpr bool kHasRowParams = detail::HasRowParams<Scheme>;
 
   PackedMatrix() = default;
   /// Zero-filled codes and value-initialised parameters for a rows × cols matrix.
@@ -65,7 +85,8 @@ class PackedMatrix {
       : rows_(rows),
         cols_(cols),
         codes_(check_shape(rows, cols) ? Layout::template packed_bytes<Scheme>(rows, cols) : 0),
-        params_(detail::layout_param_count<Layout, Gran>(rows, cols)) {}
+        params_(detail::layout_param_count<Layout, Gran>(rows, cols)),
+        row_params_(kHasRowParams ? rows : 0) {}
   PackedMatrix(PackedMatrix&&) noexcept = default;
   PackedMatrix& operator=(PackedMatrix&&) noexcept = default;
 
@@ -76,6 +97,7 @@ class PackedMatrix {
     m.cols_ = cols_;
     m.codes_ = codes_.clone();
     m.params_ = params_.clone();
+    m.row_params_ = row_params_.clone();
     return m;
   }
 
@@ -87,6 +109,10 @@ class PackedMatrix {
   std::span<const std::byte> codes() const noexcept { return codes_.span(); }
   std::span<Params> params() noexcept { return params_.span(); }
   std::span<const Params> params() const noexcept { return params_.span(); }
+
+  /// The per-row parameters (schemes with RowParams; empty otherwise).
+  std::span<RowParams> row_params() noexcept { return row_params_.span(); }
+  std::span<const RowParams> row_params() const noexcept { return row_params_.span(); }
 
   /// Index into params() of the group holding weight (r, k) (the layout decides the order).
   Index param_slot(Index r, Index k) const noexcept {
@@ -114,8 +140,10 @@ class PackedMatrix {
     // (Base3x5: 8/5); row padding is not counted, in either case.
     double code_bits = Scheme::kCodeBits;
     if constexpr (requires { Layout::kCodeBitsPerWeight; }) code_bits = Layout::kCodeBitsPerWeight;
+    double row_bits = 0.0;
+    if constexpr (kHasRowParams) row_bits = static_cast<double>(rows_) * Scheme::kRowParamBits / n;
     return code_bits +
-           static_cast<double>(Gran::param_count(rows_, cols_)) * Scheme::kParamBits / n;
+           static_cast<double>(Gran::param_count(rows_, cols_)) * Scheme::kParamBits / n + row_bits;
   }
 
   static std::string type_name() {
@@ -133,6 +161,7 @@ class PackedMatrix {
   Index cols_ = 0;
   AlignedBuffer<std::byte> codes_;
   AlignedBuffer<Params> params_;
+  AlignedBuffer<RowParams> row_params_;
 };
 
 }  // namespace lowbit

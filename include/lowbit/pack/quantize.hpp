@@ -182,17 +182,21 @@ void dequantize(const PackedMatrix<S, G, L>& w, MatrixView<float> out) {
     for (Index k0 = 0; k0 < cols; k0 += gc) {
       const Index n = std::min(gc, cols - k0);
       S::check_group(n);
-      S::decode_group(std::span<const std::uint8_t>(codes.data() + k0, static_cast<std::size_t>(n)),
-                      w.params_at(r, k0),
-                      std::span<float>(out.row_ptr(r) + k0, static_cast<std::size_t>(n)));
+      const std::span<const std::uint8_t> c(codes.data() + k0, static_cast<std::size_t>(n));
+      const std::span<float> o(out.row_ptr(r) + k0, static_cast<std::size_t>(n));
+      if constexpr (PackedMatrix<S, G, L>::kHasRowParams) {
+        S::decode_group(c, w.row_params()[static_cast<std::size_t>(r)], w.params_at(r, k0), o);
+      } else {
+        S::decode_group(c, w.params_at(r, k0), o);
+      }
     }
   }
 }
 
 /// Decodes every weight of w into a new row-major rows × cols vector.
 template <class S, Granularity G, class L>
-  requires ElementwiseScheme<S> || SequenceScheme<S>
-std::vector<float> dequantize(const PackedMatrix<S, G, L>& w) {
+requires ElementwiseScheme<S> || SequenceScheme<S> std::vector<float> dequantize(
+    const PackedMatrix<S, G, L>& w) {
   std::vector<float> out(
       static_cast<std::size_t>(detail::checked_mul(w.rows(), w.cols(), "dequantize")));
   dequantize(w, MatrixView<float>(out.data(), w.rows(), w.cols()));

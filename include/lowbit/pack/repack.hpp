@@ -83,6 +83,7 @@ requires PackLayoutFor<To, S> PackedMatrix<S, G, To> repack(const PackedMatrix<S
   for (Index r = 0; r < rows; ++r)
     for (Index k0 = 0; k0 < cols; k0 += gc)
       params[static_cast<std::size_t>(out.param_slot(r, k0))] = w.params_at(r, k0);
+  std::copy(w.row_params().begin(), w.row_params().end(), out.row_params().begin());
 
   constexpr int kBits = S::kCodeBits;
   if constexpr (detail::LaneTiled<To>) {

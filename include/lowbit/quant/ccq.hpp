@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: Apache-2.0
+// lowbit/quant/ccq.hpp: the CCQ weight formats of Baidu's FastDeploy (QUANTIZERS.md §6.2),
+// decoded exactly as FastDeploy's kernels (custom_ops/gpu_ops/cutlass_extensions/gemm/threadblock/
+// wint2x_unzip.h) decode them, in lowbit's row-major orientation: a lowbit row (one output) is a
+// FastDeploy column n, and its K inputs run along the row.
+//
+// # WINT2 (CcqWint2; PerGroup<128>; 2 + 8/128 = 2.0625 bits per weight plus 80 bits per row)
+// A byte b holds 4 consecutive weights of a row. With the row's code scale cs and code zero point
+// zp (fp32) it becomes a 15-bit code word
+//   c = (int) floor(fl(fl(fl(b·cs) + zp) + 0.5))        (fp32, each operation rounded: no FMA)
+// and weight i (0..3) of the byte is
+//   v_i = ((c >> (9 - 3i)) & 63) - 32,    ŵ = v_i · fl(local · super),
+// local the 4-bit scale of the weight's 64-input group (the high nibble of the 128-group's byte
+// for its first 64 inputs, the low nibble for the second) and super the row's bf16 scale. The four
+// 6-bit windows of c overlap by 3 bits: consecutive weights share bits (the convolutional code),
+// and only the 256 words of the row's arithmetic progression are reachable. lowbit's codes are the
+// byte's 2-bit pieces, weight 4j + i holding bits 2i..2i+1 of byte j, so the Plain layout's bytes
+// are exactly FastDeploy's bytes. FastDeploy rounds ŵ to its activation type (bf16/fp16); lowbit
+// keeps the fp32 product. Rows must be whole 64-input groups (cols % 64 == 0; the last 128-group
+// of a row may be 64 wide, using the high nibble). Row parameters are checked on load: finite,
+// and every code word inside 0..32767.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "lowbit/core/bits.hpp"
+#include "lowbit/core/concepts.hpp"
+#include "lowbit/core/error.hpp"
+#include "lowbit/core/types.hpp"
+#include "lowbit/quant/common.hpp"
+
+namespace lowbit {
+
+namespace detail {
+/// v unchanged, but opaque to the optimiser: a multiply before it cannot be fused with an add
+/// after it into an FMA (-ffp-contract=fast), so fp32 operations round one at a time.
+inline float no_contract(float v) noexcept {
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+  __asm__("" : "+x"(v));
+#elif defined(__GNUC__) && defined(__aarch64__)
+  __asm__("" : "+w"(v));
+#else
+  volatile float t = v;
+  v = t;
+#endif
+  return v;
+}
+}  // namespace detail
+
+/// CCQ WINT2 (see the top of this file).
+struct CcqWint2 {
+  using Code = std::uint8_t;  // a 2-bit piece of a code byte
+  struct Params {
+    std::uint8_t local = 0;  // two 4-bit local scales: high nibble = first 64 inputs
+  };
+  struct RowParams {
+    float code_scale = 0.0f;
+    float code_zp = 0.0f;
+    bf16 super;
+  };
+
+  static constexpr int kCodeBits = 2;
+  static constexpr int kParamBits = 8;
+  static constexpr int kParamBytes = 1;
+  static constexpr int kRowParamBits = 80;
+  static constexpr int kRowParamBytes = 10;
+  static constexpr std::uint32_t kMinCode = 0;
+  static constexpr std::uint32_t kMaxCode = 3;
+  static constexpr int kGroup = 128;      // a Params covers 128 inputs
+  static constexpr int kLocalGroup = 64;  // a local scale covers 64
+  static constexpr int kShift[4] = {9, 6, 3, 0};
+
+  static std::string name() { return "ccq_wint2"; }
+  static constexpr SchemeDescriptor descriptor() { return {6, 2, 0, ScaleStorage<bf16>::kId}; }
+
+  static bool params_finite(const Params&) noexcept { return true; }
+  static void write_params(const Params& p, std::byte* out) noexcept {
+    detail::store_le(out, p.local);
+  }
+  static Params read_params(const std::byte* in) noexcept {
+    return Params{detail::load_le<std::uint8_t>(in)};
+  }
+  static const char* check_params(const Params&) noexcept { return nullptr; }
+
+  static void write_row_params(const RowParams& p, std::byte* out) noexcept {
+    detail::store_le(out, p.code_scale);
+    detail::store_le(out + 4, p.code_zp);
+    detail::store_le(out + 8, p.super);
+  }
+  static RowParams read_row_params(const std::byte* in) noexcept {
+    return RowParams{detail::load_le<float>(in), detail::load_le<float>(in + 4),
+                     detail::load_le<bf16>(in + 8)};
+  }
+  /// nullptr when the row parameters decode: finite, every code word in 0..32767.
+  static const char* check_row_params(const RowParams& p) noexcept {
+    if (!std::isfinite(p.code_scale) || !std::isfinite(p.code_zp) ||
+        !std::isfinite(static_cast<float>(p.super)))
+      return "CCQ WINT2 code scale, zero point or super scale is not finite";
+    for (int b : {0, 255}) {
+      const float t = word_float(static_cast<std::uint8_t>(b), p.code_scale, p.code_zp);
+      if (!(t >= 0.0f && t < 32768.0f)) return "CCQ WINT2 code words leave 0..32767";
+    }
+    return nullptr;
+  }
+
+  /// fl(fl(fl(b·cs) + zp) + 0.5), before the floor.
+  static float word_float(std::uint8_t b, float cs, float zp) noexcept {
+    const float prod = detail::no_contract(static_cast<float>(b) * cs);
+    const float sum = detail::no_contract(prod + zp);
+    return sum + 0.5f;
+  }
+  /// The 15-bit code word of byte b (row parameters that pass check_row_params).
+  static std::int32_t word(std::uint8_t b, const RowParams& p) noexcept {
+    return static_cast<std::int32_t>(std::floor(word_float(b, p.code_scale, p.code_zp)));
+  }
+  /// Weight i (0..3) of a code word: v_i in -32..31.
+  static constexpr int value(std::int32_t word, int i) noexcept {
+    return ((word >> kShift[i]) & 63) - 32;
+  }
+  /// The local scale of input k of a group's parameters (k counted from the 128-group start).
+  static int local(const Params& p, Index k) noexcept {
+    return k < kLocalGroup ? (p.local >> 4) : (p.local & 15);
+  }
+  /// fl(local · super): the scale of a 64-input group.
+  static float group_scale(int local, const RowParams& p) noexcept {
+    return static_cast<float>(local) * static_cast<float>(p.super);
+  }
+
+  /// Throws Error unless a 128-group of n inputs decodes (n = 128, or 64 for a row's last).
+  static void check_group(Index n) {
+    if (n != 128 && n != 64)
+      detail::fail("ccq_wint2: a group of ", n, " inputs; rows must be whole 64-input groups");
+  }
+
+  /// ŵ of a group's n weights from their codes (check_group(n) must hold).
+  static void decode_group(std::span<const std::uint8_t> codes, const RowParams& rp,
+                           const Params& p, std::span<float> out) noexcept {
+    for (std::size_t j = 0; 4 * j < codes.size(); ++j) {
+      std::uint8_t b = 0;
+      for (int i = 0; i < 4; ++i)
+        b = static_cast<std::uint8_t>(
+            b | ((codes[4 * j + static_cast<std::size_t>(i)] & 3u) << (2 * i)));
+      const std::int32_t c = word(b, rp);
+      const float sc = group_scale(local(p, static_cast<Index>(4 * j)), rp);
+      for (int i = 0; i < 4; ++i)
+        out[4 * j + static_cast<std::size_t>(i)] = static_cast<float>(value(c, i)) * sc;
+    }
+  }
+};
+
+}  // namespace lowbit
