@@ -6,7 +6,9 @@
 //                             each: 2.0625 bpw); counters: nmse, weights_per_s (encoding)
 //   Encode4096/<code>/<threads>  a whole 4096 × 4096 matrix (the issue's ≤ 10 minute goal)
 //   Small/<threads>           64 × 256 (the CI smoke run)
-//   Wint2/<threads>           CCQ WINT2 (calib/ccq.hpp, default options) on 256 × 4096 samples
+//   Wint2/<threads>, Wint25/<threads>   CCQ WINT2 / WINT2.5 (calib/ccq.hpp, default options) on
+//                             256 × 4096 samples; bpw counts what lowbit stores (WINT2: the
+//                             format's 2.0625 + 80 bits a row; WINT2.5: Plain's 3-bit windows)
 // Each case runs once (an encode is deterministic; its time is seconds to minutes).
 #include <benchmark/benchmark.h>
 
@@ -59,14 +61,15 @@ void small_case(benchmark::State& state) {
   encode_case<ConvCode<16, 2, 1, CodeMix7>>(state, 64, 256);
 }
 
-void wint2_case(benchmark::State& state) {
+template <class Quantize>
+void ccq_case(benchmark::State& state, Quantize&& quantize) {
   const Index rows = 256, cols = 4096;
   const auto w = bench::gaussian(static_cast<std::size_t>(rows * cols), 20261123);
   calib::CcqOptions o;
   o.threads = static_cast<int>(state.range(0));
   double nmse = 0.0, bpw = 0.0;
   for (auto _ : state) {
-    const auto q = calib::ccq_wint2_quantize(MatrixView<const float>(w.data(), rows, cols), o);
+    const auto q = quantize(MatrixView<const float>(w.data(), rows, cols), o);
     state.PauseTiming();
     const auto d = dequantize(q);
     double e = 0.0, s = 0.0;
@@ -82,6 +85,16 @@ void wint2_case(benchmark::State& state) {
   state.counters["bpw"] = bpw;
   state.counters["weights_per_s"] = benchmark::Counter(
       static_cast<double>(rows * cols), benchmark::Counter::kIsIterationInvariantRate);
+}
+void wint2_case(benchmark::State& state) {
+  ccq_case(state, [](MatrixView<const float> w, const calib::CcqOptions& o) {
+    return calib::ccq_wint2_quantize(w, o);
+  });
+}
+void wint25_case(benchmark::State& state) {
+  ccq_case(state, [](MatrixView<const float> w, const calib::CcqOptions& o) {
+    return calib::ccq_wint25_quantize(w, o);
+  });
 }
 
 template <class F>
@@ -100,6 +113,7 @@ int main(int argc, char** argv) {
   reg("Encode4096/mix7", encode4096_case<ConvCode<16, 2, 1, CodeMix7>>);
   reg("Small", small_case);
   reg("Wint2", wint2_case);
+  reg("Wint25", wint25_case);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   bench::context();

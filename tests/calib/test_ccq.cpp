@@ -143,3 +143,61 @@ TEST_CASE("ccq wint2: the encoder on N(0, 1), files and bad input", "[ccq][accur
   v[3] = std::nanf("");
   REQUIRE_THROWS_AS(calib::ccq_wint2_quantize(MatrixView<const float>(v.data(), 1, 64)), Error);
 }
+
+TEST_CASE("ccq wint2.5: windows, words and FastDeploy's decode", "[ccq]") {
+  using W25 = PackedMatrix<CcqWint25, PerGroup<64>, Plain>;
+  const Index rows = 6, cols = 256;
+  const auto w = test::gaussian(static_cast<std::size_t>(rows * cols), 91);
+  calib::CcqOptions o;
+  o.threads = 2;
+  const W25 q = calib::ccq_wint25_quantize(MatrixView<const float>(w.data(), rows, cols), o);
+  const auto d = dequantize(q);
+  const double e = test::nmse(d, w);
+  INFO("WINT2.5 NMSE " << e);
+  CHECK(e < 0.097);  // the 2^20-sample figure is bench_trellis's
+  // Every group's windows form chains, and FastDeploy's decode of its ten words gives ŵ.
+  for (Index r = 0; r < rows; ++r)
+    for (Index g = 0; g < cols / 64; ++g) {
+      std::vector<std::uint8_t> c(64);
+      for (Index i = 0; i < 64; ++i)
+        c[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(q.code(r, g * 64 + i));
+      REQUIRE(CcqWint25::chain_consistent(c));
+      const auto& p = q.params_at(r, g * 64);
+      const auto words = CcqWint25::words(c, p);
+      const int shifts[7] = {13, 11, 9, 6, 4, 2, 0};
+      const float scale = static_cast<float>(words[9] & 0x1FFF) *
+                          static_cast<float>(q.row_params()[static_cast<std::size_t>(r)].super);
+      for (int i = 0; i < 64; ++i) {
+        const int word = i < 63 ? words[static_cast<std::size_t>(i / 7)] : words[9];
+        const int s = i < 63 ? shifts[i % 7] : 13;
+        const int v = ((word >> s) & 7) - 4;
+        REQUIRE(d[static_cast<std::size_t>(r * cols + g * 64 + i)] ==
+                static_cast<float>(v) * scale);
+      }
+    }
+  // Chains: weight 1's top bit is weight 0's low bit; breaking that is detected.
+  std::vector<std::uint8_t> c(64, 4);
+  CHECK(CcqWint25::chain_consistent(c) == false);  // 4 = 0b100: top bit 1, previous low bit 0
+  std::fill(c.begin(), c.end(), 5);                // 0b101: consistent everywhere
+  CHECK(CcqWint25::chain_consistent(c));
+  c[3] = 1;  // a chain start's top bit is its own (weight 2's low bit does not constrain it)
+  CHECK(CcqWint25::chain_consistent(c));
+  c[4] = 0;  // top bit 0 after weight 3's low bit 1
+  CHECK(CcqWint25::chain_consistent(c) == false);
+  // Files, with the row's super scale; the local scale is checked on load.
+  std::vector<std::byte> img = io::serialize(q);
+  CHECK(dequantize(io::deserialize<W25>(img)) == d);
+  const io::FileInfo info = io::read_header(img);
+  const std::uint16_t big = 0x2000;  // 14 bits
+  std::memcpy(img.data() + info.params_offset, &big, 2);
+  const std::size_t body = img.size() - 4;
+  const std::uint32_t crc = io::crc32(std::span<const std::byte>(img.data(), body));
+  std::memcpy(img.data() + body, &crc, 4);
+  REQUIRE_THROWS_WITH(io::deserialize<W25>(img), Catch::Matchers::Contains("13 bits"));
+  // Zeros, and bad shapes.
+  std::vector<float> z(64, 0.0f);
+  const auto qz = calib::ccq_wint25_quantize(MatrixView<const float>(z.data(), 1, 64));
+  for (float v : dequantize(qz)) REQUIRE(v == 0.0f);
+  std::vector<float> v(96, 1.0f);
+  REQUIRE_THROWS_AS(calib::ccq_wint25_quantize(MatrixView<const float>(v.data(), 1, 96)), Error);
+}

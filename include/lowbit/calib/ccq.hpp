@@ -19,6 +19,16 @@
 // 2–3 on the best. The default is the best pair of a grid search on N(0, 1) rows (cs 100..140
 // by 0.25, zp by 97.3; step 1's error 0.1074 against 0.1092 for QUANTIZERS.md's emulation's
 // (123.07, 553.7)). Rows run in parallel (opt.threads); the result does not depend on the count.
+//
+// # WINT2.5 (ccq_wint25_quantize), row by row
+// Per group of 64 and a scale a, every chain (3, 4 or 1 weights) is coded by Viterbi over its 8
+// window values (a window's top bit is the previous one's low bit; cost Σ (x - a·(c - 4))²).
+// The scale starts as the best of a grid a₀·(0.70 + 0.02·j), j = 0..30, a₀ = rms(x)/2.3, then
+// alternates `iters` times with the least-squares refit a = Σ x·v / Σ v², keeping the best.
+// The row's scales are then stored as fl(local·super): super (bf16) = max |a_g| / 8191 with the
+// row's sign, local = round(a_g / super), and the codes re-chosen at the stored scale. The
+// levels are asymmetric (-4..3), so the row is fitted with positive and with negative scales
+// and keeps the better.
 #pragma once
 
 #include <algorithm>
@@ -259,6 +269,167 @@ inline PackedMatrix<CcqWint2, PerGroup<128>, Plain> ccq_wint2_quantize(MatrixVie
       const std::uint8_t b = row_bytes[static_cast<std::size_t>(r)][static_cast<std::size_t>(j)];
       for (int i = 0; i < 4; ++i) out.set_code(r, 4 * j + i, (b >> (2 * i)) & 3u);
     }
+  return out;
+}
+
+namespace detail {
+
+/// WINT2.5: Viterbi codes of one chain x[0..n) at scale a (8 window states); returns the error.
+inline double wint25_chain(const float* x, int n, float a, std::uint8_t* codes) noexcept {
+  double d[8], nd[8];
+  std::uint8_t from[4][8];
+  for (int c = 0; c < 8; ++c) {
+    const double e = x[0] - static_cast<double>(a) * (c - 4);
+    d[c] = e * e;
+  }
+  for (int t = 1; t < n; ++t) {
+    for (int c = 0; c < 8; ++c) {
+      const int bit = c >> 2;  // the previous window's low bit
+      double best = d[bit];
+      int arg = bit;
+      for (int p = bit + 2; p < 8; p += 2)
+        if (d[p] < best) {
+          best = d[p];
+          arg = p;
+        }
+      const double e = x[t] - static_cast<double>(a) * (c - 4);
+      nd[c] = best + e * e;
+      from[t][c] = static_cast<std::uint8_t>(arg);
+    }
+    std::copy(nd, nd + 8, d);
+  }
+  int c = static_cast<int>(std::min_element(d, d + 8) - d);
+  const double err = d[c];
+  for (int t = n - 1; t >= 0; --t) {
+    codes[t] = static_cast<std::uint8_t>(c);
+    if (t > 0) c = from[t][c];
+  }
+  return err;
+}
+
+/// WINT2.5: codes of a 64-input group at scale a; returns the error.
+inline double wint25_group(const float* x, float a, std::uint8_t* codes) noexcept {
+  double e = 0.0;
+  for (int w = 0; w < 9; ++w) {
+    e += wint25_chain(x + 7 * w, 3, a, codes + 7 * w);
+    e += wint25_chain(x + 7 * w + 3, 4, a, codes + 7 * w + 3);
+  }
+  return e + wint25_chain(x + 63, 1, a, codes + 63);
+}
+
+/// WINT2.5: the best scale of a group with sign `sign` (±1) and its codes; returns the error.
+inline double wint25_fit_group(const float* x, int sign, int iters, double* a_out,
+                               std::uint8_t* codes) noexcept {
+  double ss = 0.0;
+  for (int i = 0; i < 64; ++i) ss += static_cast<double>(x[i]) * x[i];
+  if (!(ss > 0.0)) {
+    std::fill(codes, codes + 64, std::uint8_t{4});
+    *a_out = 0.0;
+    return 0.0;
+  }
+  const double a0 = sign * std::sqrt(ss / 64.0) / 2.3;
+  std::uint8_t c[64];
+  double best = std::numeric_limits<double>::infinity(), best_a = a0;
+  for (int j = 0; j <= 30; ++j) {
+    const double a = a0 * (0.70 + 0.02 * j);
+    const double e = wint25_group(x, static_cast<float>(a), c);
+    if (e < best) {
+      best = e;
+      best_a = a;
+      std::copy(c, c + 64, codes);
+    }
+  }
+  for (int it = 0; it < iters; ++it) {
+    double xv = 0.0, vv = 0.0;
+    for (int i = 0; i < 64; ++i) {
+      const double v = static_cast<int>(codes[i]) - 4;
+      xv += static_cast<double>(x[i]) * v;
+      vv += v * v;
+    }
+    if (!(vv > 0.0)) break;
+    const double a = xv / vv;
+    const double e = wint25_group(x, static_cast<float>(a), c);
+    if (!(e < best)) break;
+    best = e;
+    best_a = a;
+    std::copy(c, c + 64, codes);
+  }
+  *a_out = best_a;
+  return best;
+}
+
+}  // namespace detail
+
+/// Quantizes w to CCQ WINT2.5 (see the top of this file). Throws Error on NaN/Inf, a column count
+/// that is not whole 64-input groups, a super scale bf16 cannot hold, or bad options.
+inline PackedMatrix<CcqWint25, PerGroup<64>, Plain> ccq_wint25_quantize(
+    MatrixView<const float> w, const CcqOptions& opt = {}) {
+  using S = CcqWint25;
+  if (opt.threads < 1 || opt.iters < 1)
+    lowbit::detail::fail("ccq_wint25_quantize: threads and iters must be >= 1");
+  const Index rows = w.rows(), cols = w.cols();
+  if (cols % S::kGroup != 0)
+    lowbit::detail::fail("ccq_wint25_quantize: ", cols,
+                         " columns are not whole 64-input groups (WINT2.5's word group)");
+  for (Index r = 0; r < rows; ++r)
+    for (Index k = 0; k < cols; ++k)
+      if (!std::isfinite(w(r, k)))
+        lowbit::detail::fail("ccq_wint25_quantize: weight (", r, ", ", k, ") is ", w(r, k),
+                             ", not finite");
+  PackedMatrix<S, PerGroup<64>, Plain> out(rows, cols);
+  if (out.empty()) return out;
+  const Index groups = cols / S::kGroup;
+  std::vector<std::vector<std::uint8_t>> row_codes(static_cast<std::size_t>(rows));
+  std::vector<Index> bad(static_cast<std::size_t>(rows), 0);
+  lowbit::detail::parallel_for(rows, opt.threads, [&](Index r0, Index r1) {
+    std::vector<double> a(static_cast<std::size_t>(groups));
+    std::vector<std::uint8_t> codes(static_cast<std::size_t>(cols)), best_codes;
+    std::vector<std::uint16_t> locals(static_cast<std::size_t>(groups)), best_locals;
+    for (Index r = r0; r < r1; ++r) {
+      const float* x = w.row_ptr(r);
+      double best = std::numeric_limits<double>::infinity();
+      bf16 best_super;
+      for (int sign : {1, -1}) {
+        double amax = 0.0;
+        for (Index g = 0; g < groups; ++g) {
+          detail::wint25_fit_group(x + g * S::kGroup, sign, opt.iters,
+                                   &a[static_cast<std::size_t>(g)], codes.data() + g * S::kGroup);
+          amax = std::max(amax, std::fabs(a[static_cast<std::size_t>(g)]));
+        }
+        const bf16 super(static_cast<float>(sign * amax / S::kMaxLocal));
+        const float sup = static_cast<float>(super);
+        if (!std::isfinite(sup)) {
+          bad[static_cast<std::size_t>(r)] = 1;
+          return;
+        }
+        double total = 0.0;
+        for (Index g = 0; g < groups; ++g) {
+          const double l = sup != 0.0f ? std::round(a[static_cast<std::size_t>(g)] / sup) : 0.0;
+          const S::Params p{static_cast<std::uint16_t>(std::clamp(l, 0.0, 8191.0))};
+          locals[static_cast<std::size_t>(g)] = p.local;
+          total += detail::wint25_group(x + g * S::kGroup, S::group_scale(p, S::RowParams{super}),
+                                        codes.data() + g * S::kGroup);
+        }
+        if (total < best) {
+          best = total;
+          best_super = super;
+          best_codes = codes;
+          best_locals = locals;
+        }
+      }
+      out.row_params()[static_cast<std::size_t>(r)] = S::RowParams{best_super};
+      for (Index g = 0; g < groups; ++g)
+        out.params()[static_cast<std::size_t>(out.param_slot(r, g * S::kGroup))] =
+            S::Params{best_locals[static_cast<std::size_t>(g)]};
+      row_codes[static_cast<std::size_t>(r)] = best_codes;
+    }
+  });
+  for (Index r = 0; r < rows; ++r)
+    if (bad[static_cast<std::size_t>(r)])
+      lowbit::detail::fail("ccq_wint25_quantize: the super scale of row ", r, " overflows bf16");
+  for (Index r = 0; r < rows; ++r)
+    for (Index k = 0; k < cols; ++k)
+      out.set_code(r, k, row_codes[static_cast<std::size_t>(r)][static_cast<std::size_t>(k)]);
   return out;
 }
 

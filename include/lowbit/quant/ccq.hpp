@@ -19,8 +19,22 @@
 // keeps the fp32 product. Rows must be whole 64-input groups (cols % 64 == 0; the last 128-group
 // of a row may be 64 wide, using the high nibble). Row parameters are checked on load: finite,
 // and every code word inside 0..32767.
+//
+// # WINT2.5 (CcqWint25; PerGroup<64>; exactly 2.5 bits per weight in FastDeploy's words)
+// 64 inputs are ten 16-bit words. Words 0..8 hold 7 weights each as 3-bit windows at bit shifts
+// 13, 11, 9 | 6, 4, 2, 0; word 9 holds weight 63 at shift 13 and the 13-bit local scale in its
+// low bits:
+//   v = ((word >> s) & 7) - 4,    ŵ = v · fl(local · super),  super the row's bf16 scale.
+// The windows 13/11/9 overlap by one bit, and so do 6/4/2/0: each word is two bit-shift chains
+// (3 and 4 weights; L = 3, 2 new bits a step), where a weight's top bit is the previous weight's
+// low bit. lowbit's code of a weight is its 3-bit window (v + 4), so any code sequence decodes;
+// only sequences that keep the chains' shared bits equal are WINT2.5 streams
+// (chain_consistent; the encoder produces them, the word layout refuses others). The Plain
+// layout stores the 3-bit windows (3 bits per weight, redundant by the shared bits; the format
+// itself is kFormatBitsPerWeight = 2.5 with the local scale).
 #pragma once
 
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <span>
@@ -148,6 +162,92 @@ struct CcqWint2 {
       for (int i = 0; i < 4; ++i)
         out[4 * j + static_cast<std::size_t>(i)] = static_cast<float>(value(c, i)) * sc;
     }
+  }
+};
+
+/// CCQ WINT2.5 (see the top of this file).
+struct CcqWint25 {
+  using Code = std::uint8_t;  // a weight's 3-bit window, v + 4
+  struct Params {
+    std::uint16_t local = 0;  // 13 bits
+  };
+  struct RowParams {
+    bf16 super;
+  };
+
+  static constexpr int kCodeBits = 3;
+  static constexpr int kParamBits = 13;
+  static constexpr int kParamBytes = 2;
+  static constexpr int kRowParamBits = 16;
+  static constexpr int kRowParamBytes = 2;
+  static constexpr std::uint32_t kMinCode = 0;
+  static constexpr std::uint32_t kMaxCode = 7;
+  static constexpr int kGroup = 64;
+  static constexpr int kWords = 10;
+  static constexpr double kFormatBitsPerWeight = 2.5;
+  static constexpr int kShift[7] = {13, 11, 9, 6, 4, 2, 0};
+  static constexpr std::uint16_t kMaxLocal = 0x1FFF;
+
+  static std::string name() { return "ccq_wint25"; }
+  static constexpr SchemeDescriptor descriptor() { return {6, 3, 1, ScaleStorage<bf16>::kId}; }
+
+  static bool params_finite(const Params&) noexcept { return true; }
+  static void write_params(const Params& p, std::byte* out) noexcept {
+    detail::store_le(out, p.local);
+  }
+  static Params read_params(const std::byte* in) noexcept {
+    return Params{detail::load_le<std::uint16_t>(in)};
+  }
+  static const char* check_params(const Params& p) noexcept {
+    return p.local <= kMaxLocal ? nullptr : "CCQ WINT2.5 local scale exceeds 13 bits";
+  }
+  static void write_row_params(const RowParams& p, std::byte* out) noexcept {
+    detail::store_le(out, p.super);
+  }
+  static RowParams read_row_params(const std::byte* in) noexcept {
+    return RowParams{detail::load_le<bf16>(in)};
+  }
+  static const char* check_row_params(const RowParams& p) noexcept {
+    return std::isfinite(static_cast<float>(p.super)) ? nullptr
+                                                      : "CCQ WINT2.5 super scale is not finite";
+  }
+
+  /// fl(local · super): the scale of a group.
+  static float group_scale(const Params& p, const RowParams& rp) noexcept {
+    return static_cast<float>(p.local) * static_cast<float>(rp.super);
+  }
+  /// Whether weight i of a group starts a chain (its top bit is its own).
+  static constexpr bool chain_start(int i) noexcept { return i == 63 || i % 7 == 0 || i % 7 == 3; }
+  /// Whether a group's 64 windows keep every chain's shared bits equal.
+  static bool chain_consistent(std::span<const std::uint8_t> codes) noexcept {
+    for (int i = 1; i < kGroup; ++i)
+      if (!chain_start(i) && ((codes[static_cast<std::size_t>(i)] >> 2) & 1u) !=
+                                 (codes[static_cast<std::size_t>(i - 1)] & 1u))
+        return false;
+    return true;
+  }
+  /// The ten words of a group from its windows (chain_consistent) and local scale.
+  static std::array<std::uint16_t, kWords> words(std::span<const std::uint8_t> codes,
+                                                 const Params& p) noexcept {
+    std::array<std::uint16_t, kWords> w{};
+    for (int i = 0; i < 63; ++i)
+      w[static_cast<std::size_t>(i / 7)] =
+          static_cast<std::uint16_t>(w[static_cast<std::size_t>(i / 7)] |
+                                     ((codes[static_cast<std::size_t>(i)] & 7u) << kShift[i % 7]));
+    w[9] = static_cast<std::uint16_t>(((codes[63] & 7u) << 13) | (p.local & kMaxLocal));
+    return w;
+  }
+
+  static void check_group(Index n) {
+    if (n != kGroup)
+      detail::fail("ccq_wint25: a group of ", n, " inputs; rows must be whole 64-input groups");
+  }
+
+  static void decode_group(std::span<const std::uint8_t> codes, const RowParams& rp,
+                           const Params& p, std::span<float> out) noexcept {
+    const float sc = group_scale(p, rp);
+    for (std::size_t i = 0; i < codes.size(); ++i)
+      out[i] = static_cast<float>(static_cast<int>(codes[i] & 7u) - 4) * sc;
   }
 };
 
