@@ -15,6 +15,7 @@
 #include "lowbit/gemm/xnor.hpp"
 #include "lowbit/kernels/reference/gemv.hpp"
 #include "lowbit/kernels/reference/gemv_int8.hpp"
+#include "lowbit/kernels/reference/sequence.hpp"
 #include "lowbit/pack/layouts.hpp"
 #include "lowbit/pack/packed_matrix.hpp"
 #include "lowbit/pack/quantize.hpp"

@@ -34,6 +34,7 @@
 #include "lowbit/gemm/output.hpp"
 #include "lowbit/kernels/reference/gemv.hpp"
 #include "lowbit/kernels/reference/gemv_int8.hpp"
+#include "lowbit/kernels/reference/sequence.hpp"
 #include "lowbit/kernels/select.hpp"
 #include "lowbit/pack/interleaved.hpp"
 #include "lowbit/pack/packed_matrix.hpp"

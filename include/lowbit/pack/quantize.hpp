@@ -18,6 +18,7 @@
 #include "lowbit/core/view.hpp"
 #include "lowbit/pack/packed_matrix.hpp"
 #include "lowbit/pack/plain.hpp"
+#include "lowbit/pack/sequence.hpp"
 #include "lowbit/quant/granularity.hpp"
 #include "lowbit/quant/options.hpp"
 
@@ -182,13 +183,9 @@ void dequantize(const PackedMatrix<S, G, L>& w, MatrixView<float> out) {
     for (Index k0 = 0; k0 < cols; k0 += gc) {
       const Index n = std::min(gc, cols - k0);
       S::check_group(n);
-      const std::span<const std::uint8_t> c(codes.data() + k0, static_cast<std::size_t>(n));
-      const std::span<float> o(out.row_ptr(r) + k0, static_cast<std::size_t>(n));
-      if constexpr (PackedMatrix<S, G, L>::kHasRowParams) {
-        S::decode_group(c, w.row_params()[static_cast<std::size_t>(r)], w.params_at(r, k0), o);
-      } else {
-        S::decode_group(c, w.params_at(r, k0), o);
-      }
+      detail::sequence_decode(
+          w, r, k0, std::span<const std::uint8_t>(codes.data() + k0, static_cast<std::size_t>(n)),
+          std::span<float>(out.row_ptr(r) + k0, static_cast<std::size_t>(n)));
     }
   }
 }

@@ -149,6 +149,25 @@ struct CcqWint2 {
       detail::fail("ccq_wint2: a group of ", n, " inputs; rows must be whole 64-input groups");
   }
 
+  /// Weights per float scale on the integer path (a local scale's 64).
+  static constexpr bool kIntegerPath = true;
+  static constexpr Index kIntSubgroup = kLocalGroup;
+  /// The integer path: v of every weight and the scale of every 64 (ŵ = scales[k / 64]·v_k).
+  static void decode_group_int(std::span<const std::uint8_t> codes, const RowParams& rp,
+                               const Params& p, std::span<std::int32_t> vals,
+                               std::span<float> scales) noexcept {
+    for (std::size_t j = 0; 4 * j < codes.size(); ++j) {
+      std::uint8_t b = 0;
+      for (int i = 0; i < 4; ++i)
+        b = static_cast<std::uint8_t>(
+            b | ((codes[4 * j + static_cast<std::size_t>(i)] & 3u) << (2 * i)));
+      const std::int32_t c = word(b, rp);
+      for (int i = 0; i < 4; ++i) vals[4 * j + static_cast<std::size_t>(i)] = value(c, i);
+    }
+    for (std::size_t h = 0; h * kLocalGroup < codes.size(); ++h)
+      scales[h] = group_scale(local(p, static_cast<Index>(h * kLocalGroup)), rp);
+  }
+
   /// ŵ of a group's n weights from their codes (check_group(n) must hold).
   static void decode_group(std::span<const std::uint8_t> codes, const RowParams& rp,
                            const Params& p, std::span<float> out) noexcept {
@@ -243,6 +262,15 @@ struct CcqWint25 {
       detail::fail("ccq_wint25: a group of ", n, " inputs; rows must be whole 64-input groups");
   }
 
+  static constexpr bool kIntegerPath = true;
+  static constexpr Index kIntSubgroup = 0;
+  static void decode_group_int(std::span<const std::uint8_t> codes, const RowParams& rp,
+                               const Params& p, std::span<std::int32_t> vals,
+                               std::span<float> scales) noexcept {
+    for (std::size_t i = 0; i < codes.size(); ++i)
+      vals[i] = static_cast<std::int32_t>(codes[i] & 7u) - 4;
+    scales[0] = group_scale(p, rp);
+  }
   static void decode_group(std::span<const std::uint8_t> codes, const RowParams& rp,
                            const Params& p, std::span<float> out) noexcept {
     const float sc = group_scale(p, rp);

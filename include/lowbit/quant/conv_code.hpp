@@ -192,6 +192,24 @@ struct ConvCode {
     return static_cast<std::uint8_t>((state >> (K * (V - 1 - v))) & kMaxCode);
   }
 
+  /// The integer path (codes with integer values): v = Code::value(s_t, v) of every weight and
+  /// the one scale of the group, ŵ = scales[0]·v.
+  static void decode_group_int(std::span<const std::uint8_t> sym, const Params& p,
+                               std::span<std::int32_t> vals, std::span<float> scales) noexcept
+      requires(Fn::kIntegerValues) {
+    std::uint32_t s = initial_state(sym);
+    for (std::size_t t = 0; t * V < sym.size(); ++t) {
+      s = next_state(s, sym.data() + t * V);
+      for (int v = 0; v < V; ++v)
+        vals[t * V + static_cast<std::size_t>(v)] = static_cast<std::int32_t>(Fn::value(s, v));
+    }
+    scales[0] = scale(p);
+  }
+  /// Whether the integer path exists (codes with integer values), and the weights per float
+  /// scale on it (0: the whole group).
+  static constexpr bool kIntegerPath = Fn::kIntegerValues;
+  static constexpr Index kIntSubgroup = 0;
+
   /// ŵ of every weight of a group of symbols (check_group(sym.size()) must hold).
   static void decode_group(std::span<const std::uint8_t> sym, const Params& p,
                            std::span<float> out) noexcept {
