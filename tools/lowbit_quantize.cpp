@@ -149,7 +149,8 @@ int main(int argc, char** argv) {
         const double bpw = llama::model_bpw(q);
         for (const auto& t : q.tensors) {
           const io::FileInfo info = io::read_header(t.image);
-          weights += static_cast<double>(info.rows * info.cols);
+          weights +=
+              static_cast<double>(info.rows) * static_cast<double>(t.cols > 0 ? t.cols : info.cols);
         }
         bits = bpw * weights;
       } else {

@@ -456,3 +456,43 @@ TEST_CASE("llama: binary and ternary policies", "[llama][policy][binary][ternary
   REQUIRE_THROWS_AS(llama::quantize_tensor(w, llama::parse_policy("twn-g32-gptq"), nullptr, 1),
                     Error);
 }
+
+TEST_CASE("llama: trellis and CCQ policies", "[llama][policy][trellis][ccq]") {
+  for (const char* bad : {"trellis-g64-gptq", "wint2-g32", "wint25-g64-clip", "trellis-g48"}) {
+    INFO(bad);
+    REQUIRE_THROWS_AS(llama::parse_policy(bad), Error);
+  }
+  const Layer L;  // 24 x 96: CCQ pads its inputs to 128
+  const MatrixView<const float> w(L.w.data(), L.rows, L.cols);
+  Context ctx(2);
+  for (const char* name :
+       {"trellis-g32", "trellis-g64-rot", "wint2-g64", "wint25-g64", "wint2-g64-rot"}) {
+    INFO(name);
+    const llama::Policy p = llama::parse_policy(name);
+    const auto t = llama::quantize_tensor(w, p, nullptr, 7);
+    const bool ccq = p.family != llama::Family::kTrellis;
+    CHECK(t.cols == (ccq ? 96 : 0));
+    CHECK(io::read_header(t.image).cols == (ccq ? 128u : 96u));
+    const auto lin = llama::make_linear(t, true);
+    REQUIRE(lin->cols() == L.cols);
+    // Ŵ through the layer (unit vectors), against the reported NMSE.
+    std::vector<float> e(static_cast<std::size_t>(L.cols)), col(static_cast<std::size_t>(L.rows));
+    double num = 0.0, den = 0.0;
+    for (Index c = 0; c < L.cols; ++c) {
+      std::fill(e.begin(), e.end(), 0.0f);
+      e[static_cast<std::size_t>(c)] = 1.0f;
+      lin->forward(MatrixView<const float>(e.data(), 1, L.cols),
+                   MatrixView<float>(col.data(), 1, L.rows), ctx);
+      for (Index r = 0; r < L.rows; ++r) {
+        const double d = static_cast<double>(L.w[static_cast<std::size_t>(r * L.cols + c)]) -
+                         col[static_cast<std::size_t>(r)];
+        num += d * d;
+        den += static_cast<double>(L.w[static_cast<std::size_t>(r * L.cols + c)]) *
+               L.w[static_cast<std::size_t>(r * L.cols + c)];
+      }
+    }
+    CHECK(std::fabs(t.nmse - num / den) <= 1e-4 * (num / den));
+    CHECK(t.nmse < (p.family == llama::Family::kWint25 ? 0.12 : 0.2));
+    CHECK(std::fabs(lin->bits_per_weight() - t.bpw) < 1e-9);
+  }
+}

@@ -63,7 +63,7 @@ TEST_CASE("llama: a quantized model survives its archive bit for bit", "[llama][
   const io::Llama2cModel ckpt = io::load_llama2c(kData + "/stories260K.bin");
   auto docs = llama::load_documents(kData + "/tinystories_val.tok512.ascii.i32");
   Context ctx(2);
-  for (const char* name : {"sym4-g32-clip-rot", "asym3-g64", "arbrc-g64-rot"}) {
+  for (const char* name : {"sym4-g32-clip-rot", "asym3-g64", "arbrc-g64-rot", "wint2-g64"}) {
     INFO(name);
     const llama::QuantizedModel q =
         llama::quantize_checkpoint(ckpt, llama::parse_policy(name), nullptr);

@@ -140,6 +140,34 @@ class ColumnScaledLinear final : public Linear {
   std::vector<float> s_;
 };
 
+/// A layer whose packed matrix has more inputs than the layer (zero columns appended, CCQ's
+/// whole 64-input groups): inputs are padded with zeros to the inner width.
+class PaddedLinear final : public Linear {
+ public:
+  PaddedLinear(std::unique_ptr<Linear> inner, Index cols) : inner_(std::move(inner)), cols_(cols) {
+    if (cols_ < 1 || cols_ > inner_->cols())
+      lowbit::detail::fail("llama: ", cols_, " inputs for a padded layer of ", inner_->cols());
+  }
+  Index rows() const override { return inner_->rows(); }
+  Index cols() const override { return cols_; }
+  void forward(MatrixView<const float> x, MatrixView<float> y, Context& ctx) const override {
+    const Index pc = inner_->cols();
+    std::vector<float> xp(static_cast<std::size_t>(x.rows() * pc), 0.0f);
+    const MatrixView<float> xv(xp.data(), x.rows(), pc);
+    for (Index r = 0; r < x.rows(); ++r) std::copy_n(x.row_ptr(r), cols_, xv.row_ptr(r));
+    inner_->forward(xv, y, ctx);
+  }
+  /// Bits over the layer's own weights (the padding's codes included).
+  double bits_per_weight() const override {
+    return inner_->bits_per_weight() * static_cast<double>(inner_->cols()) /
+           static_cast<double>(cols_);
+  }
+
+ private:
+  std::unique_ptr<Linear> inner_;
+  Index cols_;
+};
+
 /// The names of the seven matrices of a layer, in the order Model::linear indexes them.
 inline constexpr const char* kMatrixNames[7] = {"wq", "wk", "wv", "wo", "w1", "w2", "w3"};
 

@@ -44,6 +44,14 @@
 //   -gptq   the family's parameters fitted on W, then GPTQ (act-order) chooses every code on the
 //           compensated weights with those parameters fixed (calib::gptq's fixed_params)
 //   -rot    as above
+// Trellis and convolutional-code policies (issue #6; QUANTIZERS.md §6): <family>-g<group>[-rot]
+//   trellis ConvCode<16, 2, 1, CodeMix7>: QTIP's bit-shift trellis, L = 16, 2 bits a weight, a
+//           group of g weights is one tail-biting sequence with an f16 scale (2 + 16/g bpw);
+//           Viterbi encoding (calib/trellis_viterbi.hpp)
+//   wint2   CCQ WINT2 (quant/ccq.hpp), -g64 (the local-scale group): 2.0625 bpw + 80 bits a row
+//   wint25  CCQ WINT2.5, -g64: the format's 2.5 bpw (lowbit stores 3-bit windows: 3.2)
+// CCQ needs whole 64-input groups: a matrix whose inputs are not is padded with zero columns
+// (the layer pads its inputs with zeros to match; stories260K's w2 has 172 inputs → 192).
 // The ternary codes are stored 2 bits each here (the 1.6 and 1.25-bpw packings are pack/'s);
 // bpw counts what is stored.
 // The options may come in any order, each at most once. -imp, -gptq, -seq and -e2e need calibration
@@ -70,9 +78,12 @@ enum class Family {
   kTwn,
   kTopt,
   kSherry,
-  kArbx,   // ARB-X: ARB order 1 weighted by the calibration inputs (needs calibration)
-  kArbrc,  // ARB-RC: row (per group) × column scales, no mean
-  kArbx2,  // ARB-X order 2: arb2 weighted by the calibration inputs (needs calibration)
+  kArbx,     // ARB-X: ARB order 1 weighted by the calibration inputs (needs calibration)
+  kArbrc,    // ARB-RC: row (per group) × column scales, no mean
+  kArbx2,    // ARB-X order 2: arb2 weighted by the calibration inputs (needs calibration)
+  kTrellis,  // bit-shift trellis, ConvCode<16, 2, 1, CodeMix7> (issue #6)
+  kWint2,    // CCQ WINT2
+  kWint25,   // CCQ WINT2.5
 };
 
 struct Policy {
@@ -108,6 +119,11 @@ struct Policy {
       case Family::kArb2:
       case Family::kArbx2:
         return 2.0 + 48.0 / group;
+      case Family::kWint2:
+        return 2.0 + 8.0 / 128.0;  // + 80 bits a row
+      case Family::kWint25:
+        return 3.0 +
+               13.0 / 64.0;  // 3-bit windows as lowbit stores them (the format: 2.5) + 16 a row
       default:
         return 2.0 + 16.0 / group;
     }
@@ -115,9 +131,9 @@ struct Policy {
 };
 
 /// The binary/ternary family names, in Family order from kBin.
-inline constexpr const char* kFamilyNames[] = {"bin",  "binm",  "arb",  "bin2", "arb2",
-                                               "ter",  "terls", "twn",  "topt", "sherry",
-                                               "arbx", "arbrc", "arbx2"};
+inline constexpr const char* kFamilyNames[] = {
+    "bin",  "binm",   "arb",  "bin2",  "arb2",  "ter",     "terls", "twn",
+    "topt", "sherry", "arbx", "arbrc", "arbx2", "trellis", "wint2", "wint25"};
 
 inline Policy parse_policy(const std::string& s) {
   using lowbit::detail::fail;
@@ -134,7 +150,8 @@ inline Policy parse_policy(const std::string& s) {
     p.bits = p.family == Family::kBin || p.family == Family::kBinm || p.family == Family::kArb ||
                      p.family == Family::kArbx || p.family == Family::kArbrc
                  ? 1
-                 : 2;
+             : p.family == Family::kWint25 ? 3
+                                           : 2;
   } else if (s.rfind("asym", 0) == 0) {
     p.symmetric = false;
     i = 4;
@@ -144,7 +161,7 @@ inline Policy parse_policy(const std::string& s) {
     fail(
         "policy '", s,
         "': must start with sym, asym, bin, binm, arb, arbx, arbrc, bin2, arb2, arbx2, ter, terls, "
-        "twn, topt or sherry");
+        "twn, topt, sherry, trellis, wint2 or wint25");
   }
   auto number = [&](const char* what) {
     std::size_t j = i;
@@ -175,7 +192,12 @@ inline Policy parse_policy(const std::string& s) {
     *flag = true;
     i = j == std::string::npos ? s.size() : j;
   }
-  if (p.family != Family::kInteger) {
+  if (p.family == Family::kTrellis || p.family == Family::kWint2 || p.family == Family::kWint25) {
+    if (p.clip || p.ls || p.imp || p.seq || p.e2e || p.gptq)
+      fail("policy '", s, "': trellis and CCQ policies take only -rot");
+    if (p.family != Family::kTrellis && p.group != 64)
+      fail("policy '", s, "': CCQ policies take -g64 (their local-scale group)");
+  } else if (p.family != Family::kInteger) {
     if (p.clip || p.ls || p.imp || p.seq || p.e2e)
       fail("policy '", s, "': binary and ternary policies take only -gptq and -rot");
   } else if (p.bits != 2 && p.bits != 3 && p.bits != 4 && p.bits != 8) {

@@ -17,6 +17,11 @@ LOWBIT_LLAMA_EXTERN(2)
 LOWBIT_LLAMA_EXTERN(3)
 LOWBIT_LLAMA_EXTERN(4)
 LOWBIT_LLAMA_EXTERN(8)
+// quantized_seq.cpp: the trellis and CCQ families.
+QuantizedTensor quantize_tensor_seq(MatrixView<const float> w, const Policy& p,
+                                    const TensorCalibration* cal, std::uint64_t seed);
+std::unique_ptr<Linear> make_linear_seq(const io::FileInfo& info, const QuantizedTensor& t,
+                                        bool fa);
 // quantized_bt.cpp: the binary and ternary families.
 QuantizedTensor quantize_tensor_family(MatrixView<const float> w, const Policy& p,
                                        const TensorCalibration* cal, std::uint64_t seed);
@@ -26,6 +31,8 @@ std::unique_ptr<Linear> make_linear_family(const io::FileInfo& info, const Quant
 
 QuantizedTensor quantize_tensor(MatrixView<const float> w, const Policy& p,
                                 const TensorCalibration* hessian, std::uint64_t seed) {
+  if (p.family == Family::kTrellis || p.family == Family::kWint2 || p.family == Family::kWint25)
+    return detail::quantize_tensor_seq(w, p, hessian, seed);
   if (p.family != Family::kInteger) return detail::quantize_tensor_family(w, p, hessian, seed);
   switch (p.bits) {
     case 2:
@@ -61,11 +68,13 @@ std::unique_ptr<Linear> make_linear(const QuantizedTensor& t, bool float_activat
       break;
   }
   if (!l) l = detail::make_linear_family(info, t, float_activations);
+  if (!l) l = detail::make_linear_seq(info, t, float_activations);
   if (!l) {
     lowbit::detail::fail("llama: scheme '", info.scheme_name, "' with group ", info.group_size,
                          " is not one the tools run (sym/asym f16 of 2/3/4/8 bits, binary, "
                          "two-plane binary or ternary f16; g32/g64)");
   }
+  if (t.cols > 0 && t.cols != l->cols()) l = std::make_unique<PaddedLinear>(std::move(l), t.cols);
   if (!t.col_scale.empty()) l = std::make_unique<ColumnScaledLinear>(std::move(l), t.col_scale);
   if (!t.rotation.empty())
     l = std::make_unique<RotatedLinear>(std::move(l),
@@ -325,12 +334,16 @@ QuantizedModel from_archive(const io::Archive& a) {
   for (std::size_t i = 0; i < static_cast<std::size_t>(7 * c.n_layers); ++i) {
     const std::string name = matrix_name(i);
     const io::ArchiveEntry& e = a.get(name, io::EntryKind::kPacked);
-    if (static_cast<std::int64_t>(e.rows) != shapes[i % 7][0] ||
-        static_cast<std::int64_t>(e.cols) != shapes[i % 7][1])
+    // CCQ matrices may be zero-padded to whole 64-input groups (quantized_seq.cpp).
+    const std::int64_t want = shapes[i % 7][1], got = static_cast<std::int64_t>(e.cols);
+    const bool padded = got > want && got - want < 64 && got % 64 == 0 &&
+                        io::read_header(e.data).scheme_name.rfind("ccq_", 0) == 0;
+    if (static_cast<std::int64_t>(e.rows) != shapes[i % 7][0] || (got != want && !padded))
       fail("llama: '", name, "' is ", e.rows, " x ", e.cols, ", the config needs ",
            shapes[i % 7][0], " x ", shapes[i % 7][1]);
     QuantizedTensor t;
     t.image = e.data;
+    if (padded) t.cols = want;
     if (a.find(name + ".rotation") != nullptr) {
       t.rotation = a.i32(name + ".rotation");
       const calib::HadamardRotation r = calib::HadamardRotation::from_ints(t.rotation);
@@ -355,7 +368,8 @@ double model_bpw(const QuantizedModel& q) {
   double bits = 0.0, n = 0.0;
   for (const QuantizedTensor& t : q.tensors) {
     const io::FileInfo info = io::read_header(t.image);
-    const double w = static_cast<double>(info.rows * info.cols);
+    const double w =
+        static_cast<double>(info.rows) * static_cast<double>(t.cols > 0 ? t.cols : info.cols);
     bits += t.bpw * w;
     n += w;
   }

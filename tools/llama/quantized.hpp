@@ -36,8 +36,10 @@ struct QuantizedTensor {
   std::vector<std::byte> image;        // packed-matrix file image (io::serialize, Plain)
   std::vector<std::int32_t> rotation;  // HadamardRotation::to_ints(); empty = not rotated
   std::vector<float> col_scale;  // ARB-RC's α_c, one per column (inputs scaled by it); empty = none
-  double bpw = 0.0;              // storage bits per weight (codes and parameters)
-  double nmse = 0.0;             // ‖W - Ŵ‖² / ‖W‖² (Ŵ rotated back; Q is orthogonal)
+  Index cols =
+      0;  // the layer's inputs when the packed matrix is wider (CCQ's zero padding); 0: same
+  double bpw = 0.0;   // storage bits per weight (codes and parameters)
+  double nmse = 0.0;  // ‖W - Ŵ‖² / ‖W‖² (Ŵ rotated back; Q is orthogonal)
   // With calibration: Σ‖W·x̃ - Ŵ·x‖² / Σ‖W·x̃‖² over the calibration tokens (x̃ = x unless
   // -seq), the relative output error of the layer; else -1.
   double out_err = -1.0;

@@ -102,16 +102,28 @@ QuantizedTensor quantize_with(MatrixView<const float> w, const Policy& p,
       quantize_fn(MatrixView<const float>(wv), h, std::span<const float>(imp), col_scale);
   if (!col_scale.empty() && col_scale.size() != static_cast<std::size_t>(cols))
     fail("quantize: ", col_scale.size(), " column scales for ", cols, " columns");
+  // A quantizer may return a wider matrix (zero-padded inputs, CCQ): its extra columns meet zero
+  // activations, so Ŵ is its first `cols` columns and the bits are counted over those.
+  const Index pcols = plain.cols();
+  if (plain.rows() != rows || pcols < cols)
+    fail("quantize: the quantizer returned ", plain.rows(), " x ", pcols, " for ", rows, " x ",
+         cols);
   QuantizedTensor t;
   t.image = io::serialize(plain);
+  if (pcols != cols) t.cols = cols;
   if (p.rot) t.rotation = q.to_ints();
-  t.bpw =
-      plain.bits_per_weight() + (p.rot ? static_cast<double>(calib::HadamardRotation::kStoredBits) /
-                                             static_cast<double>(rows * cols)
-                                       : 0.0);
+  t.bpw = plain.bits_per_weight() * static_cast<double>(pcols) / static_cast<double>(cols) +
+          (p.rot ? static_cast<double>(calib::HadamardRotation::kStoredBits) /
+                       static_cast<double>(rows * cols)
+                 : 0.0);
   if (!col_scale.empty() && rows > 0) t.bpw += 32.0 / static_cast<double>(rows);
   // Ŵ in the original basis (columns scaled, rows rotated back by Qᵀ), then the errors.
   std::vector<float> deq = dequantize(plain), tmp;
+  if (pcols != cols) {
+    for (Index r = 0; r < rows; ++r)
+      std::copy_n(deq.begin() + r * pcols, cols, deq.begin() + r * cols);
+    deq.resize(static_cast<std::size_t>(rows * cols));
+  }
   if (!col_scale.empty())
     for (Index r = 0; r < rows; ++r)
       for (Index c = 0; c < cols; ++c)

@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: Apache-2.0
+// tools/llama/quantized_seq.cpp: the trellis and CCQ policies (policy.hpp, issue #6): their
+// encoders and Linear layers. Their weights stay in the Plain layout and run through the
+// sequence-coded GEMM paths (kernels/reference/sequence.hpp), which decode one group at a time.
+// CCQ matrices whose inputs are not whole 64-groups are padded with zero columns here (the
+// layer pads its inputs to match: PaddedLinear, model.hpp).
+#include <memory>
+
+#include "lowbit/calib/ccq.hpp"
+#include "lowbit/calib/trellis_viterbi.hpp"
+#include "quantized_impl.hpp"
+
+namespace lowbit::llama::detail {
+
+namespace {
+
+using TrellisS = ConvCode<16, 2, 1, CodeMix7>;
+
+/// Encoder threads: the tools quantize one matrix at a time.
+constexpr int kThreads = 2;
+
+template <int G>
+QuantizedTensor quantize_trellis(MatrixView<const float> w, const Policy& p,
+                                 const TensorCalibration* cal, std::uint64_t seed) {
+  return quantize_with<TrellisS, G>(w, p, cal, seed,
+                                    [&](MatrixView<const float> wv, const Eigen::MatrixXd*,
+                                        std::span<const float>, std::vector<float>&) {
+                                      calib::TrellisOptions o;
+                                      o.threads = kThreads;
+                                      return calib::trellis_quantize<TrellisS, PerGroup<G>>(wv, o);
+                                    });
+}
+
+/// wv with zero columns appended up to a multiple of 64 (a copy only when needed).
+MatrixView<const float> pad64(MatrixView<const float> wv, std::vector<float>& buf) {
+  const Index cols = wv.cols(), pc = (cols + 63) / 64 * 64;
+  if (pc == cols) return wv;
+  buf.assign(static_cast<std::size_t>(wv.rows() * pc), 0.0f);
+  for (Index r = 0; r < wv.rows(); ++r) std::copy_n(wv.row_ptr(r), cols, buf.data() + r * pc);
+  return MatrixView<const float>(buf.data(), wv.rows(), pc);
+}
+
+template <class S, int G, class Encode>
+QuantizedTensor quantize_ccq(MatrixView<const float> w, const Policy& p,
+                             const TensorCalibration* cal, std::uint64_t seed, Encode&& encode) {
+  return quantize_with<S, G>(w, p, cal, seed,
+                             [&](MatrixView<const float> wv, const Eigen::MatrixXd*,
+                                 std::span<const float>, std::vector<float>&) {
+                               std::vector<float> buf;
+                               calib::CcqOptions o;
+                               o.threads = kThreads;
+                               return encode(pad64(wv, buf), o);
+                             });
+}
+
+template <class S, int G>
+std::unique_ptr<Linear> load_seq(const io::FileInfo& info, const QuantizedTensor& t, bool fa) {
+  if (info.scheme_name != S::name() || info.group_size != static_cast<std::uint32_t>(G))
+    return nullptr;
+  using W = PackedMatrix<S, PerGroup<G>, Plain>;
+  return std::make_unique<PackedLinear<W>>(io::deserialize<W>(t.image), fa);
+}
+
+}  // namespace
+
+QuantizedTensor quantize_tensor_seq(MatrixView<const float> w, const Policy& p,
+                                    const TensorCalibration* cal, std::uint64_t seed) {
+  switch (p.family) {
+    case Family::kTrellis:
+      return p.group == 32 ? quantize_trellis<32>(w, p, cal, seed)
+                           : quantize_trellis<64>(w, p, cal, seed);
+    case Family::kWint2:
+      return quantize_ccq<CcqWint2, 128>(w, p, cal, seed,
+                                         [](MatrixView<const float> x, const calib::CcqOptions& o) {
+                                           return calib::ccq_wint2_quantize(x, o);
+                                         });
+    default:
+      return quantize_ccq<CcqWint25, 64>(w, p, cal, seed,
+                                         [](MatrixView<const float> x, const calib::CcqOptions& o) {
+                                           return calib::ccq_wint25_quantize(x, o);
+                                         });
+  }
+}
+
+std::unique_ptr<Linear> make_linear_seq(const io::FileInfo& info, const QuantizedTensor& t,
+                                        bool fa) {
+  std::unique_ptr<Linear> l = load_seq<TrellisS, 32>(info, t, fa);
+  if (!l) l = load_seq<TrellisS, 64>(info, t, fa);
+  if (!l) l = load_seq<CcqWint2, 128>(info, t, fa);
+  if (!l) l = load_seq<CcqWint25, 64>(info, t, fa);
+  return l;
+}
+
+}  // namespace lowbit::llama::detail
