@@ -44,7 +44,9 @@
 //   -gptq   the family's parameters fitted on W, then GPTQ (act-order) chooses every code on the
 //           compensated weights with those parameters fixed (calib::gptq's fixed_params)
 //   -rot    as above
-// Trellis and convolutional-code policies (issue #6; QUANTIZERS.md §6): <family>-g<group>[-rot]
+// Trellis and convolutional-code policies (issue #6; QUANTIZERS.md §6): <family>-g<group>[-gptq]
+// [-rot] (-gptq: trellis only, QTIP's block LDLQ with the calibration Hessian,
+// calib/trellis_ldlq.hpp)
 //   trellis ConvCode<16, 2, 1, CodeMix7>: QTIP's bit-shift trellis, L = 16, 2 bits a weight, a
 //           group of g weights is one tail-biting sequence with an f16 scale (2 + 16/g bpw);
 //           Viterbi encoding (calib/trellis_viterbi.hpp)
@@ -193,8 +195,8 @@ inline Policy parse_policy(const std::string& s) {
     i = j == std::string::npos ? s.size() : j;
   }
   if (p.family == Family::kTrellis || p.family == Family::kWint2 || p.family == Family::kWint25) {
-    if (p.clip || p.ls || p.imp || p.seq || p.e2e || p.gptq)
-      fail("policy '", s, "': trellis and CCQ policies take only -rot");
+    if (p.clip || p.ls || p.imp || p.seq || p.e2e || (p.gptq && p.family != Family::kTrellis))
+      fail("policy '", s, "': trellis policies take -gptq and -rot, CCQ policies only -rot");
     if (p.family != Family::kTrellis && p.group != 64)
       fail("policy '", s, "': CCQ policies take -g64 (their local-scale group)");
   } else if (p.family != Family::kInteger) {

@@ -7,7 +7,7 @@
 #include <memory>
 
 #include "lowbit/calib/ccq.hpp"
-#include "lowbit/calib/trellis_viterbi.hpp"
+#include "lowbit/calib/trellis_ldlq.hpp"
 #include "quantized_impl.hpp"
 
 namespace lowbit::llama::detail {
@@ -23,10 +23,13 @@ template <int G>
 QuantizedTensor quantize_trellis(MatrixView<const float> w, const Policy& p,
                                  const TensorCalibration* cal, std::uint64_t seed) {
   return quantize_with<TrellisS, G>(w, p, cal, seed,
-                                    [&](MatrixView<const float> wv, const Eigen::MatrixXd*,
+                                    [&](MatrixView<const float> wv, const Eigen::MatrixXd* h,
                                         std::span<const float>, std::vector<float>&) {
                                       calib::TrellisOptions o;
                                       o.threads = kThreads;
+                                      if (p.gptq)
+                                        return calib::trellis_quantize_ldlq<TrellisS, PerGroup<G>>(
+                                            wv, *h, o);
                                       return calib::trellis_quantize<TrellisS, PerGroup<G>>(wv, o);
                                     });
 }

@@ -231,6 +231,97 @@ std::vector<float> conv_code_table() {
   return t;
 }
 
+/// One thread's trellis encoder for scheme S: a group's symbols and scale (see the top of this
+/// file). Holds the Viterbi workspace; the code table is shared.
+template <class S>
+class TrellisGroupEncoder {
+ public:
+  TrellisGroupEncoder(const std::vector<float>& table, double rms_code, int passes)
+      : table_(table), rms_code_(rms_code), passes_(passes) {}
+
+  /// Encodes x[0..n) into sym[0..n) and *p; returns false if the scale overflows S's storage.
+  /// With `decoded`, also writes ŵ.
+  bool encode(const float* x, Index n, std::uint8_t* sym, typename S::Params* p,
+              float* decoded = nullptr) {
+    double ss = 0.0;
+    for (Index i = 0; i < n; ++i) ss += static_cast<double>(x[i]) * x[i];
+    if (!(ss > 0.0)) {
+      *p = S::make(0.0f);
+      std::fill(sym, sym + n, std::uint8_t{0});
+      if (decoded != nullptr) std::fill(decoded, decoded + n, 0.0f);
+      return true;
+    }
+    double scale = std::sqrt(ss / static_cast<double>(n)) / rms_code_;
+    double best_err = std::numeric_limits<double>::infinity();
+    for (int pass = 0; pass < passes_; ++pass) {
+      xs_.resize(static_cast<std::size_t>(n));
+      for (Index i = 0; i < n; ++i)
+        xs_[static_cast<std::size_t>(i)] = static_cast<float>(x[i] / scale);
+      states_.resize(static_cast<std::size_t>(n / S::kV));
+      vit_.encode(xs_, table_.data(), states_);
+      double xv = 0.0, vv = 0.0;
+      for (std::size_t t = 0; t < states_.size(); ++t)
+        for (int v = 0; v < S::kV; ++v) {
+          const double c = S::CodeFn::value(states_[t], v);
+          xv += static_cast<double>(x[t * S::kV + static_cast<std::size_t>(v)]) * c;
+          vv += c * c;
+        }
+      const typename S::Params q = S::make(vv > 0.0 ? static_cast<float>(xv / vv) : 0.0f);
+      if (!S::params_finite(q)) return false;
+      const double sq = S::scale(q);
+      double err = 0.0;
+      for (std::size_t t = 0; t < states_.size(); ++t)
+        for (int v = 0; v < S::kV; ++v) {
+          const double e =
+              x[t * S::kV + static_cast<std::size_t>(v)] - sq * S::CodeFn::value(states_[t], v);
+          err += e * e;
+        }
+      if (err < best_err) {
+        best_err = err;
+        *p = q;
+        for (std::size_t t = 0; t < states_.size(); ++t)
+          for (int v = 0; v < S::kV; ++v) {
+            const std::size_t i = t * S::kV + static_cast<std::size_t>(v);
+            sym[i] = S::symbol_of(states_[t], v);
+            if (decoded != nullptr)
+              decoded[i] =
+                  static_cast<float>(sq) * static_cast<float>(S::CodeFn::value(states_[t], v));
+          }
+      }
+      if (sq == 0.0) break;
+      scale = sq;
+    }
+    return true;
+  }
+
+ private:
+  const std::vector<float>& table_;
+  double rms_code_;
+  int passes_;
+  TrellisViterbi<S::kL, S::kKV, S::kV> vit_;
+  std::vector<float> xs_;
+  std::vector<std::uint32_t> states_;
+};
+
+/// The code table of S and its rms (the encoder's starting scale divides by it).
+template <class S>
+double conv_code_rms(const std::vector<float>& table) {
+  double r = 0.0;
+  for (float v : table) r += static_cast<double>(v) * v;
+  return std::sqrt(r / static_cast<double>(table.size()));
+}
+
+/// Throws Error unless every weight is finite and every group of a row can be coded.
+template <class S, Granularity G>
+void check_trellis_input(MatrixView<const float> w, const char* who) {
+  for (Index r = 0; r < w.rows(); ++r)
+    for (Index k = 0; k < w.cols(); ++k)
+      if (!std::isfinite(w(r, k)))
+        lowbit::detail::fail(who, ": weight (", r, ", ", k, ") is ", w(r, k), ", not finite");
+  const Index gc = G::group_cols(w.cols());
+  for (Index k0 = 0; k0 < w.cols(); k0 += gc) S::check_group(std::min(gc, w.cols() - k0));
+}
+
 /// Quantizes w with the trellis scheme S (a ConvCode) at granularity G (PerChannel: one sequence
 /// per row; PerGroup<g>: sequences of g weights, the last group of a row may be shorter if it
 /// still holds whole steps and a window). See the top of this file. Throws Error on NaN/Inf,
@@ -242,81 +333,25 @@ PackedMatrix<S, G, Plain> trellis_quantize(MatrixView<const float> w,
                 "trellis_quantize: a sequence lies within one row; use PerChannel or PerGroup");
   if (opt.threads < 1 || opt.passes < 1 || opt.passes > 2)
     lowbit::detail::fail("trellis_quantize: threads must be >= 1 and passes 1 or 2");
+  check_trellis_input<S, G>(w, "trellis_quantize");
   const Index rows = w.rows(), cols = w.cols(), gc = G::group_cols(cols);
-  for (Index r = 0; r < rows; ++r)
-    for (Index k = 0; k < cols; ++k)
-      if (!std::isfinite(w(r, k)))
-        lowbit::detail::fail("trellis_quantize: weight (", r, ", ", k, ") is ", w(r, k),
-                             ", not finite");
-  for (Index k0 = 0; k0 < cols; k0 += gc) S::check_group(std::min(gc, cols - k0));
   PackedMatrix<S, G, Plain> out(rows, cols);
   if (out.empty()) return out;
   const std::vector<float> table = conv_code_table<S>();
-  double rms_code = 0.0;
-  for (float v : table) rms_code += static_cast<double>(v) * v;
-  rms_code = std::sqrt(rms_code / static_cast<double>(table.size()));
-  std::vector<std::vector<std::uint8_t>> syms(static_cast<std::size_t>(rows));
+  const double rms_code = conv_code_rms<S>(table);
+  std::vector<std::uint8_t> syms(static_cast<std::size_t>(rows * cols));
   std::vector<Index> bad(static_cast<std::size_t>(rows), -1);
   lowbit::detail::parallel_for(rows, opt.threads, [&](Index r0, Index r1) {
-    TrellisViterbi<S::kL, S::kKV, S::kV> vit;
-    std::vector<float> xs;
-    std::vector<std::uint32_t> states;
-    std::vector<std::uint8_t> cand;
-    for (Index r = r0; r < r1; ++r) {
-      auto& sy = syms[static_cast<std::size_t>(r)];
-      sy.assign(static_cast<std::size_t>(cols), 0);
+    TrellisGroupEncoder<S> enc(table, rms_code, opt.passes);
+    for (Index r = r0; r < r1; ++r)
       for (Index k0 = 0; k0 < cols; k0 += gc) {
-        const Index n = std::min(gc, cols - k0);
-        const float* x = w.row_ptr(r) + k0;
-        double ss = 0.0;
-        for (Index i = 0; i < n; ++i) ss += static_cast<double>(x[i]) * x[i];
         auto& p = out.params()[static_cast<std::size_t>(out.param_slot(r, k0))];
-        std::uint8_t* sym = sy.data() + k0;
-        if (!(ss > 0.0)) {
-          p = S::make(0.0f);
-          continue;
-        }
-        double scale = std::sqrt(ss / static_cast<double>(n)) / rms_code;
-        double best_err = std::numeric_limits<double>::infinity();
-        for (int pass = 0; pass < opt.passes; ++pass) {
-          xs.resize(static_cast<std::size_t>(n));
-          for (Index i = 0; i < n; ++i)
-            xs[static_cast<std::size_t>(i)] = static_cast<float>(x[i] / scale);
-          states.resize(static_cast<std::size_t>(n / S::kV));
-          vit.encode(xs, table.data(), states);
-          cand.resize(static_cast<std::size_t>(n));
-          double xv = 0.0, vv = 0.0;
-          for (std::size_t t = 0; t < states.size(); ++t)
-            for (int v = 0; v < S::kV; ++v) {
-              const std::size_t i = t * S::kV + static_cast<std::size_t>(v);
-              cand[i] = S::symbol_of(states[t], v);
-              const double c = S::CodeFn::value(states[t], v);
-              xv += static_cast<double>(x[i]) * c;
-              vv += c * c;
-            }
-          const typename S::Params q = S::make(vv > 0.0 ? static_cast<float>(xv / vv) : 0.0f);
-          if (!S::params_finite(q)) {
-            bad[static_cast<std::size_t>(r)] = k0;
-            return;
-          }
-          const double sq = S::scale(q);
-          double err = 0.0;
-          for (std::size_t t = 0; t < states.size(); ++t)
-            for (int v = 0; v < S::kV; ++v) {
-              const std::size_t i = t * S::kV + static_cast<std::size_t>(v);
-              const double e = x[i] - sq * S::CodeFn::value(states[t], v);
-              err += e * e;
-            }
-          if (err < best_err) {
-            best_err = err;
-            p = q;
-            std::copy(cand.begin(), cand.end(), sym);
-          }
-          if (sq == 0.0) break;
-          scale = sq;
+        if (!enc.encode(w.row_ptr(r) + k0, std::min(gc, cols - k0), syms.data() + r * cols + k0,
+                        &p)) {
+          bad[static_cast<std::size_t>(r)] = k0;
+          break;
         }
       }
-    }
   });
   for (Index r = 0; r < rows; ++r)
     if (bad[static_cast<std::size_t>(r)] >= 0)
@@ -324,7 +359,7 @@ PackedMatrix<S, G, Plain> trellis_quantize(MatrixView<const float> w,
                            bad[static_cast<std::size_t>(r)], " overflows f16");
   for (Index r = 0; r < rows; ++r)
     for (Index k = 0; k < cols; ++k)
-      out.set_code(r, k, syms[static_cast<std::size_t>(r)][static_cast<std::size_t>(k)]);
+      out.set_code(r, k, syms[static_cast<std::size_t>(r * cols + k)]);
   return out;
 }
 
