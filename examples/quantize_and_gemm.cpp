@@ -8,6 +8,7 @@
 // error of the quantized GEMV (reference kernel) against the fp32 GEMV.
 //
 //   quantize_and_gemm [--json] [--rows N] [--cols N] [--threads T]
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -20,7 +21,9 @@
 #include <vector>
 
 #include "lowbit/calib/binary_refine.hpp"
+#include "lowbit/calib/ccq.hpp"
 #include "lowbit/calib/ternary_threshold.hpp"
+#include "lowbit/calib/trellis_viterbi.hpp"
 #include "lowbit/lowbit.hpp"
 #if LOWBIT_DEMO_EIGEN
 #include "lowbit/interop/eigen.hpp"
@@ -186,6 +189,49 @@ void run_binary_ternary(const Data& d, const Setup& s) {
             [&] { return calib::ternarize_sherry<f16, G>(wv); });
 }
 
+/// A sequence-coded matrix (trellis, CCQ): its dequantized weights and reference GEMV.
+template <class Make>
+void run_sequence(const Data& d, const Setup& s, const char* policy, const char* fit, int bits,
+                  int group, Make&& make) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto q = make();
+  const double secs = seconds_since(t0);
+  std::vector<float> y(static_cast<std::size_t>(s.rows));
+  ref::gemm(q, MatrixView<const float>(d.x.data(), 1, s.cols),
+            MatrixView<float>(y.data(), 1, s.rows));
+  report(d, s, policy, fit, bits, group, q.bits_per_weight(), dequantize(q), y, secs);
+}
+
+/// The trellis and CCQ encoders (issue #6) on the first min(rows, 256) rows (a whole 4096 x 4096
+/// trellis encode takes minutes; bench/bench_trellis.cpp times it).
+void run_trellis_ccq(const Data& full, const Setup& full_s) {
+  Setup s = full_s;
+  s.rows = std::min<Index>(full_s.rows, 256);
+  Data d;
+  d.dist = full.dist;
+  d.w.assign(full.w.begin(), full.w.begin() + s.rows * s.cols);
+  d.x = full.x;
+  d.y.assign(full.y.begin(), full.y.begin() + s.rows);
+  for (float v : d.w) d.energy += static_cast<double>(v) * v;
+  const MatrixView<const float> wv(d.w.data(), s.rows, s.cols);
+  calib::TrellisOptions to;
+  to.threads = s.threads;
+  const Index tail = s.cols % 256;
+  if (tail == 0 || tail >= 8) {
+    run_sequence(d, s, "trellis_l16k2", "mix7", 2, 256, [&] {
+      return calib::trellis_quantize<ConvCode<16, 2, 1, CodeMix7>, PerGroup<256>>(wv, to);
+    });
+  }
+  if (s.cols % 64 == 0) {
+    calib::CcqOptions co;
+    co.threads = s.threads;
+    run_sequence(d, s, "ccq_wint2", "codebook", 2, 64,
+                 [&] { return calib::ccq_wint2_quantize(wv, co); });
+    run_sequence(d, s, "ccq_wint25", "viterbi", 3, 64,
+                 [&] { return calib::ccq_wint25_quantize(wv, co); });
+  }
+}
+
 template <int Bits, class G>
 void run_bits_group(const Data& d, const Setup& s, int group, const Fit& mm, const Fit& clip,
                     const Fit& ls) {
@@ -265,6 +311,7 @@ int main(int argc, char** argv) {
       run_bits<4>(d, s, mm, clip, ls);
       run_bits<8>(d, s, mm, clip, ls);
       run_binary_ternary(d, s);
+      run_trellis_ccq(d, s);
     }
   } catch (const Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
