@@ -25,51 +25,16 @@ namespace {
 
 using namespace lowbit;
 
-template <class S>
-void encode_case(benchmark::State& state, Index rows, Index cols) {
+/// Quantizes `rows` × `cols` N(0, 1) weights by quantize(view, threads) once; counters: NMSE,
+/// bits per weight and encoding rate.
+template <class Quantize>
+void quantize_case(benchmark::State& state, Index rows, Index cols, Quantize&& quantize) {
   const auto w = bench::gaussian(static_cast<std::size_t>(rows * cols), 20261123);
   const MatrixView<const float> wv(w.data(), rows, cols);
-  calib::TrellisOptions o;
-  o.threads = static_cast<int>(state.range(0));
-  double nmse = 0.0;
-  for (auto _ : state) {
-    const auto q = calib::trellis_quantize<S, PerGroup<256>>(wv, o);
-    state.PauseTiming();
-    const auto d = dequantize(q);
-    double e = 0.0, s = 0.0;
-    for (std::size_t i = 0; i < d.size(); ++i) {
-      e += (static_cast<double>(d[i]) - w[i]) * (static_cast<double>(d[i]) - w[i]);
-      s += static_cast<double>(w[i]) * w[i];
-    }
-    nmse = e / s;
-    state.ResumeTiming();
-  }
-  state.counters["nmse"] = nmse;
-  state.counters["weights_per_s"] = benchmark::Counter(
-      static_cast<double>(rows * cols), benchmark::Counter::kIsIterationInvariantRate);
-}
-
-template <class S>
-void nmse_case(benchmark::State& state) {
-  encode_case<S>(state, 4096, 256);
-}
-template <class S>
-void encode4096_case(benchmark::State& state) {
-  encode_case<S>(state, 4096, 4096);
-}
-void small_case(benchmark::State& state) {
-  encode_case<ConvCode<16, 2, 1, CodeMix7>>(state, 64, 256);
-}
-
-template <class Quantize>
-void ccq_case(benchmark::State& state, Quantize&& quantize) {
-  const Index rows = 256, cols = 4096;
-  const auto w = bench::gaussian(static_cast<std::size_t>(rows * cols), 20261123);
-  calib::CcqOptions o;
-  o.threads = static_cast<int>(state.range(0));
+  const int threads = static_cast<int>(state.range(0));
   double nmse = 0.0, bpw = 0.0;
   for (auto _ : state) {
-    const auto q = quantize(MatrixView<const float>(w.data(), rows, cols), o);
+    const auto q = quantize(wv, threads);
     state.PauseTiming();
     const auto d = dequantize(q);
     double e = 0.0, s = 0.0;
@@ -86,13 +51,38 @@ void ccq_case(benchmark::State& state, Quantize&& quantize) {
   state.counters["weights_per_s"] = benchmark::Counter(
       static_cast<double>(rows * cols), benchmark::Counter::kIsIterationInvariantRate);
 }
+
+template <class S>
+auto trellis_fn() {
+  return [](MatrixView<const float> w, int threads) {
+    calib::TrellisOptions o;
+    o.threads = threads;
+    return calib::trellis_quantize<S, PerGroup<256>>(w, o);
+  };
+}
+
+template <class S>
+void nmse_case(benchmark::State& state) {
+  quantize_case(state, 4096, 256, trellis_fn<S>());
+}
+template <class S>
+void encode4096_case(benchmark::State& state) {
+  quantize_case(state, 4096, 4096, trellis_fn<S>());
+}
+void small_case(benchmark::State& state) {
+  quantize_case(state, 64, 256, trellis_fn<ConvCode<16, 2, 1, CodeMix7>>());
+}
 void wint2_case(benchmark::State& state) {
-  ccq_case(state, [](MatrixView<const float> w, const calib::CcqOptions& o) {
+  quantize_case(state, 256, 4096, [](MatrixView<const float> w, int threads) {
+    calib::CcqOptions o;
+    o.threads = threads;
     return calib::ccq_wint2_quantize(w, o);
   });
 }
 void wint25_case(benchmark::State& state) {
-  ccq_case(state, [](MatrixView<const float> w, const calib::CcqOptions& o) {
+  quantize_case(state, 256, 4096, [](MatrixView<const float> w, int threads) {
+    calib::CcqOptions o;
+    o.threads = threads;
     return calib::ccq_wint25_quantize(w, o);
   });
 }

@@ -26,18 +26,23 @@
 #include "lowbit/quant/activation.hpp"
 #include "lowbit/quant/common.hpp"
 
+namespace lowbit::detail {
+/// The shape checks of the integer-path references: X̂ has W's columns, Y is X̂'s rows × W's rows.
+inline void check_int8_ref_shapes(Index wrows, Index wcols, const Int8Activations& x,
+                                  MatrixView<float> y) {
+  if (x.cols() != wcols)
+    fail("ref::gemm_int8: activations have ", x.cols(), " columns, W has ", wcols);
+  if (y.rows() != x.rows() || y.cols() != wrows)
+    fail("ref::gemm_int8: Y is ", y.rows(), " x ", y.cols(), ", expected ", x.rows(), " x ", wrows);
+}
+}  // namespace lowbit::detail
+
 namespace lowbit::ref {
 
 /// Y (n × m) = X̂ · Ŵᵀ on the integer path (see the definition above). Throws Error on shapes.
 template <AffineDecodeScheme S, Granularity G, class L>
 void gemm_int8(const PackedMatrix<S, G, L>& w, const Int8Activations& x, MatrixView<float> y) {
-  if (x.cols() != w.cols()) {
-    detail::fail("ref::gemm_int8: activations have ", x.cols(), " columns, W has ", w.cols());
-  }
-  if (y.rows() != x.rows() || y.cols() != w.rows()) {
-    detail::fail("ref::gemm_int8: Y is ", y.rows(), " x ", y.cols(), ", expected ", x.rows(), " x ",
-                 w.rows());
-  }
+  detail::check_int8_ref_shapes(w.rows(), w.cols(), x, y);
   const Index cols = w.cols();
   const Index gc = G::group_cols(cols);
   std::vector<std::int32_t> codes(static_cast<std::size_t>(cols));
@@ -70,11 +75,7 @@ void gemm_int8(const PackedMatrix<S, G, L>& w, const Int8Activations& x, MatrixV
 ///   for p = 1 .. P-1;  acc = acc + t_g;  y = acc·s_x.
 template <PlaneDecodeScheme S, Granularity G, class L>
 void gemm_int8(const PackedMatrix<S, G, L>& w, const Int8Activations& x, MatrixView<float> y) {
-  if (x.cols() != w.cols())
-    detail::fail("ref::gemm_int8: activations have ", x.cols(), " columns, W has ", w.cols());
-  if (y.rows() != x.rows() || y.cols() != w.rows())
-    detail::fail("ref::gemm_int8: Y is ", y.rows(), " x ", y.cols(), ", expected ", x.rows(), " x ",
-                 w.rows());
+  detail::check_int8_ref_shapes(w.rows(), w.cols(), x, y);
   constexpr int P = S::kPlanes;
   const Index cols = w.cols();
   const Index gc = G::group_cols(cols);

@@ -20,6 +20,7 @@
 #include "lowbit/core/concepts.hpp"
 #include "lowbit/core/error.hpp"
 #include "lowbit/core/view.hpp"
+#include "lowbit/kernels/reference/gemv_int8.hpp"
 #include "lowbit/pack/packed_matrix.hpp"
 #include "lowbit/pack/sequence.hpp"
 #include "lowbit/quant/activation.hpp"
@@ -63,11 +64,7 @@ void gemm(const PackedMatrix<S, G, L>& w, MatrixView<const float> x, MatrixView<
 /// Y (n × m) = X̂·Ŵᵀ on the integer path (see the top of this file). Throws Error on shapes.
 template <IntSequenceScheme S, Granularity G, class L>
 void gemm_int8(const PackedMatrix<S, G, L>& w, const Int8Activations& x, MatrixView<float> y) {
-  if (x.cols() != w.cols())
-    detail::fail("ref::gemm_int8: activations have ", x.cols(), " columns, W has ", w.cols());
-  if (y.rows() != x.rows() || y.cols() != w.rows())
-    detail::fail("ref::gemm_int8: Y is ", y.rows(), " x ", y.cols(), ", expected ", x.rows(), " x ",
-                 w.rows());
+  detail::check_int8_ref_shapes(w.rows(), w.cols(), x, y);
   const Index cols = w.cols(), gc = G::group_cols(cols);
   std::vector<std::uint8_t> codes;
   std::vector<std::int32_t> vals(static_cast<std::size_t>(cols));
