@@ -161,20 +161,18 @@ class TrellisViterbi {
   }
 
   // 16 states at a time in GCC/clang vector extensions (one or more registers on every target).
+  // Vectors never cross a function boundary by value (out-parameters instead): a 64-byte vector
+  // argument or result has a different ABI with and without AVX-512 (g++'s -Wpsabi).
   using F16 = float __attribute__((vector_size(64)));
   using I16 = std::int32_t __attribute__((vector_size(64)));
   using U16 = std::uint8_t __attribute__((vector_size(16)));
 
-  static F16 load16(const float* p) noexcept {
-    F16 v;
-    std::memcpy(&v, p, sizeof v);
-    return v;
-  }
+  static void load16(F16& v, const float* p) noexcept { std::memcpy(&v, p, sizeof v); }
 
   /// Lanes (E·16 + i) / P of m: the best-predecessor cost of output states E·16 .. E·16 + 15.
   template <int E, std::size_t... I>
-  static F16 expand(F16 m, std::index_sequence<I...>) noexcept {
-    return __builtin_shufflevector(m, m, static_cast<int>((E * 16 + I) / kPreds)...);
+  static void expand(F16& out, const F16& m, std::index_sequence<I...>) noexcept {
+    out = __builtin_shufflevector(m, m, static_cast<int>((E * 16 + I) / kPreds)...);
   }
 
   /// Output states q0·P .. (q0 + 16)·P: cost to reach them through the best predecessor.
@@ -184,9 +182,11 @@ class TrellisViterbi {
     (
         [&] {
           const std::uint32_t s0 = q0 * kPreds + static_cast<std::uint32_t>(E) * 16;
-          F16 c = expand<static_cast<int>(E)>(m, std::make_index_sequence<16>{});
+          F16 c, t;
+          expand<static_cast<int>(E)>(c, m, std::make_index_sequence<16>{});
           for (int v = 0; v < V; ++v) {
-            const F16 e = xt[v] - load16(table + static_cast<std::size_t>(v) * kStates + s0);
+            load16(t, table + static_cast<std::size_t>(v) * kStates + s0);
+            const F16 e = xt[v] - t;
             c += e * e;
           }
           std::memcpy(out + s0, &c, sizeof c);
@@ -200,14 +200,16 @@ class TrellisViterbi {
                    const float* table) noexcept {
     if constexpr (kQ >= 16) {
       for (std::uint32_t q0 = 0; q0 < kQ; q0 += 16) {
-        F16 m = load16(D + q0);
+        F16 m, v;
+        load16(m, D + q0);
         for (std::uint32_t j = 1; j < kPreds; ++j) {
-          const F16 v = load16(D + q0 + j * kQ);
+          load16(v, D + q0 + j * kQ);
           m = v < m ? v : m;
         }
         I16 arg = I16{};
         for (std::uint32_t j = kPreds; j-- > 1;) {
-          const I16 hit = load16(D + q0 + j * kQ) == m;
+          load16(v, D + q0 + j * kQ);
+          const I16 hit = v == m;
           arg = hit ? I16{} + static_cast<std::int32_t>(j) : arg;
         }
         const U16 a8 = __builtin_convertvector(arg, U16);
