@@ -12,6 +12,7 @@
 #include "lowbit/io/serialize.hpp"
 #include "lowbit/lowbit.hpp"
 #include "support/catch.hpp"
+#include "support/files.hpp"
 #include "support/metrics.hpp"
 #include "support/rng.hpp"
 
@@ -120,15 +121,9 @@ TEST_CASE("ccq wint2: the encoder on N(0, 1), files and bad input", "[ccq][accur
   REQUIRE(back.row_params()[3].code_scale == q.row_params()[3].code_scale);
   const io::FileInfo info = io::read_header(img);
   CHECK(info.row_param_bytes == 10u);
-  {
-    std::vector<std::byte> bad = img;
-    const float huge = 1e9f;  // row 0's code scale: words far outside 15 bits
-    std::memcpy(bad.data() + info.row_params_offset, &huge, 4);
-    const std::size_t body = bad.size() - 4;
-    const std::uint32_t crc = io::crc32(std::span<const std::byte>(bad.data(), body));
-    std::memcpy(bad.data() + body, &crc, 4);
-    REQUIRE_THROWS_WITH(io::deserialize<W2>(bad), Catch::Matchers::Contains("code words"));
-  }
+  // Row 0's code scale 1e9: code words far outside 15 bits.
+  REQUIRE_THROWS_WITH(io::deserialize<W2>(test::patched(img, info.row_params_offset, 1e9f)),
+                      Catch::Matchers::Contains("code words"));
   // A zero row decodes to zeros; 192 columns (a last 64-group) work; 100 columns do not.
   std::vector<float> z(2 * 192, 0.0f);
   for (Index k = 0; k < 192; ++k) z[static_cast<std::size_t>(192 + k)] = std::cos(0.1f * k);
@@ -188,12 +183,9 @@ TEST_CASE("ccq wint2.5: windows, words and FastDeploy's decode", "[ccq]") {
   std::vector<std::byte> img = io::serialize(q);
   CHECK(dequantize(io::deserialize<W25>(img)) == d);
   const io::FileInfo info = io::read_header(img);
-  const std::uint16_t big = 0x2000;  // 14 bits
-  std::memcpy(img.data() + info.params_offset, &big, 2);
-  const std::size_t body = img.size() - 4;
-  const std::uint32_t crc = io::crc32(std::span<const std::byte>(img.data(), body));
-  std::memcpy(img.data() + body, &crc, 4);
-  REQUIRE_THROWS_WITH(io::deserialize<W25>(img), Catch::Matchers::Contains("13 bits"));
+  REQUIRE_THROWS_WITH(  // a local scale of 14 bits
+      io::deserialize<W25>(test::patched(img, info.params_offset, std::uint16_t{0x2000})),
+      Catch::Matchers::Contains("13 bits"));
   // Zeros, and bad shapes.
   std::vector<float> z(64, 0.0f);
   const auto qz = calib::ccq_wint25_quantize(MatrixView<const float>(z.data(), 1, 64));

@@ -9,9 +9,11 @@
 #include "lowbit/io/archive.hpp"
 #include "lowbit/lowbit.hpp"
 #include "support/catch.hpp"
+#include "support/files.hpp"
 #include "support/rng.hpp"
 
 using namespace lowbit;
+using lowbit::test::patched;
 using Sym4 = Symmetric<4, SymmetricConvention::kSignedMax, f16>;
 using M = PackedMatrix<Sym4, PerGroup<32>, Plain>;
 
@@ -45,14 +47,6 @@ std::string error_of(std::span<const std::byte> bytes) {
 }
 
 // Patches bytes at `at` with the little-endian value and recomputes the checksum.
-template <class T>
-std::vector<std::byte> patched(std::vector<std::byte> b, std::size_t at, T v) {
-  lowbit::detail::store_le<T>(b.data() + at, v);
-  const std::size_t body = b.size() - 4;
-  lowbit::detail::store_le<std::uint32_t>(b.data() + body,
-                                          io::crc32(std::span<const std::byte>(b.data(), body)));
-  return b;
-}
 
 // Offset of entry i's fixed fields (kind byte) in the table.
 std::size_t entry_fields(const std::vector<std::byte>& b, int i) {
