@@ -88,13 +88,7 @@ inline double mean_abs_dev(std::span<const float> x, double mu) noexcept {
   return x.empty() ? 0.0 : s / static_cast<double>(x.size());
 }
 
-/// Throws Error if any value of the view is NaN or ±Inf.
-inline void check_finite(MatrixView<const float> w, const char* who) {
-  for (Index r = 0; r < w.rows(); ++r)
-    for (Index k = 0; k < w.cols(); ++k)
-      if (!std::isfinite(w(r, k)))
-        lowbit::detail::fail(who, ": weight (", r, ", ", k, ") is ", w(r, k), ", not finite");
-}
+using lowbit::detail::check_finite;  // core/view.hpp
 
 /// The values of every parameter set of a (G, Plain) matrix of w's shape, in row-major order.
 template <Granularity G>

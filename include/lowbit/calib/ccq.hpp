@@ -165,11 +165,7 @@ inline PackedMatrix<CcqWint2, PerGroup<128>, Plain> ccq_wint2_quantize(MatrixVie
   if (cols % S::kLocalGroup != 0)
     lowbit::detail::fail("ccq_wint2_quantize: ", cols,
                          " columns are not whole 64-input groups (WINT2's local-scale group)");
-  for (Index r = 0; r < rows; ++r)
-    for (Index k = 0; k < cols; ++k)
-      if (!std::isfinite(w(r, k)))
-        lowbit::detail::fail("ccq_wint2_quantize: weight (", r, ", ", k, ") is ", w(r, k),
-                             ", not finite");
+  lowbit::detail::check_finite(w, "ccq_wint2_quantize");
   PackedMatrix<S, PerGroup<128>, Plain> out(rows, cols);
   if (out.empty()) return out;
   constexpr float kCs = 120.0f, kZp = 778.4f;
@@ -371,11 +367,7 @@ inline PackedMatrix<CcqWint25, PerGroup<64>, Plain> ccq_wint25_quantize(
   if (cols % S::kGroup != 0)
     lowbit::detail::fail("ccq_wint25_quantize: ", cols,
                          " columns are not whole 64-input groups (WINT2.5's word group)");
-  for (Index r = 0; r < rows; ++r)
-    for (Index k = 0; k < cols; ++k)
-      if (!std::isfinite(w(r, k)))
-        lowbit::detail::fail("ccq_wint25_quantize: weight (", r, ", ", k, ") is ", w(r, k),
-                             ", not finite");
+  lowbit::detail::check_finite(w, "ccq_wint25_quantize");
   PackedMatrix<S, PerGroup<64>, Plain> out(rows, cols);
   if (out.empty()) return out;
   const Index groups = cols / S::kGroup;

@@ -338,10 +338,7 @@ double conv_code_rms(const std::vector<float>& table) {
 /// Throws Error unless every weight is finite and every group of a row can be coded.
 template <class S, Granularity G>
 void check_trellis_input(MatrixView<const float> w, const char* who) {
-  for (Index r = 0; r < w.rows(); ++r)
-    for (Index k = 0; k < w.cols(); ++k)
-      if (!std::isfinite(w(r, k)))
-        lowbit::detail::fail(who, ": weight (", r, ", ", k, ") is ", w(r, k), ", not finite");
+  lowbit::detail::check_finite(w, who);
   const Index gc = G::group_cols(w.cols());
   for (Index k0 = 0; k0 < w.cols(); k0 += gc) S::check_group(std::min(gc, w.cols() - k0));
 }

@@ -8,6 +8,7 @@
 // elements alias. VectorView<T> is `size` elements with a runtime element increment.
 #pragma once
 
+#include <cmath>
 #include <span>
 #include <type_traits>
 
@@ -96,5 +97,15 @@ class VectorView {
   Index size_ = 0;
   Index inc_ = 1;
 };
+
+namespace detail {
+/// Throws Error naming `who`, the row and the column if any weight of w is NaN or ±Inf.
+inline void check_finite(MatrixView<const float> w, const char* who) {
+  for (Index r = 0; r < w.rows(); ++r)
+    for (Index k = 0; k < w.cols(); ++k)
+      if (!std::isfinite(w(r, k)))
+        fail(who, ": weight (", r, ", ", k, ") is ", w(r, k), ", not finite");
+}
+}  // namespace detail
 
 }  // namespace lowbit
