@@ -34,6 +34,13 @@
 #else
 #define LOWBIT_HAS_AVX512VNNI 0
 #endif
+// VBMI (vpermi2b, vpmultishiftqb) and VBMI2 (vpshrdw): the sequence-code kernels
+// (kernels/x86/seq_tile_x86.hpp), which also need VNNI.
+#if LOWBIT_HAS_AVX512VNNI && defined(__AVX512VBMI__) && defined(__AVX512VBMI2__)
+#define LOWBIT_HAS_AVX512VBMI 1
+#else
+#define LOWBIT_HAS_AVX512VBMI 0
+#endif
 #if LOWBIT_HAS_AVX512BW && defined(__AVX512VPOPCNTDQ__)
 #define LOWBIT_HAS_AVX512VPOPCNTDQ 1
 #else

@@ -2,8 +2,11 @@
 // tests/kernels/test_gemm_sequence.cpp: GEMM/GEMV on sequence-coded weights (the trellis and the
 // CCQ formats): the float path against the dense product of the dequantized matrix, the integer
 // path against Σ ŵ·q·s_x, and gemm_int8 bit for bit against ref::gemm_int8 on every compiled ISA
-// and thread count, with tail shapes.
+// and thread count, with tail shapes; the SeqTiles<16> layout and its fused kernels
+// (kernels/seq_tile.hpp) likewise.
 #include <cmath>
+#include <random>
+#include <type_traits>
 #include <vector>
 
 #include "lowbit/calib/ccq.hpp"
@@ -93,4 +96,131 @@ TEST_CASE("sequence-coded GEMM: CCQ WINT2 and WINT2.5", "[gemm][ccq]") {
     check_paths(calib::ccq_wint2_quantize(wv, o), 3, 4);
     check_paths(calib::ccq_wint25_quantize(wv, o), 2, 5);
   }
+}
+
+namespace {
+
+/// W with random codes and parameters (any code sequence is a valid trellis stream; CCQ row
+/// parameters keep every code word inside 0..32767).
+template <class S, class G>
+PackedMatrix<S, G, Plain> random_sequence_matrix(Index rows, Index cols, std::uint64_t seed) {
+  PackedMatrix<S, G, Plain> w(rows, cols);
+  std::mt19937_64 rng(seed);
+  for (Index r = 0; r < rows; ++r)
+    for (Index k = 0; k < cols; ++k) w.set_code(r, k, static_cast<std::uint32_t>(rng() % 4));
+  std::uniform_real_distribution<float> u(0.5f, 2.0f);
+  for (auto& p : w.params()) {
+    if constexpr (std::is_same_v<S, CcqWint2>) {
+      p.local = static_cast<std::uint8_t>(rng() & 0xFF);
+    } else {
+      p = S::make(u(rng) / 47.0f);
+    }
+  }
+  if constexpr (std::is_same_v<S, CcqWint2>) {
+    for (auto& rp : w.row_params()) {
+      rp.code_scale = 100.0f + 10.0f * u(rng);  // ≤ 120: 255·120 + 800 < 32768
+      rp.code_zp = 400.0f * u(rng);
+      rp.super = bf16(u(rng) * 0.01f);
+      REQUIRE(CcqWint2::check_row_params(rp) == nullptr);
+    }
+  }
+  return w;
+}
+
+/// gemm_int8 on SeqTiles<16> (the fused kernels where compiled in) bit for bit ref::gemm_int8
+/// on the Plain matrix, on every ISA, for activation row counts around the kernels' 8 and 4.
+template <class M>
+void check_seq_tiles(const M& w, std::uint64_t seed) {
+  const auto t = repack<SeqTiles<16>>(w, 2);
+  for (Index r = 0; r < w.rows(); ++r)
+    for (Index k = 0; k < w.cols(); ++k) REQUIRE(t.code(r, k) == w.code(r, k));
+  for (Index n : {Index{1}, Index{4}, Index{9}, Index{17}}) {
+    const auto x = test::gaussian(static_cast<std::size_t>(n * w.cols()), seed + n);
+    Int8Activations xq;
+    quantize_activations(MatrixView<const float>(x.data(), n, w.cols()), xq);
+    if (n == 4) xq.row(1)[0] = -128;  // the full int8 range
+    std::vector<float> want(static_cast<std::size_t>(n * w.rows()));
+    ref::gemm_int8(w, xq, MatrixView<float>(want.data(), n, w.rows()));
+    test::for_each_isa([&](auto isa) {
+      using Isa = decltype(isa);
+      for (int threads : {1, 3}) {
+        Context ctx(threads);
+        std::vector<float> got(want.size(), -1.0f);
+        gemm_int8<Isa>(t, xq, MatrixView<float>(got.data(), n, w.rows()), ctx);
+        INFO(Isa::name() << " rows " << w.rows() << " cols " << w.cols() << " n " << n);
+        REQUIRE(got == want);
+      }
+    });
+  }
+}
+
+}  // namespace
+
+TEST_CASE("SeqTiles: stream words in the scheme's bit order", "[gemm][trellis][ccq][layout]") {
+  // Trellis streams are MSB-first: codes 3, 0, 0, 0, 0, 0, 0, 1 | 2 → words 0xC001, 0x8000.
+  PackedMatrix<ConvCode<16, 2, 1, CodeMix7>, PerGroup<16>, Plain> tr(2, 16);
+  tr.set_code(1, 0, 3);
+  tr.set_code(1, 7, 1);
+  tr.set_code(1, 8, 2);
+  const auto tt = repack<SeqTiles<16>>(tr);
+  const auto* words = reinterpret_cast<const std::uint16_t*>(tt.codes().data());
+  CHECK(words[1] == 0xC001);       // word 0 of row 1
+  CHECK(words[16 + 1] == 0x8000);  // word 1 of row 1
+  CHECK(words[0] == 0);
+  // CCQ WINT2 keeps FastDeploy's bytes, first byte low: codes 3, 0, 0, 1 | 2 → 0x0243.
+  PackedMatrix<CcqWint2, PerGroup<128>, Plain> cq(1, 64);
+  cq.set_code(0, 0, 3);
+  cq.set_code(0, 3, 1);
+  cq.set_code(0, 4, 2);
+  const auto ct = repack<SeqTiles<16>>(cq);
+  CHECK(reinterpret_cast<const std::uint16_t*>(ct.codes().data())[0] == 0x0243);
+  // Codes that straddle words (3 bits) through the scalar accessors and back.
+  const auto w3 = calib::trellis_quantize<ConvCode<12, 3, 1, Code1Mad>, PerGroup<64>>(MatrixView<const float>(
+      test::gaussian(5 * 96, 9).data(), 5, 96));
+  const auto t3 = repack<SeqTiles<16>>(w3);
+  const auto back = repack<Plain>(t3);
+  for (Index r = 0; r < 5; ++r)
+    for (Index k = 0; k < 96; ++k) {
+      REQUIRE(t3.code(r, k) == w3.code(r, k));
+      REQUIRE(back.code(r, k) == w3.code(r, k));
+    }
+}
+
+TEST_CASE("fused trellis kernels: bit-exact on every ISA with tails", "[gemm][trellis]") {
+  using S = ConvCode<16, 2, 1, CodeMix7>;
+  const std::uint64_t seed = 700;
+  for (Index rows : {Index{1}, Index{15}, Index{16}, Index{17}, Index{33}}) {
+    for (Index cols : {Index{16}, Index{24}, Index{40}, Index{64}})
+      check_seq_tiles(random_sequence_matrix<S, PerGroup<16>>(rows, cols, seed + rows * 1000 + cols), seed + rows + cols);
+    for (Index cols : {Index{32}, Index{72}, Index{96}})
+      check_seq_tiles(random_sequence_matrix<S, PerGroup<32>>(rows, cols, seed + rows * 1000 + cols), seed + rows + cols);
+    for (Index cols : {Index{64}, Index{136}, Index{192}})
+      check_seq_tiles(random_sequence_matrix<S, PerGroup<64>>(rows, cols, seed + rows * 1000 + cols), seed + rows + cols);
+  }
+  for (Index rows : {Index{31}, Index{63}, Index{65}, Index{127}, Index{129}})
+    check_seq_tiles(random_sequence_matrix<S, PerGroup<64>>(rows, 200, seed + rows), seed + rows + 1);
+  // Codes from the encoder, and a group of 16 words a row (the AVX-512 kernel's pairs).
+  const auto w = test::gaussian(static_cast<std::size_t>(20 * 256), 77);
+  check_seq_tiles(
+      calib::trellis_quantize<S, PerGroup<128>>(MatrixView<const float>(w.data(), 20, 256)), 78);
+}
+
+TEST_CASE("fused CCQ WINT2 kernels: bit-exact on every ISA with tails", "[gemm][ccq]") {
+  const std::uint64_t seed = 800;
+  for (Index rows : {Index{1}, Index{2}, Index{16}, Index{17}, Index{31}, Index{33}, Index{65}})
+    for (Index cols : {Index{64}, Index{128}, Index{192}, Index{320}})
+      check_seq_tiles(random_sequence_matrix<CcqWint2, PerGroup<128>>(rows, cols, seed + rows * 1000 + cols), seed + rows + cols);
+  const auto w = test::gaussian(static_cast<std::size_t>(18 * 192), 88);
+  calib::CcqOptions o;
+  o.search = 2;
+  check_seq_tiles(calib::ccq_wint2_quantize(MatrixView<const float>(w.data(), 18, 192), o), 89);
+  // Columns that are not whole 64-input groups: the reference's error.
+  const auto bad = random_sequence_matrix<CcqWint2, PerGroup<128>>(3, 64, 1);
+  PackedMatrix<CcqWint2, PerGroup<128>, Plain> odd(3, 100);
+  std::copy(bad.row_params().begin(), bad.row_params().end(), odd.row_params().begin());
+  const auto ot = repack<SeqTiles<16>>(odd);
+  Int8Activations xq(1, 100);
+  std::vector<float> y(3);
+  Context ctx(1);
+  REQUIRE_THROWS_AS(gemm_int8(ot, xq, MatrixView<float>(y.data(), 1, 3), ctx), Error);
 }

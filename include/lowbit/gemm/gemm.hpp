@@ -17,7 +17,8 @@
 // Kernels: lane-tiled weights (Interleaved<NR, KB>, Trit5Tiles<NR, KB>, Sparse34Tiles<NR, KB>) run
 // the micro-kernels of kernels/interleaved_tile.hpp on the widest vectors the ISA tag allows
 // (kernels/select.hpp); Plain 4-bit weights have an AVX2
-// GEMV; anything else (isa::scalar, neon64, other layouts) runs the scalar reference, so every
+// GEMV; sequence-coded weights in SeqTiles<16> (the trellis with CodeMix7, CCQ WINT2) run the
+// fused kernels of kernels/seq_tile.hpp on AVX2 and AVX-512; anything else (isa::scalar, neon64, other layouts) runs the scalar reference, so every
 // combination is correct and the fast ones are fast. Blocking: gemm/blocking.hpp.
 #pragma once
 
@@ -38,6 +39,8 @@
 #include "lowbit/kernels/select.hpp"
 #include "lowbit/pack/interleaved.hpp"
 #include "lowbit/pack/packed_matrix.hpp"
+#include "lowbit/pack/seq_tiles.hpp"
+#include "lowbit/pack/sequence.hpp"
 #include "lowbit/quant/activation.hpp"
 #include "lowbit/quant/granularity.hpp"
 #include "lowbit/simd/isa.hpp"
@@ -234,6 +237,103 @@ void run_interleaved(const PackedMatrix<S, G, L>& w, const Int8Activations* xi,
   });
 }
 
+/// The driver of the fused sequence-code kernels (kernels/seq_tile.hpp) on SeqTiles<16> weights:
+/// tiles of 16 rows in chunks over the context's threads (dynamic: results never depend on the
+/// schedule), activation rows K::kMR at a time (then one), the kernel over the whole subgroups and
+/// the scalar reference decode over a row's last, shorter group (the trellis: a tail of fewer
+/// than the group's weights), with the same float operations as ref::gemm_int8.
+template <class K, class S, class G, class P>
+void run_seq_tiles(const PackedMatrix<S, G, SeqTiles<16>>& w, const Int8Activations& x,
+                   MatrixView<float> y, const P& pipe, Context& ctx) {
+  constexpr Index NR = 16;
+  const Index n = x.rows(), m = w.rows(), cols = w.cols();
+  const Index nsub = cols / K::kSub, kcols = nsub * K::kSub;
+  if (kcols < cols) S::check_group(cols - kcols);  // the reference's error for a bad tail
+  if (n == 0 || m == 0) return;
+  // Activation sums per kernel subgroup.
+  auto* xsum = reinterpret_cast<std::int32_t*>(
+      ctx.scratch(static_cast<std::size_t>(n * nsub + 1) * sizeof(std::int32_t)));
+  ctx.parallel_for(n, [&](Index t0, Index t1) {
+    for (Index t = t0; t < t1; ++t)
+      for (Index j = 0; j < nsub; ++j) {
+        std::int32_t sum = 0;
+        for (Index k = j * K::kSub; k < (j + 1) * K::kSub; ++k) sum += x.row(t)[k];
+        xsum[t * nsub + j] = sum;
+      }
+  });
+  const Index ntiles = SeqTiles<NR>::tiles(m);
+  const Index tile_words = SeqTiles<NR>::row_words(S::kCodeBits, cols) * NR;
+  const Index tile_params = G::param_count(1, cols) * NR;
+  const auto* words = reinterpret_cast<const std::uint16_t*>(w.codes().data());
+  const auto* params = reinterpret_cast<const std::byte*>(w.params().data());
+  Index chunk = ntiles / (4 * ctx.threads());
+  chunk = chunk < 1 ? 1 : chunk;
+  ctx.parallel_for_dynamic(ceil_div<Index>(ntiles, chunk), 1, [&](Index c0, Index c1) {
+    alignas(64) float acc[8 * NR];
+    [[maybe_unused]] alignas(64) float rowf[3][NR];
+    const Index tail = cols - kcols;
+    std::vector<std::uint8_t> codes(static_cast<std::size_t>(tail));
+    std::vector<std::int32_t> vals(static_cast<std::size_t>(tail * NR));
+    float tail_scale[NR] = {};
+    for (Index tile = c0 * chunk; tile < c1 * chunk && tile < ntiles; ++tile) {
+      const Index r0 = tile * NR, valid = m - r0 < NR ? m - r0 : NR;
+      kernels::SeqTileArgs a;
+      a.words = words + tile * tile_words;
+      a.params = params + tile * tile_params * static_cast<Index>(sizeof(typename S::Params));
+      a.nsub = nsub;
+      a.acc = acc;
+      if constexpr (K::kRowFloats == 3) {  // CCQ WINT2: code scale, zero point, super scale
+        for (Index r = 0; r < NR; ++r) {
+          const bool real = r < valid;
+          const auto& rp = w.row_params()[static_cast<std::size_t>(real ? r0 + r : 0)];
+          rowf[0][r] = real ? rp.code_scale : 0.0f;
+          rowf[1][r] = real ? rp.code_zp : 0.0f;
+          rowf[2][r] = real ? static_cast<float>(rp.super) : 0.0f;
+        }
+        a.row_a = rowf[0];
+        a.row_b = rowf[1];
+        a.row_c = rowf[2];
+      }
+      // The rows' last, shorter group (the trellis's tail): the reference's decode.
+      for (Index r = 0; r < valid && tail > 0; ++r) {
+        for (Index k = kcols; k < cols; ++k)
+          codes[static_cast<std::size_t>(k - kcols)] = static_cast<std::uint8_t>(w.code(r0 + r, k));
+        detail::sequence_decode_int(
+            w, r0 + r, kcols, std::span<const std::uint8_t>(codes),
+            std::span<std::int32_t>(vals.data() + r * tail, static_cast<std::size_t>(tail)),
+            std::span<float>(tail_scale + r, 1));
+      }
+      for (Index t0 = 0; t0 < n;) {
+        const int mr = n - t0 >= K::kMR ? K::kMR : 1;
+        for (int i = 0; i < mr; ++i) {
+          a.x[i] = x.row(t0 + i);
+          a.xsum[i] = xsum + (t0 + i) * nsub;
+        }
+        std::fill(acc, acc + mr * NR, 0.0f);
+        if (mr == K::kMR) {
+          K::template run<K::kMR>(a);
+        } else {
+          K::template run<1>(a);
+        }
+        for (Index r = 0; r < valid; ++r) {
+          for (int i = 0; tail > 0 && i < mr; ++i) {
+            const std::int8_t* q = x.row(t0 + i);
+            std::int64_t idot = 0;
+            for (Index k = kcols; k < cols; ++k)
+              idot += static_cast<std::int64_t>(vals[static_cast<std::size_t>(r * tail + k - kcols)]) *
+                      q[k];
+            float& c = acc[i * NR + r];
+            c = std::fma(static_cast<float>(idot), tail_scale[r], c);
+          }
+          for (int i = 0; i < mr; ++i) y(t0 + i, r0 + r) = acc[i * NR + r] * x.scale(t0 + i);
+        }
+        for (int i = 0; i < mr; ++i) pipe.apply(y.row_ptr(t0 + i) + r0, r0, valid);
+        t0 += mr;
+      }
+    }
+  });
+}
+
 /// Weights in a lane-tiled layout with SIMD micro-kernels (Interleaved, Trit5Tiles, Sparse34Tiles).
 template <class W>
 struct InterleavedWeights : std::false_type {};
@@ -254,6 +354,13 @@ void gemm_int8_impl(const W& w, const Int8Activations& x, MatrixView<float> y, c
                     Context& ctx) {
   using S [[maybe_unused]] = typename W::scheme_type;
   using G = typename W::granularity_type;
+  if constexpr (std::is_same_v<typename W::layout_type, SeqTiles<16>>) {
+    using K = kernels::SeqKernel<Isa, S, G>;
+    if constexpr (K::kAvailable) {
+      run_seq_tiles<K>(w, x, y, pipe, ctx);
+      return;
+    }
+  }
   if constexpr (InterleavedWeights<W>::value) {
     using V = kernels::VecFor<Isa, InterleavedWeights<W>::kNR>;
     if constexpr (!std::is_void_v<V>) {

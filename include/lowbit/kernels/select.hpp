@@ -23,8 +23,10 @@
 #if LOWBIT_HAS_SSE4_2
 #include "lowbit/kernels/x86/vec_x86.hpp"
 #endif
+#include "lowbit/kernels/seq_tile.hpp"
 #if LOWBIT_HAS_AVX2
 #include "lowbit/kernels/x86/gemv_plain4_avx2.hpp"
+#include "lowbit/kernels/x86/seq_tile_x86.hpp"
 #endif
 #if LOWBIT_HAS_NEON64
 #include "lowbit/kernels/arm/vec_neon.hpp"

@@ -52,26 +52,16 @@ namespace lowbit {
 
 namespace detail {
 
-/// The geometry every lane-tiled kernel layout shares (Interleaved, Trit5Tiles, Sparse34Tiles):
-/// NR-row tiles (the last padded), KB-deep blocks (the last padded), KB/4 dot-4 steps per block,
-/// a step's lane vector of NR·4 bytes (byte 4r + i = code (r, 4·step + i)), and parameters per
-/// tile (for PerGroup<G> the NR parameter sets of (tile, group) are adjacent; PerChannel pads to
-/// whole tiles). The layouts differ only in how a block stores its steps' lane vectors.
-template <int NR, int KB>
-struct LaneTileGeometry {
+/// NR-row tiles (the last padded) and their parameter placement: for PerGroup<G> the NR
+/// parameter sets of (tile, group) are adjacent (slot (tile·groups + g)·NR + r mod NR), so a
+/// kernel loads a tile's scales with one vector load; PerChannel pads to whole tiles. Shared by
+/// the lane-tiled layouts below and the sequence tiles (pack/seq_tiles.hpp).
+template <int NR>
+struct RowTileParams {
   static constexpr Index kTileRows = NR;
-  static constexpr Index kTileDepth = KB;
-  static constexpr Index kSteps = KB / 4;      // dot-4 steps per block
-  static constexpr Index kLaneBytes = NR * 4;  // bytes of one step's lane vector
-
   static constexpr Index tiles(Index rows) noexcept { return ceil_div<Index>(rows, NR); }
-  static constexpr Index blocks(Index cols) noexcept { return ceil_div<Index>(cols, KB); }
-  /// Index of the (tile, block) that holds (r, k).
-  static constexpr Index block_of(Index cols, Index r, Index k) noexcept {
-    return (r / NR) * blocks(cols) + k / KB;
-  }
 
-  // Parameter placement (see above); PackedMatrix asks the layout when it can.
+  // PackedMatrix asks the layout for the placement when it can.
   template <Granularity G>
   static constexpr Index param_count(Index rows, Index cols) noexcept {
     if constexpr (G::kKind == GranularityKind::kPerTensor) {
@@ -91,6 +81,24 @@ struct LaneTileGeometry {
     } else {
       return ((r / NR) * G::param_count(1, cols) + k / G::kGroupSize) * NR + r % NR;
     }
+  }
+};
+
+/// The geometry every lane-tiled kernel layout shares (Interleaved, Trit5Tiles, Sparse34Tiles):
+/// row tiles as RowTileParams, KB-deep blocks (the last padded), KB/4 dot-4 steps per block and
+/// a step's lane vector of NR·4 bytes (byte 4r + i = code (r, 4·step + i)). The layouts differ
+/// only in how a block stores its steps' lane vectors.
+template <int NR, int KB>
+struct LaneTileGeometry : RowTileParams<NR> {
+  using RowTileParams<NR>::tiles;
+  static constexpr Index kTileDepth = KB;
+  static constexpr Index kSteps = KB / 4;      // dot-4 steps per block
+  static constexpr Index kLaneBytes = NR * 4;  // bytes of one step's lane vector
+
+  static constexpr Index blocks(Index cols) noexcept { return ceil_div<Index>(cols, KB); }
+  /// Index of the (tile, block) that holds (r, k).
+  static constexpr Index block_of(Index cols, Index r, Index k) noexcept {
+    return (r / NR) * blocks(cols) + k / KB;
   }
 };
 

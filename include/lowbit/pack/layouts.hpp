@@ -7,4 +7,5 @@
 #include "lowbit/pack/bitplanes.hpp"
 #include "lowbit/pack/interleaved.hpp"
 #include "lowbit/pack/plain.hpp"
+#include "lowbit/pack/seq_tiles.hpp"
 #include "lowbit/pack/sparse34.hpp"

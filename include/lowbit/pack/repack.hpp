@@ -5,7 +5,7 @@
 // (r, k) `repack<To>(w).code(r, k) == w.code(r, k)` and `params_at` agree (tests check both).
 // Row layouts (Plain, Sparse34) → lane-tiled kernel layouts (Interleaved, Trit5Tiles,
 // Sparse34Tiles; load time, the common case) and back run block by block, row layouts between
-// themselves row by row; any other pair goes through the scalar accessors. Padding rows/columns
+// themselves and into SeqTiles row by row; any other pair goes through the scalar accessors. Padding rows/columns
 // of the target hold the layout's pad code (0; Sparse34Tiles: the pattern 1, 0, 0, 0) and
 // value-initialised parameters (scale 0).
 #pragma once
@@ -19,6 +19,7 @@
 #include "lowbit/pack/interleaved.hpp"
 #include "lowbit/pack/packed_matrix.hpp"
 #include "lowbit/pack/plain.hpp"
+#include "lowbit/pack/seq_tiles.hpp"
 #include "lowbit/pack/sparse34.hpp"
 
 namespace lowbit {
@@ -138,6 +139,20 @@ requires PackLayoutFor<To, S> PackedMatrix<S, G, To> repack(const PackedMatrix<S
       for (Index r = r0; r < r1; ++r) {
         detail::row_codes(w, r, rowc.data());
         detail::pack_row_codes(out, r, rowc.data());
+      }
+    });
+  } else if constexpr (detail::kSeqTiled<To>) {
+    const Index nw = To::row_words(kBits, cols);
+    std::byte* dst = out.codes().data();
+    detail::parallel_for(rows, threads, [&](Index r0, Index r1) {
+      std::vector<std::uint8_t> rowc(static_cast<std::size_t>(cols));
+      std::vector<std::uint16_t> words(static_cast<std::size_t>(nw));
+      for (Index r = r0; r < r1; ++r) {
+        detail::row_codes(w, r, rowc.data());
+        To::template pack_stream<S>(rowc.data(), cols, words.data());
+        for (Index u = 0; u < nw; ++u)
+          detail::store_le(dst + To::word_offset(kBits, cols, r, u),
+                           words[static_cast<std::size_t>(u)]);
       }
     });
   } else {

@@ -130,6 +130,8 @@ struct ConvCode {
   static constexpr int kV = V;
   static constexpr int kKV = K * V;
   static constexpr int kCodeBits = K;
+  /// Kernel layouts keep the stream MSB-first, so 16-bit windows read as states (seq_tiles.hpp).
+  static constexpr bool kStreamMsbFirst = true;
   static constexpr int kParamBits = ScaleStorage<f16>::kBits;
   static constexpr int kParamBytes = 2;
   static constexpr std::uint32_t kMinCode = 0;

@@ -71,13 +71,17 @@ struct avx512bw : avx2 {
   static constexpr bool kVnni = LOWBIT_HAS_AVX512VNNI != 0;
   /// vpopcntq (the XNOR kernels) when the flags enable AVX512-VPOPCNTDQ; then required at run time.
   static constexpr bool kPopcnt = LOWBIT_HAS_AVX512VPOPCNTDQ != 0;
+  /// VBMI + VBMI2 (the sequence-code kernels) when the flags enable them; then required too.
+  static constexpr bool kVbmi = LOWBIT_HAS_AVX512VBMI != 0;
   static constexpr std::string_view name() { return kVnni ? "avx512bw+vnni" : "avx512bw"; }
   static bool available() noexcept {
 #if defined(__x86_64__) || defined(__i386__)
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
            __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512cd") &&
            __builtin_cpu_supports("avx512vl") && (!kVnni || __builtin_cpu_supports("avx512vnni")) &&
-           (!kPopcnt || __builtin_cpu_supports("avx512vpopcntdq"));
+           (!kPopcnt || __builtin_cpu_supports("avx512vpopcntdq")) &&
+           (!kVbmi ||
+            (__builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512vbmi2")));
 #else
     return false;
 #endif

@@ -7,13 +7,14 @@
 // Integer path (ref::gemm_int8), for schemes with integer values (IntSequenceScheme: ŵ = scale·v):
 // for each subgroup j of a row (S::kIntSubgroup weights, or the group), in order of k,
 //   idot_j = Σ_{k∈j} v_k·q_k                  exact integer (int64 here)
-//   acc    = acc + float(idot_j) · scale_j    (fp32, this order)
+//   acc    = fma(float(idot_j), scale_j, acc)  (fp32, one rounding, subgroups in order of k)
 //   y[t, r] = acc · s_x
-// the same float operations as the affine schemes' integer reference (gemv_int8.hpp). Codes
+// (the fused kernels, kernels/seq_tile.hpp, perform the same float operations). Codes
 // with float values (Code3Inst) have no integer path: there ref::gemm_int8 is the float path on
 // the dequantized activations, y[t, r] = float(Σ_k ŵ_rk·q_k in double) · s_x.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -93,7 +94,7 @@ void gemm_int8(const PackedMatrix<S, G, L>& w, const Int8Activations& x, MatrixV
         for (Index k = sub_begin[static_cast<std::size_t>(j)];
              k < sub_begin[static_cast<std::size_t>(j + 1)]; ++k)
           idot += static_cast<std::int64_t>(vals[static_cast<std::size_t>(k)]) * q[k];
-        acc = acc + static_cast<float>(idot) * scales[static_cast<std::size_t>(j)];
+        acc = std::fma(static_cast<float>(idot), scales[static_cast<std::size_t>(j)], acc);
       }
       y(t, r) = acc * x.scale(t);
     }

@@ -1,0 +1,420 @@
+// SPDX-License-Identifier: Apache-2.0
+// lowbit/kernels/x86/seq_tile_x86.hpp: the fused int8 kernels of sequence-coded weights in the
+// SeqTiles<16> layout (pack/seq_tiles.hpp): the bit-shift trellis with lowbit's CodeMix7
+// (ConvCode<16, 2, 1, CodeMix7>, quant/conv_code.hpp) and CCQ WINT2 (CcqWint2, quant/ccq.hpp),
+// decoded in registers, 16 output rows per vector, never into a weight buffer.
+//
+// Every kernel computes, for each of MR activation rows t and each of the tile's 16 rows r, per
+// subgroup j (the weights of one float scale) in order of k,
+//   idot = Σ_k (v_rk + bias)·q_tk − bias·Σ_k q_tk       exact int32 (u8 × s8 dot products)
+//   acc  = fma(float(idot), scale_rj, acc)              one rounding, as ref::gemm_int8
+// so the result equals the reference bit for bit (the driver is gemm/gemm.hpp's run_seq_tiles,
+// the oracle kernels/reference/sequence.hpp).
+//
+// # Trellis (CodeMix7, L = 16, K = 2): per pair of stream words u, u+1 of 16 rows (one 512-bit
+//   load: 32 word lanes), the 8 states of each word are 16-bit funnel shifts of the word and its
+//   predecessor (vpshrdw; the group's first word takes the group's last, tail-biting), hashed in
+//   16-bit lanes (2 vpmullw, 2 shifts, 1 xor), packed to bytes 4 weights a row per 32-bit lane
+//   (vpermt2w), looked up in the 128-entry table of value + 128 (vpermi2b) and multiplied by
+//   vpdpbusd. AVX2: the same states with shift/or pairs, the table through 4 vpshufb of its
+//   negative half (the table is odd: T[127 − i] = −T[i]), and int16 vpmaddwd.
+// # WINT2: per code byte of 16 rows, the code word floor(fl(fl(fl(b·cs) + zp) + 0.5)) in fp32
+//   lanes (an empty asm statement keeps each product and sum rounded: no FMA contraction), then
+//   its four 6-bit windows as the bytes of the lane (vpmultishiftqb; AVX2: shifts and masks),
+//   v + 32 multiplied by vpdpbusd (AVX2: vpmaddubsw, exact since 63·128·2 < 2^15).
+// Requires: AVX2 + FMA; the 512-bit kernels AVX-512 BW + VNNI + VBMI + VBMI2.
+#pragma once
+
+#if !defined(LOWBIT_KERNELS_SELECT_INCLUDED)
+#error "include lowbit/kernels/gemv.hpp, not this internal header"
+#endif
+
+#include <immintrin.h>
+
+#include <array>
+#include <bit>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+#include "lowbit/config.hpp"
+#include "lowbit/core/types.hpp"
+#include "lowbit/quant/ccq.hpp"
+#include "lowbit/quant/conv_code.hpp"
+#include "lowbit/quant/granularity.hpp"
+#include "lowbit/kernels/seq_tile.hpp"
+#include "lowbit/simd/isa.hpp"
+
+namespace lowbit::kernels {
+
+namespace seq {
+/// CodeMix7's table as value + 128 (unsigned bytes for vpdpbusd).
+inline constexpr std::array<std::uint8_t, 128> kMix7Biased = [] {
+  std::array<std::uint8_t, 128> t{};
+  for (int i = 0; i < 128; ++i)
+    t[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(CodeMix7::kTable[i] + 128);
+  return t;
+}();
+// The AVX2 lookup relies on the table being odd.
+static_assert([] {
+  for (int i = 0; i < 128; ++i)
+    if (CodeMix7::kTable[static_cast<std::size_t>(127 - i)] !=
+        -CodeMix7::kTable[static_cast<std::size_t>(i)])
+      return false;
+  return true;
+}());
+
+/// Whether Isa runs the 512-bit kernels (VNNI, VBMI and VBMI2 enabled; tags that turn VNNI off,
+/// as the tests' avx512bw-no-vnni, run the AVX2 kernels).
+template <class Isa>
+constexpr bool use_avx512() noexcept {
+  if constexpr (std::is_base_of_v<isa::avx512bw, Isa>) {
+    return Isa::kVnni && Isa::kVbmi;
+  } else {
+    return false;
+  }
+}
+
+inline std::int32_t load_i32(const void* p) noexcept {
+  std::int32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+}  // namespace seq
+
+#if LOWBIT_HAS_AVX2
+namespace seq {
+
+LOWBIT_INLINE __m256 keep_rounded(__m256 v) {
+  __asm__("" : "+x"(v));
+  return v;
+}
+
+/// The trellis's hash of 16 states (16-bit lanes) to table indices 0..127.
+LOWBIT_INLINE __m256i mix7_index_avx2(__m256i s) {
+  __m256i h = _mm256_mullo_epi16(s, _mm256_set1_epi16(static_cast<short>(0x9E37)));
+  h = _mm256_xor_si256(h, _mm256_srli_epi16(h, 8));
+  h = _mm256_mullo_epi16(h, _mm256_set1_epi16(0x6A09));
+  return _mm256_srli_epi16(h, 9);
+}
+
+/// CodeMix7's values of 32 table indices (bytes 0..127) as int8, through the odd table's
+/// negative half: m = idx < 64 ? idx : 127 − idx, four 16-entry vpshufb, negated where idx ≥ 64.
+LOWBIT_INLINE __m256i mix7_lookup_avx2(__m256i idx) {
+  const auto piece = [](int j) {
+    return _mm256_broadcastsi128_si256(
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(CodeMix7::kTable.data() + 16 * j)));
+  };
+  const __m256i neg = _mm256_cmpgt_epi8(idx, _mm256_set1_epi8(63));
+  const __m256i m = _mm256_and_si256(_mm256_xor_si256(idx, neg), _mm256_set1_epi8(63));
+  const __m256i r0 = _mm256_shuffle_epi8(piece(0), m), r1 = _mm256_shuffle_epi8(piece(1), m);
+  const __m256i r2 = _mm256_shuffle_epi8(piece(2), m), r3 = _mm256_shuffle_epi8(piece(3), m);
+  const __m256i b4 = _mm256_slli_epi16(m, 3), b5 = _mm256_slli_epi16(m, 2);  // bits 4, 5 → 7
+  const __m256i lo = _mm256_blendv_epi8(r0, r1, b4), hi = _mm256_blendv_epi8(r2, r3, b4);
+  const __m256i t = _mm256_blendv_epi8(lo, hi, b5);
+  return _mm256_sub_epi8(_mm256_xor_si256(t, neg), neg);
+}
+
+/// rows {0-3, 8-11} and {4-7, 12-15} (vpunpck order) back to rows 0-7 and 8-15.
+LOWBIT_INLINE void unzip_rows(__m256i lo, __m256i hi, __m256i& r0_7, __m256i& r8_15) {
+  r0_7 = _mm256_permute2x128_si256(lo, hi, 0x20);
+  r8_15 = _mm256_permute2x128_si256(lo, hi, 0x31);
+}
+
+/// acc[0..16) = fma(float(idot − bias·xsum), scale, acc) for rows 0-7 (i0) and 8-15 (i1).
+LOWBIT_INLINE void flush_avx2(__m256i i0, __m256i i1, std::int32_t bias_xsum, const float* scale,
+                              float* acc) {
+  const __m256i b = _mm256_set1_epi32(bias_xsum);
+  const __m256 f0 = _mm256_cvtepi32_ps(_mm256_sub_epi32(i0, b));
+  const __m256 f1 = _mm256_cvtepi32_ps(_mm256_sub_epi32(i1, b));
+  _mm256_storeu_ps(acc, _mm256_fmadd_ps(f0, _mm256_loadu_ps(scale), _mm256_loadu_ps(acc)));
+  _mm256_storeu_ps(acc + 8,
+                   _mm256_fmadd_ps(f1, _mm256_loadu_ps(scale + 8), _mm256_loadu_ps(acc + 8)));
+}
+
+}  // namespace seq
+
+/// The trellis ConvCode<16, 2, 1, CodeMix7> on PerGroup<GS> (GS a multiple of 16), AVX2.
+template <class Isa, Index GS>
+requires(GS % 16 == 0 && std::is_base_of_v<isa::avx2, Isa> &&
+         !seq::use_avx512<Isa>()) struct SeqKernel<
+    Isa, ConvCode<16, 2, 1, CodeMix7>, PerGroup<GS>> {
+  static constexpr bool kAvailable = true;
+  static constexpr Index kSub = GS;   // weights per float scale
+  static constexpr int kBias = 0;  // values are used signed (int16 products)
+  static constexpr int kRowFloats = 0;
+  static constexpr int kMR = 4;
+  static_assert(GS <= 32768, "int32 sums of a group");
+
+  template <int MR>
+  static void run(const SeqTileArgs& a) {
+    constexpr Index kWords = GS / 8;  // 16-bit words of a group of one row
+    for (Index g = 0; g < a.nsub; ++g) {
+      const std::uint16_t* gw = a.words + g * kWords * 16;
+      __m256i lo[MR], hi[MR];
+      for (int t = 0; t < MR; ++t) lo[t] = hi[t] = _mm256_setzero_si256();
+      __m256i prev = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(gw + (kWords - 1) * 16));
+      for (Index u = 0; u < kWords; ++u) {
+        const __m256i cur = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(gw + u * 16));
+        const Index k = g * GS + u * 8;
+        // States p = 0..7: (prev:cur) >> (14 − 2p), low 16 bits.
+        __m256i idx[8];
+        idx[0] = _mm256_or_si256(_mm256_srli_epi16(cur, 14), _mm256_slli_epi16(prev, 2));
+        idx[1] = _mm256_or_si256(_mm256_srli_epi16(cur, 12), _mm256_slli_epi16(prev, 4));
+        idx[2] = _mm256_or_si256(_mm256_srli_epi16(cur, 10), _mm256_slli_epi16(prev, 6));
+        idx[3] = _mm256_or_si256(_mm256_srli_epi16(cur, 8), _mm256_slli_epi16(prev, 8));
+        idx[4] = _mm256_or_si256(_mm256_srli_epi16(cur, 6), _mm256_slli_epi16(prev, 10));
+        idx[5] = _mm256_or_si256(_mm256_srli_epi16(cur, 4), _mm256_slli_epi16(prev, 12));
+        idx[6] = _mm256_or_si256(_mm256_srli_epi16(cur, 2), _mm256_slli_epi16(prev, 14));
+        idx[7] = cur;
+        for (int p = 0; p < 8; p += 2) {
+          // Values of weights p, p+1 of the 16 rows as int16, interleaved per row.
+          const __m256i bytes = _mm256_packus_epi16(seq::mix7_index_avx2(idx[p]),
+                                                    seq::mix7_index_avx2(idx[p + 1]));
+          const __m256i v = seq::mix7_lookup_avx2(bytes);
+          const __m256i vp = _mm256_srai_epi16(_mm256_unpacklo_epi8(v, v), 8);
+          const __m256i vq = _mm256_srai_epi16(_mm256_unpackhi_epi8(v, v), 8);
+          const __m256i plo = _mm256_unpacklo_epi16(vp, vq), phi = _mm256_unpackhi_epi16(vp, vq);
+          for (int t = 0; t < MR; ++t) {
+            const std::int8_t* xp = a.x[t] + k + p;
+            const __m256i xx = _mm256_set1_epi32(static_cast<std::int32_t>(
+                static_cast<std::uint16_t>(xp[0]) |
+                (static_cast<std::uint32_t>(static_cast<std::uint16_t>(xp[1])) << 16)));
+            lo[t] = _mm256_add_epi32(lo[t], _mm256_madd_epi16(plo, xx));
+            hi[t] = _mm256_add_epi32(hi[t], _mm256_madd_epi16(phi, xx));
+          }
+        }
+        prev = cur;
+      }
+      alignas(32) float sc[16];
+      const auto* ps = reinterpret_cast<const std::uint16_t*>(a.params) + g * 16;
+      for (int r = 0; r < 16; ++r) sc[r] = ScaleStorage<f16>::load(std::bit_cast<f16>(ps[r]));
+      for (int t = 0; t < MR; ++t) {
+        __m256i r0, r1;
+        seq::unzip_rows(lo[t], hi[t], r0, r1);
+        seq::flush_avx2(r0, r1, 0, sc, a.acc + t * 16);
+      }
+    }
+  }
+};
+
+/// CCQ WINT2 (PerGroup<128>, a float scale per 64 inputs), AVX2.
+template <class Isa>
+requires(std::is_base_of_v<isa::avx2, Isa> && !seq::use_avx512<Isa>()) struct SeqKernel<
+    Isa, CcqWint2, PerGroup<128>> {
+  static constexpr bool kAvailable = true;
+  static constexpr Index kSub = 64;
+  static constexpr int kBias = 32;
+  static constexpr int kRowFloats = 3;  // cs, zp, super
+  static constexpr int kMR = 4;
+
+  /// The four 6-bit windows of 8 code words as the bytes of their lanes, + 32 (v + 32).
+  static LOWBIT_INLINE __m256i windows(__m256i c) {
+    const __m256i w0 = _mm256_srli_epi32(c, 9);  // c < 2^15: no mask
+    const __m256i w1 = _mm256_and_si256(_mm256_slli_epi32(c, 2), _mm256_set1_epi32(0x3F00));
+    const __m256i w2 = _mm256_and_si256(_mm256_slli_epi32(c, 13), _mm256_set1_epi32(0x3F0000));
+    const __m256i w3 = _mm256_and_si256(_mm256_slli_epi32(c, 24), _mm256_set1_epi32(0x3F000000));
+    return _mm256_or_si256(_mm256_or_si256(w0, w1), _mm256_or_si256(w2, w3));
+  }
+  /// Code words of 8 bytes (32-bit lanes) with the rows' cs, zp.
+  static LOWBIT_INLINE __m256i words(__m256i b, __m256 cs, __m256 zp) {
+    __m256 f = seq::keep_rounded(_mm256_mul_ps(_mm256_cvtepi32_ps(b), cs));
+    f = seq::keep_rounded(_mm256_add_ps(f, zp));
+    f = _mm256_add_ps(f, _mm256_set1_ps(0.5f));
+    return _mm256_cvttps_epi32(_mm256_floor_ps(f));
+  }
+
+  template <int MR>
+  static void run(const SeqTileArgs& a) {
+    const __m256i ones = _mm256_set1_epi16(1), lowbyte = _mm256_set1_epi32(0xFF);
+    __m256 cs[2], zp[2], sup[2];
+    for (int h = 0; h < 2; ++h) {
+      cs[h] = _mm256_loadu_ps(a.row_a + 8 * h);
+      zp[h] = _mm256_loadu_ps(a.row_b + 8 * h);
+      sup[h] = _mm256_loadu_ps(a.row_c + 8 * h);
+    }
+    for (Index j = 0; j < a.nsub; ++j) {
+      const std::uint16_t* gw = a.words + j * 8 * 16;  // 8 words per 64 inputs
+      __m256i acc[MR][2];
+      for (int t = 0; t < MR; ++t) acc[t][0] = acc[t][1] = _mm256_setzero_si256();
+      for (Index u = 0; u < 8; ++u) {
+        const __m256i both = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(gw + u * 16));
+        for (int h = 0; h < 2; ++h) {
+          const __m256i d = _mm256_cvtepu16_epi32(h == 0 ? _mm256_castsi256_si128(both)
+                                                         : _mm256_extracti128_si256(both, 1));
+          const __m256i w0 = windows(words(_mm256_and_si256(d, lowbyte), cs[h], zp[h]));
+          const __m256i w1 = windows(words(_mm256_srli_epi32(d, 8), cs[h], zp[h]));
+          for (int t = 0; t < MR; ++t) {
+            const std::int8_t* xp = a.x[t] + j * 64 + u * 8;
+            const __m256i x0 = _mm256_set1_epi32(seq::load_i32(xp));
+            const __m256i x1 = _mm256_set1_epi32(seq::load_i32(xp + 4));
+            const __m256i s = _mm256_add_epi16(_mm256_maddubs_epi16(w0, x0),
+                                               _mm256_maddubs_epi16(w1, x1));
+            acc[t][h] = _mm256_add_epi32(acc[t][h], _mm256_madd_epi16(s, ones));
+          }
+        }
+      }
+      // Scales fl(local·super) of this 64-input subgroup (high nibble: the 128-group's first).
+      alignas(32) float sc[16];
+      const auto* loc = reinterpret_cast<const std::uint8_t*>(a.params) + (j / 2) * 16;
+      for (int h = 0; h < 2; ++h) {
+        const __m256i l8 = _mm256_cvtepu8_epi32(
+            _mm_loadl_epi64(reinterpret_cast<const __m128i*>(loc + 8 * h)));
+        const __m256i nib = j % 2 == 0 ? _mm256_srli_epi32(l8, 4)
+                                       : _mm256_and_si256(l8, _mm256_set1_epi32(15));
+        _mm256_store_ps(sc + 8 * h, _mm256_mul_ps(_mm256_cvtepi32_ps(nib), sup[h]));
+      }
+      for (int t = 0; t < MR; ++t)
+        seq::flush_avx2(acc[t][0], acc[t][1], 32 * a.xsum[t][j], sc, a.acc + t * 16);
+    }
+  }
+};
+#endif  // LOWBIT_HAS_AVX2
+
+#if LOWBIT_HAS_AVX512VBMI
+namespace seq {
+
+LOWBIT_INLINE __m512 keep_rounded(__m512 v) {
+  __asm__("" : "+v"(v));
+  return v;
+}
+
+/// acc[0..16) = fma(float(idot − bias·xsum), scale, acc).
+LOWBIT_INLINE void flush_avx512(__m512i idot, std::int32_t bias_xsum, __m512 scale, float* acc) {
+  const __m512 f = _mm512_cvtepi32_ps(_mm512_sub_epi32(idot, _mm512_set1_epi32(bias_xsum)));
+  _mm512_storeu_ps(acc, _mm512_fmadd_ps(f, scale, _mm512_loadu_ps(acc)));
+}
+
+/// Table indices (16-bit lanes, 0..127) of 32 states.
+LOWBIT_INLINE __m512i mix7_index_avx512(__m512i s) {
+  __m512i h = _mm512_mullo_epi16(s, _mm512_set1_epi16(static_cast<short>(0x9E37)));
+  h = _mm512_xor_si512(h, _mm512_srli_epi16(h, 8));
+  h = _mm512_mullo_epi16(h, _mm512_set1_epi16(0x6A09));
+  return _mm512_srli_epi16(h, 9);
+}
+
+}  // namespace seq
+
+/// The trellis ConvCode<16, 2, 1, CodeMix7> on PerGroup<GS> (GS a multiple of 16), AVX-512.
+template <class Isa, Index GS>
+requires(GS % 16 == 0 && seq::use_avx512<Isa>()) struct SeqKernel<
+    Isa, ConvCode<16, 2, 1, CodeMix7>, PerGroup<GS>> {
+  static constexpr bool kAvailable = true;
+  static constexpr Index kSub = GS;
+  static constexpr int kBias = 128;  // table bytes are value + 128
+  static constexpr int kRowFloats = 0;
+  static constexpr int kMR = 8;
+  static_assert(GS <= 32768, "int32 sums of a group");
+
+  template <int MR>
+  static void run(const SeqTileArgs& a) {
+    constexpr Index kWords = GS / 8;
+    const __m512i tlo = _mm512_loadu_si512(seq::kMix7Biased.data());
+    const __m512i thi = _mm512_loadu_si512(seq::kMix7Biased.data() + 64);
+    // Word lanes (16 rows × words u, u+1) to 32-bit lanes of 4 weights (two byte pairs).
+    alignas(64) std::int16_t sel_lo[32], sel_hi[32];
+    for (int r = 0; r < 16; ++r) {
+      sel_lo[2 * r] = static_cast<std::int16_t>(r);
+      sel_lo[2 * r + 1] = static_cast<std::int16_t>(32 + r);
+      sel_hi[2 * r] = static_cast<std::int16_t>(16 + r);
+      sel_hi[2 * r + 1] = static_cast<std::int16_t>(48 + r);
+    }
+    const __m512i slo = _mm512_load_si512(sel_lo), shi = _mm512_load_si512(sel_hi);
+    for (Index g = 0; g < a.nsub; ++g) {
+      const std::uint16_t* gw = a.words + g * kWords * 16;
+      __m512i idot[MR];
+      for (int t = 0; t < MR; ++t) idot[t] = _mm512_setzero_si512();
+      for (Index u = 0; u < kWords; u += 2) {
+        const __m512i cur = _mm512_loadu_si512(gw + u * 16);
+        const __m512i prev =
+            u == 0 ? _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256(
+                                            reinterpret_cast<const __m256i*>(gw + (kWords - 1) * 16))),
+                                        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(gw)), 1)
+                   : _mm512_loadu_si512(gw + (u - 1) * 16);
+        // Index pairs (weights p, p+1 of every lane) as the low and high byte of a word.
+        __m512i pair[4];
+#define LOWBIT_MIX7_PAIR(q)                                                               \
+  pair[q] = _mm512_or_si512(                                                              \
+      seq::mix7_index_avx512(_mm512_shrdi_epi16(cur, prev, 14 - 4 * (q))),             \
+      _mm512_slli_epi16(                                                                  \
+          seq::mix7_index_avx512(_mm512_shrdi_epi16(cur, prev, 12 - 4 * (q))), 8))
+        LOWBIT_MIX7_PAIR(0);
+        LOWBIT_MIX7_PAIR(1);
+        LOWBIT_MIX7_PAIR(2);
+        LOWBIT_MIX7_PAIR(3);
+#undef LOWBIT_MIX7_PAIR
+        // Weights 0-3 / 4-7 of word u (lanes 0..15) and of word u+1 (lanes 16..31).
+        const __m512i steps[4] = {
+            _mm512_permutex2var_epi8(tlo, _mm512_permutex2var_epi16(pair[0], slo, pair[1]), thi),
+            _mm512_permutex2var_epi8(tlo, _mm512_permutex2var_epi16(pair[2], slo, pair[3]), thi),
+            _mm512_permutex2var_epi8(tlo, _mm512_permutex2var_epi16(pair[0], shi, pair[1]), thi),
+            _mm512_permutex2var_epi8(tlo, _mm512_permutex2var_epi16(pair[2], shi, pair[3]), thi)};
+        const Index k = g * GS + u * 8;
+        for (int t = 0; t < MR; ++t) {
+          const std::int8_t* xp = a.x[t] + k;
+          for (int i = 0; i < 4; ++i)
+            idot[t] = _mm512_dpbusd_epi32(idot[t], steps[i],
+                                          _mm512_set1_epi32(seq::load_i32(xp + 4 * i)));
+        }
+      }
+      const __m512 sc = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(
+          reinterpret_cast<const std::uint16_t*>(a.params) + g * 16)));
+      for (int t = 0; t < MR; ++t)
+        seq::flush_avx512(idot[t], 128 * a.xsum[t][g], sc, a.acc + t * 16);
+    }
+  }
+};
+
+/// CCQ WINT2 (PerGroup<128>, a float scale per 64 inputs), AVX-512.
+template <class Isa>
+requires(seq::use_avx512<Isa>()) struct SeqKernel<Isa, CcqWint2, PerGroup<128>> {
+  static constexpr bool kAvailable = true;
+  static constexpr Index kSub = 64;
+  static constexpr int kBias = 32;
+  static constexpr int kRowFloats = 3;
+  static constexpr int kMR = 8;
+
+  template <int MR>
+  static void run(const SeqTileArgs& a) {
+    const __m512 cs = _mm512_loadu_ps(a.row_a), zp = _mm512_loadu_ps(a.row_b);
+    const __m512 sup = _mm512_loadu_ps(a.row_c), half = _mm512_set1_ps(0.5f);
+    // Byte i of each 32-bit lane = the 8 bits at shift 9 − 3i of the lane (then & 63).
+    const __m512i sel = _mm512_set1_epi64(0x2023262900030609LL);
+    const __m512i mask6 = _mm512_set1_epi8(63), lowbyte = _mm512_set1_epi32(0xFF);
+    for (Index j = 0; j < a.nsub; ++j) {
+      const std::uint16_t* gw = a.words + j * 8 * 16;
+      __m512i idot[MR];
+      for (int t = 0; t < MR; ++t) idot[t] = _mm512_setzero_si512();
+      for (Index u = 0; u < 8; ++u) {
+        const __m512i d =
+            _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(gw + u * 16)));
+        __m512i win[2];
+        for (int h = 0; h < 2; ++h) {
+          const __m512i b = h == 0 ? _mm512_and_si512(d, lowbyte) : _mm512_srli_epi32(d, 8);
+          __m512 f = seq::keep_rounded(_mm512_mul_ps(_mm512_cvtepi32_ps(b), cs));
+          f = seq::keep_rounded(_mm512_add_ps(f, zp));
+          f = _mm512_add_ps(f, half);
+          const __m512i c = _mm512_cvt_roundps_epi32(f, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+          win[h] = _mm512_and_si512(_mm512_multishift_epi64_epi8(sel, c), mask6);
+        }
+        for (int t = 0; t < MR; ++t) {
+          const std::int8_t* xp = a.x[t] + j * 64 + u * 8;
+          idot[t] = _mm512_dpbusd_epi32(idot[t], win[0], _mm512_set1_epi32(seq::load_i32(xp)));
+          idot[t] =
+              _mm512_dpbusd_epi32(idot[t], win[1], _mm512_set1_epi32(seq::load_i32(xp + 4)));
+        }
+      }
+      const __m128i l8 = _mm_loadu_si128(
+          reinterpret_cast<const __m128i*>(reinterpret_cast<const std::uint8_t*>(a.params) +
+                                           (j / 2) * 16));
+      const __m512i l32 = _mm512_cvtepu8_epi32(l8);
+      const __m512i nib = j % 2 == 0 ? _mm512_srli_epi32(l32, 4)
+                                     : _mm512_and_si512(l32, _mm512_set1_epi32(15));
+      const __m512 sc = _mm512_mul_ps(_mm512_cvtepi32_ps(nib), sup);
+      for (int t = 0; t < MR; ++t) seq::flush_avx512(idot[t], 32 * a.xsum[t][j], sc, a.acc + t * 16);
+    }
+  }
+};
+#endif  // LOWBIT_HAS_AVX512VBMI
+
+}  // namespace lowbit::kernels
