@@ -10,11 +10,23 @@
 //                             256 × 4096 samples; bpw counts what lowbit stores (WINT2: the
 //                             format's 2.0625 + 80 bits a row; WINT2.5: Plain's 3-bit windows)
 // Each case runs once (an encode is deterministic; its time is seconds to minutes).
+//
+// Decoding speed (m 4096, k 14336 = shape 0; LOWBIT_BENCH_THREADS), in the same binary and run:
+//   Gemv/<isa>/<case>/0/<threads>      n = 1, weights rotated over >= 128 MB of copies (DRAM)
+//   Gemm/<isa>/<case>/0/512/<threads>  n = 512, one copy
+//   Stream/<case>/0/<threads>, Eigen/0, EigenGemm/0/512   the byte stream and fp32 baselines
+// cases: trellis-g64 (ConvCode<16, 2, 1, CodeMix7>, PerGroup<64>, SeqTiles<16>: 2.25 bpw),
+// wint2 (CcqWint2, SeqTiles<16>: 2.0625 bpw + 80 bits a row) and lowbit's plain 2-bit GEMV
+// (Symmetric<2> full range, f16 scale per 64 / 128, Interleaved tiles: 2.25 / 2.125 bpw). The
+// sequence-coded weights hold random codes and parameters (every code sequence is a valid
+// stream; the kernels have no data-dependent branches, so their time does not depend on the
+// values, and a Viterbi encode of 58.7 M weights would take 10 minutes).
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <type_traits>
 
 #include "lowbit/calib/ccq.hpp"
 #include "lowbit/calib/trellis_viterbi.hpp"
@@ -87,6 +99,65 @@ void wint25_case(benchmark::State& state) {
   });
 }
 
+/// Random codes and plausible parameters in the Plain layout (see the top of this file).
+struct RandomCodes {
+  template <class S, class G>
+  static PackedMatrix<S, G, Plain> fit(MatrixView<const float> w) {
+    PackedMatrix<S, G, Plain> q(w.rows(), w.cols());
+    std::uint64_t x = 0x9E3779B97F4A7C15ull;
+    for (auto& b : q.codes()) {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      b = std::byte(static_cast<std::uint8_t>(x >> 24));
+    }
+    for (auto& p : q.params()) {
+      if constexpr (std::is_same_v<S, CcqWint2>) {
+        p.local = 0xBC;
+      } else {
+        p = S::make(1.0f / 47.0f);
+      }
+    }
+    if constexpr (std::is_same_v<S, CcqWint2>)
+      for (auto& rp : q.row_params()) rp = {120.0f, 778.4f, bf16(0.01f)};
+    return q;
+  }
+};
+
+template <class Isa, class W, class Fit>
+void register_decode(const std::string& name) {
+  for (int threads : bench::thread_counts()) {
+    const std::string tail = name + "/0/" + std::to_string(threads);
+    if (std::is_same_v<Isa, isa::best>)
+      benchmark::RegisterBenchmark(("Stream/" + tail).c_str(), bench::stream_bench<W, Fit>,
+                                   Index{0}, threads)
+          ->Unit(benchmark::kMillisecond)
+          ->UseRealTime();
+    benchmark::RegisterBenchmark(("Gemv/" + std::string(Isa::name()) + "/" + tail).c_str(),
+                                 bench::gemv_bench<Isa, W, Fit>, Index{0}, threads)
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
+    benchmark::RegisterBenchmark(
+        ("Gemm/" + std::string(Isa::name()) + "/" + name + "/0/512/" + std::to_string(threads))
+            .c_str(),
+        bench::gemm_bench<Isa, W, false, Fit>, Index{0}, Index{512}, threads)
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
+  }
+}
+
+template <class Isa, int NR>
+void register_decode_isa() {
+  using Sym2 = Symmetric<2, SymmetricConvention::kFullRange, f16>;
+  register_decode<Isa, PackedMatrix<Sym2, PerGroup<64>, Interleaved<NR, 32>>, bench::QuantizeFit>(
+      "plain2-g64");
+  register_decode<Isa, PackedMatrix<Sym2, PerGroup<128>, Interleaved<NR, 32>>, bench::QuantizeFit>(
+      "plain2-g128");
+  register_decode<Isa, PackedMatrix<ConvCode<16, 2, 1, CodeMix7>, PerGroup<64>, SeqTiles<16>>,
+                  RandomCodes>("trellis-g64");
+  register_decode<Isa, PackedMatrix<CcqWint2, PerGroup<128>, SeqTiles<16>>, RandomCodes>("wint2");
+}
+
 template <class F>
 void reg(const std::string& name, F f) {
   auto* b = benchmark::RegisterBenchmark(name.c_str(), f);
@@ -104,6 +175,18 @@ int main(int argc, char** argv) {
   reg("Small", small_case);
   reg("Wint2", wint2_case);
   reg("Wint25", wint25_case);
+  benchmark::RegisterBenchmark("Eigen/0", bench::eigen_gemv, Index{0})
+      ->Unit(benchmark::kMillisecond)
+      ->UseRealTime();
+  benchmark::RegisterBenchmark("EigenGemm/0/512", bench::eigen_gemm, Index{0}, Index{512})
+      ->Unit(benchmark::kMillisecond)
+      ->UseRealTime();
+#if LOWBIT_HAS_AVX512BW
+  register_decode_isa<isa::avx512bw, 16>();
+#endif
+#if LOWBIT_HAS_AVX2
+  register_decode_isa<isa::avx2, 8>();
+#endif
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   bench::context();

@@ -143,6 +143,12 @@ void check_seq_tiles(const M& w, std::uint64_t seed) {
     ref::gemm_int8(w, xq, MatrixView<float>(want.data(), n, w.rows()));
     test::for_each_isa([&](auto isa) {
       using Isa = decltype(isa);
+#if LOWBIT_HAS_AVX2
+      // Not vacuous: every x86 ISA from AVX2 up runs a fused kernel here.
+      if constexpr (std::is_base_of_v<isa::avx2, Isa>)
+        STATIC_REQUIRE(kernels::SeqKernel<Isa, typename M::scheme_type,
+                                          typename M::granularity_type>::kAvailable);
+#endif
       for (int threads : {1, 3}) {
         Context ctx(threads);
         std::vector<float> got(want.size(), -1.0f);

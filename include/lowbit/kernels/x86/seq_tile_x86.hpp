@@ -14,8 +14,8 @@
 // # Trellis (CodeMix7, L = 16, K = 2): per pair of stream words u, u+1 of 16 rows (one 512-bit
 //   load: 32 word lanes), the 8 states of each word are 16-bit funnel shifts of the word and its
 //   predecessor (vpshrdw; the group's first word takes the group's last, tail-biting), hashed in
-//   16-bit lanes (2 vpmullw, 2 shifts, 1 xor), packed to bytes 4 weights a row per 32-bit lane
-//   (vpermt2w), looked up in the 128-entry table of value + 128 (vpermi2b) and multiplied by
+//   16-bit lanes (2 vpmullw, 1 shift, 1 xor), their top 7 bits picked into byte pairs
+//   (vpmultishiftqb) and packed 4 weights a row per 32-bit lane (vpermt2w), looked up in the 128-entry table of value + 128 (vpermi2b) and multiplied by
 //   vpdpbusd. AVX2: the same states with shift/or pairs, the table through 4 vpshufb of its
 //   negative half (the table is odd: T[127 − i] = −T[i]), and int16 vpmaddwd.
 // # WINT2: per code byte of 16 rows, the code word floor(fl(fl(fl(b·cs) + zp) + 0.5)) in fp32
@@ -135,7 +135,7 @@ LOWBIT_INLINE void flush_avx2(__m256i i0, __m256i i1, std::int32_t bias_xsum, co
 }  // namespace seq
 
 /// The trellis ConvCode<16, 2, 1, CodeMix7> on PerGroup<GS> (GS a multiple of 16), AVX2.
-template <class Isa, Index GS>
+template <class Isa, int GS>
 requires(GS % 16 == 0 && std::is_base_of_v<isa::avx2, Isa> &&
          !seq::use_avx512<Isa>()) struct SeqKernel<
     Isa, ConvCode<16, 2, 1, CodeMix7>, PerGroup<GS>> {
@@ -285,18 +285,26 @@ LOWBIT_INLINE void flush_avx512(__m512i idot, std::int32_t bias_xsum, __m512 sca
   _mm512_storeu_ps(acc, _mm512_fmadd_ps(f, scale, _mm512_loadu_ps(acc)));
 }
 
-/// Table indices (16-bit lanes, 0..127) of 32 states.
-LOWBIT_INLINE __m512i mix7_index_avx512(__m512i s) {
+/// The hash of 32 states (16-bit lanes): the table index is its top 7 bits.
+LOWBIT_INLINE __m512i mix7_hash_avx512(__m512i s) {
   __m512i h = _mm512_mullo_epi16(s, _mm512_set1_epi16(static_cast<short>(0x9E37)));
   h = _mm512_xor_si512(h, _mm512_srli_epi16(h, 8));
-  h = _mm512_mullo_epi16(h, _mm512_set1_epi16(0x6A09));
-  return _mm512_srli_epi16(h, 9);
+  return _mm512_mullo_epi16(h, _mm512_set1_epi16(0x6A09));
+}
+
+/// Word lanes (idx_p, idx_q) from the hashes of weights p and q: bits 9..15 of each hash word
+/// picked into the low (p) and high (q) byte by vpmultishiftqb (bit 7 of a byte is the next
+/// word's bit 0: vpermi2b ignores it).
+LOWBIT_INLINE __m512i mix7_index_pair(__m512i hp, __m512i hq) {
+  const __m512i sel = _mm512_set1_epi64(0x3939292919190909LL);
+  return _mm512_mask_multishift_epi64_epi8(_mm512_multishift_epi64_epi8(sel, hp),
+                                           static_cast<__mmask64>(0xAAAAAAAAAAAAAAAAull), sel, hq);
 }
 
 }  // namespace seq
 
 /// The trellis ConvCode<16, 2, 1, CodeMix7> on PerGroup<GS> (GS a multiple of 16), AVX-512.
-template <class Isa, Index GS>
+template <class Isa, int GS>
 requires(GS % 16 == 0 && seq::use_avx512<Isa>()) struct SeqKernel<
     Isa, ConvCode<16, 2, 1, CodeMix7>, PerGroup<GS>> {
   static constexpr bool kAvailable = true;
@@ -331,18 +339,17 @@ requires(GS % 16 == 0 && seq::use_avx512<Isa>()) struct SeqKernel<
                                             reinterpret_cast<const __m256i*>(gw + (kWords - 1) * 16))),
                                         _mm256_loadu_si256(reinterpret_cast<const __m256i*>(gw)), 1)
                    : _mm512_loadu_si512(gw + (u - 1) * 16);
-        // Index pairs (weights p, p+1 of every lane) as the low and high byte of a word.
+        // Index pairs (weights p, p+1 of every lane) as the low and high byte of a word; the
+        // state of weight p is (prev:cur) >> (14 − 2p).
         __m512i pair[4];
-#define LOWBIT_MIX7_PAIR(q)                                                               \
-  pair[q] = _mm512_or_si512(                                                              \
-      seq::mix7_index_avx512(_mm512_shrdi_epi16(cur, prev, 14 - 4 * (q))),             \
-      _mm512_slli_epi16(                                                                  \
-          seq::mix7_index_avx512(_mm512_shrdi_epi16(cur, prev, 12 - 4 * (q))), 8))
-        LOWBIT_MIX7_PAIR(0);
-        LOWBIT_MIX7_PAIR(1);
-        LOWBIT_MIX7_PAIR(2);
-        LOWBIT_MIX7_PAIR(3);
-#undef LOWBIT_MIX7_PAIR
+        pair[0] = seq::mix7_index_pair(seq::mix7_hash_avx512(_mm512_shrdi_epi16(cur, prev, 14)),
+                                       seq::mix7_hash_avx512(_mm512_shrdi_epi16(cur, prev, 12)));
+        pair[1] = seq::mix7_index_pair(seq::mix7_hash_avx512(_mm512_shrdi_epi16(cur, prev, 10)),
+                                       seq::mix7_hash_avx512(_mm512_shrdi_epi16(cur, prev, 8)));
+        pair[2] = seq::mix7_index_pair(seq::mix7_hash_avx512(_mm512_shrdi_epi16(cur, prev, 6)),
+                                       seq::mix7_hash_avx512(_mm512_shrdi_epi16(cur, prev, 4)));
+        pair[3] = seq::mix7_index_pair(seq::mix7_hash_avx512(_mm512_shrdi_epi16(cur, prev, 2)),
+                                       seq::mix7_hash_avx512(cur));
         // Weights 0-3 / 4-7 of word u (lanes 0..15) and of word u+1 (lanes 16..31).
         const __m512i steps[4] = {
             _mm512_permutex2var_epi8(tlo, _mm512_permutex2var_epi16(pair[0], slo, pair[1]), thi),
