@@ -181,8 +181,8 @@ TEST_CASE("SeqTiles: stream words in the scheme's bit order", "[gemm][trellis][c
   const auto ct = repack<SeqTiles<16>>(cq);
   CHECK(reinterpret_cast<const std::uint16_t*>(ct.codes().data())[0] == 0x0243);
   // Codes that straddle words (3 bits) through the scalar accessors and back.
-  const auto w3 = calib::trellis_quantize<ConvCode<12, 3, 1, Code1Mad>, PerGroup<64>>(MatrixView<const float>(
-      test::gaussian(5 * 96, 9).data(), 5, 96));
+  const auto w3 = calib::trellis_quantize<ConvCode<12, 3, 1, Code1Mad>, PerGroup<64>>(
+      MatrixView<const float>(test::gaussian(5 * 96, 9).data(), 5, 96));
   const auto t3 = repack<SeqTiles<16>>(w3);
   const auto back = repack<Plain>(t3);
   for (Index r = 0; r < 5; ++r)
@@ -197,14 +197,21 @@ TEST_CASE("fused trellis kernels: bit-exact on every ISA with tails", "[gemm][tr
   const std::uint64_t seed = 700;
   for (Index rows : {Index{1}, Index{15}, Index{16}, Index{17}, Index{33}}) {
     for (Index cols : {Index{16}, Index{24}, Index{40}, Index{64}})
-      check_seq_tiles(random_sequence_matrix<S, PerGroup<16>>(rows, cols, seed + rows * 1000 + cols), seed + rows + cols);
+      check_seq_tiles(
+          random_sequence_matrix<S, PerGroup<16>>(rows, cols, seed + rows * 1000 + cols),
+          seed + rows + cols);
     for (Index cols : {Index{32}, Index{72}, Index{96}})
-      check_seq_tiles(random_sequence_matrix<S, PerGroup<32>>(rows, cols, seed + rows * 1000 + cols), seed + rows + cols);
+      check_seq_tiles(
+          random_sequence_matrix<S, PerGroup<32>>(rows, cols, seed + rows * 1000 + cols),
+          seed + rows + cols);
     for (Index cols : {Index{64}, Index{136}, Index{192}})
-      check_seq_tiles(random_sequence_matrix<S, PerGroup<64>>(rows, cols, seed + rows * 1000 + cols), seed + rows + cols);
+      check_seq_tiles(
+          random_sequence_matrix<S, PerGroup<64>>(rows, cols, seed + rows * 1000 + cols),
+          seed + rows + cols);
   }
   for (Index rows : {Index{31}, Index{63}, Index{65}, Index{127}, Index{129}})
-    check_seq_tiles(random_sequence_matrix<S, PerGroup<64>>(rows, 200, seed + rows), seed + rows + 1);
+    check_seq_tiles(random_sequence_matrix<S, PerGroup<64>>(rows, 200, seed + rows),
+                    seed + rows + 1);
   // Codes from the encoder, and a group of 16 words a row (the AVX-512 kernel's pairs).
   const auto w = test::gaussian(static_cast<std::size_t>(20 * 256), 77);
   check_seq_tiles(
@@ -215,7 +222,9 @@ TEST_CASE("fused CCQ WINT2 kernels: bit-exact on every ISA with tails", "[gemm][
   const std::uint64_t seed = 800;
   for (Index rows : {Index{1}, Index{2}, Index{16}, Index{17}, Index{31}, Index{33}, Index{65}})
     for (Index cols : {Index{64}, Index{128}, Index{192}, Index{320}})
-      check_seq_tiles(random_sequence_matrix<CcqWint2, PerGroup<128>>(rows, cols, seed + rows * 1000 + cols), seed + rows + cols);
+      check_seq_tiles(
+          random_sequence_matrix<CcqWint2, PerGroup<128>>(rows, cols, seed + rows * 1000 + cols),
+          seed + rows + cols);
   const auto w = test::gaussian(static_cast<std::size_t>(18 * 192), 88);
   calib::CcqOptions o;
   o.search = 2;

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // tools/llama/quantized_seq.cpp: the trellis and CCQ policies (policy.hpp, issue #6): their
-// encoders and Linear layers. Their weights stay in the Plain layout and run through the
-// sequence-coded GEMM paths (kernels/reference/sequence.hpp), which decode one group at a time.
+// encoders and Linear layers. The trellis (CodeMix7) and WINT2 weights are repacked to
+// SeqTiles<16> and run the fused kernels (kernels/seq_tile.hpp); WINT2.5 stays in the Plain
+// layout and runs the reference path (kernels/reference/sequence.hpp), a group at a time.
 // CCQ matrices whose inputs are not whole 64-groups are padded with zero columns here (the
 // layer pads its inputs to match: PaddedLinear, model.hpp).
 #include <memory>
+#include <type_traits>
 
 #include "lowbit/calib/ccq.hpp"
 #include "lowbit/calib/trellis_ldlq.hpp"
@@ -56,12 +58,17 @@ QuantizedTensor quantize_ccq(MatrixView<const float> w, const Policy& p,
                              });
 }
 
-template <class S, int G>
+template <class S, int G, class L = Plain>
 std::unique_ptr<Linear> load_seq(const io::FileInfo& info, const QuantizedTensor& t, bool fa) {
   if (info.scheme_name != S::name() || info.group_size != static_cast<std::uint32_t>(G))
     return nullptr;
   using W = PackedMatrix<S, PerGroup<G>, Plain>;
-  return std::make_unique<PackedLinear<W>>(io::deserialize<W>(t.image), fa);
+  if constexpr (std::is_same_v<L, Plain>) {
+    return std::make_unique<PackedLinear<W>>(io::deserialize<W>(t.image), fa);
+  } else {
+    return std::make_unique<PackedLinear<PackedMatrix<S, PerGroup<G>, L>>>(
+        repack<L>(io::deserialize<W>(t.image), kThreads), fa);
+  }
 }
 
 }  // namespace
@@ -87,9 +94,9 @@ QuantizedTensor quantize_tensor_seq(MatrixView<const float> w, const Policy& p,
 
 std::unique_ptr<Linear> make_linear_seq(const io::FileInfo& info, const QuantizedTensor& t,
                                         bool fa) {
-  std::unique_ptr<Linear> l = load_seq<TrellisS, 32>(info, t, fa);
-  if (!l) l = load_seq<TrellisS, 64>(info, t, fa);
-  if (!l) l = load_seq<CcqWint2, 128>(info, t, fa);
+  std::unique_ptr<Linear> l = load_seq<TrellisS, 32, SeqTiles<16>>(info, t, fa);
+  if (!l) l = load_seq<TrellisS, 64, SeqTiles<16>>(info, t, fa);
+  if (!l) l = load_seq<CcqWint2, 128, SeqTiles<16>>(info, t, fa);
   if (!l) l = load_seq<CcqWint25, 64>(info, t, fa);
   return l;
 }

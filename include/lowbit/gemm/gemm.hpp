@@ -18,8 +18,9 @@
 // the micro-kernels of kernels/interleaved_tile.hpp on the widest vectors the ISA tag allows
 // (kernels/select.hpp); Plain 4-bit weights have an AVX2
 // GEMV; sequence-coded weights in SeqTiles<16> (the trellis with CodeMix7, CCQ WINT2) run the
-// fused kernels of kernels/seq_tile.hpp on AVX2 and AVX-512; anything else (isa::scalar, neon64, other layouts) runs the scalar reference, so every
-// combination is correct and the fast ones are fast. Blocking: gemm/blocking.hpp.
+// fused kernels of kernels/seq_tile.hpp on AVX2 and AVX-512; anything else (isa::scalar, neon64,
+// other layouts) runs the scalar reference, so every combination is correct and the fast ones are
+// fast. Blocking: gemm/blocking.hpp.
 #pragma once
 
 #include <algorithm>
@@ -320,8 +321,9 @@ void run_seq_tiles(const PackedMatrix<S, G, SeqTiles<16>>& w, const Int8Activati
             const std::int8_t* q = x.row(t0 + i);
             std::int64_t idot = 0;
             for (Index k = kcols; k < cols; ++k)
-              idot += static_cast<std::int64_t>(vals[static_cast<std::size_t>(r * tail + k - kcols)]) *
-                      q[k];
+              idot +=
+                  static_cast<std::int64_t>(vals[static_cast<std::size_t>(r * tail + k - kcols)]) *
+                  q[k];
             float& c = acc[i * NR + r];
             c = std::fma(static_cast<float>(idot), tail_scale[r], c);
           }

@@ -26,10 +26,10 @@ struct SeqTileArgs {
   const float* row_a = nullptr;          // per-row float parameters (16 each; CCQ: cs, zp, super)
   const float* row_b = nullptr;
   const float* row_c = nullptr;
-  const std::int8_t* x[8] = {};         // MR activation rows
-  const std::int32_t* xsum[8] = {};     // their sums per subgroup
-  Index nsub = 0;                       // subgroups to run (the kernel's whole ones)
-  float* acc = nullptr;                 // [MR][16] accumulators, continued in place
+  const std::int8_t* x[8] = {};      // MR activation rows
+  const std::int32_t* xsum[8] = {};  // their sums per subgroup
+  Index nsub = 0;                    // subgroups to run (the kernel's whole ones)
+  float* acc = nullptr;              // [MR][16] accumulators, continued in place
 };
 
 /// Which (ISA, scheme, granularity) has a fused kernel; the primary template: none.

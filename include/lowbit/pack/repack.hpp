@@ -5,9 +5,9 @@
 // (r, k) `repack<To>(w).code(r, k) == w.code(r, k)` and `params_at` agree (tests check both).
 // Row layouts (Plain, Sparse34) → lane-tiled kernel layouts (Interleaved, Trit5Tiles,
 // Sparse34Tiles; load time, the common case) and back run block by block, row layouts between
-// themselves and into SeqTiles row by row; any other pair goes through the scalar accessors. Padding rows/columns
-// of the target hold the layout's pad code (0; Sparse34Tiles: the pattern 1, 0, 0, 0) and
-// value-initialised parameters (scale 0).
+// themselves and into SeqTiles row by row; any other pair goes through the scalar accessors.
+// Padding rows/columns of the target hold the layout's pad code (0; Sparse34Tiles: the pattern 1,
+// 0, 0, 0) and value-initialised parameters (scale 0).
 #pragma once
 
 #include <algorithm>

@@ -56,7 +56,7 @@ template <int NR>
 struct SeqTiles : detail::RowTileParams<NR> {
   static_assert(NR >= 1 && NR <= 64, "SeqTiles<NR>: NR must be in 1..64 (kernels: 16)");
   using detail::RowTileParams<NR>::tiles;
-  static constexpr Index kTileDepth = 1;  // tiles span whole rows
+  static constexpr Index kTileDepth = 1;                            // tiles span whole rows
   static constexpr std::string_view name() { return "seq_tiles"; }  // never persisted
   static std::string type_name() { return "seq_tiles_" + std::to_string(NR); }
 
@@ -67,8 +67,8 @@ struct SeqTiles : detail::RowTileParams<NR> {
   template <QuantScheme S>
   requires(S::kCodeBits >= 1 && S::kCodeBits <= 8) static Index
       packed_bytes(Index rows, Index cols) {
-    const Index per_tile = detail::checked_mul(row_words(S::kCodeBits, cols), 2 * NR,
-                                               "SeqTiles::packed_bytes");
+    const Index per_tile =
+        detail::checked_mul(row_words(S::kCodeBits, cols), 2 * NR, "SeqTiles::packed_bytes");
     return detail::checked_mul(tiles(rows), per_tile, "SeqTiles::packed_bytes");
   }
   /// Byte offset of word u of row r.
@@ -101,8 +101,8 @@ struct SeqTiles : detail::RowTileParams<NR> {
     for (int i = 0; i < K; ++i) {  // bit by bit: a code may straddle two words
       const Index b = b0 + i;
       const int bit = detail::stream_msb_first<S>() ? (code >> (K - 1 - i)) & 1u : (code >> i) & 1u;
-      const int pos = detail::stream_msb_first<S>() ? 15 - static_cast<int>(b % 16)
-                                                    : static_cast<int>(b % 16);
+      const int pos =
+          detail::stream_msb_first<S>() ? 15 - static_cast<int>(b % 16) : static_cast<int>(b % 16);
       std::byte* p = out.data() + word_offset(K, cols, r, b / 16);
       std::uint16_t w = detail::load_le<std::uint16_t>(p);
       w = static_cast<std::uint16_t>((w & ~(1u << pos)) | (static_cast<unsigned>(bit) << pos));

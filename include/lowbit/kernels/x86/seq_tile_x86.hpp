@@ -15,9 +15,10 @@
 //   load: 32 word lanes), the 8 states of each word are 16-bit funnel shifts of the word and its
 //   predecessor (vpshrdw; the group's first word takes the group's last, tail-biting), hashed in
 //   16-bit lanes (2 vpmullw, 1 shift, 1 xor), their top 7 bits picked into byte pairs
-//   (vpmultishiftqb) and packed 4 weights a row per 32-bit lane (vpermt2w), looked up in the 128-entry table of value + 128 (vpermi2b) and multiplied by
-//   vpdpbusd. AVX2: the same states with shift/or pairs, the table through 4 vpshufb of its
-//   negative half (the table is odd: T[127 − i] = −T[i]), and int16 vpmaddwd.
+//   (vpmultishiftqb) and packed 4 weights a row per 32-bit lane (vpermt2w), looked up in the
+//   128-entry table of value + 128 (vpermi2b) and multiplied by vpdpbusd. AVX2: the same states
+//   with shift/or pairs, the table through 4 vpshufb of its negative half (the table is odd: T[127
+//   − i] = −T[i]), and int16 vpmaddwd.
 // # WINT2: per code byte of 16 rows, the code word floor(fl(fl(fl(b·cs) + zp) + 0.5)) in fp32
 //   lanes (an empty asm statement keeps each product and sum rounded: no FMA contraction), then
 //   its four 6-bit windows as the bytes of the lane (vpmultishiftqb; AVX2: shifts and masks),
@@ -39,10 +40,10 @@
 
 #include "lowbit/config.hpp"
 #include "lowbit/core/types.hpp"
+#include "lowbit/kernels/seq_tile.hpp"
 #include "lowbit/quant/ccq.hpp"
 #include "lowbit/quant/conv_code.hpp"
 #include "lowbit/quant/granularity.hpp"
-#include "lowbit/kernels/seq_tile.hpp"
 #include "lowbit/simd/isa.hpp"
 
 namespace lowbit::kernels {
@@ -136,12 +137,12 @@ LOWBIT_INLINE void flush_avx2(__m256i i0, __m256i i1, std::int32_t bias_xsum, co
 
 /// The trellis ConvCode<16, 2, 1, CodeMix7> on PerGroup<GS> (GS a multiple of 16), AVX2.
 template <class Isa, int GS>
-requires(GS % 16 == 0 && std::is_base_of_v<isa::avx2, Isa> &&
-         !seq::use_avx512<Isa>()) struct SeqKernel<
-    Isa, ConvCode<16, 2, 1, CodeMix7>, PerGroup<GS>> {
+requires(
+    GS % 16 == 0 && std::is_base_of_v<isa::avx2, Isa> &&
+    !seq::use_avx512<Isa>()) struct SeqKernel<Isa, ConvCode<16, 2, 1, CodeMix7>, PerGroup<GS>> {
   static constexpr bool kAvailable = true;
-  static constexpr Index kSub = GS;   // weights per float scale
-  static constexpr int kBias = 0;  // values are used signed (int16 products)
+  static constexpr Index kSub = GS;  // weights per float scale
+  static constexpr int kBias = 0;    // values are used signed (int16 products)
   static constexpr int kRowFloats = 0;
   static constexpr int kMR = 4;
   static_assert(GS <= 32768, "int32 sums of a group");
@@ -169,8 +170,8 @@ requires(GS % 16 == 0 && std::is_base_of_v<isa::avx2, Isa> &&
         idx[7] = cur;
         for (int p = 0; p < 8; p += 2) {
           // Values of weights p, p+1 of the 16 rows as int16, interleaved per row.
-          const __m256i bytes = _mm256_packus_epi16(seq::mix7_index_avx2(idx[p]),
-                                                    seq::mix7_index_avx2(idx[p + 1]));
+          const __m256i bytes =
+              _mm256_packus_epi16(seq::mix7_index_avx2(idx[p]), seq::mix7_index_avx2(idx[p + 1]));
           const __m256i v = seq::mix7_lookup_avx2(bytes);
           const __m256i vp = _mm256_srai_epi16(_mm256_unpacklo_epi8(v, v), 8);
           const __m256i vq = _mm256_srai_epi16(_mm256_unpackhi_epi8(v, v), 8);
@@ -200,8 +201,8 @@ requires(GS % 16 == 0 && std::is_base_of_v<isa::avx2, Isa> &&
 
 /// CCQ WINT2 (PerGroup<128>, a float scale per 64 inputs), AVX2.
 template <class Isa>
-requires(std::is_base_of_v<isa::avx2, Isa> && !seq::use_avx512<Isa>()) struct SeqKernel<
-    Isa, CcqWint2, PerGroup<128>> {
+requires(std::is_base_of_v<isa::avx2, Isa> &&
+         !seq::use_avx512<Isa>()) struct SeqKernel<Isa, CcqWint2, PerGroup<128>> {
   static constexpr bool kAvailable = true;
   static constexpr Index kSub = 64;
   static constexpr int kBias = 32;
@@ -248,8 +249,8 @@ requires(std::is_base_of_v<isa::avx2, Isa> && !seq::use_avx512<Isa>()) struct Se
             const std::int8_t* xp = a.x[t] + j * 64 + u * 8;
             const __m256i x0 = _mm256_set1_epi32(seq::load_i32(xp));
             const __m256i x1 = _mm256_set1_epi32(seq::load_i32(xp + 4));
-            const __m256i s = _mm256_add_epi16(_mm256_maddubs_epi16(w0, x0),
-                                               _mm256_maddubs_epi16(w1, x1));
+            const __m256i s =
+                _mm256_add_epi16(_mm256_maddubs_epi16(w0, x0), _mm256_maddubs_epi16(w1, x1));
             acc[t][h] = _mm256_add_epi32(acc[t][h], _mm256_madd_epi16(s, ones));
           }
         }
@@ -258,10 +259,10 @@ requires(std::is_base_of_v<isa::avx2, Isa> && !seq::use_avx512<Isa>()) struct Se
       alignas(32) float sc[16];
       const auto* loc = reinterpret_cast<const std::uint8_t*>(a.params) + (j / 2) * 16;
       for (int h = 0; h < 2; ++h) {
-        const __m256i l8 = _mm256_cvtepu8_epi32(
-            _mm_loadl_epi64(reinterpret_cast<const __m128i*>(loc + 8 * h)));
-        const __m256i nib = j % 2 == 0 ? _mm256_srli_epi32(l8, 4)
-                                       : _mm256_and_si256(l8, _mm256_set1_epi32(15));
+        const __m256i l8 =
+            _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(loc + 8 * h)));
+        const __m256i nib =
+            j % 2 == 0 ? _mm256_srli_epi32(l8, 4) : _mm256_and_si256(l8, _mm256_set1_epi32(15));
         _mm256_store_ps(sc + 8 * h, _mm256_mul_ps(_mm256_cvtepi32_ps(nib), sup[h]));
       }
       for (int t = 0; t < MR; ++t)
@@ -305,8 +306,8 @@ LOWBIT_INLINE __m512i mix7_index_pair(__m512i hp, __m512i hq) {
 
 /// The trellis ConvCode<16, 2, 1, CodeMix7> on PerGroup<GS> (GS a multiple of 16), AVX-512.
 template <class Isa, int GS>
-requires(GS % 16 == 0 && seq::use_avx512<Isa>()) struct SeqKernel<
-    Isa, ConvCode<16, 2, 1, CodeMix7>, PerGroup<GS>> {
+requires(GS % 16 == 0 &&
+         seq::use_avx512<Isa>()) struct SeqKernel<Isa, ConvCode<16, 2, 1, CodeMix7>, PerGroup<GS>> {
   static constexpr bool kAvailable = true;
   static constexpr Index kSub = GS;
   static constexpr int kBias = 128;  // table bytes are value + 128
@@ -335,10 +336,11 @@ requires(GS % 16 == 0 && seq::use_avx512<Isa>()) struct SeqKernel<
       for (Index u = 0; u < kWords; u += 2) {
         const __m512i cur = _mm512_loadu_si512(gw + u * 16);
         const __m512i prev =
-            u == 0 ? _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256(
-                                            reinterpret_cast<const __m256i*>(gw + (kWords - 1) * 16))),
-                                        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(gw)), 1)
-                   : _mm512_loadu_si512(gw + (u - 1) * 16);
+            u == 0
+                ? _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256(
+                                         reinterpret_cast<const __m256i*>(gw + (kWords - 1) * 16))),
+                                     _mm256_loadu_si256(reinterpret_cast<const __m256i*>(gw)), 1)
+                : _mm512_loadu_si512(gw + (u - 1) * 16);
         // Index pairs (weights p, p+1 of every lane) as the low and high byte of a word; the
         // state of weight p is (prev:cur) >> (14 − 2p).
         __m512i pair[4];
@@ -393,8 +395,8 @@ requires(seq::use_avx512<Isa>()) struct SeqKernel<Isa, CcqWint2, PerGroup<128>> 
       __m512i idot[MR];
       for (int t = 0; t < MR; ++t) idot[t] = _mm512_setzero_si512();
       for (Index u = 0; u < 8; ++u) {
-        const __m512i d =
-            _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(gw + u * 16)));
+        const __m512i d = _mm512_cvtepu16_epi32(
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(gw + u * 16)));
         __m512i win[2];
         for (int h = 0; h < 2; ++h) {
           const __m512i b = h == 0 ? _mm512_and_si512(d, lowbyte) : _mm512_srli_epi32(d, 8);
@@ -407,18 +409,17 @@ requires(seq::use_avx512<Isa>()) struct SeqKernel<Isa, CcqWint2, PerGroup<128>> 
         for (int t = 0; t < MR; ++t) {
           const std::int8_t* xp = a.x[t] + j * 64 + u * 8;
           idot[t] = _mm512_dpbusd_epi32(idot[t], win[0], _mm512_set1_epi32(seq::load_i32(xp)));
-          idot[t] =
-              _mm512_dpbusd_epi32(idot[t], win[1], _mm512_set1_epi32(seq::load_i32(xp + 4)));
+          idot[t] = _mm512_dpbusd_epi32(idot[t], win[1], _mm512_set1_epi32(seq::load_i32(xp + 4)));
         }
       }
-      const __m128i l8 = _mm_loadu_si128(
-          reinterpret_cast<const __m128i*>(reinterpret_cast<const std::uint8_t*>(a.params) +
-                                           (j / 2) * 16));
+      const __m128i l8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(
+          reinterpret_cast<const std::uint8_t*>(a.params) + (j / 2) * 16));
       const __m512i l32 = _mm512_cvtepu8_epi32(l8);
-      const __m512i nib = j % 2 == 0 ? _mm512_srli_epi32(l32, 4)
-                                     : _mm512_and_si512(l32, _mm512_set1_epi32(15));
+      const __m512i nib =
+          j % 2 == 0 ? _mm512_srli_epi32(l32, 4) : _mm512_and_si512(l32, _mm512_set1_epi32(15));
       const __m512 sc = _mm512_mul_ps(_mm512_cvtepi32_ps(nib), sup);
-      for (int t = 0; t < MR; ++t) seq::flush_avx512(idot[t], 32 * a.xsum[t][j], sc, a.acc + t * 16);
+      for (int t = 0; t < MR; ++t)
+        seq::flush_avx512(idot[t], 32 * a.xsum[t][j], sc, a.acc + t * 16);
     }
   }
 };
