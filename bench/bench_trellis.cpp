@@ -16,7 +16,8 @@
 //   Gemm/<isa>/<case>/0/512/<threads>  n = 512, one copy
 //   Stream/<case>/0/<threads>, Eigen/0, EigenGemm/0/512   the byte stream and fp32 baselines
 // cases: trellis-g64 (ConvCode<16, 2, 1, CodeMix7>, PerGroup<64>, SeqTiles<16>: 2.25 bpw),
-// wint2 (CcqWint2, SeqTiles<16>: 2.0625 bpw + 80 bits a row) and lowbit's plain 2-bit GEMV
+// wint2 (CcqWint2, SeqTiles<16>: 2.0625 bpw + 80 bits a row), wint25 (CcqWint25,
+// Wint25Words<16>: FastDeploy's 2.5-bit words) and lowbit's plain 2-bit GEMV
 // (Symmetric<2> full range, f16 scale per 64 / 128, Interleaved tiles: 2.25 / 2.125 bpw). The
 // sequence-coded weights hold random codes and parameters (every code sequence is a valid
 // stream; the kernels have no data-dependent branches, so their time does not depend on the
@@ -111,15 +112,25 @@ struct RandomCodes {
       x ^= x << 17;
       b = std::byte(static_cast<std::uint8_t>(x >> 24));
     }
+    if constexpr (std::is_same_v<S, CcqWint25>) {  // chain-consistent windows
+      for (Index r = 0; r < q.rows(); ++r)
+        for (Index k = 0; k < q.cols(); ++k)
+          if (!CcqWint25::chain_start(static_cast<int>(k % 64)))
+            q.set_code(r, k, (q.code(r, k) & 3u) | ((q.code(r, k - 1) & 1u) << 2));
+    }
     for (auto& p : q.params()) {
       if constexpr (std::is_same_v<S, CcqWint2>) {
         p.local = 0xBC;
+      } else if constexpr (std::is_same_v<S, CcqWint25>) {
+        p.local = 0x1234;
       } else {
         p = S::make(1.0f / 47.0f);
       }
     }
     if constexpr (std::is_same_v<S, CcqWint2>)
       for (auto& rp : q.row_params()) rp = {120.0f, 778.4f, bf16(0.01f)};
+    if constexpr (std::is_same_v<S, CcqWint25>)
+      for (auto& rp : q.row_params()) rp = {bf16(1e-4f)};
     return q;
   }
 };
@@ -156,6 +167,8 @@ void register_decode_isa() {
   register_decode<Isa, PackedMatrix<ConvCode<16, 2, 1, CodeMix7>, PerGroup<64>, SeqTiles<16>>,
                   RandomCodes>("trellis-g64");
   register_decode<Isa, PackedMatrix<CcqWint2, PerGroup<128>, SeqTiles<16>>, RandomCodes>("wint2");
+  register_decode<Isa, PackedMatrix<CcqWint25, PerGroup<64>, Wint25Words<16>>, RandomCodes>(
+      "wint25");
 }
 
 template <class F>

@@ -3,7 +3,8 @@
 # tests and benchmarks with -march=native (no xsimd there: the kernels do not need it), runs the
 # conformance tests on every ISA the CPU has, the runtime-dispatch example, then AVX-512 vs AVX2
 # GEMV/GEMM per core, GEMM n = 512 at 1 and 16 threads, and the thread-scaling ceiling probe.
-# Writes logs and JSON under $OUT.
+# Writes logs and JSON under $OUT. `bash bench/device_run.sh seq` runs the sequence-code kernels
+# instead (issue #6): their conformance tests and bench_trellis's GEMV/GEMM cases.
 
 set -u
 OUT=${OUT:-/tmp/out}
@@ -12,6 +13,17 @@ B=/tmp/lowbit-build
 { lscpu; g++ --version; cmake --version; } > "$OUT/machine.txt" 2>&1
 cmake -S . -B $B -DCMAKE_BUILD_TYPE=Release -DLOWBIT_ISA=native -DLOWBIT_TEST_ISAS=native \
   -DLOWBIT_BUILD_BENCH=ON -DLOWBIT_WERROR=OFF > "$OUT/configure.txt" 2>&1 || { tail -30 "$OUT/configure.txt"; exit 1; }
+if [ "${1:-}" = seq ]; then
+  cmake --build $B -j16 --target lowbit_test_gemm_native bench_trellis > "$OUT/build.txt" 2>&1 ||
+    { grep -m20 error "$OUT/build.txt"; exit 1; }
+  $B/tests/lowbit_test_gemm_native "[trellis],[ccq]" 2>&1 | tail -3 | tee "$OUT/tests.txt"
+  LOWBIT_BENCH_THREADS=1,16 $B/bench/bench_trellis --benchmark_repetitions=3 \
+    --benchmark_report_aggregates_only=true --benchmark_min_time=0.2 \
+    '--benchmark_filter=^(Eigen/0|Gemv/.*/0/(1|16)|Stream/.*/0/1|Gemm/avx512.*/0/512/(1|16))/' \
+    --benchmark_out="$OUT/trellis.json" > "$OUT/trellis.txt" 2>&1
+  grep median "$OUT/trellis.txt" | sed 's/  */ /g' | cut -c1-120
+  exit 0
+fi
 cmake --build $B -j16 --target lowbit_test_gemm_native lowbit_test_pack_native \
   lowbit_test_kernels_native bench_gemv bench_gemm bench_scaling runtime_dispatch > "$OUT/build.txt" 2>&1 || { grep -m20 error "$OUT/build.txt"; exit 1; }
 for t in gemm pack kernels; do

@@ -107,11 +107,20 @@ PackedMatrix<S, G, Plain> random_sequence_matrix(Index rows, Index cols, std::ui
   PackedMatrix<S, G, Plain> w(rows, cols);
   std::mt19937_64 rng(seed);
   for (Index r = 0; r < rows; ++r)
-    for (Index k = 0; k < cols; ++k) w.set_code(r, k, static_cast<std::uint32_t>(rng() % 4));
+    for (Index k = 0; k < cols; ++k)
+      w.set_code(r, k, static_cast<std::uint32_t>(rng() % (1u << S::kCodeBits)));
   std::uniform_real_distribution<float> u(0.5f, 2.0f);
+  if constexpr (std::is_same_v<S, CcqWint25>) {  // chain-consistent: shared bits equal
+    for (Index r = 0; r < rows; ++r)
+      for (Index k = 0; k < cols; ++k)
+        if (!CcqWint25::chain_start(static_cast<int>(k % 64)))
+          w.set_code(r, k, (w.code(r, k) & 3u) | ((w.code(r, k - 1) & 1u) << 2));
+  }
   for (auto& p : w.params()) {
     if constexpr (std::is_same_v<S, CcqWint2>) {
       p.local = static_cast<std::uint8_t>(rng() & 0xFF);
+    } else if constexpr (std::is_same_v<S, CcqWint25>) {
+      p.local = static_cast<std::uint16_t>(rng() & CcqWint25::kMaxLocal);
     } else {
       p = S::make(u(rng) / 47.0f);
     }
@@ -124,14 +133,17 @@ PackedMatrix<S, G, Plain> random_sequence_matrix(Index rows, Index cols, std::ui
       REQUIRE(CcqWint2::check_row_params(rp) == nullptr);
     }
   }
+  if constexpr (std::is_same_v<S, CcqWint25>)
+    for (auto& rp : w.row_params()) rp.super = bf16(u(rng) * 1e-4f);
   return w;
 }
 
-/// gemm_int8 on SeqTiles<16> (the fused kernels where compiled in) bit for bit ref::gemm_int8
-/// on the Plain matrix, on every ISA, for activation row counts around the kernels' 8 and 4.
-template <class M>
+/// gemm_int8 on layout L (SeqTiles<16>, Wint25Words<16>: the fused kernels where compiled in)
+/// bit for bit ref::gemm_int8 on the Plain matrix, on every ISA, for activation row counts
+/// around the kernels' 8 and 4.
+template <class L = SeqTiles<16>, class M>
 void check_seq_tiles(const M& w, std::uint64_t seed) {
-  const auto t = repack<SeqTiles<16>>(w, 2);
+  const auto t = repack<L>(w, 2);
   for (Index r = 0; r < w.rows(); ++r)
     for (Index k = 0; k < w.cols(); ++k) REQUIRE(t.code(r, k) == w.code(r, k));
   for (Index n : {Index{1}, Index{4}, Index{9}, Index{17}}) {
@@ -238,4 +250,38 @@ TEST_CASE("fused CCQ WINT2 kernels: bit-exact on every ISA with tails", "[gemm][
   std::vector<float> y(3);
   Context ctx(1);
   REQUIRE_THROWS_AS(gemm_int8(ot, xq, MatrixView<float>(y.data(), 1, 3), ctx), Error);
+}
+
+TEST_CASE("Wint25Words: FastDeploy's words, chain consistency", "[gemm][ccq][layout]") {
+  const auto w = random_sequence_matrix<CcqWint25, PerGroup<64>>(3, 128, 5);
+  const auto t = repack<Wint25Words<16>>(w);
+  const auto* words = reinterpret_cast<const std::uint16_t*>(t.codes().data());
+  std::vector<std::uint8_t> c(64);
+  for (Index r = 0; r < 3; ++r)
+    for (Index g = 0; g < 2; ++g) {
+      for (Index k = 0; k < 64; ++k)
+        c[static_cast<std::size_t>(k)] = static_cast<std::uint8_t>(w.code(r, g * 64 + k));
+      auto want = CcqWint25::words(c, CcqWint25::Params{0});  // local scale bits zero
+      for (int u = 0; u < 10; ++u)
+        REQUIRE(words[(g * 10 + u) * 16 + r] == want[static_cast<std::size_t>(u)]);
+      for (Index k = 0; k < 64; ++k) REQUIRE(t.code(r, g * 64 + k) == w.code(r, g * 64 + k));
+    }
+  // A group whose neighbouring windows disagree on their shared bit is refused.
+  auto bad = random_sequence_matrix<CcqWint25, PerGroup<64>>(2, 64, 6);
+  bad.set_code(1, 1, bad.code(1, 1) ^ 4u);  // weight 1's top bit is weight 0's low bit
+  REQUIRE_THROWS_AS(repack<Wint25Words<16>>(bad), Error);
+}
+
+TEST_CASE("fused CCQ WINT2.5 kernels: bit-exact on every ISA with tails", "[gemm][ccq]") {
+  const std::uint64_t seed = 900;
+  for (Index rows : {Index{1}, Index{3}, Index{16}, Index{17}, Index{33}, Index{63}, Index{129}})
+    for (Index cols : {Index{64}, Index{128}, Index{320}})
+      check_seq_tiles<Wint25Words<16>>(
+          random_sequence_matrix<CcqWint25, PerGroup<64>>(rows, cols, seed + rows * 1000 + cols),
+          seed + rows + cols);
+  const auto w = test::gaussian(static_cast<std::size_t>(18 * 192), 98);
+  calib::CcqOptions o;
+  o.search = 2;
+  check_seq_tiles<Wint25Words<16>>(
+      calib::ccq_wint25_quantize(MatrixView<const float>(w.data(), 18, 192), o), 99);
 }

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // tools/llama/quantized_seq.cpp: the trellis and CCQ policies (policy.hpp, issue #6): their
 // encoders and Linear layers. The trellis (CodeMix7) and WINT2 weights are repacked to
-// SeqTiles<16> and run the fused kernels (kernels/seq_tile.hpp); WINT2.5 stays in the Plain
-// layout and runs the reference path (kernels/reference/sequence.hpp), a group at a time.
+// SeqTiles<16>, WINT2.5's to Wint25Words<16> (FastDeploy's words), and run the fused kernels
+// (kernels/seq_tile.hpp).
 // CCQ matrices whose inputs are not whole 64-groups are padded with zero columns here (the
 // layer pads its inputs to match: PaddedLinear, model.hpp).
 #include <memory>
@@ -97,7 +97,7 @@ std::unique_ptr<Linear> make_linear_seq(const io::FileInfo& info, const Quantize
   std::unique_ptr<Linear> l = load_seq<TrellisS, 32, SeqTiles<16>>(info, t, fa);
   if (!l) l = load_seq<TrellisS, 64, SeqTiles<16>>(info, t, fa);
   if (!l) l = load_seq<CcqWint2, 128, SeqTiles<16>>(info, t, fa);
-  if (!l) l = load_seq<CcqWint25, 64>(info, t, fa);
+  if (!l) l = load_seq<CcqWint25, 64, Wint25Words<16>>(info, t, fa);
   return l;
 }
 

@@ -17,8 +17,9 @@
 // Kernels: lane-tiled weights (Interleaved<NR, KB>, Trit5Tiles<NR, KB>, Sparse34Tiles<NR, KB>) run
 // the micro-kernels of kernels/interleaved_tile.hpp on the widest vectors the ISA tag allows
 // (kernels/select.hpp); Plain 4-bit weights have an AVX2
-// GEMV; sequence-coded weights in SeqTiles<16> (the trellis with CodeMix7, CCQ WINT2) run the
-// fused kernels of kernels/seq_tile.hpp on AVX2 and AVX-512; anything else (isa::scalar, neon64,
+// GEMV; sequence-coded weights in SeqTiles<16> (the trellis with CodeMix7, CCQ WINT2) and
+// Wint25Words<16> (CCQ WINT2.5) run the fused kernels of kernels/seq_tile.hpp on AVX2 and
+// AVX-512; anything else (isa::scalar, neon64,
 // other layouts) runs the scalar reference, so every combination is correct and the fast ones are
 // fast. Blocking: gemm/blocking.hpp.
 #pragma once
@@ -238,14 +239,15 @@ void run_interleaved(const PackedMatrix<S, G, L>& w, const Int8Activations* xi,
   });
 }
 
-/// The driver of the fused sequence-code kernels (kernels/seq_tile.hpp) on SeqTiles<16> weights:
+/// The driver of the fused sequence-code kernels (kernels/seq_tile.hpp) on SeqTiles<16> and
+/// Wint25Words<16> weights (the kernel's K::Layout):
 /// tiles of 16 rows in chunks over the context's threads (dynamic: results never depend on the
 /// schedule), activation rows K::kMR at a time (then one), the kernel over the whole subgroups and
 /// the scalar reference decode over a row's last, shorter group (the trellis: a tail of fewer
 /// than the group's weights), with the same float operations as ref::gemm_int8.
-template <class K, class S, class G, class P>
-void run_seq_tiles(const PackedMatrix<S, G, SeqTiles<16>>& w, const Int8Activations& x,
-                   MatrixView<float> y, const P& pipe, Context& ctx) {
+template <class K, class S, class G, class L, class P>
+void run_seq_tiles(const PackedMatrix<S, G, L>& w, const Int8Activations& x, MatrixView<float> y,
+                   const P& pipe, Context& ctx) {
   constexpr Index NR = 16;
   const Index n = x.rows(), m = w.rows(), cols = w.cols();
   const Index nsub = cols / K::kSub, kcols = nsub * K::kSub;
@@ -262,8 +264,8 @@ void run_seq_tiles(const PackedMatrix<S, G, SeqTiles<16>>& w, const Int8Activati
         xsum[t * nsub + j] = sum;
       }
   });
-  const Index ntiles = SeqTiles<NR>::tiles(m);
-  const Index tile_words = SeqTiles<NR>::row_words(S::kCodeBits, cols) * NR;
+  const Index ntiles = L::tiles(m);
+  const Index tile_words = L::row_words(S::kCodeBits, cols) * NR;
   const Index tile_params = G::param_count(1, cols) * NR;
   const auto* words = reinterpret_cast<const std::uint16_t*>(w.codes().data());
   const auto* params = reinterpret_cast<const std::byte*>(w.params().data());
@@ -294,6 +296,12 @@ void run_seq_tiles(const PackedMatrix<S, G, SeqTiles<16>>& w, const Int8Activati
         a.row_a = rowf[0];
         a.row_b = rowf[1];
         a.row_c = rowf[2];
+      } else if constexpr (K::kRowFloats == 1) {  // CCQ WINT2.5: super scale
+        for (Index r = 0; r < NR; ++r)
+          rowf[0][r] =
+              r < valid ? static_cast<float>(w.row_params()[static_cast<std::size_t>(r0 + r)].super)
+                        : 0.0f;
+        a.row_a = rowf[0];
       }
       // The rows' last, shorter group (the trellis's tail): the reference's decode.
       for (Index r = 0; r < valid && tail > 0; ++r) {
@@ -356,11 +364,13 @@ void gemm_int8_impl(const W& w, const Int8Activations& x, MatrixView<float> y, c
                     Context& ctx) {
   using S [[maybe_unused]] = typename W::scheme_type;
   using G = typename W::granularity_type;
-  if constexpr (std::is_same_v<typename W::layout_type, SeqTiles<16>>) {
+  if constexpr (kSeqTiled<typename W::layout_type>) {
     using K = kernels::SeqKernel<Isa, S, G>;
     if constexpr (K::kAvailable) {
-      run_seq_tiles<K>(w, x, y, pipe, ctx);
-      return;
+      if constexpr (std::is_same_v<typename K::Layout, typename W::layout_type>) {
+        run_seq_tiles<K>(w, x, y, pipe, ctx);
+        return;
+      }
     }
   }
   if constexpr (InterleavedWeights<W>::value) {

@@ -48,20 +48,7 @@
 #include "lowbit/quant/symmetric.hpp"
 
 namespace lowbit::kernels {
-// Software prefetch distance for the weight stream, in bytes ahead of the block being decoded.
-// Little's law: ≈ 100 ns DRAM latency × ≈ 20-25 GB/s per core ≈ 2-2.5 KB must be in flight; the
-// hardware prefetchers alone kept one core at ≈ 15-17 GB/s on the 4-bit GEMV (Zen 4), 4 KB ahead
-// gives 20-23 GB/s (measured 512 B … 16 KB: 4-8 KB best). Override with -DLOWBIT_PREFETCH_BYTES=N
-// (0 disables). The hint: prefetcht2 (locality 1, into L2) 8 KB ahead beat prefetchnta 4 KB
-// ahead on the DRAM-resident 2-bit ternary GEMV (0.63-0.71 ms vs 0.74-0.85 over five alternating
-// runs, m 4096, k 14336, Zen 4), and matched or beat it on the 4-bit and 2-bit g32 GEMVs: the L2
-// has more outstanding-miss slots than the L1 that prefetchnta fills.
-#ifndef LOWBIT_PREFETCH_BYTES
-#define LOWBIT_PREFETCH_BYTES 8192
-#endif
-#ifndef LOWBIT_PREFETCH_LOCALITY
-#define LOWBIT_PREFETCH_LOCALITY 1
-#endif
+// Software prefetch of the weight stream: LOWBIT_PREFETCH_BYTES ahead (config.hpp).
 
 /// Longest group whose int32 dot product is exact for any code width (see the header).
 inline constexpr Index kMaxExactGroup = 2147483647 / (255 * 127);

@@ -24,7 +24,8 @@
 //   with zero bits.
 // - Parameters are placed per tile (RowTileParams, pack/interleaved.hpp): a tile's NR scales of
 //   a group are adjacent.
-// It is never persisted (io/ writes Plain); `repack` builds it in memory.
+// It is never persisted (io/ writes Plain); `repack` builds it in memory. CCQ WINT2.5's
+// overlapping windows have their own word layout, Wint25Words<NR> (below), tiled the same way.
 #pragma once
 
 #include <cstddef>
@@ -35,6 +36,7 @@
 
 #include "lowbit/core/bits.hpp"
 #include "lowbit/core/concepts.hpp"
+#include "lowbit/core/error.hpp"
 #include "lowbit/core/types.hpp"
 #include "lowbit/pack/interleaved.hpp"
 
@@ -52,28 +54,44 @@ constexpr bool stream_msb_first() noexcept {
 }
 }  // namespace detail
 
+namespace detail {
+/// Row tiles of 16-bit words (SeqTiles, Wint25Words): W = L::row_words(bits, cols) words a row,
+/// word u of row r at word index ((r / NR)·W + u)·NR + r mod NR, parameters as RowTileParams.
+template <int NR, class L>
+struct WordTiles : RowTileParams<NR> {
+  static_assert(NR >= 1 && NR <= 64, "word tiles: NR must be in 1..64 (kernels: 16)");
+  using RowTileParams<NR>::tiles;
+  static constexpr Index kTileDepth = 1;  // tiles span whole rows
+
+  template <QuantScheme S>
+  requires(S::kCodeBits >= 1 && S::kCodeBits <= 8) static Index
+      packed_bytes(Index rows, Index cols) {
+    const Index per_tile =
+        checked_mul(L::row_words(S::kCodeBits, cols), 2 * NR, "word tiles: packed_bytes");
+    return checked_mul(tiles(rows), per_tile, "word tiles: packed_bytes");
+  }
+  /// Byte offset of word u of row r.
+  static constexpr Index word_offset(int bits, Index cols, Index r, Index u) noexcept {
+    return (((r / NR) * L::row_words(bits, cols) + u) * NR + r % NR) * 2;
+  }
+  static std::uint32_t word(const std::byte* base, int bits, Index cols, Index r,
+                            Index u) noexcept {
+    return load_le<std::uint16_t>(base + word_offset(bits, cols, r, u));
+  }
+};
+}  // namespace detail
+
 template <int NR>
-struct SeqTiles : detail::RowTileParams<NR> {
-  static_assert(NR >= 1 && NR <= 64, "SeqTiles<NR>: NR must be in 1..64 (kernels: 16)");
-  using detail::RowTileParams<NR>::tiles;
-  static constexpr Index kTileDepth = 1;                            // tiles span whole rows
+struct SeqTiles : detail::WordTiles<NR, SeqTiles<NR>> {
+  using Base = detail::WordTiles<NR, SeqTiles<NR>>;
+  using Base::word;
+  using Base::word_offset;
   static constexpr std::string_view name() { return "seq_tiles"; }  // never persisted
   static std::string type_name() { return "seq_tiles_" + std::to_string(NR); }
 
   /// 16-bit words of one row's stream.
   static constexpr Index row_words(int bits, Index cols) noexcept {
     return ceil_div<Index>(cols * bits, 16);
-  }
-  template <QuantScheme S>
-  requires(S::kCodeBits >= 1 && S::kCodeBits <= 8) static Index
-      packed_bytes(Index rows, Index cols) {
-    const Index per_tile =
-        detail::checked_mul(row_words(S::kCodeBits, cols), 2 * NR, "SeqTiles::packed_bytes");
-    return detail::checked_mul(tiles(rows), per_tile, "SeqTiles::packed_bytes");
-  }
-  /// Byte offset of word u of row r.
-  static constexpr Index word_offset(int bits, Index cols, Index r, Index u) noexcept {
-    return (((r / NR) * row_words(bits, cols) + u) * NR + r % NR) * 2;
   }
 
   template <QuantScheme S>
@@ -134,11 +152,65 @@ struct SeqTiles : detail::RowTileParams<NR> {
       if (w1 != 0) words[b / 16 + 1] = static_cast<std::uint16_t>(words[b / 16 + 1] | w1);
     }
   }
+};
 
- private:
-  static std::uint32_t word(const std::byte* base, int bits, Index cols, Index r,
-                            Index u) noexcept {
-    return detail::load_le<std::uint16_t>(base + word_offset(bits, cols, r, u));
+/// CCQ WINT2.5's words (quant/ccq.hpp) as a kernel layout: per 64-input group of a row the ten
+/// 16-bit words of FastDeploy's format (words 0..8: 7 windows at shifts 13, 11, 9, 6, 4, 2, 0;
+/// word 9: weight 63's window at shift 13), except that word 9's low 13 bits are zero: the local
+/// scale stays in the parameters. Rows are row_words = cols / 64 · 10 words, tiled as SeqTiles.
+/// Windows overlap (a chain's weights share a bit), so only chain-consistent groups can be held:
+/// pack_stream throws Error on others (repack refuses them); store_code writes a whole window.
+template <int NR>
+struct Wint25Words : detail::WordTiles<NR, Wint25Words<NR>> {
+  using Base = detail::WordTiles<NR, Wint25Words<NR>>;
+  using Base::word;
+  using Base::word_offset;
+  static constexpr std::string_view name() { return "wint25_words"; }  // never persisted
+  static std::string type_name() { return "wint25_words_" + std::to_string(NR); }
+
+  static constexpr Index row_words(int /*bits*/, Index cols) noexcept { return cols / 64 * 10; }
+  /// The word and shift of weight k's window.
+  static constexpr Index word_of(Index k) noexcept {
+    return k % 64 == 63 ? k / 64 * 10 + 9 : k / 64 * 10 + k % 64 / 7;
+  }
+  static constexpr int shift_of(Index k) noexcept {
+    constexpr int kShift[7] = {13, 11, 9, 6, 4, 2, 0};
+    return k % 64 == 63 ? 13 : kShift[k % 64 % 7];
+  }
+
+  template <QuantScheme S>
+  requires(S::kCodeBits == 3) static std::uint32_t
+      load_code(std::span<const std::byte> in, Index /*rows*/, Index cols, Index r,
+                Index k) noexcept {
+    return (word(in.data(), 3, cols, r, word_of(k)) >> shift_of(k)) & 7u;
+  }
+  template <QuantScheme S>
+  requires(S::kCodeBits == 3) static void store_code(std::span<std::byte> out, Index /*rows*/,
+                                                     Index cols, Index r, Index k,
+                                                     std::uint32_t code) noexcept {
+    std::byte* p = out.data() + word_offset(3, cols, r, word_of(k));
+    const unsigned sh = static_cast<unsigned>(shift_of(k));
+    const auto w = static_cast<std::uint16_t>((detail::load_le<std::uint16_t>(p) & ~(7u << sh)) |
+                                              ((code & 7u) << sh));
+    detail::store_le(p, w);
+  }
+  /// The words of one row from its windows (codes[0 .. cols)); throws Error when cols is not a
+  /// multiple of 64 or a group is not chain-consistent.
+  template <QuantScheme S>
+  static void pack_stream(const std::uint8_t* codes, Index cols, std::uint16_t* words) {
+    if (cols % 64 != 0)
+      detail::fail("Wint25Words: ", cols, " columns is not a multiple of 64 (WINT2.5 groups)");
+    for (Index g = 0; g < cols / 64; ++g) {
+      const std::uint8_t* c = codes + g * 64;
+      for (int i = 1; i < 64; ++i)
+        if (!(i == 63 || i % 7 == 0 || i % 7 == 3) && ((c[i] >> 2) & 1u) != (c[i - 1] & 1u))
+          detail::fail("Wint25Words: group ", g, " is not a WINT2.5 stream (weights ", i - 1,
+                       " and ", i, " disagree on their shared bit)");
+      for (int u = 0; u < 10; ++u) words[g * 10 + u] = 0;
+      for (Index k = 0; k < 64; ++k)
+        words[word_of(g * 64 + k)] =
+            static_cast<std::uint16_t>(words[word_of(g * 64 + k)] | ((c[k] & 7u) << shift_of(k)));
+    }
   }
 };
 
@@ -147,6 +219,8 @@ template <class L>
 inline constexpr bool kSeqTiled = false;
 template <int NR>
 inline constexpr bool kSeqTiled<SeqTiles<NR>> = true;
+template <int NR>
+inline constexpr bool kSeqTiled<Wint25Words<NR>> = true;
 }  // namespace detail
 
 }  // namespace lowbit

@@ -41,6 +41,7 @@
 #include "lowbit/config.hpp"
 #include "lowbit/core/types.hpp"
 #include "lowbit/kernels/seq_tile.hpp"
+#include "lowbit/pack/seq_tiles.hpp"
 #include "lowbit/quant/ccq.hpp"
 #include "lowbit/quant/conv_code.hpp"
 #include "lowbit/quant/granularity.hpp"
@@ -141,6 +142,7 @@ requires(
     GS % 16 == 0 && std::is_base_of_v<isa::avx2, Isa> &&
     !seq::use_avx512<Isa>()) struct SeqKernel<Isa, ConvCode<16, 2, 1, CodeMix7>, PerGroup<GS>> {
   static constexpr bool kAvailable = true;
+  using Layout = SeqTiles<16>;
   static constexpr Index kSub = GS;  // weights per float scale
   static constexpr int kBias = 0;    // values are used signed (int16 products)
   static constexpr int kRowFloats = 0;
@@ -204,6 +206,7 @@ template <class Isa>
 requires(std::is_base_of_v<isa::avx2, Isa> &&
          !seq::use_avx512<Isa>()) struct SeqKernel<Isa, CcqWint2, PerGroup<128>> {
   static constexpr bool kAvailable = true;
+  using Layout = SeqTiles<16>;
   static constexpr Index kSub = 64;
   static constexpr int kBias = 32;
   static constexpr int kRowFloats = 3;  // cs, zp, super
@@ -270,6 +273,77 @@ requires(std::is_base_of_v<isa::avx2, Isa> &&
     }
   }
 };
+
+/// CCQ WINT2.5 (PerGroup<64>, Wint25Words<16>), AVX2: every window by a 16-bit shift and mask
+/// (16 rows a vector), pairs of windows interleaved per row and multiplied by vpmaddwd (int16
+/// values v + 4 against int16 activation pairs; weight 63 pairs with a zero).
+template <class Isa>
+requires(std::is_base_of_v<isa::avx2, Isa> &&
+         !seq::use_avx512<Isa>()) struct SeqKernel<Isa, CcqWint25, PerGroup<64>> {
+  static constexpr bool kAvailable = true;
+  using Layout = Wint25Words<16>;
+  static constexpr Index kSub = 64;
+  static constexpr int kBias = 4;
+  static constexpr int kRowFloats = 1;  // super
+  static constexpr int kMR = 4;
+
+  template <int S>
+  static LOWBIT_INLINE __m256i win(__m256i w) {
+    return _mm256_and_si256(S == 0 ? w : _mm256_srli_epi16(w, S), _mm256_set1_epi16(7));
+  }
+  /// Adds v_a·x_a + v_b·x_b per row to the row-split accumulators.
+  static LOWBIT_INLINE void dot2(__m256i va, __m256i vb, std::int8_t xa, std::int8_t xb,
+                                 __m256i& lo, __m256i& hi) {
+    const __m256i xx = _mm256_set1_epi32(static_cast<std::int32_t>(
+        static_cast<std::uint16_t>(xa) |
+        (static_cast<std::uint32_t>(static_cast<std::uint16_t>(xb)) << 16)));
+    lo = _mm256_add_epi32(lo, _mm256_madd_epi16(_mm256_unpacklo_epi16(va, vb), xx));
+    hi = _mm256_add_epi32(hi, _mm256_madd_epi16(_mm256_unpackhi_epi16(va, vb), xx));
+  }
+
+  template <int MR>
+  static void run(const SeqTileArgs& a) {
+    const __m256 sup0 = _mm256_loadu_ps(a.row_a), sup1 = _mm256_loadu_ps(a.row_a + 8);
+    for (Index g = 0; g < a.nsub; ++g) {
+      const std::uint16_t* gw = a.words + g * 10 * 16;
+      __m256i lo[MR], hi[MR];
+      for (int t = 0; t < MR; ++t) lo[t] = hi[t] = _mm256_setzero_si256();
+      for (int u = 0; u < 10; ++u) {
+        const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(gw + u * 16));
+        const __m256i v0 = win<13>(w);
+        if (u == 9) {  // weight 63 alone
+          for (int t = 0; t < MR; ++t)
+            dot2(v0, _mm256_setzero_si256(), a.x[t][g * 64 + 63], 0, lo[t], hi[t]);
+          continue;
+        }
+        const __m256i v1 = win<11>(w), v2 = win<9>(w), v3 = win<6>(w), v4 = win<4>(w),
+                      v5 = win<2>(w), v6 = win<0>(w);
+        for (int t = 0; t < MR; ++t) {
+          const std::int8_t* xp = a.x[t] + g * 64 + 7 * u;
+          dot2(v0, v1, xp[0], xp[1], lo[t], hi[t]);
+          dot2(v2, v3, xp[2], xp[3], lo[t], hi[t]);
+          dot2(v4, v5, xp[4], xp[5], lo[t], hi[t]);
+          dot2(v6, _mm256_setzero_si256(), xp[6], 0, lo[t], hi[t]);
+        }
+      }
+      alignas(32) float sc[16];
+      const __m256i l = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(
+          reinterpret_cast<const std::uint16_t*>(a.params) + g * 16));
+      _mm256_store_ps(
+          sc, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu16_epi32(_mm256_castsi256_si128(l))),
+                            sup0));
+      _mm256_store_ps(
+          sc + 8,
+          _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu16_epi32(_mm256_extracti128_si256(l, 1))),
+                        sup1));
+      for (int t = 0; t < MR; ++t) {
+        __m256i r0, r1;
+        seq::unzip_rows(lo[t], hi[t], r0, r1);
+        seq::flush_avx2(r0, r1, 4 * a.xsum[t][g], sc, a.acc + t * 16);
+      }
+    }
+  }
+};
 #endif  // LOWBIT_HAS_AVX2
 
 #if LOWBIT_HAS_AVX512VBMI
@@ -278,6 +352,41 @@ namespace seq {
 LOWBIT_INLINE __m512 keep_rounded(__m512 v) {
   __asm__("" : "+v"(v));
   return v;
+}
+
+/// The int32 dot products of MR activation rows: one vpdpbusd chain per row, or for a single row
+/// (GEMV) four chains taken in turn and summed at the end (exact), so vpdpbusd's latency does not
+/// bound the loop.
+template <int MR>
+struct Dots {
+  static constexpr int kChains = MR == 1 ? 4 : 1;
+  __m512i v[MR][kChains];
+  LOWBIT_INLINE Dots() {
+    for (int t = 0; t < MR; ++t)
+      for (int c = 0; c < kChains; ++c) v[t][c] = _mm512_setzero_si512();
+  }
+  /// Chain C (taken mod kChains) of row t += Σ u8 w × s8 of the 4 activations at x.
+  template <int C>
+  LOWBIT_INLINE void add(int t, __m512i w, const std::int8_t* x) {
+    __m512i& d = v[t][C % kChains];
+    d = _mm512_dpbusd_epi32(d, w, _mm512_set1_epi32(load_i32(x)));
+  }
+  LOWBIT_INLINE __m512i sum(int t) const {
+    __m512i s = v[t][0];
+    for (int c = 1; c < kChains; ++c) s = _mm512_add_epi32(s, v[t][c]);
+    return s;
+  }
+};
+
+/// Software prefetch of the stream bytes [p, p + n) LOWBIT_PREFETCH_BYTES ahead.
+LOWBIT_INLINE void prefetch_ahead(const void* p, Index n) {
+#if LOWBIT_PREFETCH_BYTES > 0
+  const char* c = static_cast<const char*>(p) + LOWBIT_PREFETCH_BYTES;
+  for (Index i = 0; i < n; i += 64) __builtin_prefetch(c + i, 0, LOWBIT_PREFETCH_LOCALITY);
+#else
+  (void)p;
+  (void)n;
+#endif
 }
 
 /// acc[0..16) = fma(float(idot − bias·xsum), scale, acc).
@@ -309,6 +418,7 @@ template <class Isa, int GS>
 requires(GS % 16 == 0 &&
          seq::use_avx512<Isa>()) struct SeqKernel<Isa, ConvCode<16, 2, 1, CodeMix7>, PerGroup<GS>> {
   static constexpr bool kAvailable = true;
+  using Layout = SeqTiles<16>;
   static constexpr Index kSub = GS;
   static constexpr int kBias = 128;  // table bytes are value + 128
   static constexpr int kRowFloats = 0;
@@ -331,8 +441,8 @@ requires(GS % 16 == 0 &&
     const __m512i slo = _mm512_load_si512(sel_lo), shi = _mm512_load_si512(sel_hi);
     for (Index g = 0; g < a.nsub; ++g) {
       const std::uint16_t* gw = a.words + g * kWords * 16;
-      __m512i idot[MR];
-      for (int t = 0; t < MR; ++t) idot[t] = _mm512_setzero_si512();
+      seq::prefetch_ahead(gw, kWords * 32);
+      seq::Dots<MR> dots;
       for (Index u = 0; u < kWords; u += 2) {
         const __m512i cur = _mm512_loadu_si512(gw + u * 16);
         const __m512i prev =
@@ -361,15 +471,16 @@ requires(GS % 16 == 0 &&
         const Index k = g * GS + u * 8;
         for (int t = 0; t < MR; ++t) {
           const std::int8_t* xp = a.x[t] + k;
-          for (int i = 0; i < 4; ++i)
-            idot[t] = _mm512_dpbusd_epi32(idot[t], steps[i],
-                                          _mm512_set1_epi32(seq::load_i32(xp + 4 * i)));
+          dots.template add<0>(t, steps[0], xp);
+          dots.template add<1>(t, steps[1], xp + 4);
+          dots.template add<2>(t, steps[2], xp + 8);
+          dots.template add<3>(t, steps[3], xp + 12);
         }
       }
       const __m512 sc = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(
           reinterpret_cast<const std::uint16_t*>(a.params) + g * 16)));
       for (int t = 0; t < MR; ++t)
-        seq::flush_avx512(idot[t], 128 * a.xsum[t][g], sc, a.acc + t * 16);
+        seq::flush_avx512(dots.sum(t), 128 * a.xsum[t][g], sc, a.acc + t * 16);
     }
   }
 };
@@ -378,6 +489,7 @@ requires(GS % 16 == 0 &&
 template <class Isa>
 requires(seq::use_avx512<Isa>()) struct SeqKernel<Isa, CcqWint2, PerGroup<128>> {
   static constexpr bool kAvailable = true;
+  using Layout = SeqTiles<16>;
   static constexpr Index kSub = 64;
   static constexpr int kBias = 32;
   static constexpr int kRowFloats = 3;
@@ -392,9 +504,10 @@ requires(seq::use_avx512<Isa>()) struct SeqKernel<Isa, CcqWint2, PerGroup<128>> 
     const __m512i mask6 = _mm512_set1_epi8(63), lowbyte = _mm512_set1_epi32(0xFF);
     for (Index j = 0; j < a.nsub; ++j) {
       const std::uint16_t* gw = a.words + j * 8 * 16;
-      __m512i idot[MR];
-      for (int t = 0; t < MR; ++t) idot[t] = _mm512_setzero_si512();
-      for (Index u = 0; u < 8; ++u) {
+      seq::prefetch_ahead(gw, 8 * 32);
+      seq::Dots<MR> dots;
+      // Word u of the 16 rows (2 code bytes each) into chains C, C + 1.
+      const auto word = [&]<int C>(Index u) LOWBIT_LAMBDA_INLINE {
         const __m512i d = _mm512_cvtepu16_epi32(
             _mm256_loadu_si256(reinterpret_cast<const __m256i*>(gw + u * 16)));
         __m512i win[2];
@@ -408,9 +521,13 @@ requires(seq::use_avx512<Isa>()) struct SeqKernel<Isa, CcqWint2, PerGroup<128>> 
         }
         for (int t = 0; t < MR; ++t) {
           const std::int8_t* xp = a.x[t] + j * 64 + u * 8;
-          idot[t] = _mm512_dpbusd_epi32(idot[t], win[0], _mm512_set1_epi32(seq::load_i32(xp)));
-          idot[t] = _mm512_dpbusd_epi32(idot[t], win[1], _mm512_set1_epi32(seq::load_i32(xp + 4)));
+          dots.template add<C>(t, win[0], xp);
+          dots.template add<C + 1>(t, win[1], xp + 4);
         }
+      };
+      for (Index u = 0; u < 8; u += 2) {
+        word.template operator()<0>(u);
+        word.template operator()<2>(u + 1);
       }
       const __m128i l8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(
           reinterpret_cast<const std::uint8_t*>(a.params) + (j / 2) * 16));
@@ -419,7 +536,64 @@ requires(seq::use_avx512<Isa>()) struct SeqKernel<Isa, CcqWint2, PerGroup<128>> 
           j % 2 == 0 ? _mm512_srli_epi32(l32, 4) : _mm512_and_si512(l32, _mm512_set1_epi32(15));
       const __m512 sc = _mm512_mul_ps(_mm512_cvtepi32_ps(nib), sup);
       for (int t = 0; t < MR; ++t)
-        seq::flush_avx512(idot[t], 32 * a.xsum[t][j], sc, a.acc + t * 16);
+        seq::flush_avx512(dots.sum(t), 32 * a.xsum[t][j], sc, a.acc + t * 16);
+    }
+  }
+};
+
+/// CCQ WINT2.5 (PerGroup<64>, Wint25Words<16>), AVX-512: per word of 16 rows (zero-extended to
+/// 32-bit lanes) two vpmultishiftqb picks, windows 13/11/9 (and a zero byte) and 6/4/2/0, each
+/// against the 4 activations starting at its first weight (the zero byte's activation is
+/// multiplied by 0); word 9's window (weight 63) sits in byte 3 against activations 60..63.
+template <class Isa>
+requires(seq::use_avx512<Isa>()) struct SeqKernel<Isa, CcqWint25, PerGroup<64>> {
+  static constexpr bool kAvailable = true;
+  using Layout = Wint25Words<16>;
+  static constexpr Index kSub = 64;
+  static constexpr int kBias = 4;
+  static constexpr int kRowFloats = 1;  // super
+  static constexpr int kMR = 8;
+
+  template <int MR>
+  static void run(const SeqTileArgs& a) {
+    const __m512 sup = _mm512_loadu_ps(a.row_a);
+    // Offsets 16 and 48 read the zero high half of a lane.
+    const __m512i sel_a = _mm512_set1_epi64(0x30292B2D10090B0DLL);
+    const __m512i sel_b = _mm512_set1_epi64(0x2022242600020406LL);
+    const __m512i sel_9 = _mm512_set1_epi64(0x2D3030300D101010LL);
+    const __m512i mask3 = _mm512_set1_epi8(7);
+    for (Index g = 0; g < a.nsub; ++g) {
+      const std::uint16_t* gw = a.words + g * 10 * 16;
+      seq::prefetch_ahead(gw, 10 * 32);
+      seq::Dots<MR> dots;
+      // Word u (7 weights) of the 16 rows into chains C, C + 1.
+      const auto word = [&]<int C>(int u) LOWBIT_LAMBDA_INLINE {
+        const __m512i w = _mm512_cvtepu16_epi32(
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(gw + u * 16)));
+        const __m512i va = _mm512_and_si512(_mm512_multishift_epi64_epi8(sel_a, w), mask3);
+        const __m512i vb = _mm512_and_si512(_mm512_multishift_epi64_epi8(sel_b, w), mask3);
+        for (int t = 0; t < MR; ++t) {
+          const std::int8_t* xp = a.x[t] + g * 64 + 7 * u;
+          dots.template add<C>(t, va, xp);
+          dots.template add<C + 1>(t, vb, xp + 3);
+        }
+      };
+      for (int u = 0; u < 8; u += 2) {
+        word.template operator()<0>(u);
+        word.template operator()<2>(u + 1);
+      }
+      word.template operator()<0>(8);
+      const __m512i w9 =
+          _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(gw + 9 * 16)));
+      const __m512i v9 = _mm512_and_si512(_mm512_multishift_epi64_epi8(sel_9, w9), mask3);
+      for (int t = 0; t < MR; ++t) dots.template add<2>(t, v9, a.x[t] + g * 64 + 60);
+      const __m512 sc = _mm512_mul_ps(
+          _mm512_cvtepi32_ps(
+              _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(
+                  reinterpret_cast<const std::uint16_t*>(a.params) + g * 16)))),
+          sup);
+      for (int t = 0; t < MR; ++t)
+        seq::flush_avx512(dots.sum(t), 4 * a.xsum[t][g], sc, a.acc + t * 16);
     }
   }
 };
