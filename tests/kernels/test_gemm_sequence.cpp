@@ -266,6 +266,8 @@ TEST_CASE("Wint25Words: FastDeploy's words, chain consistency", "[gemm][ccq][lay
         REQUIRE(words[(g * 10 + u) * 16 + r] == want[static_cast<std::size_t>(u)]);
       for (Index k = 0; k < 64; ++k) REQUIRE(t.code(r, g * 64 + k) == w.code(r, g * 64 + k));
     }
+  // The format's 2.5 bits a weight (with the local scale) plus the 16-bit super scale a row.
+  REQUIRE(std::fabs(t.bits_per_weight() - (2.5 + 16.0 / 128)) < 1e-12);
   // A group whose neighbouring windows disagree on their shared bit is refused.
   auto bad = random_sequence_matrix<CcqWint25, PerGroup<64>>(2, 64, 6);
   bad.set_code(1, 1, bad.code(1, 1) ^ 4u);  // weight 1's top bit is weight 0's low bit

@@ -166,6 +166,8 @@ struct Wint25Words : detail::WordTiles<NR, Wint25Words<NR>> {
   using Base::word;
   using Base::word_offset;
   static constexpr std::string_view name() { return "wint25_words"; }  // never persisted
+  /// 9 full words and weight 63's 3 bits per 64 weights (with the 13-bit local scale: 2.5).
+  static constexpr double kCodeBitsPerWeight = (9.0 * 16.0 + 3.0) / 64.0;
   static std::string type_name() { return "wint25_words_" + std::to_string(NR); }
 
   static constexpr Index row_words(int /*bits*/, Index cols) noexcept { return cols / 64 * 10; }
