@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "lowbit/calib/gptq.hpp"
+#include "lowbit/calib/trellis_ldlq.hpp"
 #include "lowbit/lowbit.hpp"
 #include "support/catch.hpp"
 
@@ -175,4 +176,41 @@ TEST_CASE("gptq: fixed parameters are kept; refine_codes and gptq_refit lower th
   check(std::type_identity<Asymmetric<2, AsymmetricOffset::kFloatMin, f16>>{}, 0.95);
   check(std::type_identity<Symmetric<3, SymmetricConvention::kSignedMax, f16>>{}, 0.95);
   check(std::type_identity<Asymmetric<4, AsymmetricOffset::kIntZero, f16>>{}, 1.0);  // CD only
+}
+
+TEST_CASE("trellis LDLQ: Hessian-weighted groups lower the output error of one-group rows",
+          "[gptq][trellis]") {
+  // 64-input rows are one trellis group: block LDLQ has no later group to feed, so only the
+  // group's weighting by GPTQ's 1/U_ii² can use the Hessian. Correlated, unevenly scaled inputs.
+  const Index rows = 48, cols = 64, n = 384;
+  std::mt19937 g(11);
+  std::normal_distribution<double> nd;
+  Eigen::MatrixXd X(n, cols);
+  for (Index t = 0; t < n; ++t) {
+    double prev = 0.0;
+    for (Index k = 0; k < cols; ++k) {
+      prev = 0.8 * prev + nd(g);
+      X(t, k) = prev * (1.0 + 0.3 * static_cast<double>(k % 7));
+    }
+  }
+  const Eigen::MatrixXd H = X.transpose() * X;
+  std::vector<float> w(static_cast<std::size_t>(rows * cols));
+  for (auto& v : w) v = static_cast<float>(nd(g));
+  const auto out_err = [&](bool weighted) {
+    calib::TrellisOptions o;
+    o.threads = 2;
+    o.hessian_weights = weighted;
+    const auto q = calib::trellis_quantize_ldlq<ConvCode<16, 2, 1, CodeMix7>, PerGroup<64>>(
+        MatrixView<const float>(w.data(), rows, cols), H, o);
+    const std::vector<float> d = dequantize(q);
+    Eigen::MatrixXd E(rows, cols);
+    for (Index r = 0; r < rows; ++r)
+      for (Index k = 0; k < cols; ++k)
+        E(r, k) = static_cast<double>(w[static_cast<std::size_t>(r * cols + k)]) -
+                  d[static_cast<std::size_t>(r * cols + k)];
+    return (E * H * E.transpose()).trace();
+  };
+  const double plain = out_err(false), weighted = out_err(true);
+  INFO("output error: unweighted " << plain << ", Hessian-weighted " << weighted);
+  CHECK(weighted < 0.9 * plain);  // measured: 0.0561 vs 0.0700 relative on a 128-row draw
 }

@@ -70,7 +70,8 @@ TEST_CASE("trellis codes: values against their definitions", "[trellis]") {
   for (int h : hits) REQUIRE(h == 512);
 }
 
-TEST_CASE("trellis Viterbi: exact for its overlap, against every stream", "[trellis]") {
+TEST_CASE("trellis Viterbi: exact for its overlap, against every stream (weighted too)",
+          "[trellis]") {
   // L = 6, KV = 2 (V = 1, K = 2), T = 5 steps: 4^5 = 1024 circular streams.
   constexpr int L = 6, KV = 2, T = 5;
   std::mt19937_64 rng(5);
@@ -78,11 +79,17 @@ TEST_CASE("trellis Viterbi: exact for its overlap, against every stream", "[trel
   std::vector<float> table(1u << L);
   for (auto& v : table) v = nd(rng);
   calib::TrellisViterbi<L, KV, 1> vit;
-  for (int trial = 0; trial < 20; ++trial) {
-    std::vector<float> x(T);
+  std::uniform_real_distribution<float> ud(0.1f, 3.0f);
+  for (int trial = 0; trial < 40; ++trial) {
+    // Odd trials weight the squared errors (one weight per value).
+    const bool weighted = trial % 2 == 1;
+    std::vector<float> x(T), wt(T, 1.0f);
     for (auto& v : x) v = nd(rng);
+    if (weighted)
+      for (auto& v : wt) v = ud(rng);
     std::vector<std::uint32_t> states(T);
-    const double cost = vit.encode(x, table.data(), states);
+    const double cost =
+        weighted ? vit.encode(x, table.data(), states, wt) : vit.encode(x, table.data(), states);
     // The states form a circular stream: each is the previous shifted by one symbol.
     for (int t = 0; t < T; ++t) {
       const std::uint32_t prev = states[static_cast<std::size_t>((t + T - 1) % T)];
@@ -91,7 +98,7 @@ TEST_CASE("trellis Viterbi: exact for its overlap, against every stream", "[trel
     double recomputed = 0.0;
     for (int t = 0; t < T; ++t) {
       const double e = x[static_cast<std::size_t>(t)] - table[states[static_cast<std::size_t>(t)]];
-      recomputed += e * e;
+      recomputed += wt[static_cast<std::size_t>(t)] * e * e;
     }
     CHECK(std::fabs(recomputed - cost) < 1e-4);
     // Exhaustive: the best stream overall, and, for every cut c of the circle the encoder may
@@ -109,7 +116,7 @@ TEST_CASE("trellis Viterbi: exact for its overlap, against every stream", "[trel
         for (int i = 2; i >= 0; --i) s = (s << KV) | ((stream >> (KV * ((t - i + T) % T))) & 3u);
         st[t] = s;
         const double e = x[static_cast<std::size_t>(t)] - table[s];
-        c += e * e;
+        c += wt[static_cast<std::size_t>(t)] * e * e;
       }
       best = std::min(best, c);
       for (int j = 0; j < 4; ++j)
@@ -124,6 +131,9 @@ TEST_CASE("trellis Viterbi: exact for its overlap, against every stream", "[trel
   std::vector<float> two(2);
   std::vector<std::uint32_t> st(2);
   REQUIRE_THROWS_AS(vit.encode(two, table.data(), st), Error);  // 2 steps < the 3 a window needs
+  std::vector<float> x5(T), w4(T - 1);
+  std::vector<std::uint32_t> st5(T);
+  REQUIRE_THROWS_AS(vit.encode(x5, table.data(), st5, w4), Error);  // a weight per value
 }
 
 TEMPLATE_TEST_CASE("trellis_quantize: streams decode to the encoder's values", "[trellis]",

@@ -70,11 +70,18 @@ PackedMatrix<S, G, Plain> trellis_quantize_ldlq(MatrixView<const float> w, const
     for (Index r = 0; r < rows; ++r)
       for (Index i = 0; i < n; ++i)
         wb[static_cast<std::size_t>(r * n + i)] = static_cast<float>(W(r, k0 + i));
+    // A group is coded jointly, so GPTQ's in-order feedback cannot run inside it; its weights
+    // count by their share of the output error instead: 1/U_ii², GPTQ's weight of column i.
+    std::vector<float> cw(static_cast<std::size_t>(n));
+    for (Index i = 0; i < n; ++i)
+      cw[static_cast<std::size_t>(i)] =
+          static_cast<float>(1.0 / (U(k0 + i, k0 + i) * U(k0 + i, k0 + i)));
     lowbit::detail::parallel_for(rows, opt.threads, [&](Index r0, Index r1) {
       TrellisGroupEncoder<S> enc(table, rms_code, opt.passes);
       for (Index r = r0; r < r1; ++r) {
         auto& p = out.params()[static_cast<std::size_t>(out.param_slot(r, k0))];
-        if (!enc.encode(wb.data() + r * n, n, syms.data() + r * cols + k0, &p, qb.data() + r * n))
+        if (!enc.encode(wb.data() + r * n, n, syms.data() + r * cols + k0, &p, qb.data() + r * n,
+                        opt.hessian_weights ? cw.data() : nullptr))
           bad[static_cast<std::size_t>(r)] = k0;
       }
     });

@@ -68,8 +68,12 @@ class TrellisViterbi {
 
   /// The tail-biting encoding of x (T·V values, T = x.size() / V ≥ kMinSteps steps) against
   /// `table` (V·2^L values: table[v·2^L + s]); writes the state of every step to `states` (size
-  /// T) and returns the squared error. Throws Error on sizes.
-  double encode(std::span<const float> x, const float* table, std::span<std::uint32_t> states) {
+  /// T) and returns the squared error, weighted by `wts` (one weight per value; empty: all 1).
+  /// Throws Error on sizes.
+  double encode(std::span<const float> x, const float* table, std::span<std::uint32_t> states,
+                std::span<const float> wts = {}) {
+    if (!wts.empty() && wts.size() != x.size())
+      lowbit::detail::fail("trellis: ", wts.size(), " weights for ", x.size(), " values");
     if (x.size() % V != 0)
       lowbit::detail::fail("trellis: ", x.size(), " values are not whole steps of ", V);
     const std::size_t T = x.size() / V;
@@ -81,8 +85,9 @@ class TrellisViterbi {
     // Pass 1: the sequence rotated by T/2 steps, unconstrained; its state at original step 0
     // gives the overlap. Pass 2: the constrained pass.
     states2_.resize(T);
-    run(rotated(x, T / 2), table, states2_, kNoOverlap);
-    double cost = run(std::span<const float>(x), table, states, states2_[T - T / 2] >> KV);
+    run(rotated(x, T / 2, rot_), wts.empty() ? wts : rotated(wts, T / 2, wrot_), table, states2_,
+        kNoOverlap);
+    double cost = run(x, wts, table, states, states2_[T - T / 2] >> KV);
     // Short sequences (T < kRefineBelow steps): the fixed overlap is a large share of the
     // stream, so cut the circle elsewhere (T/2, T/4, 3T/4) and re-solve with the overlap the
     // current path has there; the current path is admissible for that problem, so the cost never
@@ -90,7 +95,8 @@ class TrellisViterbi {
     if (T < kRefineBelow) {
       for (std::size_t cut : {T / 2, T / 4, 3 * T / 4}) {
         if (cut == 0 || cut >= T) continue;
-        const double c = run(rotated(x, cut), table, states2_, states[cut] >> KV);
+        const double c = run(rotated(x, cut, rot_), wts.empty() ? wts : rotated(wts, cut, wrot_),
+                             table, states2_, states[cut] >> KV);
         if (c < cost) {
           cost = c;
           for (std::size_t t = 0; t < T; ++t) states[(t + cut) % T] = states2_[t];
@@ -104,33 +110,36 @@ class TrellisViterbi {
   static constexpr std::uint32_t kNoOverlap = 0xFFFFFFFFu;
   static constexpr std::size_t kRefineBelow = 128;
 
-  /// x rotated to start at step `cut` (into rot_).
-  std::span<const float> rotated(std::span<const float> x, std::size_t cut) {
-    rot_.resize(x.size());
-    std::copy(x.begin() + static_cast<std::ptrdiff_t>(cut * V), x.end(), rot_.begin());
+  /// x rotated to start at step `cut` (into buf).
+  static std::span<const float> rotated(std::span<const float> x, std::size_t cut,
+                                        std::vector<float>& buf) {
+    buf.resize(x.size());
+    std::copy(x.begin() + static_cast<std::ptrdiff_t>(cut * V), x.end(), buf.begin());
     std::copy(x.begin(), x.begin() + static_cast<std::ptrdiff_t>(cut * V),
-              rot_.begin() + static_cast<std::ptrdiff_t>(x.size() - cut * V));
-    return rot_;
+              buf.begin() + static_cast<std::ptrdiff_t>(x.size() - cut * V));
+    return buf;
   }
 
   /// One Viterbi pass; with `overlap` != kNoOverlap the first state's top bits and the last
   /// state's low bits are that value.
-  double run(std::span<const float> x, const float* table, std::span<std::uint32_t> states,
-             std::uint32_t overlap) {
+  double run(std::span<const float> x, std::span<const float> wts, const float* table,
+             std::span<std::uint32_t> states, std::uint32_t overlap) {
     constexpr float kInf = std::numeric_limits<float>::infinity();
     const std::size_t T = states.size();
     d_.resize(kStates);
     n_.resize(kStates);
     bp_.resize(T * kQ);
     // Step 0.
-    for (std::uint32_t s = 0; s < kStates; ++s) d_[s] = cost(x.data(), table, s);
+    const float* w0 = wts.empty() ? nullptr : wts.data();
+    for (std::uint32_t s = 0; s < kStates; ++s) d_[s] = cost(x.data(), w0, table, s);
     if (overlap != kNoOverlap)
       for (std::uint32_t s = 0; s < kStates; ++s)
         if ((s >> KV) != overlap) d_[s] = kInf;
     float* D = d_.data();
     float* N = n_.data();
     for (std::size_t t = 1; t < T; ++t) {
-      step(D, N, bp_.data() + t * kQ, x.data() + t * V, table);
+      step(D, N, bp_.data() + t * kQ, x.data() + t * V, wts.empty() ? nullptr : wts.data() + t * V,
+           table);
       std::swap(D, N);
     }
     // The best admissible last state, then back along the pointers.
@@ -151,11 +160,12 @@ class TrellisViterbi {
     return static_cast<double>(best);
   }
 
-  static float cost(const float* xt, const float* table, std::uint32_t s) noexcept {
+  static float cost(const float* xt, const float* wt, const float* table,
+                    std::uint32_t s) noexcept {
     float c = 0.0f;
     for (int v = 0; v < V; ++v) {
       const float e = xt[v] - table[static_cast<std::size_t>(v) * kStates + s];
-      c += e * e;
+      c += wt != nullptr ? wt[v] * (e * e) : e * e;
     }
     return c;
   }
@@ -177,7 +187,7 @@ class TrellisViterbi {
 
   /// Output states q0·P .. (q0 + 16)·P: cost to reach them through the best predecessor.
   template <std::size_t... E>
-  static void update(const F16& m, std::uint32_t q0, float* out, const float* xt,
+  static void update(const F16& m, std::uint32_t q0, float* out, const float* xt, const float* wt,
                      const float* table, std::index_sequence<E...>) noexcept {
     (
         [&] {
@@ -187,7 +197,11 @@ class TrellisViterbi {
           for (int v = 0; v < V; ++v) {
             load16(t, table + static_cast<std::size_t>(v) * kStates + s0);
             const F16 e = xt[v] - t;
-            c += e * e;
+            if (wt != nullptr) {
+              c += wt[v] * (e * e);
+            } else {
+              c += e * e;
+            }
           }
           std::memcpy(out + s0, &c, sizeof c);
         }(),
@@ -196,7 +210,7 @@ class TrellisViterbi {
 
   /// One step: from the costs D of the previous states to the costs N of this step's, with
   /// the backpointers of the 2^(L-KV) state groups.
-  static void step(const float* D, float* N, std::uint8_t* bp, const float* xt,
+  static void step(const float* D, float* N, std::uint8_t* bp, const float* xt, const float* wt,
                    const float* table) noexcept {
     if constexpr (kQ >= 16) {
       for (std::uint32_t q0 = 0; q0 < kQ; q0 += 16) {
@@ -214,7 +228,7 @@ class TrellisViterbi {
         }
         const U16 a8 = __builtin_convertvector(arg, U16);
         std::memcpy(bp + q0, &a8, sizeof a8);
-        update(m, q0, N, xt, table, std::make_index_sequence<kPreds>{});
+        update(m, q0, N, xt, wt, table, std::make_index_sequence<kPreds>{});
       }
     } else {
       for (std::uint32_t q = 0; q < kQ; ++q) {
@@ -227,12 +241,12 @@ class TrellisViterbi {
           }
         bp[q] = arg;
         for (std::uint32_t b = 0; b < kPreds; ++b)
-          N[q * kPreds + b] = best + cost(xt, table, q * kPreds + b);
+          N[q * kPreds + b] = best + cost(xt, wt, table, q * kPreds + b);
       }
     }
   }
 
-  std::vector<float> d_, n_, rot_;
+  std::vector<float> d_, n_, rot_, wrot_;
   std::vector<std::uint32_t> states2_;
   std::vector<std::uint8_t> bp_;
 };
@@ -243,6 +257,9 @@ struct TrellisOptions {
   /// Viterbi passes per group: 1 = encode at the rms scale then refit the scale; 2 = encode once
   /// more at the refitted scale and keep the better of the two.
   int passes = 1;
+  /// trellis_quantize_ldlq only: weight each group's Viterbi and scale by GPTQ's per-column
+  /// weights 1/U_ii² (the diagonal of the group's output error).
+  bool hessian_weights = true;
 };
 
 /// The raw code values of S's every state, table[v·2^L + s] (the encoder's cost table).
@@ -264,9 +281,13 @@ class TrellisGroupEncoder {
       : table_(table), rms_code_(rms_code), passes_(passes) {}
 
   /// Encodes x[0..n) into sym[0..n) and *p; returns false if the scale overflows S's storage.
-  /// With `decoded`, also writes ŵ.
+  /// With `decoded`, also writes ŵ. With `wts` (n weights > 0), minimizes Σ wts_i·(x_i − ŵ_i)²
+  /// (the Viterbi and the scale's least-squares refit both weighted).
   bool encode(const float* x, Index n, std::uint8_t* sym, typename S::Params* p,
-              float* decoded = nullptr) {
+              float* decoded = nullptr, const float* wts = nullptr) {
+    const auto wt = [&](std::size_t i) {
+      return wts != nullptr ? static_cast<double>(wts[i]) : 1.0;
+    };
     double ss = 0.0;
     for (Index i = 0; i < n; ++i) ss += static_cast<double>(x[i]) * x[i];
     if (!(ss > 0.0)) {
@@ -282,13 +303,16 @@ class TrellisGroupEncoder {
       for (Index i = 0; i < n; ++i)
         xs_[static_cast<std::size_t>(i)] = static_cast<float>(x[i] / scale);
       states_.resize(static_cast<std::size_t>(n / S::kV));
-      vit_.encode(xs_, table_.data(), states_);
+      vit_.encode(xs_, table_.data(), states_,
+                  wts != nullptr ? std::span<const float>(wts, static_cast<std::size_t>(n))
+                                 : std::span<const float>());
       double xv = 0.0, vv = 0.0;
       for (std::size_t t = 0; t < states_.size(); ++t)
         for (int v = 0; v < S::kV; ++v) {
+          const std::size_t i = t * S::kV + static_cast<std::size_t>(v);
           const double c = S::CodeFn::value(states_[t], v);
-          xv += static_cast<double>(x[t * S::kV + static_cast<std::size_t>(v)]) * c;
-          vv += c * c;
+          xv += wt(i) * static_cast<double>(x[i]) * c;
+          vv += wt(i) * c * c;
         }
       const typename S::Params q = S::make(vv > 0.0 ? static_cast<float>(xv / vv) : 0.0f);
       if (!S::params_finite(q)) return false;
@@ -296,9 +320,9 @@ class TrellisGroupEncoder {
       double err = 0.0;
       for (std::size_t t = 0; t < states_.size(); ++t)
         for (int v = 0; v < S::kV; ++v) {
-          const double e =
-              x[t * S::kV + static_cast<std::size_t>(v)] - sq * S::CodeFn::value(states_[t], v);
-          err += e * e;
+          const std::size_t i = t * S::kV + static_cast<std::size_t>(v);
+          const double e = x[i] - sq * S::CodeFn::value(states_[t], v);
+          err += wt(i) * e * e;
         }
       if (err < best_err) {
         best_err = err;
