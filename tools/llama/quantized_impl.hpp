@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <memory>
+#include <type_traits>
 #include <vector>
 
 #include "lowbit/calib/gptq.hpp"
@@ -112,7 +113,12 @@ QuantizedTensor quantize_with(MatrixView<const float> w, const Policy& p,
   t.image = io::serialize(plain);
   if (pcols != cols) t.cols = cols;
   if (p.rot) t.rotation = q.to_ints();
-  t.bpw = plain.bits_per_weight() * static_cast<double>(pcols) / static_cast<double>(cols) +
+  // WINT2.5's layers hold FastDeploy's 2.5-bit words (Wint25Words), archives its 3-bit windows:
+  // the format's bits are counted.
+  double plain_bpw = plain.bits_per_weight();
+  if constexpr (std::is_same_v<S, CcqWint25>)
+    plain_bpw += Wint25Words<16>::kCodeBitsPerWeight - S::kCodeBits;
+  t.bpw = plain_bpw * static_cast<double>(pcols) / static_cast<double>(cols) +
           (p.rot ? static_cast<double>(calib::HadamardRotation::kStoredBits) /
                        static_cast<double>(rows * cols)
                  : 0.0);
