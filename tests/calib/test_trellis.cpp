@@ -68,6 +68,24 @@ TEST_CASE("trellis codes: values against their definitions", "[trellis]") {
   std::vector<int> hits(128, 0);
   for (std::uint32_t s = 0; s < 65536; ++s) ++hits[CodeMix7::index(s)];
   for (int h : hits) REQUIRE(h == 512);
+  // CodeMx2: both indices from one multiply-xorshift of the state, written out with divisions;
+  // each value alone reaches every entry equally often (the pair is a bijection of 14 bits
+  // of the 16-bit hash), and (first, second) covers all 2^14 index pairs 4 times each.
+  std::vector<int> first(128, 0), second(128, 0), both(1 << 14, 0);
+  for (std::uint32_t s = 0; s < 65536; ++s) {
+    const std::uint32_t h = (s * 40503u) % 65536u, m = h ^ (h / 128u);
+    REQUIRE(CodeMx2::index(s, 0) == m / 512u);
+    REQUIRE(CodeMx2::index(s, 1) == (m / 4u) % 128u);
+    REQUIRE(CodeMx2::value(s, 1) == CodeMix7::kTable[(m / 4u) % 128u]);
+    ++first[CodeMx2::index(s, 0)];
+    ++second[CodeMx2::index(s, 1)];
+    ++both[CodeMx2::index(s, 0) * 128u + CodeMx2::index(s, 1)];
+  }
+  for (int i = 0; i < 128; ++i) {
+    REQUIRE(first[static_cast<std::size_t>(i)] == 512);
+    REQUIRE(second[static_cast<std::size_t>(i)] == 512);
+  }
+  for (int b : both) REQUIRE(b == 4);
 }
 
 TEST_CASE("trellis Viterbi: exact for its overlap, against every stream (weighted too)",
@@ -212,7 +230,10 @@ TEST_CASE("trellis_quantize: L = 16, K = 2 on N(0, 1)", "[trellis][accuracy]") {
       dequantize(calib::trellis_quantize<ConvCode<16, 2, 1, CodeMix7>, PerGroup<256>>(wv, o)), w);
   const double mad = test::nmse(
       dequantize(calib::trellis_quantize<ConvCode<16, 2, 1, Code1Mad>, PerGroup<256>>(wv, o)), w);
-  INFO("NMSE: mix7 " << mix << ", 1mad " << mad);
+  const double mx2 = test::nmse(
+      dequantize(calib::trellis_quantize<ConvCode<16, 2, 2, CodeMx2>, PerGroup<256>>(wv, o)), w);
+  INFO("NMSE: mix7 " << mix << ", 1mad " << mad << ", mx2 " << mx2);
   CHECK(mix < 0.074);
   CHECK(mad < 0.074);
+  CHECK(mx2 < 0.075);
 }

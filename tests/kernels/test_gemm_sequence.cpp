@@ -224,6 +224,19 @@ TEST_CASE("fused trellis kernels: bit-exact on every ISA with tails", "[gemm][tr
   for (Index rows : {Index{31}, Index{63}, Index{65}, Index{127}, Index{129}})
     check_seq_tiles(random_sequence_matrix<S, PerGroup<64>>(rows, 200, seed + rows),
                     seed + rows + 1);
+  // The V = 2 code (two weights a state): groups of 16 and 64, tails of 8.
+  using S2 = ConvCode<16, 2, 2, CodeMx2>;
+  for (Index rows : {Index{1}, Index{16}, Index{17}, Index{33}, Index{65}}) {
+    for (Index cols : {Index{16}, Index{24}, Index{64}})
+      check_seq_tiles(random_sequence_matrix<S2, PerGroup<16>>(rows, cols, seed + 7 * rows + cols),
+                      seed + rows + 2 * cols);
+    for (Index cols : {Index{64}, Index{136}})
+      check_seq_tiles(random_sequence_matrix<S2, PerGroup<64>>(rows, cols, seed + 9 * rows + cols),
+                      seed + rows + 3 * cols);
+  }
+  check_seq_tiles(calib::trellis_quantize<S2, PerGroup<64>>(MatrixView<const float>(
+                      test::gaussian(static_cast<std::size_t>(20 * 192), 79).data(), 20, 192)),
+                  80);
   // Codes from the encoder, and a group of 16 words a row (the AVX-512 kernel's pairs).
   const auto w = test::gaussian(static_cast<std::size_t>(20 * 256), 77);
   check_seq_tiles(

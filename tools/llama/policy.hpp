@@ -49,9 +49,10 @@
 // calib/trellis_ldlq.hpp)
 //   trellis ConvCode<16, 2, 1, CodeMix7>: QTIP's bit-shift trellis, L = 16, 2 bits a weight, a
 //           group of g weights is one tail-biting sequence with an f16 scale (2 + 16/g bpw);
-//           Viterbi encoding (calib/trellis_viterbi.hpp)
+//           Viterbi encoding (calib/trellis_viterbi.hpp); -v2: ConvCode<16, 2, 2, CodeMx2>, two
+//           weights a state (half the decode work)
 //   wint2   CCQ WINT2 (quant/ccq.hpp), -g64 (the local-scale group): 2.0625 bpw + 80 bits a row
-//   wint25  CCQ WINT2.5, -g64: the format's 2.5 bpw (lowbit stores 3-bit windows: 3.2)
+//   wint25  CCQ WINT2.5, -g64: the format's 2.5 bpw (archives hold 3-bit windows)
 // CCQ needs whole 64-input groups: a matrix whose inputs are not is padded with zero columns
 // (the layer pads its inputs with zeros to match; stories260K's w2 has 172 inputs → 192).
 // The ternary codes are stored 2 bits each here (the 1.6 and 1.25-bpw packings are pack/'s);
@@ -100,6 +101,7 @@ struct Policy {
   bool rot = false;
   bool seq = false;
   bool e2e = false;
+  bool v2 = false;  // trellis: ConvCode<16, 2, 2, CodeMx2> (two weights a state)
   std::string name;
   bool needs_calibration() const noexcept {
     return imp || gptq || seq || e2e || family == Family::kArbx || family == Family::kArbx2;
@@ -124,8 +126,7 @@ struct Policy {
       case Family::kWint2:
         return 2.0 + 8.0 / 128.0;  // + 80 bits a row
       case Family::kWint25:
-        return 3.0 +
-               13.0 / 64.0;  // 3-bit windows as lowbit stores them (the format: 2.5) + 16 a row
+        return 2.5;  // the format's words (archives hold 3-bit windows) + 16 bits a row
       default:
         return 2.0 + 16.0 / group;
     }
@@ -187,13 +188,16 @@ inline Policy parse_policy(const std::string& s) {
                  : opt == "-rot"  ? &p.rot
                  : opt == "-seq"  ? &p.seq
                  : opt == "-e2e"  ? &p.e2e
+                 : opt == "-v2"   ? &p.v2
                                   : nullptr;
     if (flag == nullptr || *flag)
       fail("policy '", s, "': unknown or repeated option '", opt,
-           "' (options: -clip, -ls, -imp, -gptq, -rot, -seq, -e2e)");
+           "' (options: -clip, -ls, -imp, -gptq, -rot, -seq, -e2e, -v2)");
     *flag = true;
     i = j == std::string::npos ? s.size() : j;
   }
+  if (p.v2 && p.family != Family::kTrellis)
+    fail("policy '", s, "': -v2 (the two-values-per-state code) is a trellis option");
   if (p.family == Family::kTrellis || p.family == Family::kWint2 || p.family == Family::kWint25) {
     if (p.clip || p.ls || p.imp || p.seq || p.e2e || (p.gptq && p.family != Family::kTrellis))
       fail("policy '", s, "': trellis policies take -gptq and -rot, CCQ policies only -rot");

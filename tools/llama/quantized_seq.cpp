@@ -17,23 +17,23 @@ namespace lowbit::llama::detail {
 namespace {
 
 using TrellisS = ConvCode<16, 2, 1, CodeMix7>;
+using TrellisS2 = ConvCode<16, 2, 2, CodeMx2>;
 
 /// Encoder threads: the tools quantize one matrix at a time.
 constexpr int kThreads = 2;
 
-template <int G>
+template <class S, int G>
 QuantizedTensor quantize_trellis(MatrixView<const float> w, const Policy& p,
                                  const TensorCalibration* cal, std::uint64_t seed) {
-  return quantize_with<TrellisS, G>(w, p, cal, seed,
-                                    [&](MatrixView<const float> wv, const Eigen::MatrixXd* h,
-                                        std::span<const float>, std::vector<float>&) {
-                                      calib::TrellisOptions o;
-                                      o.threads = kThreads;
-                                      if (p.gptq)
-                                        return calib::trellis_quantize_ldlq<TrellisS, PerGroup<G>>(
-                                            wv, *h, o);
-                                      return calib::trellis_quantize<TrellisS, PerGroup<G>>(wv, o);
-                                    });
+  return quantize_with<S, G>(w, p, cal, seed,
+                             [&](MatrixView<const float> wv, const Eigen::MatrixXd* h,
+                                 std::span<const float>, std::vector<float>&) {
+                               calib::TrellisOptions o;
+                               o.threads = kThreads;
+                               if (p.gptq)
+                                 return calib::trellis_quantize_ldlq<S, PerGroup<G>>(wv, *h, o);
+                               return calib::trellis_quantize<S, PerGroup<G>>(wv, o);
+                             });
 }
 
 /// wv with zero columns appended up to a multiple of 64 (a copy only when needed).
@@ -77,8 +77,11 @@ QuantizedTensor quantize_tensor_seq(MatrixView<const float> w, const Policy& p,
                                     const TensorCalibration* cal, std::uint64_t seed) {
   switch (p.family) {
     case Family::kTrellis:
-      return p.group == 32 ? quantize_trellis<32>(w, p, cal, seed)
-                           : quantize_trellis<64>(w, p, cal, seed);
+      if (p.v2)
+        return p.group == 32 ? quantize_trellis<TrellisS2, 32>(w, p, cal, seed)
+                             : quantize_trellis<TrellisS2, 64>(w, p, cal, seed);
+      return p.group == 32 ? quantize_trellis<TrellisS, 32>(w, p, cal, seed)
+                           : quantize_trellis<TrellisS, 64>(w, p, cal, seed);
     case Family::kWint2:
       return quantize_ccq<CcqWint2, 128>(w, p, cal, seed,
                                          [](MatrixView<const float> x, const calib::CcqOptions& o) {
@@ -96,6 +99,8 @@ std::unique_ptr<Linear> make_linear_seq(const io::FileInfo& info, const Quantize
                                         bool fa) {
   std::unique_ptr<Linear> l = load_seq<TrellisS, 32, SeqTiles<16>>(info, t, fa);
   if (!l) l = load_seq<TrellisS, 64, SeqTiles<16>>(info, t, fa);
+  if (!l) l = load_seq<TrellisS2, 32, SeqTiles<16>>(info, t, fa);
+  if (!l) l = load_seq<TrellisS2, 64, SeqTiles<16>>(info, t, fa);
   if (!l) l = load_seq<CcqWint2, 128, SeqTiles<16>>(info, t, fa);
   if (!l) l = load_seq<CcqWint25, 64, Wint25Words<16>>(info, t, fa);
   return l;

@@ -23,6 +23,8 @@
 //             state, h = ((((s·0x9E37) mod 2^16) ^ (· >> 8))·0x6A09) mod 2^16, whose top 7 bits
 //             index a 128-entry table of normal quantiles, round(47·Φ⁻¹((i + ½)/128)) ∈
 //             [-125, 125]: int8 values from 16-bit lane operations and one 128-byte lookup. V = 1.
+//   CodeMx2   lowbit's V = 2 code: one multiply and an xorshift of the state give both values'
+//             7-bit indices into the same table (half CodeMix7's decode work per weight).
 // All three reach QUANTIZERS.md table F's L = 16 quality (≈ 0.069 NMSE at K = 2 on N(0, 1); the
 // exact figures are in bench/RESULTS.md). The encoder is calib/trellis.hpp.
 #pragma once
@@ -108,6 +110,27 @@ struct CodeMix7 {
   }
   static constexpr std::int32_t value(std::uint32_t s, int = 0) noexcept {
     return kTable[index(s)];
+  }
+};
+
+/// lowbit's two-values-per-state code for the int8 kernels (V = 2: a step is two weights, 2K
+/// bits): one 16-bit multiply and an xorshift of the state, h = (s·0x9E37 mod 2^16), h ^= h >> 7,
+/// whose bits 9..15 and 2..8 index CodeMix7's table for the step's first and second weight. Half
+/// the hash work of CodeMix7 per weight (one hash per two weights, three lane operations).
+struct CodeMx2 {
+  static constexpr int kId = 3;
+  static constexpr int kV = 2;
+  static constexpr bool kIntegerValues = true;
+  static constexpr float kUnit = 1.0f / 47.0f;
+  static constexpr const char* name() { return "mx2"; }
+  /// The 7-bit table index of value v (0, 1) of state s (the low 16 bits of s are hashed).
+  static constexpr std::uint32_t index(std::uint32_t s, int v) noexcept {
+    std::uint32_t h = (s * 0x9E37u) & 0xFFFFu;
+    h ^= h >> 7;
+    return v == 0 ? h >> 9 : (h >> 2) & 127u;
+  }
+  static constexpr std::int32_t value(std::uint32_t s, int v = 0) noexcept {
+    return CodeMix7::kTable[index(s, v)];
   }
 };
 

@@ -136,11 +136,47 @@ LOWBIT_INLINE void flush_avx2(__m256i i0, __m256i i1, std::int32_t bias_xsum, co
 
 }  // namespace seq
 
-/// The trellis ConvCode<16, 2, 1, CodeMix7> on PerGroup<GS> (GS a multiple of 16), AVX2.
-template <class Isa, int GS>
-requires(
-    GS % 16 == 0 && std::is_base_of_v<isa::avx2, Isa> &&
-    !seq::use_avx512<Isa>()) struct SeqKernel<Isa, ConvCode<16, 2, 1, CodeMix7>, PerGroup<GS>> {
+namespace seq {
+/// The table indices (16-bit lanes, 0..127) of a stream word's 8 weights, 16 rows: CodeMix7
+/// (V = 1: the state of weight p is (prev:cur) >> (14 − 2p)) and CodeMx2 (V = 2: the state of
+/// step q, weights 2q and 2q + 1, is (prev:cur) >> (12 − 4q)).
+LOWBIT_INLINE __m256i funnel_avx2(__m256i cur, __m256i prev, int n) {
+  // (prev:cur) >> n, low 16 bits, n = 0..14 (runtime-constant after unrolling).
+  return n == 0 ? cur
+                : _mm256_or_si256(_mm256_srl_epi16(cur, _mm_cvtsi32_si128(n)),
+                                  _mm256_sll_epi16(prev, _mm_cvtsi32_si128(16 - n)));
+}
+template <class Code>
+struct TrellisIdxAvx2;
+template <>
+struct TrellisIdxAvx2<CodeMix7> {
+  static LOWBIT_INLINE void run(__m256i cur, __m256i prev, __m256i idx[8]) {
+    for (int p = 0; p < 8; ++p) idx[p] = mix7_index_avx2(funnel_avx2(cur, prev, 14 - 2 * p));
+  }
+};
+template <>
+struct TrellisIdxAvx2<CodeMx2> {
+  static LOWBIT_INLINE void run(__m256i cur, __m256i prev, __m256i idx[8]) {
+    for (int q = 0; q < 4; ++q) {
+      __m256i h = _mm256_mullo_epi16(funnel_avx2(cur, prev, 12 - 4 * q),
+                                     _mm256_set1_epi16(static_cast<short>(0x9E37)));
+      h = _mm256_xor_si256(h, _mm256_srli_epi16(h, 7));
+      idx[2 * q] = _mm256_srli_epi16(h, 9);
+      idx[2 * q + 1] = _mm256_and_si256(_mm256_srli_epi16(h, 2), _mm256_set1_epi16(127));
+    }
+  }
+};
+/// The codes with fused kernels: ConvCode<16, 2, V, Code> for these (V, Code).
+template <int V, class Code>
+inline constexpr bool kFusedTrellis = (V == 1 && std::is_same_v<Code, CodeMix7>) ||
+                                      (V == 2 && std::is_same_v<Code, CodeMx2>);
+}  // namespace seq
+
+/// The trellis ConvCode<16, 2, V, Code> (CodeMix7, CodeMx2) on PerGroup<GS> (GS a multiple of
+/// 16), AVX2.
+template <class Isa, int V, class Code, int GS>
+requires(GS % 16 == 0 && seq::kFusedTrellis<V, Code> && std::is_base_of_v<isa::avx2, Isa> &&
+         !seq::use_avx512<Isa>()) struct SeqKernel<Isa, ConvCode<16, 2, V, Code>, PerGroup<GS>> {
   static constexpr bool kAvailable = true;
   using Layout = SeqTiles<16>;
   static constexpr Index kSub = GS;  // weights per float scale
@@ -160,20 +196,11 @@ requires(
       for (Index u = 0; u < kWords; ++u) {
         const __m256i cur = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(gw + u * 16));
         const Index k = g * GS + u * 8;
-        // States p = 0..7: (prev:cur) >> (14 − 2p), low 16 bits.
         __m256i idx[8];
-        idx[0] = _mm256_or_si256(_mm256_srli_epi16(cur, 14), _mm256_slli_epi16(prev, 2));
-        idx[1] = _mm256_or_si256(_mm256_srli_epi16(cur, 12), _mm256_slli_epi16(prev, 4));
-        idx[2] = _mm256_or_si256(_mm256_srli_epi16(cur, 10), _mm256_slli_epi16(prev, 6));
-        idx[3] = _mm256_or_si256(_mm256_srli_epi16(cur, 8), _mm256_slli_epi16(prev, 8));
-        idx[4] = _mm256_or_si256(_mm256_srli_epi16(cur, 6), _mm256_slli_epi16(prev, 10));
-        idx[5] = _mm256_or_si256(_mm256_srli_epi16(cur, 4), _mm256_slli_epi16(prev, 12));
-        idx[6] = _mm256_or_si256(_mm256_srli_epi16(cur, 2), _mm256_slli_epi16(prev, 14));
-        idx[7] = cur;
+        seq::TrellisIdxAvx2<Code>::run(cur, prev, idx);
         for (int p = 0; p < 8; p += 2) {
           // Values of weights p, p+1 of the 16 rows as int16, interleaved per row.
-          const __m256i bytes =
-              _mm256_packus_epi16(seq::mix7_index_avx2(idx[p]), seq::mix7_index_avx2(idx[p + 1]));
+          const __m256i bytes = _mm256_packus_epi16(idx[p], idx[p + 1]);
           const __m256i v = seq::mix7_lookup_avx2(bytes);
           const __m256i vp = _mm256_srai_epi16(_mm256_unpacklo_epi8(v, v), 8);
           const __m256i vq = _mm256_srai_epi16(_mm256_unpackhi_epi8(v, v), 8);
@@ -411,12 +438,47 @@ LOWBIT_INLINE __m512i mix7_index_pair(__m512i hp, __m512i hq) {
                                            static_cast<__mmask64>(0xAAAAAAAAAAAAAAAAull), sel, hq);
 }
 
+/// Index pairs (weights 2j, 2j + 1 of every word lane, the low and high byte) of 2 words × 16
+/// rows: CodeMix7 (a hash per weight) and CodeMx2 (one hash per step: its bits 9..15 and 2..8
+/// picked by one vpmultishiftqb).
+template <class Code>
+struct TrellisPairs;
+template <>
+struct TrellisPairs<CodeMix7> {
+  static LOWBIT_INLINE void run(__m512i cur, __m512i prev, __m512i pair[4]) {
+    pair[0] = mix7_index_pair(mix7_hash_avx512(_mm512_shrdi_epi16(cur, prev, 14)),
+                              mix7_hash_avx512(_mm512_shrdi_epi16(cur, prev, 12)));
+    pair[1] = mix7_index_pair(mix7_hash_avx512(_mm512_shrdi_epi16(cur, prev, 10)),
+                              mix7_hash_avx512(_mm512_shrdi_epi16(cur, prev, 8)));
+    pair[2] = mix7_index_pair(mix7_hash_avx512(_mm512_shrdi_epi16(cur, prev, 6)),
+                              mix7_hash_avx512(_mm512_shrdi_epi16(cur, prev, 4)));
+    pair[3] =
+        mix7_index_pair(mix7_hash_avx512(_mm512_shrdi_epi16(cur, prev, 2)), mix7_hash_avx512(cur));
+  }
+};
+template <>
+struct TrellisPairs<CodeMx2> {
+  static LOWBIT_INLINE __m512i pair(__m512i s) {
+    const __m512i sel = _mm512_set1_epi64(0x3239222912190209LL);  // offsets 9, 2 per word
+    __m512i h = _mm512_mullo_epi16(s, _mm512_set1_epi16(static_cast<short>(0x9E37)));
+    h = _mm512_xor_si512(h, _mm512_srli_epi16(h, 7));
+    return _mm512_multishift_epi64_epi8(sel, h);
+  }
+  static LOWBIT_INLINE void run(__m512i cur, __m512i prev, __m512i pairs[4]) {
+    pairs[0] = pair(_mm512_shrdi_epi16(cur, prev, 12));
+    pairs[1] = pair(_mm512_shrdi_epi16(cur, prev, 8));
+    pairs[2] = pair(_mm512_shrdi_epi16(cur, prev, 4));
+    pairs[3] = pair(cur);
+  }
+};
+
 }  // namespace seq
 
-/// The trellis ConvCode<16, 2, 1, CodeMix7> on PerGroup<GS> (GS a multiple of 16), AVX-512.
-template <class Isa, int GS>
-requires(GS % 16 == 0 &&
-         seq::use_avx512<Isa>()) struct SeqKernel<Isa, ConvCode<16, 2, 1, CodeMix7>, PerGroup<GS>> {
+/// The trellis ConvCode<16, 2, V, Code> (CodeMix7, CodeMx2) on PerGroup<GS> (GS a multiple of
+/// 16), AVX-512.
+template <class Isa, int V, class Code, int GS>
+requires(GS % 16 == 0 && seq::kFusedTrellis<V, Code> &&
+         seq::use_avx512<Isa>()) struct SeqKernel<Isa, ConvCode<16, 2, V, Code>, PerGroup<GS>> {
   static constexpr bool kAvailable = true;
   using Layout = SeqTiles<16>;
   static constexpr Index kSub = GS;
@@ -451,17 +513,9 @@ requires(GS % 16 == 0 &&
                                          reinterpret_cast<const __m256i*>(gw + (kWords - 1) * 16))),
                                      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(gw)), 1)
                 : _mm512_loadu_si512(gw + (u - 1) * 16);
-        // Index pairs (weights p, p+1 of every lane) as the low and high byte of a word; the
-        // state of weight p is (prev:cur) >> (14 − 2p).
+        // Index pairs (weights 2j, 2j + 1 of every lane) as the low and high byte of a word.
         __m512i pair[4];
-        pair[0] = seq::mix7_index_pair(seq::mix7_hash_avx512(_mm512_shrdi_epi16(cur, prev, 14)),
-                                       seq::mix7_hash_avx512(_mm512_shrdi_epi16(cur, prev, 12)));
-        pair[1] = seq::mix7_index_pair(seq::mix7_hash_avx512(_mm512_shrdi_epi16(cur, prev, 10)),
-                                       seq::mix7_hash_avx512(_mm512_shrdi_epi16(cur, prev, 8)));
-        pair[2] = seq::mix7_index_pair(seq::mix7_hash_avx512(_mm512_shrdi_epi16(cur, prev, 6)),
-                                       seq::mix7_hash_avx512(_mm512_shrdi_epi16(cur, prev, 4)));
-        pair[3] = seq::mix7_index_pair(seq::mix7_hash_avx512(_mm512_shrdi_epi16(cur, prev, 2)),
-                                       seq::mix7_hash_avx512(cur));
+        seq::TrellisPairs<Code>::run(cur, prev, pair);
         // Weights 0-3 / 4-7 of word u (lanes 0..15) and of word u+1 (lanes 16..31).
         const __m512i steps[4] = {
             _mm512_permutex2var_epi8(tlo, _mm512_permutex2var_epi16(pair[0], slo, pair[1]), thi),
