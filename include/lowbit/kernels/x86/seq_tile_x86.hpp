@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// lowbit/kernels/x86/seq_tile_x86.hpp: the fused int8 kernels of sequence-coded weights in the
-// SeqTiles<16> layout (pack/seq_tiles.hpp): the bit-shift trellis with lowbit's CodeMix7
-// (ConvCode<16, 2, 1, CodeMix7>, quant/conv_code.hpp) and CCQ WINT2 (CcqWint2, quant/ccq.hpp),
+// lowbit/kernels/x86/seq_tile_x86.hpp: the fused int8 kernels of sequence-coded weights: the
+// bit-shift trellis with lowbit's codes CodeMix7 and CodeMx2 (ConvCode<16, 2, 1, CodeMix7>,
+// ConvCode<16, 2, 2, CodeMx2>, quant/conv_code.hpp) and CCQ WINT2 (CcqWint2, quant/ccq.hpp) in
+// the SeqTiles<16> layout, CCQ WINT2.5 (CcqWint25) in Wint25Words<16> (pack/seq_tiles.hpp),
 // decoded in registers, 16 output rows per vector, never into a weight buffer.
 //
 // Every kernel computes, for each of MR activation rows t and each of the tile's 16 rows r, per
@@ -18,12 +19,17 @@
 //   (vpmultishiftqb) and packed 4 weights a row per 32-bit lane (vpermt2w), looked up in the
 //   128-entry table of value + 128 (vpermi2b) and multiplied by vpdpbusd. AVX2: the same states
 //   with shift/or pairs, the table through 4 vpshufb of its negative half (the table is odd: T[127
-//   − i] = −T[i]), and int16 vpmaddwd.
+//   − i] = −T[i]), and int16 vpmaddwd. CodeMx2: one state per two weights, one vpmullw and an
+//   xorshift per state, both indices picked by one vpmultishiftqb.
 // # WINT2: per code byte of 16 rows, the code word floor(fl(fl(fl(b·cs) + zp) + 0.5)) in fp32
 //   lanes (an empty asm statement keeps each product and sum rounded: no FMA contraction), then
 //   its four 6-bit windows as the bytes of the lane (vpmultishiftqb; AVX2: shifts and masks),
 //   v + 32 multiplied by vpdpbusd (AVX2: vpmaddubsw, exact since 63·128·2 < 2^15).
-// Requires: AVX2 + FMA; the 512-bit kernels AVX-512 BW + VNNI + VBMI + VBMI2.
+// # WINT2.5: per word of 16 rows two vpmultishiftqb picks of its 3-bit windows into vpdpbusd
+//   (AVX2: 16-bit shifts and masks, vpmaddwd).
+// The fp32 products and sums that must stay rounded go through Vec256/Vec512::rounded
+// (kernels/x86/vec_x86.hpp). Requires: AVX2 + FMA; the 512-bit kernels AVX-512 BW + VNNI + VBMI +
+// VBMI2.
 #pragma once
 
 #if !defined(LOWBIT_KERNELS_SELECT_INCLUDED)
@@ -86,11 +92,6 @@ inline std::int32_t load_i32(const void* p) noexcept {
 
 #if LOWBIT_HAS_AVX2
 namespace seq {
-
-LOWBIT_INLINE __m256 keep_rounded(__m256 v) {
-  __asm__("" : "+x"(v));
-  return v;
-}
 
 /// The trellis's hash of 16 states (16-bit lanes) to table indices 0..127.
 LOWBIT_INLINE __m256i mix7_index_avx2(__m256i s) {
@@ -249,8 +250,8 @@ requires(std::is_base_of_v<isa::avx2, Isa> &&
   }
   /// Code words of 8 bytes (32-bit lanes) with the rows' cs, zp.
   static LOWBIT_INLINE __m256i words(__m256i b, __m256 cs, __m256 zp) {
-    __m256 f = seq::keep_rounded(_mm256_mul_ps(_mm256_cvtepi32_ps(b), cs));
-    f = seq::keep_rounded(_mm256_add_ps(f, zp));
+    __m256 f = Vec256<Isa>::rounded(_mm256_mul_ps(_mm256_cvtepi32_ps(b), cs));
+    f = Vec256<Isa>::rounded(_mm256_add_ps(f, zp));
     f = _mm256_add_ps(f, _mm256_set1_ps(0.5f));
     return _mm256_cvttps_epi32(_mm256_floor_ps(f));
   }
@@ -375,11 +376,6 @@ requires(std::is_base_of_v<isa::avx2, Isa> &&
 
 #if LOWBIT_HAS_AVX512VBMI
 namespace seq {
-
-LOWBIT_INLINE __m512 keep_rounded(__m512 v) {
-  __asm__("" : "+v"(v));
-  return v;
-}
 
 /// The int32 dot products of MR activation rows: one vpdpbusd chain per row, or for a single row
 /// (GEMV) four chains taken in turn and summed at the end (exact), so vpdpbusd's latency does not
@@ -567,8 +563,8 @@ requires(seq::use_avx512<Isa>()) struct SeqKernel<Isa, CcqWint2, PerGroup<128>> 
         __m512i win[2];
         for (int h = 0; h < 2; ++h) {
           const __m512i b = h == 0 ? _mm512_and_si512(d, lowbyte) : _mm512_srli_epi32(d, 8);
-          __m512 f = seq::keep_rounded(_mm512_mul_ps(_mm512_cvtepi32_ps(b), cs));
-          f = seq::keep_rounded(_mm512_add_ps(f, zp));
+          __m512 f = Vec512<Isa>::rounded(_mm512_mul_ps(_mm512_cvtepi32_ps(b), cs));
+          f = Vec512<Isa>::rounded(_mm512_add_ps(f, zp));
           f = _mm512_add_ps(f, half);
           const __m512i c = _mm512_cvt_roundps_epi32(f, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
           win[h] = _mm512_and_si512(_mm512_multishift_epi64_epi8(sel, c), mask6);
