@@ -17,6 +17,8 @@
 //   Stream/<case>/0/<threads>, Eigen/0, EigenGemm/0/512   the byte stream and fp32 baselines
 // cases: trellis-g64 (ConvCode<16, 2, 1, CodeMix7>, PerGroup<64>, SeqTiles<16>: 2.25 bpw),
 // trellis-mx2-g64 (ConvCode<16, 2, 2, CodeMx2>: two weights a state, 2.25 bpw),
+// trellis-tap7-g64 / trellis-lut7-g64 (ConvCode<16, 2, 1, CodeTap7> / ConvCode<8, 2, 1,
+// CodeLut7>, SeqTiles<16, 64>: the lookup codes, 2.25 bpw),
 // wint2 (CcqWint2, SeqTiles<16>: 2.0625 bpw + 80 bits a row), wint25 (CcqWint25,
 // Wint25Words<16>: FastDeploy's 2.5-bit words) and lowbit's plain 2-bit GEMV
 // (Symmetric<2> full range, f16 scale per 64 / 128, Interleaved tiles: 2.25 / 2.125 bpw). The
@@ -169,6 +171,10 @@ void register_decode_isa() {
                   RandomCodes>("trellis-g64");
   register_decode<Isa, PackedMatrix<ConvCode<16, 2, 2, CodeMx2>, PerGroup<64>, SeqTiles<16>>,
                   RandomCodes>("trellis-mx2-g64");
+  register_decode<Isa, PackedMatrix<ConvCode<16, 2, 1, CodeTap7>, PerGroup<64>, SeqTiles<16, 64>>,
+                  RandomCodes>("trellis-tap7-g64");
+  register_decode<Isa, PackedMatrix<ConvCode<8, 2, 1, CodeLut7>, PerGroup<64>, SeqTiles<16, 64>>,
+                  RandomCodes>("trellis-lut7-g64");
   register_decode<Isa, PackedMatrix<CcqWint2, PerGroup<128>, SeqTiles<16>>, RandomCodes>("wint2");
   register_decode<Isa, PackedMatrix<CcqWint25, PerGroup<64>, Wint25Words<16>>, RandomCodes>(
       "wint25");
@@ -188,6 +194,8 @@ int main(int argc, char** argv) {
   reg("Nmse/1mad", nmse_case<ConvCode<16, 2, 1, Code1Mad>>);
   reg("Nmse/3inst", nmse_case<ConvCode<16, 2, 1, Code3Inst>>);
   reg("Nmse/mx2", nmse_case<ConvCode<16, 2, 2, CodeMx2>>);
+  reg("Nmse/tap7", nmse_case<ConvCode<16, 2, 1, CodeTap7>>);
+  reg("Nmse/lut7", nmse_case<ConvCode<8, 2, 1, CodeLut7>>);
   reg("Encode4096/mix7", encode4096_case<ConvCode<16, 2, 1, CodeMix7>>);
   reg("Small", small_case);
   reg("Wint2", wint2_case);

@@ -459,15 +459,16 @@ TEST_CASE("llama: binary and ternary policies", "[llama][policy][binary][ternary
 
 TEST_CASE("llama: trellis and CCQ policies", "[llama][policy][trellis][ccq]") {
   for (const char* bad :
-       {"wint2-g64-gptq", "wint2-g32", "wint25-g64-clip", "trellis-g48", "wint2-g64-v2"}) {
+       {"wint2-g64-gptq", "wint2-g32", "wint25-g64-clip", "trellis-g48", "wint2-g64-v2",
+        "wint25-g64-lut7", "trellis-g64-v2-tap7", "trellis-g64-lut7-lut7"}) {
     INFO(bad);
     REQUIRE_THROWS_AS(llama::parse_policy(bad), Error);
   }
   const Layer L;  // 24 x 96: CCQ pads its inputs to 128
   const MatrixView<const float> w(L.w.data(), L.rows, L.cols);
   Context ctx(2);
-  for (const char* name : {"trellis-g32", "trellis-g64-rot", "trellis-g64-v2", "wint2-g64",
-                           "wint25-g64", "wint2-g64-rot"}) {
+  for (const char* name : {"trellis-g32", "trellis-g64-rot", "trellis-g64-v2", "trellis-g64-tap7",
+                           "trellis-g32-lut7", "wint2-g64", "wint25-g64", "wint2-g64-rot"}) {
     INFO(name);
     const llama::Policy p = llama::parse_policy(name);
     const auto t = llama::quantize_tensor(w, p, nullptr, 7);

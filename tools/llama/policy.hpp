@@ -50,7 +50,8 @@
 //   trellis ConvCode<16, 2, 1, CodeMix7>: QTIP's bit-shift trellis, L = 16, 2 bits a weight, a
 //           group of g weights is one tail-biting sequence with an f16 scale (2 + 16/g bpw);
 //           Viterbi encoding (calib/trellis_viterbi.hpp); -v2: ConvCode<16, 2, 2, CodeMx2>, two
-//           weights a state (half the decode work)
+//           weights a state (half the decode work); -tap7: ConvCode<16, 2, 1, CodeTap7> and
+//           -lut7: ConvCode<8, 2, 1, CodeLut7>, the lookup codes (the fastest kernels)
 //   wint2   CCQ WINT2 (quant/ccq.hpp), -g64 (the local-scale group): 2.0625 bpw + 80 bits a row
 //   wint25  CCQ WINT2.5, -g64: the format's 2.5 bpw (archives hold 3-bit windows)
 // CCQ needs whole 64-input groups: a matrix whose inputs are not is padded with zero columns
@@ -101,7 +102,9 @@ struct Policy {
   bool rot = false;
   bool seq = false;
   bool e2e = false;
-  bool v2 = false;  // trellis: ConvCode<16, 2, 2, CodeMx2> (two weights a state)
+  bool v2 = false;    // trellis: ConvCode<16, 2, 2, CodeMx2> (two weights a state)
+  bool tap7 = false;  // trellis: ConvCode<16, 2, 1, CodeTap7> (lookup code)
+  bool lut7 = false;  // trellis: ConvCode<8, 2, 1, CodeLut7> (lookup code, L = 8)
   std::string name;
   bool needs_calibration() const noexcept {
     return imp || gptq || seq || e2e || family == Family::kArbx || family == Family::kArbx2;
@@ -189,15 +192,19 @@ inline Policy parse_policy(const std::string& s) {
                  : opt == "-seq"  ? &p.seq
                  : opt == "-e2e"  ? &p.e2e
                  : opt == "-v2"   ? &p.v2
+                 : opt == "-tap7" ? &p.tap7
+                 : opt == "-lut7" ? &p.lut7
                                   : nullptr;
     if (flag == nullptr || *flag)
       fail("policy '", s, "': unknown or repeated option '", opt,
-           "' (options: -clip, -ls, -imp, -gptq, -rot, -seq, -e2e, -v2)");
+           "' (options: -clip, -ls, -imp, -gptq, -rot, -seq, -e2e, -v2, -tap7, -lut7)");
     *flag = true;
     i = j == std::string::npos ? s.size() : j;
   }
-  if (p.v2 && p.family != Family::kTrellis)
-    fail("policy '", s, "': -v2 (the two-values-per-state code) is a trellis option");
+  if ((p.v2 || p.tap7 || p.lut7) && p.family != Family::kTrellis)
+    fail("policy '", s, "': -v2, -tap7 and -lut7 (trellis codes) are trellis options");
+  if (int{p.v2} + int{p.tap7} + int{p.lut7} > 1)
+    fail("policy '", s, "': -v2, -tap7 and -lut7 choose one trellis code");
   if (p.family == Family::kTrellis || p.family == Family::kWint2 || p.family == Family::kWint25) {
     if (p.clip || p.ls || p.imp || p.seq || p.e2e || (p.gptq && p.family != Family::kTrellis))
       fail("policy '", s, "': trellis policies take -gptq and -rot, CCQ policies only -rot");

@@ -18,6 +18,8 @@ namespace {
 
 using TrellisS = ConvCode<16, 2, 1, CodeMix7>;
 using TrellisS2 = ConvCode<16, 2, 2, CodeMx2>;
+using TrellisTap7 = ConvCode<16, 2, 1, CodeTap7>;
+using TrellisLut7 = ConvCode<8, 2, 1, CodeLut7>;
 
 /// Encoder threads: the tools quantize one matrix at a time.
 constexpr int kThreads = 2;
@@ -80,6 +82,12 @@ QuantizedTensor quantize_tensor_seq(MatrixView<const float> w, const Policy& p,
       if (p.v2)
         return p.group == 32 ? quantize_trellis<TrellisS2, 32>(w, p, cal, seed)
                              : quantize_trellis<TrellisS2, 64>(w, p, cal, seed);
+      if (p.tap7)
+        return p.group == 32 ? quantize_trellis<TrellisTap7, 32>(w, p, cal, seed)
+                             : quantize_trellis<TrellisTap7, 64>(w, p, cal, seed);
+      if (p.lut7)
+        return p.group == 32 ? quantize_trellis<TrellisLut7, 32>(w, p, cal, seed)
+                             : quantize_trellis<TrellisLut7, 64>(w, p, cal, seed);
       return p.group == 32 ? quantize_trellis<TrellisS, 32>(w, p, cal, seed)
                            : quantize_trellis<TrellisS, 64>(w, p, cal, seed);
     case Family::kWint2:
@@ -101,6 +109,10 @@ std::unique_ptr<Linear> make_linear_seq(const io::FileInfo& info, const Quantize
   if (!l) l = load_seq<TrellisS, 64, SeqTiles<16>>(info, t, fa);
   if (!l) l = load_seq<TrellisS2, 32, SeqTiles<16>>(info, t, fa);
   if (!l) l = load_seq<TrellisS2, 64, SeqTiles<16>>(info, t, fa);
+  if (!l) l = load_seq<TrellisTap7, 32, SeqTiles<16, 64>>(info, t, fa);
+  if (!l) l = load_seq<TrellisTap7, 64, SeqTiles<16, 64>>(info, t, fa);
+  if (!l) l = load_seq<TrellisLut7, 32, SeqTiles<16, 64>>(info, t, fa);
+  if (!l) l = load_seq<TrellisLut7, 64, SeqTiles<16, 64>>(info, t, fa);
   if (!l) l = load_seq<CcqWint2, 128, SeqTiles<16>>(info, t, fa);
   if (!l) l = load_seq<CcqWint25, 64, Wint25Words<16>>(info, t, fa);
   return l;

@@ -351,6 +351,113 @@ class TrellisGroupEncoder {
   std::vector<std::uint32_t> states_;
 };
 
+/// Options of train_lookup_code.
+struct LookupTrainOptions {
+  int iterations = 120;
+  Index sequence = 256;  // steps per tail-biting training sequence
+  int threads = 1;
+  bool odd = true;  // keep T[n − 1 − i] = −T[i] (flipping every stream bit negates the weights)
+};
+
+/// Trains the table of a lookup code (value(s) = table[index(s)], V = 1, L-bit states, K bits a
+/// step; CodeTap7) on the samples x by Lloyd iterations: Viterbi-encode every sequence with the
+/// current table, then set each entry to the mean of the samples coded by it (entries no sample
+/// chose keep their value), and with opt.odd average each entry with its mirror's negative.
+/// Each iteration can only lower Σ (x − x̂)² (without `odd`; with it, in practice). Returns the
+/// table and writes the NMSE Σ (x − x̂)² / Σ x² of each iteration's encoding to `nmse` (if given).
+/// Deterministic for any thread count. Throws Error on sizes.
+template <int L, int K, class IndexFn>
+std::vector<double> train_lookup_code(IndexFn index, std::vector<double> table,
+                                      std::span<const float> x, const LookupTrainOptions& opt,
+                                      std::vector<double>* nmse = nullptr) {
+  const std::size_t n = table.size(), T = static_cast<std::size_t>(opt.sequence);
+  if (n == 0 || opt.iterations < 0 || opt.threads < 1 || T == 0 || x.size() % T != 0)
+    lowbit::detail::fail("train_lookup_code: ", x.size(), " samples are not whole sequences of ",
+                         opt.sequence, " (or a bad option)");
+  const Index nseq = static_cast<Index>(x.size() / T);
+  std::vector<float> costs(std::size_t{1} << L);
+  std::vector<std::uint32_t> idx(x.size());
+  double ss = 0.0;
+  for (float v : x) ss += static_cast<double>(v) * v;
+  for (int it = 0; it < opt.iterations; ++it) {
+    for (std::uint32_t s = 0; s < (1u << L); ++s) {
+      const std::uint32_t i = index(s);
+      if (i >= n) lowbit::detail::fail("train_lookup_code: index ", i, " outside the table");
+      costs[s] = static_cast<float>(table[i]);
+    }
+    std::vector<double> err(static_cast<std::size_t>(nseq));
+    lowbit::detail::parallel_for(nseq, opt.threads, [&](Index q0, Index q1) {
+      TrellisViterbi<L, K, 1> vit;
+      std::vector<std::uint32_t> st(T);
+      for (Index q = q0; q < q1; ++q) {
+        const std::size_t o = static_cast<std::size_t>(q) * T;
+        err[static_cast<std::size_t>(q)] = vit.encode(x.subspan(o, T), costs.data(), st);
+        for (std::size_t t = 0; t < T; ++t) idx[o + t] = index(st[t]);
+      }
+    });
+    double e = 0.0;
+    for (double v : err) e += v;
+    if (nmse != nullptr) nmse->push_back(ss > 0.0 ? e / ss : 0.0);
+    std::vector<double> sum(n, 0.0), cnt(n, 0.0);
+    for (std::size_t j = 0; j < x.size(); ++j) {
+      sum[idx[j]] += x[j];
+      cnt[idx[j]] += 1.0;
+    }
+    std::vector<double> next(n);
+    for (std::size_t i = 0; i < n; ++i) next[i] = cnt[i] > 0.0 ? sum[i] / cnt[i] : table[i];
+    for (std::size_t i = 0; i < n; ++i)
+      table[i] = opt.odd ? (next[i] - next[n - 1 - i]) / 2.0 : next[i];
+  }
+  return table;
+}
+
+/// A starting table for training a 128-entry odd lookup code: the positive normal quantiles
+/// Φ⁻¹((64 + j + ½)/128), j < 64, shuffled into entries 0..63 with random signs (Fisher–Yates and
+/// coin flips on a 64-bit LCG seeded by `seed`), entry 127 − i the negative of entry i. Lloyd
+/// training ends in seed-dependent local optima (NMSE 0.078 .. 0.086 for CodeLut7), so the codes'
+/// tables come from the best of several seeds (quant/conv_code.hpp names them).
+inline std::vector<double> lookup_initial_table(std::uint64_t seed) {
+  std::vector<double> q(64);
+  for (int j = 0; j < 64; ++j) {
+    const double p = (64.0 + j + 0.5) / 128.0;
+    double lo = 0.0, hi = 8.0;  // Φ⁻¹(p) by bisection on erfc
+    for (int k = 0; k < 80; ++k) {
+      const double mid = (lo + hi) / 2.0;
+      (0.5 * std::erfc(-mid / std::sqrt(2.0)) < p ? lo : hi) = mid;
+    }
+    q[static_cast<std::size_t>(j)] = lo;
+  }
+  std::uint64_t st = seed * 0x9E3779B97F4A7C15ull + 1;
+  const auto next = [&st] {
+    st = st * 6364136223846793005ull + 1442695040888963407ull;
+    return st >> 33;
+  };
+  for (std::size_t j = 63; j > 0; --j) std::swap(q[j], q[next() % (j + 1)]);
+  std::vector<double> t(128);
+  for (std::size_t i = 0; i < 64; ++i) {
+    t[i] = (next() & 1u) != 0 ? -q[i] : q[i];
+    t[127 - i] = -t[i];
+  }
+  return t;
+}
+
+/// The training samples of the lookup codes' tables: n i.i.d. N(0, 1) floats (Box–Muller on a 64-bit
+/// LCG, seed 1, so every platform draws the same numbers).
+inline std::vector<float> lookup_training_samples(std::size_t n) {
+  std::vector<float> x(n);
+  std::uint64_t st = 1;
+  const auto uni = [&st] {
+    st = st * 6364136223846793005ull + 1442695040888963407ull;
+    return (static_cast<double>(st >> 11) + 0.5) * 0x1.0p-53;
+  };
+  for (std::size_t i = 0; i < n; i += 2) {
+    const double r = std::sqrt(-2.0 * std::log(uni())), a = 6.283185307179586 * uni();
+    x[i] = static_cast<float>(r * std::cos(a));
+    if (i + 1 < n) x[i + 1] = static_cast<float>(r * std::sin(a));
+  }
+  return x;
+}
+
 /// The code table of S and its rms (the encoder's starting scale divides by it).
 template <class S>
 double conv_code_rms(const std::vector<float>& table) {

@@ -22,6 +22,11 @@
 // - Rows are cut into tiles of NR (the last padded with zero codes); word u of row r lives at
 //   word index ((r / NR)·W + u)·NR + r mod NR, little-endian. The last word of a row is padded
 //   with zero bits.
+// - SeqTiles<NR, 64> interleaves lanes of four words (64 stream bits, LSB-first: the lane read
+//   as a little-endian uint64 is the stream) instead of single words: lane j of row r at lane
+//   index ((r / NR)·W/4 + j)·NR + r mod NR; rows are padded to whole lanes. One 512-bit load
+//   brings 64 stream bits (32 weights at K = 2) of 8 rows, each in the 64-bit lane that
+//   vpmultishiftqb picks windows from: the layout of the lookup code CodeTap7's kernels.
 // - Parameters are placed per tile (RowTileParams, pack/interleaved.hpp): a tile's NR scales of
 //   a group are adjacent.
 // It is never persisted (io/ writes Plain); `repack` builds it in memory. CCQ WINT2.5's
@@ -56,7 +61,9 @@ constexpr bool stream_msb_first() noexcept {
 
 namespace detail {
 /// Row tiles of 16-bit words (SeqTiles, Wint25Words): W = L::row_words(bits, cols) words a row,
-/// word u of row r at word index ((r / NR)·W + u)·NR + r mod NR, parameters as RowTileParams.
+/// in lanes of U = L::kLaneWords words (1 or 4), lane j of row r at lane index
+/// ((r / NR)·W/U + j)·NR + r mod NR, word u at u mod U within lane u / U; parameters as
+/// RowTileParams.
 template <int NR, class L>
 struct WordTiles : RowTileParams<NR> {
   static_assert(NR >= 1 && NR <= 64, "word tiles: NR must be in 1..64 (kernels: 16)");
@@ -72,7 +79,8 @@ struct WordTiles : RowTileParams<NR> {
   }
   /// Byte offset of word u of row r.
   static constexpr Index word_offset(int bits, Index cols, Index r, Index u) noexcept {
-    return (((r / NR) * L::row_words(bits, cols) + u) * NR + r % NR) * 2;
+    constexpr Index U = L::kLaneWords;
+    return ((((r / NR) * (L::row_words(bits, cols) / U) + u / U) * NR + r % NR) * U + u % U) * 2;
   }
   static std::uint32_t word(const std::byte* base, int bits, Index cols, Index r,
                             Index u) noexcept {
@@ -81,17 +89,21 @@ struct WordTiles : RowTileParams<NR> {
 };
 }  // namespace detail
 
-template <int NR>
-struct SeqTiles : detail::WordTiles<NR, SeqTiles<NR>> {
-  using Base = detail::WordTiles<NR, SeqTiles<NR>>;
+template <int NR, int LaneBits = 16>
+struct SeqTiles : detail::WordTiles<NR, SeqTiles<NR, LaneBits>> {
+  static_assert(LaneBits == 16 || LaneBits == 64, "SeqTiles: lanes of 16 or 64 bits");
+  using Base = detail::WordTiles<NR, SeqTiles<NR, LaneBits>>;
   using Base::word;
   using Base::word_offset;
+  static constexpr Index kLaneWords = LaneBits / 16;
   static constexpr std::string_view name() { return "seq_tiles"; }  // never persisted
-  static std::string type_name() { return "seq_tiles_" + std::to_string(NR); }
+  static std::string type_name() {
+    return "seq_tiles_" + std::to_string(NR) + (LaneBits == 16 ? "" : "x64");
+  }
 
-  /// 16-bit words of one row's stream.
+  /// 16-bit words of one row's stream (whole lanes).
   static constexpr Index row_words(int bits, Index cols) noexcept {
-    return ceil_div<Index>(cols * bits, 16);
+    return ceil_div<Index>(cols * bits, LaneBits) * kLaneWords;
   }
 
   template <QuantScheme S>
@@ -165,6 +177,7 @@ struct Wint25Words : detail::WordTiles<NR, Wint25Words<NR>> {
   using Base = detail::WordTiles<NR, Wint25Words<NR>>;
   using Base::word;
   using Base::word_offset;
+  static constexpr Index kLaneWords = 1;
   static constexpr std::string_view name() { return "wint25_words"; }  // never persisted
   /// 9 full words and weight 63's 3 bits per 64 weights (with the 13-bit local scale: 2.5).
   static constexpr double kCodeBitsPerWeight = (9.0 * 16.0 + 3.0) / 64.0;
@@ -219,8 +232,8 @@ struct Wint25Words : detail::WordTiles<NR, Wint25Words<NR>> {
 namespace detail {
 template <class L>
 inline constexpr bool kSeqTiled = false;
-template <int NR>
-inline constexpr bool kSeqTiled<SeqTiles<NR>> = true;
+template <int NR, int LB>
+inline constexpr bool kSeqTiled<SeqTiles<NR, LB>> = true;
 template <int NR>
 inline constexpr bool kSeqTiled<Wint25Words<NR>> = true;
 }  // namespace detail

@@ -25,7 +25,12 @@
 //             [-125, 125]: int8 values from 16-bit lane operations and one 128-byte lookup. V = 1.
 //   CodeMx2   lowbit's V = 2 code: one multiply and an xorshift of the state give both values'
 //             7-bit indices into the same table (half CodeMix7's decode work per weight).
-// All three reach QUANTIZERS.md table F's L = 16 quality (≈ 0.069 NMSE at K = 2 on N(0, 1); the
+//   CodeTap7  lowbit's lookup code: 7 bits of the 16-bit state (the two newest symbols and three
+//             bits 6..7 steps back) index a trained 128-entry int8 table: no arithmetic, two
+//             byte picks and a lookup per weight vector; NMSE ≈ 0.071.
+//   CodeLut7  the same with 7 contiguous stream bits (L = 8): one pick and a lookup, the speed
+//             of plain 2-bit kernels; NMSE ≈ 0.078.
+// The hashed codes reach QUANTIZERS.md table F's L = 16 quality (≈ 0.069 NMSE at K = 2 on N(0, 1); the
 // exact figures are in bench/RESULTS.md). The encoder is calib/trellis.hpp.
 #pragma once
 
@@ -134,6 +139,81 @@ struct CodeMx2 {
   }
 };
 
+/// lowbit's lookup code with a 16-bit memory (V = 1): the value is a table entry picked by 7 of
+/// the state's 16 bits, no arithmetic. With s's symbols sym_{t-d} = (s >> 2d) & 3 (d = 0 newest),
+///   index = sym_{t-7} | lo(sym_{t-6}) << 2 | sym_{t-1} << 3 | sym_t << 5,
+/// the two newest symbols and three bits 6..7 steps back (taps of the L = 16 window: 7 contiguous
+/// bits, CodeLut7, give NMSE 0.078; these taps 0.071). Read in the stream's LSB-first order
+/// (kStreamMsbFirst = false: stream bit b is bit b mod 16 of word b / 16, so the 16-bit window w
+/// ending with weight t's symbol holds sym_{t-7} in its bits 0..1 and sym_t in 14..15), index =
+/// (w & 7) | ((w >> 9) & 0x78): two byte picks and a bit select per vector of weights
+/// (kernels/x86/seq_tile_x86.hpp).
+/// The table is trained (calib::train_lookup_code: Lloyd iterations of the tail-biting Viterbi,
+/// odd, T[127 − i] = −T[i], so flipping every stream bit negates the weights): 150 iterations on
+/// 2^16 samples (lookup_training_samples) from lookup_initial_table(3), the best of seeds 1..16
+/// after 60 iterations on 2^14; rounded to int8 at 36 per unit.
+struct CodeTap7 {
+  static constexpr int kId = 4;
+  static constexpr int kV = 1;
+  static constexpr bool kIntegerValues = true;
+  static constexpr bool kStreamMsbFirst = false;
+  static constexpr float kUnit = 1.0f / 36.0f;
+  static constexpr const char* name() { return "tap7"; }
+  static constexpr std::array<std::int8_t, 128> kTable = {
+      20, -17, -2, 30, -32, 57, 30, 7, 48, 37, 5, 18, 1, 100, -26, -19,
+      -45, 47, -21, 8, 32, 15, 63, -10, 2, 10, -37, -22, -72, 27, -5, -45,
+      -14, -33, 14, -61, -34, -3, 15, 43, 32, -20, 70, -2, 20, -18, 3, -56,
+      2, -51, 41, -24, -9, -38, -75, 24, 32, -87, -15, -58, 24, 54, -39, 0,
+      0, 39, -54, -24, 58, 15, 87, -32, -24, 75, 38, 9, 24, -41, 51, -2,
+      56, -3, 18, -20, 2, -70, 20, -32, -43, -15, 3, 34, 61, -14, 33, 14,
+      45, 5, -27, 72, 22, 37, -10, -2, 10, -63, -15, -32, -8, 21, -47, 45,
+      19, 26, -100, -1, -18, -5, -37, -48, -7, -30, -57, 32, -30, 2, 17, -20,
+  };
+  /// The 7-bit table index of state s.
+  static constexpr std::uint32_t index(std::uint32_t s) noexcept {
+    return ((s >> 14) & 3u) | (((s >> 12) & 1u) << 2) | (((s >> 2) & 3u) << 3) | ((s & 3u) << 5);
+  }
+  static constexpr std::int32_t value(std::uint32_t s, int = 0) noexcept {
+    return kTable[index(s)];
+  }
+};
+
+/// lowbit's fastest code (V = 1, for ConvCode<8, 2, 1, CodeLut7>): the value is a table entry
+/// picked by 7 contiguous bits of the LSB-first stream, the window w = stream bits [2t − 5,
+/// 2t + 2) ending with weight t's symbol: hi(sym_{t-3}), sym_{t-2}, sym_{t-1}, sym_t from bit 0
+/// up. One byte pick (vpmultishiftqb) and one 128-byte lookup per 64 weights in the kernels, as
+/// cheap as unpacking plain 2-bit codes; the state is L = 8 bits (the low bit of sym_{t-3} is
+/// not read: the Viterbi sees ties there). NMSE ≈ 0.078 on N(0, 1) (short memory: CodeTap7 and
+/// the hashed codes reach 0.071 and 0.068 with L = 16).
+/// The table is trained like CodeTap7's (train_lookup_code, odd): 300 Lloyd iterations on 2^18
+/// samples (lookup_training_samples) from lookup_initial_table(24), the best of seeds 1..100 after
+/// 200 iterations on 2^16; rounded to int8 at 36 per unit.
+struct CodeLut7 {
+  static constexpr int kId = 5;
+  static constexpr int kV = 1;
+  static constexpr bool kIntegerValues = true;
+  static constexpr bool kStreamMsbFirst = false;
+  static constexpr float kUnit = 1.0f / 36.0f;
+  static constexpr const char* name() { return "lut7"; }
+  static constexpr std::array<std::int8_t, 128> kTable = {
+      -27, 0, 22, 51, 52, -40, 20, -7, -59, -33, -8, 27, 47, 14, -3, -24,
+      -75, 25, -39, -8, 99, 38, 7, -9, -17, 82, 11, 40, -80, 30, -35, 1,
+      22, -63, 63, -18, 11, 40, -9, -38, 37, 63, 12, -26, -14, -44, 49, 10,
+      -40, -15, 11, 45, -1, -60, -23, 21, -44, 36, -9, 12, -18, 4, 27, 70,
+      -70, -27, -4, 18, -12, 9, -36, 44, -21, 23, 60, 1, -45, -11, 15, 40,
+      -10, -49, 44, 14, 26, -12, -63, -37, 38, 9, -40, -11, 18, -63, 63, -22,
+      -1, 35, -30, 80, -40, -11, -82, 17, 9, -7, -38, -99, 8, 39, -25, 75,
+      24, 3, -14, -47, -27, 8, 33, 59, 7, -20, 40, -52, -51, -22, 0, 27,
+  };
+  /// The 7-bit table index of state s (its low 8 bits: sym_{t-d} = (s >> 2d) & 3).
+  static constexpr std::uint32_t index(std::uint32_t s) noexcept {
+    return ((s >> 7) & 1u) | (((s >> 4) & 3u) << 1) | (((s >> 2) & 3u) << 3) | ((s & 3u) << 5);
+  }
+  static constexpr std::int32_t value(std::uint32_t s, int = 0) noexcept {
+    return kTable[index(s)];
+  }
+};
+
 /// The bit-shift trellis scheme (see the top of this file).
 template <int L, int K, int V, class Fn>
 struct ConvCode {
@@ -153,8 +233,15 @@ struct ConvCode {
   static constexpr int kV = V;
   static constexpr int kKV = K * V;
   static constexpr int kCodeBits = K;
-  /// Kernel layouts keep the stream MSB-first, so 16-bit windows read as states (seq_tiles.hpp).
-  static constexpr bool kStreamMsbFirst = true;
+  /// Kernel layouts keep the stream MSB-first, so 16-bit windows read as states (seq_tiles.hpp),
+  /// unless the code reads its windows LSB-first (CodeTap7).
+  static constexpr bool kStreamMsbFirst = [] {
+    if constexpr (requires { Fn::kStreamMsbFirst; }) {
+      return Fn::kStreamMsbFirst;
+    } else {
+      return true;
+    }
+  }();
   static constexpr int kParamBits = ScaleStorage<f16>::kBits;
   static constexpr int kParamBytes = 2;
   static constexpr std::uint32_t kMinCode = 0;
@@ -169,9 +256,12 @@ struct ConvCode {
     return "conv_l" + std::to_string(L) + "k" + std::to_string(K) + "v" + std::to_string(V) + "_" +
            Fn::name() + "_f16";
   }
+  /// Family 5 for the codes of ids 0..3 (two bits of the variant byte); later codes (ids 4..7)
+  /// are family 7 with id − 4 there, so the descriptors of files written before them hold.
   static constexpr SchemeDescriptor descriptor() {
-    return {5, static_cast<std::uint8_t>(K),
-            static_cast<std::uint8_t>((L - 1) | ((V - 1) << 4) | (Fn::kId << 6)),
+    static_assert(Fn::kId >= 0 && Fn::kId < 8 && V <= 4);
+    return {static_cast<std::uint8_t>(Fn::kId < 4 ? 5 : 7), static_cast<std::uint8_t>(K),
+            static_cast<std::uint8_t>((L - 1) | ((V - 1) << 4) | ((Fn::kId % 4) << 6)),
             ScaleStorage<f16>::kId};
   }
 

@@ -63,14 +63,16 @@ inline constexpr std::array<std::uint8_t, 128> kMix7Biased = [] {
     t[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(CodeMix7::kTable[i] + 128);
   return t;
 }();
-// The AVX2 lookup relies on the table being odd.
-static_assert([] {
+/// Whether a 128-entry table is odd (the AVX2 lookup, odd_lookup_avx2, relies on it).
+template <class Code>
+constexpr bool odd_table() {
   for (int i = 0; i < 128; ++i)
-    if (CodeMix7::kTable[static_cast<std::size_t>(127 - i)] !=
-        -CodeMix7::kTable[static_cast<std::size_t>(i)])
+    if (Code::kTable[static_cast<std::size_t>(127 - i)] !=
+        -Code::kTable[static_cast<std::size_t>(i)])
       return false;
   return true;
-}());
+}
+static_assert(odd_table<CodeMix7>() && odd_table<CodeTap7>() && odd_table<CodeLut7>());
 
 /// Whether Isa runs the 512-bit kernels (VNNI, VBMI and VBMI2 enabled; tags that turn VNNI off,
 /// as the tests' avx512bw-no-vnni, run the AVX2 kernels).
@@ -82,6 +84,11 @@ constexpr bool use_avx512() noexcept {
     return false;
   }
 }
+
+/// The lookup codes with fused kernels: ConvCode<L, 2, 1, Code> for these (L, Code).
+template <int L, class Code>
+inline constexpr bool kLookupTrellis =
+    (L == 16 && std::is_same_v<Code, CodeTap7>) || (L == 8 && std::is_same_v<Code, CodeLut7>);
 
 inline std::int32_t load_i32(const void* p) noexcept {
   std::int32_t v;
@@ -101,12 +108,13 @@ LOWBIT_INLINE __m256i mix7_index_avx2(__m256i s) {
   return _mm256_srli_epi16(h, 9);
 }
 
-/// CodeMix7's values of 32 table indices (bytes 0..127) as int8, through the odd table's
-/// negative half: m = idx < 64 ? idx : 127 − idx, four 16-entry vpshufb, negated where idx ≥ 64.
-LOWBIT_INLINE __m256i mix7_lookup_avx2(__m256i idx) {
-  const auto piece = [](int j) {
+/// The values of 32 table indices (bytes 0..127) of an odd 128-entry int8 table (CodeMix7's,
+/// CodeTap7's, CodeLut7's: T[127 − i] = −T[i]) through its first half: m = idx < 64 ? idx :
+/// 127 − idx, four 16-entry vpshufb, negated where idx ≥ 64.
+LOWBIT_INLINE __m256i odd_lookup_avx2(__m256i idx, const std::int8_t* table) {
+  const auto piece = [table](int j) {
     return _mm256_broadcastsi128_si256(
-        _mm_loadu_si128(reinterpret_cast<const __m128i*>(CodeMix7::kTable.data() + 16 * j)));
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(table + 16 * j)));
   };
   const __m256i neg = _mm256_cmpgt_epi8(idx, _mm256_set1_epi8(63));
   const __m256i m = _mm256_and_si256(_mm256_xor_si256(idx, neg), _mm256_set1_epi8(63));
@@ -202,7 +210,7 @@ requires(GS % 16 == 0 && seq::kFusedTrellis<V, Code> && std::is_base_of_v<isa::a
         for (int p = 0; p < 8; p += 2) {
           // Values of weights p, p+1 of the 16 rows as int16, interleaved per row.
           const __m256i bytes = _mm256_packus_epi16(idx[p], idx[p + 1]);
-          const __m256i v = seq::mix7_lookup_avx2(bytes);
+          const __m256i v = seq::odd_lookup_avx2(bytes, CodeMix7::kTable.data());
           const __m256i vp = _mm256_srai_epi16(_mm256_unpacklo_epi8(v, v), 8);
           const __m256i vq = _mm256_srai_epi16(_mm256_unpackhi_epi8(v, v), 8);
           const __m256i plo = _mm256_unpacklo_epi16(vp, vq), phi = _mm256_unpackhi_epi16(vp, vq);
@@ -224,6 +232,91 @@ requires(GS % 16 == 0 && seq::kFusedTrellis<V, Code> && std::is_base_of_v<isa::a
         __m256i r0, r1;
         seq::unzip_rows(lo[t], hi[t], r0, r1);
         seq::flush_avx2(r0, r1, 0, sc, a.acc + t * 16);
+      }
+    }
+  }
+};
+
+/// The lookup trellis codes ConvCode<16, 2, 1, CodeTap7> and ConvCode<8, 2, 1, CodeLut7> on
+/// PerGroup<GS> (GS a multiple of 32), SeqTiles<16, 64>, AVX2: a 256-bit load is lane u of 4
+/// rows, 16-bit words (row, m); with prev = the words one step back in the row's stream (lane
+/// shifts by 16 with the lane before, the group's last for its first: tail-biting), weight p of
+/// word m has the window w = (prev >> (2p + 2)) | (cur << (14 − 2p)) (16-bit lanes), its index
+/// as CodeTap7/CodeLut7 define it (see the 512-bit kernel), values through the odd table's four
+/// vpshufb, and vpmaddwd against the activations k = 32u + 8m + p, the 4 words' activations
+/// repeated per row (a transposed copy of the lane's 32 activations). The int32 lanes hold a row's
+/// word pairs (0, 1), (2, 3); at the group's end they are added (vphaddd).
+template <class Isa, int L, class Code, int GS>
+requires(GS % 32 == 0 && seq::kLookupTrellis<L, Code> && std::is_base_of_v<isa::avx2, Isa> &&
+         !seq::use_avx512<Isa>()) struct SeqKernel<Isa, ConvCode<L, 2, 1, Code>, PerGroup<GS>> {
+  static constexpr bool kAvailable = true;
+  using Layout = SeqTiles<16, 64>;
+  static constexpr Index kSub = GS;
+  static constexpr int kBias = 0;  // values are used signed (int16 products)
+  static constexpr int kRowFloats = 0;
+  static constexpr int kMR = 4;
+  static_assert(GS <= 32768, "int32 sums of a group");
+
+  static LOWBIT_INLINE __m256i index(__m256i w) {
+    if constexpr (std::is_same_v<Code, CodeTap7>) {
+      return _mm256_or_si256(_mm256_and_si256(w, _mm256_set1_epi16(7)),
+                             _mm256_and_si256(_mm256_srli_epi16(w, 9), _mm256_set1_epi16(0x78)));
+    } else {
+      return _mm256_srli_epi16(w, 9);
+    }
+  }
+
+  template <int MR>
+  static void run(const SeqTileArgs& a) {
+    constexpr Index kLanes = GS / 32;
+    for (Index g = 0; g < a.nsub; ++g) {
+      const std::uint16_t* gw = a.words + g * kLanes * 64;
+      __m256i acc[MR][4];  // [t][quarter of the tile: rows 4j .. 4j + 3]
+      for (int t = 0; t < MR; ++t)
+        for (int j = 0; j < 4; ++j) acc[t][j] = _mm256_setzero_si256();
+      for (Index u = 0; u < kLanes; ++u) {
+        const Index up = (u + kLanes - 1) % kLanes;
+        // The lane's activations transposed: xt[t][p] = x[32u + 8m + p] for m = 0..3 (int16).
+        alignas(32) std::int16_t xt[MR][8][4];
+        for (int t = 0; t < MR; ++t)
+          for (int p = 0; p < 8; ++p)
+            for (int m = 0; m < 4; ++m) xt[t][p][m] = a.x[t][g * GS + u * 32 + 8 * m + p];
+        for (int j = 0; j < 4; ++j) {
+          const __m256i cur =
+              _mm256_loadu_si256(reinterpret_cast<const __m256i*>(gw + u * 64 + j * 16));
+          const __m256i last =
+              _mm256_loadu_si256(reinterpret_cast<const __m256i*>(gw + up * 64 + j * 16));
+          const __m256i prev =
+              _mm256_or_si256(_mm256_slli_epi64(cur, 16), _mm256_srli_epi64(last, 48));
+          for (int p = 0; p < 8; p += 2) {
+            const __m256i i0 = index(_mm256_or_si256(
+                _mm256_srli_epi16(prev, 2 * p + 2), _mm256_slli_epi16(cur, 14 - 2 * p)));
+            const __m256i i1 = index(_mm256_or_si256(
+                _mm256_srli_epi16(prev, 2 * p + 4), _mm256_slli_epi16(cur, 12 - 2 * p)));
+            const __m256i v = seq::odd_lookup_avx2(_mm256_packus_epi16(i0, i1), Code::kTable.data());
+            const __m256i v0 = _mm256_srai_epi16(_mm256_unpacklo_epi8(v, v), 8);
+            const __m256i v1 = _mm256_srai_epi16(_mm256_unpackhi_epi8(v, v), 8);
+            for (int t = 0; t < MR; ++t) {
+              std::int64_t x0, x1;
+              std::memcpy(&x0, xt[t][p], 8);
+              std::memcpy(&x1, xt[t][p + 1], 8);
+              acc[t][j] = _mm256_add_epi32(
+                  acc[t][j],
+                  _mm256_add_epi32(_mm256_madd_epi16(v0, _mm256_set1_epi64x(x0)),
+                                   _mm256_madd_epi16(v1, _mm256_set1_epi64x(x1))));
+            }
+          }
+        }
+      }
+      alignas(32) float sc[16];
+      const auto* ps = reinterpret_cast<const std::uint16_t*>(a.params) + g * 16;
+      for (int r = 0; r < 16; ++r) sc[r] = ScaleStorage<f16>::load(std::bit_cast<f16>(ps[r]));
+      for (int t = 0; t < MR; ++t) {
+        // acc[t][j]: int32 lanes (row 4j + i, pair) = 2i, 2i + 1; vphaddd of quarters (0, 1) and
+        // (2, 3) gives rows 0-1, 4-5 | 2-3, 6-7 per 128-bit half: reorder the 64-bit blocks.
+        const __m256i h01 = _mm256_permute4x64_epi64(_mm256_hadd_epi32(acc[t][0], acc[t][1]), 0xD8);
+        const __m256i h23 = _mm256_permute4x64_epi64(_mm256_hadd_epi32(acc[t][2], acc[t][3]), 0xD8);
+        seq::flush_avx2(h01, h23, 0, sc, a.acc + t * 16);
       }
     }
   }
@@ -531,6 +624,110 @@ requires(GS % 16 == 0 && seq::kFusedTrellis<V, Code> &&
           reinterpret_cast<const std::uint16_t*>(a.params) + g * 16)));
       for (int t = 0; t < MR; ++t)
         seq::flush_avx512(dots.sum(t), 128 * a.xsum[t][g], sc, a.acc + t * 16);
+    }
+  }
+};
+
+namespace seq {
+/// A lookup code's table as value + 128 (unsigned bytes for vpdpbusd).
+template <class Code>
+inline constexpr std::array<std::uint8_t, 128> kBiasedTable = [] {
+  std::array<std::uint8_t, 128> t{};
+  for (int i = 0; i < 128; ++i)
+    t[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(Code::kTable[i] + 128);
+  return t;
+}();
+}  // namespace seq
+
+/// The lookup trellis codes ConvCode<16, 2, 1, CodeTap7> and ConvCode<8, 2, 1, CodeLut7> on
+/// PerGroup<GS> (GS a multiple of 32: whole 64-bit lanes), SeqTiles<16, 64>, AVX-512. Weight i's
+/// index reads the 16-bit window w of the LSB-first stream that ends with its symbol (stream bits
+/// [2i − 14, 2i + 2)): CodeTap7 (w & 7) | ((w >> 9) & 0x78), CodeLut7 (w >> 9) & 127. Per 64-bit
+/// lane u of 8 rows (32 weights each) and s' = vpshldq(lane u, lane u − 1, 16) (the 16 stream bits
+/// before the lane below its first 48; the group's first lane takes its last: tail-biting), w
+/// starts at bit 2i + 2 of s' (i < 24) or 2i − 14 of the lane (i ≥ 24). Per 8 weights of the 8
+/// rows, vpmultishiftqb picks w's bits 9..16 into bytes (CodeTap7: also bits 0..7, merged by one
+/// vpternlogq), vpermi2b looks the table up (index bit 7 ignored) and vpdpbusd multiplies the
+/// bytes (two 32-bit lanes a row) by the 8 activations broadcast to every 64-bit lane. At the
+/// group's end a row's two lanes are added (vpermt2d) and flushed as every sequence kernel.
+template <class Isa, int L, class Code, int GS>
+requires(GS % 32 == 0 && seq::kLookupTrellis<L, Code> &&
+         seq::use_avx512<Isa>()) struct SeqKernel<Isa, ConvCode<L, 2, 1, Code>, PerGroup<GS>> {
+  static constexpr bool kAvailable = true;
+  using Layout = SeqTiles<16, 64>;
+  static constexpr Index kSub = GS;
+  static constexpr int kBias = 128;  // table bytes are value + 128
+  static constexpr int kRowFloats = 0;
+  static constexpr int kMR = 4;
+  static constexpr bool kTwoPicks = std::is_same_v<Code, CodeTap7>;
+  static_assert(GS <= 32768, "int32 sums of a group");
+
+  template <int MR>
+  static void run(const SeqTileArgs& a) {
+    constexpr Index kLanes = GS / 32;  // 64-bit lanes of a group of one row
+    constexpr int kChains = MR == 1 ? 4 : 1;
+    const __m512i tlo = _mm512_loadu_si512(seq::kBiasedTable<Code>.data());
+    const __m512i thi = _mm512_loadu_si512(seq::kBiasedTable<Code>.data() + 64);
+    [[maybe_unused]] const __m512i low3 = _mm512_set1_epi8(7);
+    // Pick offsets of the windows' bits 0..7 (c0) and 9..16 (c9) of weights 8q .. 8q + 7.
+    __m512i c0[4], c9[4];
+    for (int q = 0; q < 4; ++q) {
+      std::uint64_t b0 = 0, b9 = 0;
+      for (int b = 0; b < 8; ++b) {
+        const int i = 8 * q + b, off = i < 24 ? 2 * i + 2 : 2 * i - 14;
+        b0 |= static_cast<std::uint64_t>(off) << (8 * b);
+        b9 |= static_cast<std::uint64_t>(off + 9) << (8 * b);
+      }
+      c0[q] = _mm512_set1_epi64(static_cast<long long>(b0));
+      c9[q] = _mm512_set1_epi64(static_cast<long long>(b9));
+    }
+    // Row sums of the two 32-bit lanes of rows 0-7 (first) and 8-15 (second).
+    const __m512i even =
+        _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd =
+        _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    for (Index g = 0; g < a.nsub; ++g) {
+      const std::uint16_t* gw = a.words + g * kLanes * 64;  // 16 rows × 4 words a lane
+      seq::prefetch_ahead(gw, kLanes * 128);
+      __m512i acc[MR][2][kChains];
+      for (int t = 0; t < MR; ++t)
+        for (int h = 0; h < 2; ++h)
+          for (int c = 0; c < kChains; ++c) acc[t][h][c] = _mm512_setzero_si512();
+      for (Index u = 0; u < kLanes; ++u) {
+        const Index up = (u + kLanes - 1) % kLanes;
+        for (int h = 0; h < 2; ++h) {
+          const __m512i cur = _mm512_loadu_si512(gw + u * 64 + h * 32);
+          const __m512i sp =
+              _mm512_shldi_epi64(cur, _mm512_loadu_si512(gw + up * 64 + h * 32), 16);
+          for (int q = 0; q < 4; ++q) {
+            const __m512i src = q < 3 ? sp : cur;
+            __m512i idx = _mm512_multishift_epi64_epi8(c9[q], src);
+            if constexpr (kTwoPicks)  // low3 ? bits 0..2 of the first pick : the second's
+              idx = _mm512_ternarylogic_epi64(_mm512_multishift_epi64_epi8(c0[q], src), idx, low3,
+                                              0xE4);
+            const __m512i v = _mm512_permutex2var_epi8(tlo, idx, thi);
+            for (int t = 0; t < MR; ++t) {
+              std::int64_t x8;
+              std::memcpy(&x8, a.x[t] + g * GS + u * 32 + q * 8, 8);
+              __m512i& d = acc[t][h][q % kChains];
+              d = _mm512_dpbusd_epi32(d, v, _mm512_set1_epi64(x8));
+            }
+          }
+        }
+      }
+      const __m512 sc = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(
+          reinterpret_cast<const std::uint16_t*>(a.params) + g * 16)));
+      for (int t = 0; t < MR; ++t) {
+        __m512i lanes[2];
+        for (int h = 0; h < 2; ++h) {
+          lanes[h] = acc[t][h][0];
+          for (int c = 1; c < kChains; ++c) lanes[h] = _mm512_add_epi32(lanes[h], acc[t][h][c]);
+        }
+        const __m512i rows =
+            _mm512_add_epi32(_mm512_permutex2var_epi32(lanes[0], even, lanes[1]),
+                             _mm512_permutex2var_epi32(lanes[0], odd, lanes[1]));
+        seq::flush_avx512(rows, 128 * a.xsum[t][g], sc, a.acc + t * 16);
+      }
     }
   }
 };
