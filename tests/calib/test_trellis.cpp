@@ -274,7 +274,9 @@ TEST_CASE("lookup codes: training, the stored tables, held-out NMSE", "[trellis]
     for (int i = 0; i < 128; ++i)
       REQUIRE(t[static_cast<std::size_t>(i)] == -t[static_cast<std::size_t>(127 - i)]);
     const std::span<const float> ragged(x.data(), 1000);  // not whole sequences of 256
-    const auto train_ragged = [&] { return calib::train_lookup_code<8, 2>(lut7_index, t, ragged, o); };
+    const auto train_ragged = [&] {
+      return calib::train_lookup_code<8, 2>(lut7_index, t, ragged, o);
+    };
     REQUIRE_THROWS_AS(train_ragged(), Error);
   }
   // CodeLut7's table is its documented recipe's result (seed 24, 300 iterations on 2^18
@@ -283,9 +285,9 @@ TEST_CASE("lookup codes: training, the stored tables, held-out NMSE", "[trellis]
     calib::LookupTrainOptions o;
     o.iterations = 300;
     o.threads = 2;
-    const auto t = calib::train_lookup_code<8, 2>(
-        lut7_index, calib::lookup_initial_table(24),
-        calib::lookup_training_samples(std::size_t{1} << 18), o);
+    const auto t =
+        calib::train_lookup_code<8, 2>(lut7_index, calib::lookup_initial_table(24),
+                                       calib::lookup_training_samples(std::size_t{1} << 18), o);
     int off = 0;
     for (int i = 0; i < 128; ++i) {
       const double v = std::nearbyint(t[static_cast<std::size_t>(i)] * 36.0);

@@ -87,5 +87,4 @@ void check_seq_tiles(const M& w, std::uint64_t seed) {
   }
 }
 
-
 }  // namespace lowbit::test

@@ -34,7 +34,7 @@ TEST_CASE("SeqTiles<16, 64>: lanes of 64 stream bits, LSB-first", "[gemm][trelli
   REQUIRE(t.codes().size() == 2 * 16 * 8);  // 2 lanes × 16 rows × 8 bytes
   const auto* lanes = reinterpret_cast<const std::uint64_t*>(t.codes().data());
   CHECK(lanes[9] == ((1ull << 0) | (2ull << 2) | (3ull << 62)));  // lane 0 of row 9
-  CHECK(lanes[16 + 9] == 2ull);                                    // lane 1 of row 9
+  CHECK(lanes[16 + 9] == 2ull);                                   // lane 1 of row 9
   for (int i = 0; i < 32; ++i)
     if (i != 9 && i != 16 + 9) CHECK(lanes[i] == 0);
   for (Index k = 0; k < 40; ++k) REQUIRE(t.code(9, k) == w.code(9, k));

@@ -9,13 +9,13 @@
 #include <type_traits>
 #include <vector>
 
+#include "kernels/sequence_support.hpp"
 #include "lowbit/calib/ccq.hpp"
 #include "lowbit/calib/trellis_viterbi.hpp"
 #include "lowbit/lowbit.hpp"
 #include "support/catch.hpp"
 #include "support/isa_list.hpp"
 #include "support/rng.hpp"
-#include "kernels/sequence_support.hpp"
 
 using namespace lowbit;
 using lowbit::test::check_seq_tiles;

@@ -441,8 +441,8 @@ inline std::vector<double> lookup_initial_table(std::uint64_t seed) {
   return t;
 }
 
-/// The training samples of the lookup codes' tables: n i.i.d. N(0, 1) floats (Box–Muller on a 64-bit
-/// LCG, seed 1, so every platform draws the same numbers).
+/// The training samples of the lookup codes' tables: n i.i.d. N(0, 1) floats (Box–Muller on a
+/// 64-bit LCG, seed 1, so every platform draws the same numbers).
 inline std::vector<float> lookup_training_samples(std::size_t n) {
   std::vector<float> x(n);
   std::uint64_t st = 1;

@@ -30,8 +30,8 @@
 //             byte picks and a lookup per weight vector; NMSE ≈ 0.071.
 //   CodeLut7  the same with 7 contiguous stream bits (L = 8): one pick and a lookup, the speed
 //             of plain 2-bit kernels; NMSE ≈ 0.078.
-// The hashed codes reach QUANTIZERS.md table F's L = 16 quality (≈ 0.069 NMSE at K = 2 on N(0, 1); the
-// exact figures are in bench/RESULTS.md). The encoder is calib/trellis.hpp.
+// The hashed codes reach QUANTIZERS.md table F's L = 16 quality (≈ 0.069 NMSE at K = 2 on N(0, 1);
+// the exact figures are in bench/RESULTS.md). The encoder is calib/trellis.hpp.
 #pragma once
 
 #include <array>
@@ -159,6 +159,7 @@ struct CodeTap7 {
   static constexpr bool kStreamMsbFirst = false;
   static constexpr float kUnit = 1.0f / 36.0f;
   static constexpr const char* name() { return "tap7"; }
+  // clang-format off
   static constexpr std::array<std::int8_t, 128> kTable = {
       20, -17, -2, 30, -32, 57, 30, 7, 48, 37, 5, 18, 1, 100, -26, -19,
       -45, 47, -21, 8, 32, 15, 63, -10, 2, 10, -37, -22, -72, 27, -5, -45,
@@ -169,6 +170,7 @@ struct CodeTap7 {
       45, 5, -27, 72, 22, 37, -10, -2, 10, -63, -15, -32, -8, 21, -47, 45,
       19, 26, -100, -1, -18, -5, -37, -48, -7, -30, -57, 32, -30, 2, 17, -20,
   };
+  // clang-format on
   /// The 7-bit table index of state s.
   static constexpr std::uint32_t index(std::uint32_t s) noexcept {
     return ((s >> 14) & 3u) | (((s >> 12) & 1u) << 2) | (((s >> 2) & 3u) << 3) | ((s & 3u) << 5);
@@ -195,6 +197,7 @@ struct CodeLut7 {
   static constexpr bool kStreamMsbFirst = false;
   static constexpr float kUnit = 1.0f / 36.0f;
   static constexpr const char* name() { return "lut7"; }
+  // clang-format off
   static constexpr std::array<std::int8_t, 128> kTable = {
       -27, 0, 22, 51, 52, -40, 20, -7, -59, -33, -8, 27, 47, 14, -3, -24,
       -75, 25, -39, -8, 99, 38, 7, -9, -17, 82, 11, 40, -80, 30, -35, 1,
@@ -205,6 +208,7 @@ struct CodeLut7 {
       -1, 35, -30, 80, -40, -11, -82, 17, 9, -7, -38, -99, 8, 39, -25, 75,
       24, 3, -14, -47, -27, 8, 33, 59, 7, -20, 40, -52, -51, -22, 0, 27,
   };
+  // clang-format on
   /// The 7-bit table index of state s (its low 8 bits: sym_{t-d} = (s >> 2d) & 3).
   static constexpr std::uint32_t index(std::uint32_t s) noexcept {
     return ((s >> 7) & 1u) | (((s >> 4) & 3u) << 1) | (((s >> 2) & 3u) << 3) | ((s & 3u) << 5);

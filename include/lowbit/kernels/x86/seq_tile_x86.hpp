@@ -87,8 +87,8 @@ constexpr bool use_avx512() noexcept {
 
 /// The lookup codes with fused kernels: ConvCode<L, 2, 1, Code> for these (L, Code).
 template <int L, class Code>
-inline constexpr bool kLookupTrellis =
-    (L == 16 && std::is_same_v<Code, CodeTap7>) || (L == 8 && std::is_same_v<Code, CodeLut7>);
+inline constexpr bool kLookupTrellis = (L == 16 && std::is_same_v<Code, CodeTap7>) ||
+                                       (L == 8 && std::is_same_v<Code, CodeLut7>);
 
 inline std::int32_t load_i32(const void* p) noexcept {
   std::int32_t v;
@@ -289,11 +289,12 @@ requires(GS % 32 == 0 && seq::kLookupTrellis<L, Code> && std::is_base_of_v<isa::
           const __m256i prev =
               _mm256_or_si256(_mm256_slli_epi64(cur, 16), _mm256_srli_epi64(last, 48));
           for (int p = 0; p < 8; p += 2) {
-            const __m256i i0 = index(_mm256_or_si256(
-                _mm256_srli_epi16(prev, 2 * p + 2), _mm256_slli_epi16(cur, 14 - 2 * p)));
-            const __m256i i1 = index(_mm256_or_si256(
-                _mm256_srli_epi16(prev, 2 * p + 4), _mm256_slli_epi16(cur, 12 - 2 * p)));
-            const __m256i v = seq::odd_lookup_avx2(_mm256_packus_epi16(i0, i1), Code::kTable.data());
+            const __m256i i0 = index(_mm256_or_si256(_mm256_srli_epi16(prev, 2 * p + 2),
+                                                     _mm256_slli_epi16(cur, 14 - 2 * p)));
+            const __m256i i1 = index(_mm256_or_si256(_mm256_srli_epi16(prev, 2 * p + 4),
+                                                     _mm256_slli_epi16(cur, 12 - 2 * p)));
+            const __m256i v =
+                seq::odd_lookup_avx2(_mm256_packus_epi16(i0, i1), Code::kTable.data());
             const __m256i v0 = _mm256_srai_epi16(_mm256_unpacklo_epi8(v, v), 8);
             const __m256i v1 = _mm256_srai_epi16(_mm256_unpackhi_epi8(v, v), 8);
             for (int t = 0; t < MR; ++t) {
@@ -301,9 +302,8 @@ requires(GS % 32 == 0 && seq::kLookupTrellis<L, Code> && std::is_base_of_v<isa::
               std::memcpy(&x0, xt[t][p], 8);
               std::memcpy(&x1, xt[t][p + 1], 8);
               acc[t][j] = _mm256_add_epi32(
-                  acc[t][j],
-                  _mm256_add_epi32(_mm256_madd_epi16(v0, _mm256_set1_epi64x(x0)),
-                                   _mm256_madd_epi16(v1, _mm256_set1_epi64x(x1))));
+                  acc[t][j], _mm256_add_epi32(_mm256_madd_epi16(v0, _mm256_set1_epi64x(x0)),
+                                              _mm256_madd_epi16(v1, _mm256_set1_epi64x(x1))));
             }
           }
         }
@@ -697,8 +697,7 @@ requires(GS % 32 == 0 && seq::kLookupTrellis<L, Code> &&
         const Index up = (u + kLanes - 1) % kLanes;
         for (int h = 0; h < 2; ++h) {
           const __m512i cur = _mm512_loadu_si512(gw + u * 64 + h * 32);
-          const __m512i sp =
-              _mm512_shldi_epi64(cur, _mm512_loadu_si512(gw + up * 64 + h * 32), 16);
+          const __m512i sp = _mm512_shldi_epi64(cur, _mm512_loadu_si512(gw + up * 64 + h * 32), 16);
           for (int q = 0; q < 4; ++q) {
             const __m512i src = q < 3 ? sp : cur;
             __m512i idx = _mm512_multishift_epi64_epi8(c9[q], src);
@@ -723,9 +722,8 @@ requires(GS % 32 == 0 && seq::kLookupTrellis<L, Code> &&
           lanes[h] = acc[t][h][0];
           for (int c = 1; c < kChains; ++c) lanes[h] = _mm512_add_epi32(lanes[h], acc[t][h][c]);
         }
-        const __m512i rows =
-            _mm512_add_epi32(_mm512_permutex2var_epi32(lanes[0], even, lanes[1]),
-                             _mm512_permutex2var_epi32(lanes[0], odd, lanes[1]));
+        const __m512i rows = _mm512_add_epi32(_mm512_permutex2var_epi32(lanes[0], even, lanes[1]),
+                                              _mm512_permutex2var_epi32(lanes[0], odd, lanes[1]));
         seq::flush_avx512(rows, 128 * a.xsum[t][g], sc, a.acc + t * 16);
       }
     }
