@@ -2,8 +2,9 @@
 // lowbit/kernels/x86/seq_tile_x86.hpp: the fused int8 kernels of sequence-coded weights: the
 // bit-shift trellis with lowbit's codes CodeMix7 and CodeMx2 (ConvCode<16, 2, 1, CodeMix7>,
 // ConvCode<16, 2, 2, CodeMx2>, quant/conv_code.hpp) and CCQ WINT2 (CcqWint2, quant/ccq.hpp) in
-// the SeqTiles<16> layout, CCQ WINT2.5 (CcqWint25) in Wint25Words<16> (pack/seq_tiles.hpp),
-// decoded in registers, 16 output rows per vector, never into a weight buffer.
+// the SeqTiles<16> layout, CCQ WINT2.5 (CcqWint25) in Wint25Words<16> (pack/seq_tiles.hpp), the
+// lookup codes (ConvCode<16, 2, 1, CodeTap7>, ConvCode<8, 2, 1, CodeLut7>) in SeqTiles<16, 64>,
+// decoded in registers, 16 output rows per call, never into a weight buffer.
 //
 // Every kernel computes, for each of MR activation rows t and each of the tile's 16 rows r, per
 // subgroup j (the weights of one float scale) in order of k,
@@ -27,6 +28,9 @@
 //   v + 32 multiplied by vpdpbusd (AVX2: vpmaddubsw, exact since 63·128·2 < 2^15).
 // # WINT2.5: per word of 16 rows two vpmultishiftqb picks of its 3-bit windows into vpdpbusd
 //   (AVX2: 16-bit shifts and masks, vpmaddwd).
+// # Lookup codes (CodeTap7, CodeLut7): per 64-bit lane of 8 rows, vpmultishiftqb picks each
+//   weight's 7-bit index (CodeTap7: two picks merged by vpternlogq), vpermi2b looks the table up,
+//   vpdpbusd (AVX2: 16-bit windows, the odd table's four vpshufb, vpmaddwd).
 // The fp32 products and sums that must stay rounded go through Vec256/Vec512::rounded
 // (kernels/x86/vec_x86.hpp). Requires: AVX2 + FMA; the 512-bit kernels AVX-512 BW + VNNI + VBMI +
 // VBMI2.
