@@ -18,10 +18,10 @@
 // the micro-kernels of kernels/interleaved_tile.hpp on the widest vectors the ISA tag allows
 // (kernels/select.hpp); Plain 4-bit weights have an AVX2
 // GEMV; sequence-coded weights in SeqTiles<16> (the trellis with CodeMix7 / CodeMx2, CCQ WINT2),
-// SeqTiles<16, 64> (the lookup trellis codes) and Wint25Words<16> (CCQ WINT2.5) run the fused kernels of kernels/seq_tile.hpp on AVX2 and
-// AVX-512; anything else (isa::scalar, neon64,
-// other layouts) runs the scalar reference, so every combination is correct and the fast ones are
-// fast. Blocking: gemm/blocking.hpp.
+// SeqTiles<16, 64> (the lookup trellis codes) and Wint25Words<16> (CCQ WINT2.5) run the fused
+// kernels of kernels/seq_tile.hpp on AVX2 and AVX-512; anything else (isa::scalar, neon64, other
+// layouts) runs the scalar reference, so every combination is correct and the fast ones are fast.
+// Blocking: gemm/blocking.hpp.
 #pragma once
 
 #include <algorithm>
