@@ -60,11 +60,13 @@
 namespace lowbit::kernels {
 
 namespace seq {
-/// CodeMix7's table as value + 128 (unsigned bytes for vpdpbusd).
-inline constexpr std::array<std::uint8_t, 128> kMix7Biased = [] {
+/// A 128-entry int8 code table (CodeMix7's, CodeTap7's, CodeLut7's) as value + 128: unsigned
+/// bytes for vpdpbusd.
+template <class Code>
+inline constexpr std::array<std::uint8_t, 128> kBiasedTable = [] {
   std::array<std::uint8_t, 128> t{};
   for (int i = 0; i < 128; ++i)
-    t[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(CodeMix7::kTable[i] + 128);
+    t[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(Code::kTable[i] + 128);
   return t;
 }();
 /// Whether a 128-entry table is odd (the AVX2 lookup, odd_lookup_avx2, relies on it).
@@ -583,8 +585,8 @@ requires(GS % 16 == 0 && seq::kFusedTrellis<V, Code> &&
   template <int MR>
   static void run(const SeqTileArgs& a) {
     constexpr Index kWords = GS / 8;
-    const __m512i tlo = _mm512_loadu_si512(seq::kMix7Biased.data());
-    const __m512i thi = _mm512_loadu_si512(seq::kMix7Biased.data() + 64);
+    const __m512i tlo = _mm512_loadu_si512(seq::kBiasedTable<CodeMix7>.data());
+    const __m512i thi = _mm512_loadu_si512(seq::kBiasedTable<CodeMix7>.data() + 64);
     // Word lanes (16 rows × words u, u+1) to 32-bit lanes of 4 weights (two byte pairs).
     alignas(64) std::int16_t sel_lo[32], sel_hi[32];
     for (int r = 0; r < 16; ++r) {
@@ -631,17 +633,6 @@ requires(GS % 16 == 0 && seq::kFusedTrellis<V, Code> &&
     }
   }
 };
-
-namespace seq {
-/// A lookup code's table as value + 128 (unsigned bytes for vpdpbusd).
-template <class Code>
-inline constexpr std::array<std::uint8_t, 128> kBiasedTable = [] {
-  std::array<std::uint8_t, 128> t{};
-  for (int i = 0; i < 128; ++i)
-    t[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(Code::kTable[i] + 128);
-  return t;
-}();
-}  // namespace seq
 
 /// The lookup trellis codes ConvCode<16, 2, 1, CodeTap7> and ConvCode<8, 2, 1, CodeLut7> on
 /// PerGroup<GS> (GS a multiple of 32: whole 64-bit lanes), SeqTiles<16, 64>, AVX-512. Weight i's
