@@ -25,6 +25,7 @@
 #include "lowbit/quant/binary.hpp"
 #include "lowbit/quant/ccq.hpp"
 #include "lowbit/quant/conv_code.hpp"
+#include "lowbit/quant/dual_bound.hpp"
 #include "lowbit/quant/granularity.hpp"
 #include "lowbit/quant/options.hpp"
 #include "lowbit/quant/reference.hpp"
