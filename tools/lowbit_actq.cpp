@@ -53,15 +53,15 @@ int main(int argc, char** argv) {
       auto docs = llama::load_documents(args.str("--tokens"));
       if (static_cast<std::size_t>(docs_limit) < docs.size())
         docs.resize(static_cast<std::size_t>(docs_limit));
-      const auto calib = llama::load_calibration(args.str("--calib-tokens"),
-                                                 static_cast<std::size_t>(calib_docs));
+      const auto calib =
+          llama::load_calibration(args.str("--calib-tokens"), static_cast<std::size_t>(calib_docs));
       const llama::Model fp = llama::Model::from_llama2c(ckpt);
       Context ctx(threads);
       const llama::ActRecording rc = llama::record_activations(fp, calib, stride, ctx);
       const llama::ActRecording re = llama::record_activations(fp, docs, stride, ctx);
       const std::string b = "a" + std::to_string(bits) + "-";
-      const char* names[] = {"absmax-static", "minmax-static", "db-grid", "dbgate", "absmax",
-                             "minmax"};
+      const char* names[] = {"absmax-static", "minmax-static", "db-grid",
+                             "dbgate",        "absmax",        "minmax"};
       constexpr int kM = 6;
       std::vector<std::vector<llama::ActQuantizer>> qs;
       for (const char* n : names) {
@@ -76,9 +76,10 @@ int main(int argc, char** argv) {
         q.gate.reset();
       }
       const std::size_t L = fp.linear.size();
-      std::printf("layer-output SNR (dB), %d-bit activations; calibration %zu docs (%lld rows/layer"
-                  " avg), evaluation %zu docs\n",
-                  bits, calib.size(), static_cast<long long>(rc.tokens(0)), docs.size());
+      std::printf(
+          "layer-output SNR (dB), %d-bit activations; calibration %zu docs (%lld rows/layer"
+          " avg), evaluation %zu docs\n",
+          bits, calib.size(), static_cast<long long>(rc.tokens(0)), docs.size());
       std::printf("%-12s %8s %8s %8s %8s %8s %8s %8s  %s\n", "layer", "absmax-s", "minmax-s",
                   "db-grid", "db", "dbgate", "absmax", "minmax", "intensity");
       double sum[kM + 1] = {}, gate_gain = 0.0;
@@ -118,7 +119,8 @@ int main(int argc, char** argv) {
       std::printf("\n");
       const double mean_db = sum[3] / static_cast<double>(L);
       std::printf("db (static) - minmax-static: %+.2f dB; db - absmax-static: %+.2f dB\n",
-                  mean_db - sum[1] / static_cast<double>(L), mean_db - sum[0] / static_cast<double>(L));
+                  mean_db - sum[1] / static_cast<double>(L),
+                  mean_db - sum[0] / static_cast<double>(L));
       if (gated > 0)
         std::printf("gate on %d layers: %+.2f dB over db on those layers (mean)\n", gated,
                     gate_gain / gated);

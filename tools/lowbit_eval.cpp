@@ -4,18 +4,25 @@
 //
 // usage: lowbit-eval --model M.bin --tokens T.i32 [--quantized Q.lowbit | --policy NAME]
 //                    [--docs N] [--threads N] [--calib-tokens C.i32] [--calib-docs N]
-//                    [--float-activations] [--json]
+//                    [--float-activations] [--act NAME] [--act-gate-fraction F] [--json]
 // --quantized scores a file written by lowbit-quantize; --policy quantizes M in memory first
 // (-imp/-gptq/-seq/-e2e policies calibrate on the last --calib-docs (1000) documents of
 // --calib-tokens).
 // With neither it scores the fp32 model (KL 0, top-1 1). Quantized layers take int8 per-token
-// activations (lowbit::gemm) unless --float-activations (lowbit::gemm_f32). Exit status 0 on
-// success, 2 on a usage error, 1 on any other error (message on stderr).
+// activations (lowbit::gemm) unless --float-activations (lowbit::gemm_f32).
+// --act NAME quantizes the inputs of every linear layer (fp32 or quantized weights) by an
+// activation policy a<bits>-<method> (llama/activations.hpp: absmax, absmax-static, minmax,
+// minmax-static, db, db-grid, dbgate), calibrated on the fp32 model's inputs over the calibration
+// documents; the layers then take the dequantized activations in float (gemm_f32), so no int8
+// requantization is added. --act-gate-fraction (percent, default 30): dbgate's gated layers.
+// Exit status 0 on success, 2 on a usage error, 1 on any other error (message on stderr).
 #include <chrono>
 #include <cstdio>
+#include <optional>
 #include <string>
 
 #include "args.hpp"
+#include "llama/activations.hpp"
 #include "llama/eval.hpp"
 
 namespace {
@@ -23,9 +30,10 @@ namespace {
 constexpr const char* kUsage =
     "usage: lowbit-eval --model M.bin --tokens T.i32 [--quantized Q.lowbit | --policy NAME]\n"
     "                   [--docs N] [--threads N] [--calib-tokens C.i32] [--calib-docs N]\n"
-    "                   [--float-activations] [--json]\n"
+    "                   [--float-activations] [--act NAME] [--act-gate-fraction F] [--json]\n"
     "  NAME: <sym|asym><2|3|4|8>-g<32|64>[-clip][-ls][-imp][-gptq][-rot][-seq][-e2e], e.g. "
-    "sym4-g32-clip-ls-gptq-e2e\n";
+    "sym4-g32-clip-ls-gptq-e2e\n"
+    "  --act: a<bits>-<absmax|absmax-static|minmax|minmax-static|db|db-grid|dbgate>, e.g. a4-db\n";
 
 }  // namespace
 
@@ -34,7 +42,7 @@ int main(int argc, char** argv) {
   try {
     const tools::Args args(argc, argv,
                            {"--model", "--tokens", "--quantized", "--policy", "--docs", "--threads",
-                            "--calib-tokens", "--calib-docs"},
+                            "--calib-tokens", "--calib-docs", "--act", "--act-gate-fraction"},
                            {"--float-activations", "--json", "--help", "-h"});
     if (args.has("--help") || args.has("-h")) {
       std::fputs(kUsage, stdout);
@@ -47,7 +55,19 @@ int main(int argc, char** argv) {
     const long long docs_limit = args.num("--docs", 0, 1, 100000000);
     const int threads = static_cast<int>(args.num("--threads", 1, 1, 1024));
     const long long calib_docs = args.num("--calib-docs", 1000, 1, 100000000);
-    const bool float_acts = args.has("--float-activations");
+    std::optional<llama::ActPolicy> act;
+    if (args.has("--act")) {
+      try {
+        act = llama::parse_act_policy(args.str("--act"));
+      } catch (const Error& e) {
+        throw tools::UsageError{e.what()};
+      }
+      act->gate_fraction = static_cast<double>(args.num("--act-gate-fraction", 30, 0, 100)) / 100.0;
+      if (act->is_static() && !args.has("--calib-tokens"))
+        throw tools::UsageError{"--act " + act->name + " needs --calib-tokens"};
+    }
+    // Quantized activations reach the layers dequantized, in float.
+    const bool float_acts = args.has("--float-activations") || act.has_value();
     try {
       const auto t0 = std::chrono::steady_clock::now();
       const io::Llama2cModel ckpt = io::load_llama2c(args.str("--model"));
@@ -56,6 +76,23 @@ int main(int argc, char** argv) {
         docs.resize(static_cast<std::size_t>(docs_limit));
       const llama::Model ref = llama::Model::from_llama2c(ckpt);
       Context ctx(threads);
+      // --act: calibrate on the fp32 model's layer inputs, then wrap a model's layers.
+      std::vector<llama::ActQuantizer> act_q;
+      if (act) {
+        std::vector<std::vector<int>> adocs;
+        if (args.has("--calib-tokens"))
+          adocs = llama::load_calibration(args.str("--calib-tokens"),
+                                          static_cast<std::size_t>(calib_docs));
+        if (act->is_static()) {
+          const llama::ActRecording rec = llama::record_activations(ref, adocs, 40, ctx);
+          act_q = llama::calibrate_activations(ref, rec, *act);
+        } else {
+          act_q = llama::calibrate_activations(ref, llama::ActRecording{}, *act);
+        }
+      }
+      auto quantize_inputs = [&](llama::Model& m) {
+        if (act) llama::quantize_inputs(m, act_q);
+      };
       llama::EvalResult r;
       double bpw = 32.0;
       std::string name = "fp32";
@@ -69,9 +106,10 @@ int main(int argc, char** argv) {
             a.vocab_size != b.vocab_size || a.seq_len != b.seq_len)
           lowbit::detail::fail("'", args.str("--quantized"), "' is not a quantization of '",
                                args.str("--model"), "' (configurations differ)");
-        const llama::Model m = llama::build_model(q, float_acts);
+        llama::Model m = llama::build_model(q, float_acts);
         bpw = llama::model_bpw(q);
         name = q.policy;
+        quantize_inputs(m);
         r = llama::evaluate(ref, m, docs, ctx);
       } else if (args.has("--policy")) {
         llama::Policy p;
@@ -90,10 +128,17 @@ int main(int argc, char** argv) {
         const llama::QuantizedModel q = llama::quantize_checkpoint(ckpt, p, calib, ctx);
         bpw = llama::model_bpw(q);
         name = p.name;
-        r = llama::evaluate(ref, llama::build_model(q, float_acts), docs, ctx);
+        llama::Model m = llama::build_model(q, float_acts);
+        quantize_inputs(m);
+        r = llama::evaluate(ref, m, docs, ctx);
+      } else if (act) {
+        llama::Model m = llama::Model::from_llama2c(ckpt);
+        quantize_inputs(m);
+        r = llama::evaluate(ref, m, docs, ctx);
       } else {
         r = llama::evaluate(ref, ref, docs, ctx);
       }
+      if (act) name += " " + act->name;
       const double secs =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       if (args.has("--json")) {

@@ -105,7 +105,13 @@ TEST_CASE("the dynamic gate follows per-token scale changes", "[dual_bound]") {
     CHECK(r.lower >= 2.0f * gate.base.lower);  // g in (0, 2)
     CHECK(r.upper <= 2.0f * gate.base.upper);
   }
-  for (std::int8_t c : gate.a_codes) CHECK(std::abs(c) <= 7);
+  for (std::int8_t c : gate.a_codes) CHECK(std::abs(c) <= 127);
+  // 4-bit maps: codes in -7..7, and still a gain.
+  calib::GateOptions o4;
+  o4.map_bits = 4;
+  const calib::DualBoundGate g4 = calib::train_gate(x, mse, 4, st, o4);
+  for (std::int8_t c : g4.b_codes) CHECK(std::abs(c) <= 7);
+  CHECK(mse.error(x, g4.ranges(x), 4) < 0.7 * e_static);
   // A gate that has learned nothing is the static quantizer.
   calib::DualBoundGate flat = gate;
   std::fill(flat.b_codes.begin(), flat.b_codes.end(), std::int8_t{0});

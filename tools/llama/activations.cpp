@@ -89,8 +89,8 @@ void ActQuantizer::apply(MatrixView<const float> x, MatrixView<float> out) const
       }
       case ActMethod::kDbGate:
         if (gate) {
-          dual_bound_row(xr, n, gate->range(std::span<const float>(xr, static_cast<std::size_t>(n))),
-                         bits, o);
+          dual_bound_row(
+              xr, n, gate->range(std::span<const float>(xr, static_cast<std::size_t>(n))), bits, o);
           break;
         }
         [[fallthrough]];
@@ -155,14 +155,17 @@ ActRecording record_activations(const Model& fp, const std::vector<std::vector<i
 std::vector<ActQuantizer> calibrate_activations(const Model& fp, const ActRecording& rec,
                                                 const ActPolicy& p) {
   const std::size_t L = fp.linear.size();
-  if (rec.rows.size() != L) lowbit::detail::fail("calibrate_activations: recording of ", rec.rows.size(), " layers for ", L);
+  if (p.is_static() && rec.rows.size() != L)
+    lowbit::detail::fail("calibrate_activations: a recording of ", rec.rows.size(),
+                         " layers for a model of ", L);
   std::vector<ActQuantizer> qs(L);
   for (std::size_t i = 0; i < L; ++i) {
     ActQuantizer& q = qs[i];
     q.method = p.method;
     q.bits = p.bits;
     if (!p.is_static()) continue;
-    if (rec.tokens(i) == 0) lowbit::detail::fail("calibrate_activations: layer ", i, " has no recorded inputs");
+    if (rec.tokens(i) == 0)
+      lowbit::detail::fail("calibrate_activations: layer ", i, " has no recorded inputs");
     float mn = 0.0f, mx = 0.0f;
     for (const DualBoundRange& r : rec.doc_range[i]) {
       mn = std::min(mn, r.lower);
@@ -195,11 +198,14 @@ std::vector<ActQuantizer> calibrate_activations(const Model& fp, const ActRecord
   }
   if (p.method == ActMethod::kDbGate) {
     std::vector<std::size_t> order(L);
-    for (std::size_t i = 0; i < L; ++i) qs[i].intensity = calib::gate_intensity(rec.doc_range[i], qs[i].range);
+    for (std::size_t i = 0; i < L; ++i)
+      qs[i].intensity = calib::gate_intensity(rec.doc_range[i], qs[i].range);
     std::iota(order.begin(), order.end(), std::size_t{0});
-    std::stable_sort(order.begin(), order.end(),
-                     [&](std::size_t a, std::size_t b) { return qs[a].intensity > qs[b].intensity; });
-    const auto n_gated = static_cast<std::size_t>(std::lround(p.gate_fraction * static_cast<double>(L)));
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+      return qs[a].intensity > qs[b].intensity;
+    });
+    const auto n_gated =
+        static_cast<std::size_t>(std::lround(p.gate_fraction * static_cast<double>(L)));
     for (std::size_t j = 0; j < n_gated && j < L; ++j) {
       const std::size_t i = order[j];
       const auto* f = dynamic_cast<const F32Linear*>(fp.linear[i].get());
@@ -213,7 +219,8 @@ std::vector<ActQuantizer> calibrate_activations(const Model& fp, const ActRecord
 
 void quantize_inputs(Model& m, const std::vector<ActQuantizer>& qs) {
   if (qs.size() != m.linear.size())
-    lowbit::detail::fail("quantize_inputs: ", qs.size(), " quantizers for ", m.linear.size(), " layers");
+    lowbit::detail::fail("quantize_inputs: ", qs.size(), " quantizers for ", m.linear.size(),
+                         " layers");
   for (std::size_t i = 0; i < qs.size(); ++i)
     m.linear[i] = std::make_unique<ActQuantLinear>(std::move(m.linear[i]), qs[i]);
 }

@@ -38,7 +38,9 @@ struct ActPolicy {
   int bits = 4;
   double gate_fraction = 0.3;
   std::string name;
-  bool is_static() const noexcept { return method != ActMethod::kAbsmax && method != ActMethod::kMinmax; }
+  bool is_static() const noexcept {
+    return method != ActMethod::kAbsmax && method != ActMethod::kMinmax;
+  }
 };
 
 /// Parses a<bits>-<method> (see the top of the file). Throws Error naming the problem.
@@ -48,9 +50,9 @@ ActPolicy parse_act_policy(const std::string& s);
 struct ActQuantizer {
   ActMethod method = ActMethod::kAbsmax;
   int bits = 8;
-  DualBoundRange range;                             // static ranges (absmax-static: [-a, a])
+  DualBoundRange range;                              // static ranges (absmax-static: [-a, a])
   std::shared_ptr<const calib::DualBoundGate> gate;  // dbgate layers that got a gate
-  double intensity = 0.0;                           // dynamic intensity (dbgate)
+  double intensity = 0.0;                            // dynamic intensity (dbgate)
 
   /// x̂ for every row of x (n × cols, written to out). Throws Error on NaN/Inf.
   void apply(MatrixView<const float> x, MatrixView<float> out) const;
@@ -58,8 +60,8 @@ struct ActQuantizer {
 
 /// The recorded inputs of every linear layer of the fp32 model.
 struct ActRecording {
-  std::vector<std::vector<float>> rows;               // per layer: tokens × cols, row-major
-  std::vector<Index> cols;                            // per layer
+  std::vector<std::vector<float>> rows;                // per layer: tokens × cols, row-major
+  std::vector<Index> cols;                             // per layer
   std::vector<std::vector<DualBoundRange>> doc_range;  // per layer: each document's min, max
   Index tokens(std::size_t layer) const {
     return static_cast<Index>(rows[layer].size()) / cols[layer];
@@ -75,7 +77,8 @@ ActRecording record_activations(const Model& fp, const std::vector<std::vector<i
                                 Index stride, Context& ctx);
 
 /// Calibrates one quantizer per linear layer of `fp` (weights taken from its F32Linear layers)
-/// on `rec` (record_activations of the calibration documents).
+/// on `rec` (record_activations of the calibration documents; unused, and may be empty, for the
+/// dynamic absmax and minmax).
 std::vector<ActQuantizer> calibrate_activations(const Model& fp, const ActRecording& rec,
                                                 const ActPolicy& p);
 
