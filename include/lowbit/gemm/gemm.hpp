@@ -3,13 +3,17 @@
 // driver behind them.
 //
 // Convention (as ref::gemm): W is m × k (rows = outputs), X is n × k (rows = tokens), Y = X·Wᵀ
-// is n × m. Three activation kinds:
+// is n × m. Four activation kinds:
 //   gemm_int8(W, Int8Activations, Y, …)   pre-quantized int8 rows (quant/activation.hpp);
 //                                         bit-identical to ref::gemm_int8 on every ISA
 //   gemm(W, X float, Y, …)                quantizes X per row to int8 (into the Context's
 //                                         scratch) and runs gemm_int8: llama.cpp's decode path
 //   gemm_f32(W, X float, Y, …)            float activations, weights decoded to float in
 //                                         registers; within a relative bound of ref::gemm
+//   gemm_zp(W, ZeroPointRowSums, ZeroPointActivations, Y, …)
+//                                         unsigned 2..8-bit activation codes with a zero point
+//                                         (static dual bounds, per-token min/max: W4A4, W4A8,
+//                                         W2A8); bit-identical to ref::gemm_zp
 // and gemv / gemv_int8 / gemv_f32 for one activation vector. Each takes an optional output
 // pipeline (gemm/output.hpp) and a Context (threads and scratch; gemm/context.hpp). Results
 // never depend on the thread count.
@@ -65,10 +69,15 @@ void apply_rows(const P& pipe, MatrixView<float> y) {
 }
 
 /// The blocked driver for Interleaved weights on vector operations V (see gemm/blocking.hpp).
-/// kInt: int8 activations `xi` (exact path); otherwise float activations `xf`.
-template <class V, bool kInt, QuantScheme S, Granularity G, kernels::HasCodec L, class P>
-void run_interleaved(const PackedMatrix<S, G, L>& w, const Int8Activations* xi,
-                     MatrixView<const float> xf, MatrixView<float> y, const P& pipe, Context& ctx) {
+/// kInt: integer activations `xi` (exact path): Int8Activations, or ZeroPointActivations packed
+/// as signed codes a - o (ref::gemm_zp) with the zero-point row sums `rsums` (one per row of W);
+/// otherwise float activations `xf`.
+template <class V, bool kInt, QuantScheme S, Granularity G, kernels::HasCodec L, class P,
+          class XA = Int8Activations>
+void run_interleaved(const PackedMatrix<S, G, L>& w, const XA* xi, MatrixView<const float> xf,
+                     MatrixView<float> y, const P& pipe, Context& ctx,
+                     const float* rsums = nullptr) {
+  constexpr bool kZp = std::is_same_v<XA, ZeroPointActivations>;
   constexpr Index NR = L::kTileRows, KB = L::kTileDepth;
   constexpr int MR = kernels::kMicroRows<V, NR>;
   constexpr Index kSteps = KB / 4;
@@ -100,7 +109,10 @@ void run_interleaved(const PackedMatrix<S, G, L>& w, const Int8Activations* xi,
       static_cast<std::size_t>(np) * panel_elems * static_cast<std::size_t>(act_bytes);
   // Single int8 rows are used in place when their zero padding (kActivationPad) covers the
   // last block; deeper blocks (KB > 64) read a zero-padded copy instead.
-  const bool int_in_place = kInt && nsteps * 4 <= xi->stride();
+  // Zero-point codes of 8 bits are shifted to signed bytes while packing (o = 128).
+  std::int32_t zp_shift = 0;
+  if constexpr (kZp) zp_shift = ref::zero_point_shift(xi->bits());
+  const bool int_in_place = kInt && nsteps * 4 <= xi->stride() && zp_shift == 0;
   const std::size_t rows_bytes =
       kInt ? (int_in_place ? 0 : static_cast<std::size_t>(n - rem0) * row_elems)
            : static_cast<std::size_t>(n - rem0) * row_elems * sizeof(float);
@@ -118,21 +130,29 @@ void run_interleaved(const PackedMatrix<S, G, L>& w, const Int8Activations* xi,
     const Index p = in_panel ? t / MR : 0;
     const int r = in_panel ? static_cast<int>(t % MR) : 0;
     if constexpr (kInt) {
-      const std::int8_t* q = xi->row(t);
+      const auto* q = xi->row(t);  // int8_t, or uint8_t (zero-point codes)
       if (in_panel) {
         auto* dst = reinterpret_cast<std::int8_t*>(xs_base) + static_cast<Index>(panel_elems) * p;
         const Index have = xi->stride() / 4;  // steps inside the row's zero padding
         for (Index s = 0; s < nsteps; ++s) {
-          if (s < have) {
-            std::memcpy(dst + (s * MR + r) * 4, q + s * 4, 4);
+          std::int8_t* d = dst + (s * MR + r) * 4;
+          if (zp_shift != 0) {
+            for (Index i = 0; i < 4; ++i)
+              d[i] = s * 4 + i < cols ? static_cast<std::int8_t>(q[s * 4 + i] - zp_shift) : 0;
+          } else if (s < have) {
+            std::memcpy(d, q + s * 4, 4);
           } else {
-            std::memset(dst + (s * MR + r) * 4, 0, 4);
+            std::memset(d, 0, 4);
           }
         }
       } else if (!int_in_place) {
         auto* dst =
             reinterpret_cast<std::int8_t*>(rows_base) + static_cast<Index>(row_elems) * (t - rem0);
-        std::memcpy(dst, q, static_cast<std::size_t>(cols));
+        if (zp_shift != 0) {
+          for (Index k = 0; k < cols; ++k) dst[k] = static_cast<std::int8_t>(q[k] - zp_shift);
+        } else {
+          std::memcpy(dst, q, static_cast<std::size_t>(cols));
+        }
         std::memset(dst + cols, 0, row_elems - static_cast<std::size_t>(cols));
       }
       std::int32_t* sums =
@@ -142,7 +162,7 @@ void run_interleaved(const PackedMatrix<S, G, L>& w, const Int8Activations* xi,
         std::int32_t sum = 0;
         const Index k1 = (g + 1) * gcols < cols ? (g + 1) * gcols : cols;
         for (Index k = g * gcols; k < k1; ++k) sum += q[k];
-        sums[g * stride] = sum;
+        sums[g * stride] = sum - static_cast<std::int32_t>(k1 - g * gcols) * zp_shift;  // Σa'
       }
     } else {
       const float* xr = xf.row_ptr(t);
@@ -172,8 +192,13 @@ void run_interleaved(const PackedMatrix<S, G, L>& w, const Int8Activations* xi,
     const Index c0 = tile * NR;
     const Index valid = m - c0 < NR ? m - c0 : NR;
     float* yr = y.row_ptr(t) + c0;
-    const float s = kInt ? xi->scale(t) : 1.0f;
-    for (Index r = 0; r < valid; ++r) yr[r] = kInt ? acc[r] * s : acc[r];
+    if constexpr (kZp) {
+      const float zs = static_cast<float>(xi->zero(t) - zp_shift), s = xi->step(t);
+      for (Index r = 0; r < valid; ++r) yr[r] = std::fma(-zs, rsums[c0 + r], acc[r]) * s;
+    } else {
+      const float s = kInt ? xi->scale(t) : 1.0f;
+      for (Index r = 0; r < valid; ++r) yr[r] = kInt ? acc[r] * s : acc[r];
+    }
     pipe.apply(yr, c0, valid);
   };
   const Index mc = Blocking::mc(cols, act_bytes, MR);
@@ -406,7 +431,7 @@ void gemm_f32_impl(const W& w, MatrixView<const float> x, MatrixView<float> y, c
                 AffineDecodeScheme<typename W::scheme_type>) {  // plane schemes: the reference
     using V = kernels::VecFor<Isa, InterleavedWeights<W>::kNR>;
     if constexpr (!std::is_void_v<V>) {
-      run_interleaved<V, false>(w, nullptr, x, y, pipe, ctx);
+      run_interleaved<V, false>(w, static_cast<const Int8Activations*>(nullptr), x, y, pipe, ctx);
       return;
     }
   }
@@ -457,6 +482,69 @@ void gemm_f32(const W& w, MatrixView<const float> x, MatrixView<float> y, const 
 template <class Isa = isa::best, class W>
 void gemm_f32(const W& w, MatrixView<const float> x, MatrixView<float> y, Context& ctx) {
   gemm_f32<Isa>(w, x, y, NoOutputStages{}, ctx);
+}
+
+/// The zero-point row sums C_r = Σ_k ŵ(r, k) of W (ref::gemm_zp's definition), gemm_zp's
+/// correction: computed once per weight matrix (at load time, like the repack).
+class ZeroPointRowSums {
+ public:
+  ZeroPointRowSums() = default;
+  template <class W>
+  explicit ZeroPointRowSums(const W& w)
+      : rows_(w.rows()), cols_(w.cols()), sums_(ref::zero_point_row_sums(w)) {}
+  Index rows() const noexcept { return rows_; }
+  Index cols() const noexcept { return cols_; }
+  const float* data() const noexcept { return sums_.data(); }
+
+ private:
+  Index rows_ = 0, cols_ = 0;
+  std::vector<float> sums_;
+};
+
+namespace detail {
+
+template <class Isa, class W, class P>
+void gemm_zp_impl(const W& w, const ZeroPointRowSums& sums, const ZeroPointActivations& x,
+                  MatrixView<float> y, const P& pipe, Context& ctx) {
+  using S = typename W::scheme_type;
+  using G = typename W::granularity_type;
+  if constexpr (InterleavedWeights<W>::value && !PlaneDecodeScheme<S>) {
+    using V = kernels::VecFor<Isa, InterleavedWeights<W>::kNR>;
+    if constexpr (!std::is_void_v<V>) {
+      // |Σ(c - sub)·a'| <= 255·128·len must fit int32 (|a'| reaches 128, one more than int8
+      // activations: the int16 flush intervals of interleaved_tile.hpp still hold).
+      if (G::group_cols(w.cols()) <= 2147483647 / (255 * 128)) {
+        run_interleaved<V, true, S, G, typename W::layout_type, P, ZeroPointActivations>(
+            w, &x, MatrixView<const float>(), y, pipe, ctx, sums.data());
+        return;
+      }
+    }
+  }
+  ref::gemm_zp(w, x, y);
+  apply_rows(pipe, y);
+}
+
+}  // namespace detail
+
+/// Y (n × m) = X̂·Ŵᵀ for zero-point activations (quant/activation.hpp: static dual bounds,
+/// per-token min/max or per-row ranges), then `pipe`, with `sums` = ZeroPointRowSums(w).
+/// Bit-identical to ref::gemm_zp on every ISA and thread count. Lane-tiled weights run the int8
+/// path's micro-kernels on the codes shifted to signed bytes, plus one fma per output for the
+/// zero point; anything else runs the reference. Throws Error on shapes or sums of another
+/// matrix.
+template <class Isa = isa::best, class W, class P>
+void gemm_zp(const W& w, const ZeroPointRowSums& sums, const ZeroPointActivations& x,
+             MatrixView<float> y, const P& pipe, Context& ctx) {
+  detail::check_gemm_shapes("gemm_zp", w.rows(), w.cols(), x.rows(), x.cols(), y);
+  if (sums.rows() != w.rows() || sums.cols() != w.cols())
+    detail::fail("gemm_zp: row sums of a ", sums.rows(), " x ", sums.cols(), " matrix for W ",
+                 w.rows(), " x ", w.cols());
+  detail::gemm_zp_impl<Isa>(w, sums, x, y, pipe, ctx);
+}
+template <class Isa = isa::best, class W>
+void gemm_zp(const W& w, const ZeroPointRowSums& sums, const ZeroPointActivations& x,
+             MatrixView<float> y, Context& ctx) {
+  gemm_zp<Isa>(w, sums, x, y, NoOutputStages{}, ctx);
 }
 
 namespace detail {
