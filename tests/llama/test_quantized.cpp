@@ -2,13 +2,16 @@
 // tests/llama/test_quantized.cpp: quantized stories260K models of tools/llama: an archive
 // round trip runs bit-identically to the in-memory model, a rotated model computes the same
 // function as its dequantized weights rotated back (so activations are rotated correctly),
-// importance-weighted fits lower the output error on real layers, and malformed archives fail.
+// importance-weighted fits lower the output error on real layers, malformed archives fail, and
+// quantized layer inputs run on the integer kernels as they do dequantized.
 #include <cmath>
 #include <string>
 #include <vector>
 
+#include "llama/activations.hpp"
 #include "llama/eval.hpp"
 #include "support/catch.hpp"
+#include "support/rng.hpp"
 
 using namespace lowbit;
 
@@ -211,4 +214,58 @@ TEST_CASE("llama: ARB-RC's column scales travel in the archive and are checked",
   cs = q.tensors[7 * 3 + 5].col_scale;
   cs[9] = std::nanf("");
   CHECK(error_of(with(cs)).find("not finite") != std::string::npos);
+}
+
+TEST_CASE("llama: quantized layer inputs, on integer kernels and dequantized", "[llama][act]") {
+  const io::Llama2cModel ckpt = io::load_llama2c(kData + "/stories260K.bin");
+  auto docs = llama::load_documents(kData + "/tinystories_val.tok512.ascii.i32");
+  const auto calib = llama::load_calibration(kData + "/tinystories_val.tok512.i32", 20);
+  Context ctx(2);
+  const llama::Model fp = llama::Model::from_llama2c(ckpt);
+  const llama::ActRecording rec = llama::record_activations(fp, calib, 4, ctx);
+  REQUIRE(rec.rows.size() == fp.linear.size());
+  REQUIRE(rec.doc_range[0].size() == calib.size());
+  const llama::QuantizedModel q =
+      llama::quantize_checkpoint(ckpt, llama::parse_policy("sym4-g32"), nullptr);
+  for (const char* name : {"a4-db", "a8-minmax", "a4-dbgate"}) {
+    INFO(name);
+    const llama::ActPolicy p = llama::parse_act_policy(name);
+    const std::vector<llama::ActQuantizer> qs = llama::calibrate_activations(fp, rec, p);
+    if (p.method == llama::ActMethod::kDbGate) {
+      int gated = 0;
+      for (const auto& a : qs) gated += a.gate != nullptr;
+      CHECK(gated == 11);  // round(0.3 · 35)
+    }
+    // Every packed layer takes the codes on its integer kernels (gemm_zp) and gives, up to fp32
+    // rounding, what it gives on the dequantized inputs in float. (Whole-model logits are no
+    // test of it: a rounding difference that moves one 4-bit code changes the later layers'
+    // inputs by a whole step.)
+    llama::Model a = llama::build_model(q, true);
+    for (std::size_t i = 0; i < qs.size(); ++i) {
+      const MatrixView<const float> x = rec.view(i);
+      const Index n = std::min<Index>(x.rows(), 40), m = a.linear[i]->rows(), k = x.cols();
+      const MatrixView<const float> xs(x.data(), n, k);
+      ZeroPointActivations codes;
+      qs[i].encode(xs, codes);
+      std::vector<float> ya(static_cast<std::size_t>(n * m)), yb(ya.size()),
+          xd(static_cast<std::size_t>(n * k));
+      REQUIRE(a.linear[i]->forward_zp(codes, MatrixView<float>(ya.data(), n, m), ctx));
+      qs[i].apply(xs, MatrixView<float>(xd.data(), n, k));
+      a.linear[i]->forward(MatrixView<const float>(xd.data(), n, k),
+                           MatrixView<float>(yb.data(), n, m), ctx);
+      float worst = 0.0f, mag = 0.0f;
+      for (std::size_t j = 0; j < ya.size(); ++j) {
+        worst = std::max(worst, std::fabs(ya[j] - yb[j]));
+        mag = std::max(mag, std::fabs(yb[j]));
+      }
+      INFO("layer " << i);
+      CHECK(worst <= 1e-5f * (1.0f + mag));
+    }
+    llama::quantize_inputs(a, qs);
+    CHECK(logits(a, docs[0], ctx) != logits(llama::build_model(q, true), docs[0], ctx));
+  }
+  CHECK_THROWS_AS(llama::parse_act_policy("a9-db"), Error);
+  CHECK_THROWS_AS(llama::parse_act_policy("a4-dbx"), Error);
+  CHECK_THROWS_AS(llama::parse_act_policy("4-db"), Error);
+  CHECK(llama::parse_act_policy("a3-minmax-static").method == llama::ActMethod::kMinmaxStatic);
 }

@@ -103,6 +103,27 @@ void ActQuantizer::apply(MatrixView<const float> x, MatrixView<float> out) const
   }
 }
 
+void ActQuantizer::encode(MatrixView<const float> x, ZeroPointActivations& out) const {
+  switch (method) {
+    case ActMethod::kMinmax:
+      quantize_activations_minmax(x, bits, out);
+      return;
+    case ActMethod::kDbGate:
+      if (gate) {
+        quantize_activations_ranges(x, gate->ranges(x), bits, out);
+        return;
+      }
+      [[fallthrough]];
+    case ActMethod::kMinmaxStatic:
+    case ActMethod::kDb:
+    case ActMethod::kDbGrid:
+      quantize_activations_static(x, range, bits, out);
+      return;
+    default:
+      lowbit::detail::fail("activation policy: symmetric codes have no zero point");
+  }
+}
+
 ActRecording record_activations(const Model& fp, const std::vector<std::vector<int>>& docs,
                                 Index stride, Context& ctx) {
   if (stride < 1) lowbit::detail::fail("record_activations: stride ", stride, " < 1");

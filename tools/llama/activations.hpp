@@ -18,8 +18,10 @@
 // Calibration records the fp32 model's layer inputs over the calibration documents (at most
 // `max_tokens` rows per layer, spread evenly over the documents, for the searches) and each
 // document's extremes (the batches of the dynamic-intensity score).
-// The wrapper quantizes a layer's input rows and feeds their dequantized values to the layer
-// (fake quantization: exactly the values an integer kernel on those codes multiplies).
+// The wrapper quantizes a layer's input rows. Layers with packed affine weights take the
+// zero-point codes on the integer kernels (lowbit::gemm_zp: W4A4, W4A8, ...); fp32 and rotated
+// layers, and the symmetric methods, take the dequantized values (the values an integer kernel
+// on those codes multiplies) in float.
 #pragma once
 
 #include <memory>
@@ -56,6 +58,12 @@ struct ActQuantizer {
 
   /// x̂ for every row of x (n × cols, written to out). Throws Error on NaN/Inf.
   void apply(MatrixView<const float> x, MatrixView<float> out) const;
+  /// Whether the codes are zero-point codes (every method but the symmetric absmax ones).
+  bool zero_point() const noexcept {
+    return method != ActMethod::kAbsmax && method != ActMethod::kAbsmaxStatic;
+  }
+  /// The zero-point codes of x (zero_point() methods; their values are apply()'s).
+  void encode(MatrixView<const float> x, ZeroPointActivations& out) const;
 };
 
 /// The recorded inputs of every linear layer of the fp32 model.
@@ -89,7 +97,14 @@ class ActQuantLinear final : public Linear {
       : inner_(std::move(inner)), q_(std::move(q)) {}
   Index rows() const override { return inner_->rows(); }
   Index cols() const override { return inner_->cols(); }
+  /// Zero-point codes go to the layer's integer kernels (gemm_zp) when it has them; otherwise
+  /// (fp32 layers, rotated layers, symmetric codes) the layer gets the dequantized values.
   void forward(MatrixView<const float> x, MatrixView<float> y, Context& ctx) const override {
+    if (q_.zero_point()) {
+      ZeroPointActivations codes;
+      q_.encode(x, codes);
+      if (inner_->forward_zp(codes, y, ctx)) return;
+    }
     std::vector<float> xq(static_cast<std::size_t>(x.rows() * x.cols()));
     const MatrixView<float> xv(xq.data(), x.rows(), x.cols());
     q_.apply(x, xv);

@@ -32,6 +32,11 @@ class Linear {
   virtual Index rows() const = 0;
   virtual Index cols() const = 0;
   virtual void forward(MatrixView<const float> x, MatrixView<float> y, Context& ctx) const = 0;
+  /// y = X̂·Wᵀ on zero-point activation codes (lowbit::gemm_zp), if this layer runs them on
+  /// integer kernels; false (y untouched) if not: the caller then passes the dequantized values.
+  virtual bool forward_zp(const ZeroPointActivations&, MatrixView<float>, Context&) const {
+    return false;
+  }
   /// Storage bits per weight (32 for fp32).
   virtual double bits_per_weight() const = 0;
 };
@@ -58,12 +63,26 @@ class F32Linear final : public Linear {
 };
 
 /// Packed weights of any kernel layout, run through lowbit::gemm (activations quantized to
-/// int8 per token, the inference path) or lowbit::gemm_f32 (float activations).
+/// int8 per token, the inference path) or lowbit::gemm_f32 (float activations); affine schemes
+/// also take zero-point activation codes (lowbit::gemm_zp, row sums computed here).
 template <class W>
 class PackedLinear final : public Linear {
+  static constexpr bool kZp =
+      AffineDecodeScheme<typename W::scheme_type> && !PlaneDecodeScheme<typename W::scheme_type>;
+
  public:
   PackedLinear(W w, bool float_activations)
-      : w_(std::move(w)), float_activations_(float_activations) {}
+      : w_(std::move(w)), float_activations_(float_activations) {
+    if constexpr (kZp) sums_ = ZeroPointRowSums(w_);
+  }
+  bool forward_zp(const ZeroPointActivations& x, MatrixView<float> y, Context& ctx) const override {
+    if constexpr (kZp) {
+      lowbit::gemm_zp(w_, sums_, x, y, ctx);
+      return true;
+    } else {
+      return false;
+    }
+  }
   Index rows() const override { return w_.rows(); }
   Index cols() const override { return w_.cols(); }
   void forward(MatrixView<const float> x, MatrixView<float> y, Context& ctx) const override {
@@ -78,6 +97,7 @@ class PackedLinear final : public Linear {
  private:
   W w_;
   bool float_activations_;
+  ZeroPointRowSums sums_;
 };
 
 /// A layer whose weights were rotated along their inputs (W·Qᵀ, calib/rotation.hpp): every
