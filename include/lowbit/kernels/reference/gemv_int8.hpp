@@ -46,6 +46,29 @@ inline void check_int8_ref_shapes(Index wrows, Index wcols, const Int8Activation
   if (y.rows() != x.rows() || y.cols() != wrows)
     fail("ref::gemm_int8: Y is ", y.rows(), " x ", y.cols(), ", expected ", x.rows(), " x ", wrows);
 }
+/// acc of weight row r (its codes in `codes`) against one activation row a, whose codes enter as
+/// a[k] - shift: Σ_g fma(d.offset, float(xsum_g), float(idot_g)·d.scale) in increasing k.
+template <AffineDecodeScheme S, Granularity G, class L, class A>
+float int_row_acc(const PackedMatrix<S, G, L>& w, Index r, const std::int32_t* codes, const A* a,
+                  std::int32_t shift) {
+  const Index cols = w.cols();
+  const Index gc = cols > 0 ? G::group_cols(cols) : 1;
+  float acc = 0.0f;
+  for (Index k0 = 0; k0 < cols; k0 += gc) {
+    const Index k1 = k0 + gc < cols ? k0 + gc : cols;
+    const DecodeAffine d = S::decode_affine(w.params_at(r, k0));
+    std::int64_t idot = 0, xsum = 0;
+    for (Index k = k0; k < k1; ++k) {
+      const std::int64_t q = static_cast<std::int64_t>(a[k]) - shift;
+      idot += static_cast<std::int64_t>(codes[k] - d.sub) * q;
+      xsum += q;
+    }
+    const float tg =
+        std::fma(d.offset, static_cast<float>(xsum), static_cast<float>(idot) * d.scale);
+    acc = acc + tg;
+  }
+  return acc;
+}
 }  // namespace lowbit::detail
 
 namespace lowbit::ref {
@@ -55,28 +78,12 @@ template <AffineDecodeScheme S, Granularity G, class L>
 void gemm_int8(const PackedMatrix<S, G, L>& w, const Int8Activations& x, MatrixView<float> y) {
   detail::check_int8_ref_shapes(w.rows(), w.cols(), x, y);
   const Index cols = w.cols();
-  const Index gc = G::group_cols(cols);
   std::vector<std::int32_t> codes(static_cast<std::size_t>(cols));
   for (Index r = 0; r < w.rows(); ++r) {
     for (Index k = 0; k < cols; ++k)
       codes[static_cast<std::size_t>(k)] = static_cast<std::int32_t>(w.code(r, k));
-    for (Index t = 0; t < x.rows(); ++t) {
-      const std::int8_t* q = x.row(t);
-      float acc = 0.0f;
-      for (Index k0 = 0; k0 < cols; k0 += gc) {
-        const Index k1 = k0 + gc < cols ? k0 + gc : cols;
-        const DecodeAffine d = S::decode_affine(w.params_at(r, k0));
-        std::int64_t idot = 0, xsum = 0;
-        for (Index k = k0; k < k1; ++k) {
-          idot += static_cast<std::int64_t>(codes[static_cast<std::size_t>(k)] - d.sub) * q[k];
-          xsum += q[k];
-        }
-        const float tg =
-            std::fma(d.offset, static_cast<float>(xsum), static_cast<float>(idot) * d.scale);
-        acc = acc + tg;
-      }
-      y(t, r) = acc * x.scale(t);
-    }
+    for (Index t = 0; t < x.rows(); ++t)
+      y(t, r) = detail::int_row_acc(w, r, codes.data(), x.row(t), 0) * x.scale(t);
   }
 }
 
@@ -146,7 +153,6 @@ void gemm_zp(const PackedMatrix<S, G, L>& w, const ZeroPointActivations& x, Matr
     detail::fail("ref::gemm_zp: Y is ", y.rows(), " x ", y.cols(), ", expected ", x.rows(), " x ",
                  w.rows());
   const Index cols = w.cols();
-  const Index gc = cols > 0 ? G::group_cols(cols) : 1;
   const std::int32_t o = zero_point_shift(x.bits());
   const std::vector<float> rsum = zero_point_row_sums(w);
   std::vector<std::int32_t> codes(static_cast<std::size_t>(cols));
@@ -154,21 +160,7 @@ void gemm_zp(const PackedMatrix<S, G, L>& w, const ZeroPointActivations& x, Matr
     for (Index k = 0; k < cols; ++k)
       codes[static_cast<std::size_t>(k)] = static_cast<std::int32_t>(w.code(r, k));
     for (Index t = 0; t < x.rows(); ++t) {
-      const std::uint8_t* a = x.row(t);
-      float acc = 0.0f;
-      for (Index k0 = 0; k0 < cols; k0 += gc) {
-        const Index k1 = k0 + gc < cols ? k0 + gc : cols;
-        const DecodeAffine d = S::decode_affine(w.params_at(r, k0));
-        std::int64_t idot = 0, xsum = 0;
-        for (Index k = k0; k < k1; ++k) {
-          const std::int64_t as = static_cast<std::int64_t>(a[k]) - o;
-          idot += static_cast<std::int64_t>(codes[static_cast<std::size_t>(k)] - d.sub) * as;
-          xsum += as;
-        }
-        const float tg =
-            std::fma(d.offset, static_cast<float>(xsum), static_cast<float>(idot) * d.scale);
-        acc = acc + tg;
-      }
+      const float acc = detail::int_row_acc(w, r, codes.data(), x.row(t), o);
       const float zs = static_cast<float>(x.zero(t) - o);
       y(t, r) = std::fma(-zs, rsum[static_cast<std::size_t>(r)], acc) * x.step(t);
     }
