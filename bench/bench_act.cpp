@@ -10,7 +10,21 @@
 // (DRAM resident); n = 512 uses one copy (compute-bound). Names:
 //   Eigen/<shape>/<n>
 //   Act/<W?A?_kind>/<shape>/<n>/<threads>       kind: sym (gemm_int8) or zp (gemm_zp)
+//   Probe/<vnni|lut|mixE>                      instruction-throughput probes (AVX-512 VNNI+VBMI)
+//
+// The probes back issue #7's finding that 4-bit activations cannot buy speed on these CPUs: the
+// narrowest multiplier is vpdpbusd's byte (64 products per zmm instruction, 4-bit or 8-bit
+// operands alike), and the one route that does exploit 4-bit activations, a T-MAC-style table
+// lookup (vpermb over a 64-entry table of 6-activation sums, |sum| <= 48 fits int8 only because
+// the activations are 4-bit; 4 weight bit planes per row combined by one vpdpbusd with plane
+// weights 1, 2, 4, 8), does 96 products per two vpermb + vpaddb + vpdpbusd. `vnni` runs
+// independent vpdpbusd chains, `lut` the lookup route, `mixE` four lookup units and E vpdpbusd (any
+// port vpdpbusd leaves idle). Counter `GMAC`: 4-bit multiply-accumulates per second, from
+// registers.
 #include <cstdio>
+#if LOWBIT_HAS_AVX512VNNI && LOWBIT_HAS_AVX512VBMI
+#include <immintrin.h>
+#endif
 
 #include "support/common.hpp"
 
@@ -75,6 +89,59 @@ void register_case(const char* wname, int abits) {
       }
 }
 
+#if LOWBIT_HAS_AVX512VNNI && LOWBIT_HAS_AVX512VBMI
+// One lookup unit: two 6-activation lookups per (row, plane) byte, summed (|.| <= 96 < 128), then
+// the planes weighted 1, 2, 4, 8 by vpdpbusd: 2 · 16 rows · 6 columns = 192 products.
+LOWBIT_INLINE __m512i lut_unit(__m512i acc, __m512i i0, __m512i i1, __m512i table, __m512i planes) {
+  return _mm512_dpbusd_epi32(
+      acc, planes,
+      _mm512_add_epi8(_mm512_permutexvar_epi8(i0, table), _mm512_permutexvar_epi8(i1, table)));
+}
+
+// kind 0: 8 vpdpbusd chains (512 products per iteration); 1: 4 lookup units (768); 2: 4 lookup
+// units and `extra` vpdpbusd (768 + 64·extra). The empty asm keeps the operands opaque.
+template <int Extra>
+void probe(benchmark::State& state, int kind) {
+  constexpr long kIters = 1 << 20;
+  const long products[] = {512 + 64 * Extra, 768, 768 + 64 * Extra};
+  __m512i w = _mm512_set1_epi8(3), t = _mm512_set1_epi8(5);
+  const __m512i pw = _mm512_set1_epi32(0x08040201);
+  __m512i r = _mm512_setzero_si512();
+  for (auto _ : state) {
+    __m512i a[8], b[Extra > 0 ? Extra : 1];
+    // Opaque starting values: otherwise equal chains would be merged into one.
+    for (auto& v : a) {
+      v = w;
+      asm volatile("" : "+v"(v));
+    }
+    for (auto& v : b) {
+      v = t;
+      asm volatile("" : "+v"(v));
+    }
+    // Eight distinct (opaque) index vectors: no two lookups share operands, so none is merged.
+    __m512i ix[8] = {w, t, pw, w, t, pw, w, t};
+    for (long i = 0; i < kIters; ++i) {
+      asm volatile("" : "+v"(w), "+v"(t), "+v"(ix[0]), "+v"(ix[1]), "+v"(ix[2]), "+v"(ix[3]));
+      asm volatile("" : "+v"(ix[4]), "+v"(ix[5]), "+v"(ix[6]), "+v"(ix[7]));
+      if (kind == 0) {
+        for (auto& v : a) v = _mm512_dpbusd_epi32(v, w, t);
+        for (int e = 0; e < Extra; ++e) b[e] = _mm512_dpbusd_epi32(b[e], w, t);
+      } else {
+        for (int u = 0; u < 4; ++u) a[u] = lut_unit(a[u], ix[2 * u], ix[2 * u + 1], t, pw);
+        if (kind == 2)
+          for (int e = 0; e < Extra; ++e) b[e] = _mm512_dpbusd_epi32(b[e], w, t);
+      }
+    }
+    for (const auto& v : a) r = _mm512_add_epi32(r, v);
+    for (const auto& v : b) r = _mm512_add_epi32(r, v);
+    benchmark::DoNotOptimize(r);
+  }
+  state.counters["GMAC"] =
+      benchmark::Counter(static_cast<double>(kIters) * static_cast<double>(products[kind]) * 1e-9,
+                         benchmark::Counter::kIsIterationInvariantRate);
+}
+#endif
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -95,6 +162,16 @@ int main(int argc, char** argv) {
   register_case<S4>("W4", 4);
   register_case<S2>("W2", 0);
   register_case<S2>("W2", 8);
+#if LOWBIT_HAS_AVX512VNNI && LOWBIT_HAS_AVX512VBMI
+  benchmark::RegisterBenchmark("Probe/vnni8", probe<0>, 0)->UseRealTime();
+  benchmark::RegisterBenchmark("Probe/vnni12", probe<4>, 0)->UseRealTime();
+  benchmark::RegisterBenchmark("Probe/vnni16", probe<8>, 0)->UseRealTime();
+  benchmark::RegisterBenchmark("Probe/vnni20", probe<12>, 0)->UseRealTime();
+  benchmark::RegisterBenchmark("Probe/lut", probe<0>, 1)->UseRealTime();
+  benchmark::RegisterBenchmark("Probe/mix4", probe<4>, 2)->UseRealTime();
+  benchmark::RegisterBenchmark("Probe/mix8", probe<8>, 2)->UseRealTime();
+  benchmark::RegisterBenchmark("Probe/mix12", probe<12>, 2)->UseRealTime();
+#endif
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

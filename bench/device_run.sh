@@ -4,7 +4,9 @@
 # conformance tests on every ISA the CPU has, the runtime-dispatch example, then AVX-512 vs AVX2
 # GEMV/GEMM per core, GEMM n = 512 at 1 and 16 threads, and the thread-scaling ceiling probe.
 # Writes logs and JSON under $OUT. `bash bench/device_run.sh seq` runs the sequence-code kernels
-# instead (issue #6): their conformance tests and bench_trellis's GEMV/GEMM cases.
+# instead (issue #6): their conformance tests and bench_trellis's GEMV/GEMM cases;
+# `bash bench/device_run.sh act` the zero-point activation kernels (issue #7): the gemm_zp
+# conformance tests and bench_act (W4A4/W4A8/W2A8, n = 1 and 512, 1 and 16 threads).
 
 set -u
 OUT=${OUT:-/tmp/out}
@@ -13,6 +15,17 @@ B=/tmp/lowbit-build
 { lscpu; g++ --version; cmake --version; } > "$OUT/machine.txt" 2>&1
 cmake -S . -B $B -DCMAKE_BUILD_TYPE=Release -DLOWBIT_ISA=native -DLOWBIT_TEST_ISAS=native \
   -DLOWBIT_BUILD_BENCH=ON -DLOWBIT_WERROR=OFF > "$OUT/configure.txt" 2>&1 || { tail -30 "$OUT/configure.txt"; exit 1; }
+if [ "${1:-}" = act ]; then
+  cmake --build $B -j16 --target lowbit_test_gemm_native bench_act > "$OUT/build.txt" 2>&1 ||
+    { grep -m20 error "$OUT/build.txt"; exit 1; }
+  $B/tests/lowbit_test_gemm_native "[zp]" 2>&1 | tail -3 | tee "$OUT/tests.txt"
+  LOWBIT_BENCH_THREADS=1,16 $B/bench/bench_act --benchmark_repetitions=3 \
+    --benchmark_report_aggregates_only=true --benchmark_min_time=0.2 \
+    '--benchmark_filter=^(Eigen/2/.*|Act/.*/2/.*)$' \
+    --benchmark_out="$OUT/act.json" > "$OUT/act.txt" 2>&1
+  grep median "$OUT/act.txt" | sed 's/  */ /g' | cut -c1-120
+  exit 0
+fi
 if [ "${1:-}" = seq ]; then
   cmake --build $B -j16 --target lowbit_test_gemm_native bench_trellis > "$OUT/build.txt" 2>&1 ||
     { grep -m20 error "$OUT/build.txt"; exit 1; }
