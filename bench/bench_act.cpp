@@ -10,18 +10,23 @@
 // (DRAM resident); n = 512 uses one copy (compute-bound). Names:
 //   Eigen/<shape>/<n>
 //   Act/<W?A?_kind>/<shape>/<n>/<threads>       kind: sym (gemm_int8) or zp (gemm_zp)
-//   Probe/<vnni|lut|mixE>                      instruction-throughput probes (AVX-512 VNNI+VBMI)
+//   Probe/<vnniN|lut|mixE|kernel_vnni|kernel_lut> throughput probes (AVX-512 VNNI+VBMI)
 //
-// The probes back issue #7's finding that 4-bit activations cannot buy speed on these CPUs: the
-// narrowest multiplier is vpdpbusd's byte (64 products per zmm instruction, 4-bit or 8-bit
-// operands alike), and the one route that does exploit 4-bit activations, a T-MAC-style table
-// lookup (vpermb over a 64-entry table of 6-activation sums, |sum| <= 48 fits int8 only because
-// the activations are 4-bit; 4 weight bit planes per row combined by one vpdpbusd with plane
-// weights 1, 2, 4, 8), does 96 products per two vpermb + vpaddb + vpdpbusd. `vnni` runs
-// independent vpdpbusd chains, `lut` the lookup route, `mixE` four lookup units and E vpdpbusd (any
-// port vpdpbusd leaves idle). Counter `GMAC`: 4-bit multiply-accumulates per second, from
-// registers.
+// The probes back issue #7's speed finding (bench/RESULTS.md, "bench_act"). vpdpbusd multiplies
+// bytes, 64 products per zmm instruction whether the codes are 4- or 8-bit, so W4A4 on the int8
+// micro-kernels runs at W4A8's speed. The one route that exploits 4-bit activations is a
+// T-MAC-style lookup: a 64-entry table of the sums of 6 activations (<= 90, a byte only because
+// they are 4-bit), indexed by one weight bit plane of 16 rows (vpermb), two units added as bytes
+// and the 4 planes folded by one vpdpbusd with weights 1, 2, 4, 8: 192 products per 2 vpermb +
+// vpaddb + vpdpbusd. It pays only where vpermb runs beside vpdpbusd. `vnniN`: N independent
+// vpdpbusd chains (the peak); `lut`: lookup units only; `mixE`: 4 lookup units + E vpdpbusd;
+// `kernel_vnni` / `kernel_lut`: an 8 × 16 micro-kernel over 256 tiles × 4 groups of 32 columns
+// with its float epilogue, all-vpdpbusd vs 24 columns by lookup + 8 by vpdpbusd. Counter `GMAC`:
+// 4-bit multiply-accumulates per second (the asm statements keep operands opaque: equal chains
+// would otherwise be merged).
 #include <cstdio>
+#include <cstring>
+#include <vector>
 #if LOWBIT_HAS_AVX512VNNI && LOWBIT_HAS_AVX512VBMI
 #include <immintrin.h>
 #endif
@@ -140,6 +145,77 @@ void probe(benchmark::State& state, int kind) {
       benchmark::Counter(static_cast<double>(kIters) * static_cast<double>(products[kind]) * 1e-9,
                          benchmark::Counter::kIsIterationInvariantRate);
 }
+// Kernel-shaped probe: 8 activation columns × 16 weight rows per call, K-slices of 128 columns
+// (4 groups of 32, a float epilogue per group, the float sums loaded and stored per call), over
+// 256 tiles whose weights (L2-resident) stream past tables/codes that stay in L1. kind 0: the
+// VNNI route (nibble codes, 8 vpdpbusd per column and group); kind 1: the lookup route (24 of
+// each group's 32 columns by 4 vpermb over 64-entry tables of 6 activations, the other 8 by 2
+// vpdpbusd). Counter GMAC as above. Values are arbitrary: only the instruction stream matters.
+void probe_kernel(benchmark::State& state, int kind) {
+  constexpr int MR = 8, kTiles = 256, kChunks = 4;
+  const int wbytes = kind == 0 ? 256 : 320;  // per tile and group
+  std::vector<std::uint8_t> wbuf(static_cast<std::size_t>(kTiles * kChunks * wbytes) + 64, 0x5a);
+  alignas(64) static std::uint8_t tables[kChunks][4][MR][64];
+  alignas(64) static std::int32_t xw[kChunks][8][MR];
+  alignas(64) static float facc[kTiles][MR][16];
+  std::memset(tables, 3, sizeof tables);
+  std::memset(xw, 2, sizeof xw);
+  std::memset(facc, 0, sizeof facc);
+  const __m512i pw = _mm512_set1_epi32(0x08040201), low = _mm512_set1_epi8(0x0f);
+  const __m512 scale = _mm512_set1_ps(1e-9f);
+  for (auto _ : state) {
+    for (int tile = 0; tile < kTiles; ++tile) {
+      const std::uint8_t* wt = wbuf.data() + static_cast<std::size_t>(tile * kChunks * wbytes);
+      // Opaque activation pointers: nothing may be hoisted out of the tile loop.
+      const std::uint8_t(*tab)[4][MR][64] = tables;
+      const std::int32_t(*xv)[8][MR] = xw;
+      asm volatile("" : "+r"(tab), "+r"(xv));
+      __m512 f[MR];
+      for (int m = 0; m < MR; ++m) f[m] = _mm512_load_ps(facc[tile][m]);
+      for (int c = 0; c < kChunks; ++c) {
+        const std::uint8_t* wc = wt + c * wbytes;
+        __m512i acc[MR];
+        for (auto& a : acc) a = _mm512_setzero_si512();
+        if (kind == 0) {
+          for (int s2 = 0; s2 < 4; ++s2) {
+            const __m512i raw = _mm512_loadu_si512(wc + 64 * s2);
+            const __m512i c0 = _mm512_and_si512(raw, low);
+            const __m512i c1 = _mm512_and_si512(_mm512_srli_epi16(raw, 4), low);
+            for (int m = 0; m < MR; ++m) {
+              acc[m] = _mm512_dpbusd_epi32(acc[m], c0, _mm512_set1_epi32(xv[c][2 * s2][m]));
+              acc[m] = _mm512_dpbusd_epi32(acc[m], c1, _mm512_set1_epi32(xv[c][2 * s2 + 1][m]));
+            }
+          }
+        } else {
+          const __m512i i0 = _mm512_loadu_si512(wc), i1 = _mm512_loadu_si512(wc + 64);
+          const __m512i i2 = _mm512_loadu_si512(wc + 128), i3 = _mm512_loadu_si512(wc + 192);
+          const __m512i raw = _mm512_loadu_si512(wc + 256);
+          const __m512i c6 = _mm512_and_si512(raw, low);
+          const __m512i c7 = _mm512_and_si512(_mm512_srli_epi16(raw, 4), low);
+          for (int m = 0; m < MR; ++m) {
+            const __m512i lo =
+                _mm512_add_epi8(_mm512_permutexvar_epi8(i0, _mm512_load_si512(tab[c][0][m])),
+                                _mm512_permutexvar_epi8(i1, _mm512_load_si512(tab[c][1][m])));
+            const __m512i hi =
+                _mm512_add_epi8(_mm512_permutexvar_epi8(i2, _mm512_load_si512(tab[c][2][m])),
+                                _mm512_permutexvar_epi8(i3, _mm512_load_si512(tab[c][3][m])));
+            acc[m] = _mm512_dpbusd_epi32(acc[m], lo, pw);
+            acc[m] = _mm512_dpbusd_epi32(acc[m], hi, pw);
+            acc[m] = _mm512_dpbusd_epi32(acc[m], c6, _mm512_set1_epi32(xv[c][6][m]));
+            acc[m] = _mm512_dpbusd_epi32(acc[m], c7, _mm512_set1_epi32(xv[c][7][m]));
+          }
+        }
+        for (int m = 0; m < MR; ++m)
+          f[m] = _mm512_add_ps(f[m], _mm512_mul_ps(_mm512_cvtepi32_ps(acc[m]), scale));
+      }
+      for (int m = 0; m < MR; ++m) _mm512_store_ps(facc[tile][m], f[m]);
+    }
+    benchmark::DoNotOptimize(facc);
+  }
+  state.counters["GMAC"] = benchmark::Counter(kTiles * kChunks * MR * 16 * 32 * 1e-9,
+                                              benchmark::Counter::kIsIterationInvariantRate);
+}
+
 #endif
 
 }  // namespace
@@ -171,6 +247,8 @@ int main(int argc, char** argv) {
   benchmark::RegisterBenchmark("Probe/mix4", probe<4>, 2)->UseRealTime();
   benchmark::RegisterBenchmark("Probe/mix8", probe<8>, 2)->UseRealTime();
   benchmark::RegisterBenchmark("Probe/mix12", probe<12>, 2)->UseRealTime();
+  benchmark::RegisterBenchmark("Probe/kernel_vnni", probe_kernel, 0)->UseRealTime();
+  benchmark::RegisterBenchmark("Probe/kernel_lut", probe_kernel, 1)->UseRealTime();
 #endif
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
