@@ -48,22 +48,6 @@
 
 namespace lowbit {
 
-namespace detail {
-/// v unchanged, but opaque to the optimiser: a multiply before it cannot be fused with an add
-/// after it into an FMA (-ffp-contract=fast), so fp32 operations round one at a time.
-inline float no_contract(float v) noexcept {
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-  __asm__("" : "+x"(v));
-#elif defined(__GNUC__) && defined(__aarch64__)
-  __asm__("" : "+w"(v));
-#else
-  volatile float t = v;
-  v = t;
-#endif
-  return v;
-}
-}  // namespace detail
-
 /// CCQ WINT2 (see the top of this file).
 struct CcqWint2 {
   using Code = std::uint8_t;  // a 2-bit piece of a code byte

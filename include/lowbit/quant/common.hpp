@@ -73,6 +73,19 @@ concept AffineEncodeScheme = AffineDecodeScheme<S> && requires(const typename S:
 };
 
 namespace detail {
+/// v unchanged, but opaque to the optimiser: a multiply before it cannot be fused with an add
+/// after it into an FMA (-ffp-contract=fast), so fp32 operations round one at a time.
+inline float no_contract(float v) noexcept {
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+  __asm__("" : "+x"(v));
+#elif defined(__GNUC__) && defined(__aarch64__)
+  __asm__("" : "+w"(v));
+#else
+  volatile float t = v;
+  v = t;
+#endif
+  return v;
+}
 
 /// clamp(t, lo, hi) then round half to even. The clamp comes first so that the float-to-int
 /// conversion is always defined; NaN compares false both times and lands on `lo`.
