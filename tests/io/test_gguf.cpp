@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: Apache-2.0
+// tests/io/test_gguf.cpp: the GGUF reader and writer (io/gguf.hpp): llama.cpp's stories260K
+// files (../shared/data/gguf: header facts, the tensor table, F32 tensors equal to the
+// llama2.c checkpoint, Q8_0/Q4_0/Q5_0 tensors equal to lowbit's ggml quantizers on the F32
+// weights, a byte-for-byte round trip through the writer), and malformed files.
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "lowbit/io/gguf.hpp"
+#include "lowbit/io/llama2c.hpp"
+#include "support/catch.hpp"
+
+using namespace lowbit;
+
+namespace {
+
+/// A small valid file: two key/values (one array) and one Q8_0 tensor of 2 × 32 values.
+io::GgufFile small_file() {
+  io::GgufFile f;
+  io::GgufValue name;
+  name.type = io::GgufType::String;
+  name.str = "tiny";
+  f.kv.emplace_back("general.name", name);
+  io::GgufValue arr;
+  arr.type = io::GgufType::Array;
+  arr.elem_type = io::GgufType::I32;
+  for (int i = 0; i < 3; ++i) {
+    io::GgufValue v;
+    v.type = io::GgufType::I32;
+    v.bits = static_cast<std::uint64_t>(std::int64_t{-i});
+    arr.items.push_back(v);
+  }
+  f.kv.emplace_back("tiny.values", arr);
+  io::GgufTensor t;
+  t.name = "w";
+  t.ne = {32, 2};
+  t.type = static_cast<std::uint32_t>(ggml::Type::Q8_0);
+  t.bytes = 68;
+  f.tensors.push_back(t);
+  std::vector<float> x(64);
+  for (int i = 0; i < 64; ++i) x[static_cast<std::size_t>(i)] = static_cast<float>(i % 7) - 3.0f;
+  f.data.resize(68);
+  ggml::quantize_row(ggml::Type::Q8_0, x.data(), 64, f.data.data());
+  return f;
+}
+
+}  // namespace
+
+TEST_CASE("gguf: a written file reads back, and writing it again gives the same bytes",
+          "[io][gguf]") {
+  const std::vector<std::byte> bytes = io::write_gguf(small_file());
+  const io::GgufFile g = io::read_gguf(bytes);
+  REQUIRE(g.kv.size() == 2);
+  CHECK(g.find("general.name")->str == "tiny");
+  REQUIRE(g.find("tiny.values")->items.size() == 3);
+  CHECK(g.find("tiny.values")->items[2].as_int() == -2);
+  REQUIRE(g.tensors.size() == 1);
+  CHECK(g.data_offset % 32 == 0);
+  const std::vector<float> w = io::tensor_floats(g, g.tensors[0]);
+  REQUIRE(w.size() == 64);
+  for (int i = 0; i < 64; ++i)  // Q8_0 of values in [-3, 3]: within half a step, 3 / 127 / 2
+    REQUIRE(std::fabs(w[static_cast<std::size_t>(i)] - static_cast<float>(i % 7 - 3)) <= 0.0119f);
+  CHECK(io::write_gguf(g) == bytes);
+}
+
+TEST_CASE("gguf: malformed files get an error, never a crash", "[io][gguf][bad_input]") {
+  const std::vector<std::byte> good = io::write_gguf(small_file());
+  // Every truncation.
+  for (std::size_t n = 0; n < good.size(); ++n)
+    REQUIRE_THROWS_AS(io::read_gguf(std::span<const std::byte>(good.data(), n)), Error);
+  auto patch = [&](std::size_t off, std::uint64_t v, int width) {
+    std::vector<std::byte> b = good;
+    std::memcpy(b.data() + off, &v, static_cast<std::size_t>(width));
+    return b;
+  };
+  REQUIRE_THROWS_AS(io::read_gguf(patch(0, 0x46554748u, 4)), Error);              // magic
+  REQUIRE_THROWS_AS(io::read_gguf(patch(4, 1, 4)), Error);                        // version 1
+  REQUIRE_THROWS_AS(io::read_gguf(patch(4, 0x03000000u, 4)), Error);              // big-endian
+  REQUIRE_THROWS_AS(io::read_gguf(patch(8, std::uint64_t{1} << 60, 8)), Error);   // tensors
+  REQUIRE_THROWS_AS(io::read_gguf(patch(16, std::uint64_t{1} << 62, 8)), Error);  // key/values
+  // The first key's length (at 24) made huge; the value type of the first key (after the key).
+  REQUIRE_THROWS_AS(io::read_gguf(patch(24, ~std::uint64_t{0}, 8)), Error);
+  const std::size_t vt = 24 + 8 + std::string("general.name").size();
+  REQUIRE_THROWS_AS(io::read_gguf(patch(vt, 13, 4)), Error);
+  // The array's length (key "tiny.values": after the first key/value).
+  const std::size_t kv2 = vt + 4 + 8 + 4;  // type, string length, "tiny"
+  const std::size_t alen = kv2 + 8 + std::string("tiny.values").size() + 4 + 4;
+  REQUIRE_THROWS_AS(io::read_gguf(patch(alen, std::uint64_t{1} << 61, 8)), Error);
+  // Tensor info: dims count, a dimension, the type, the offset.
+  const std::size_t ti = alen + 8 + 3 * 4 + 8 + 1;  // name "w"
+  REQUIRE_THROWS_AS(io::read_gguf(patch(ti, 5, 4)), Error);
+  REQUIRE_THROWS_AS(io::read_gguf(patch(ti + 4, 31, 8)), Error);  // not whole blocks
+  REQUIRE_THROWS_AS(io::read_gguf(patch(ti + 4, 0, 8)), Error);   // empty
+  REQUIRE_THROWS_AS(io::read_gguf(patch(ti + 12, std::uint64_t{1} << 40, 8)), Error);  // huge
+  REQUIRE_THROWS_AS(io::read_gguf(patch(ti + 20, 4, 4)), Error);   // removed type
+  REQUIRE_THROWS_AS(io::read_gguf(patch(ti + 24, 16, 8)), Error);  // misaligned
+  REQUIRE_THROWS_AS(io::read_gguf(patch(ti + 24, 64, 8)), Error);  // past the end
+  REQUIRE(io::read_gguf(good).tensors.size() == 1);                // the original
+}
+
+#if defined(LOWBIT_SHARED_DATA_DIR)
+TEST_CASE("gguf: llama.cpp's stories260K files", "[io][gguf][model]") {
+  const std::string dir = std::string(LOWBIT_SHARED_DATA_DIR) + "/gguf/";
+  const io::Llama2cModel m =
+      io::load_llama2c(std::string(LOWBIT_SHARED_DATA_DIR) + "/stories260K.bin");
+  const io::GgufFile f32 = io::load_gguf(dir + "stories260K-f32.gguf");
+  CHECK(f32.version == 3);
+  CHECK(f32.alignment == 32);
+  CHECK(f32.data_offset == 14176);
+  CHECK(f32.find("general.architecture")->str == "llama");
+  CHECK(f32.find("llama.embedding_length")->as_int() == 64);
+  CHECK(f32.find("llama.feed_forward_length")->as_int() == 172);
+  CHECK(f32.find("llama.attention.head_count_kv")->as_int() == 4);
+  CHECK(f32.find("llama.block_count")->as_int() == 5);
+  CHECK(f32.find("llama.attention.layer_norm_rms_epsilon")->as_double() == 1e-5f);
+  CHECK(f32.find("tokenizer.ggml.tokens")->items.size() == 512);
+  CHECK(f32.find("tokenizer.ggml.tokens")->items[1].str == "<s>");
+  REQUIRE(f32.tensors.size() == 48);
+  // F32 weights are the checkpoint's arrays, bit for bit (ne0 = the llama2.c "in" dimension).
+  const io::GgufTensor* emb = f32.tensor("token_embd.weight");
+  REQUIRE(emb);
+  CHECK(emb->ne == std::vector<std::uint64_t>{64, 512});
+  const std::vector<float> e = io::tensor_floats(f32, *emb);
+  REQUIRE(e.size() == m.tok_embeddings.size());
+  CHECK(std::memcmp(e.data(), m.tok_embeddings.data(), e.size() * 4) == 0);
+
+  // Quantized files: every Q8_0 / Q4_0 / Q5_0 tensor is lowbit's ggml quantizer of the F32
+  // tensor, byte for byte; F16 ffn_down decodes within half an fp16 step of F32.
+  for (const char* file : {"stories260K-q8_0.gguf", "stories260K-q4_0.gguf",
+                           "stories260K-q4_k.gguf", "stories260K-tq2_0.gguf"}) {
+    const io::GgufFile q = io::load_gguf(dir + file);
+    CHECK(q.data_offset == 14240);
+    REQUIRE(q.tensors.size() == 48);
+    int same = 0;
+    for (const auto& t : q.tensors) {
+      const io::GgufTensor* src = f32.tensor(t.name);
+      REQUIRE(src);
+      REQUIRE(src->ne == t.ne);
+      const std::vector<float> x = io::tensor_floats(f32, *src);
+      const auto type = static_cast<ggml::Type>(t.type);
+      INFO(file << " " << t.name << " type " << t.type);
+      if (type == ggml::Type::F32) {
+        CHECK(std::memcmp(q.tensor_bytes(t).data(), f32.tensor_bytes(*src).data(), t.bytes) == 0);
+      } else if (type == ggml::Type::F16) {
+        const std::vector<float> y = io::tensor_floats(q, t);
+        for (std::size_t i = 0; i < x.size(); ++i) REQUIRE(y[i] == static_cast<float>(f16(x[i])));
+      } else {
+        std::vector<std::byte> mine(t.bytes);
+        ggml::quantize_row(type, x.data(), t.numel(), mine.data());
+        REQUIRE(std::memcmp(mine.data(), q.tensor_bytes(t).data(), t.bytes) == 0);
+      }
+      ++same;
+    }
+    CHECK(same == 48);
+    // Round trip: read, write, same bytes.
+    CHECK(io::write_gguf(q) == io::detail::read_whole_file(dir + file));
+  }
+}
+#endif
