@@ -79,7 +79,8 @@ TEST_CASE("ggml: every block of ggml's reference vectors, byte for byte and bit 
   const std::string dir = std::string(LOWBIT_SHARED_DATA_DIR) + "/ggml/";
   for (ggml::Type t :
        {ggml::Type::Q8_0, ggml::Type::Q4_0, ggml::Type::Q4_1, ggml::Type::Q5_0, ggml::Type::Q5_1,
-        ggml::Type::Q2_K, ggml::Type::Q3_K, ggml::Type::Q4_K, ggml::Type::Q5_K, ggml::Type::Q6_K}) {
+        ggml::Type::Q2_K, ggml::Type::Q3_K, ggml::Type::Q4_K, ggml::Type::Q5_K, ggml::Type::Q6_K,
+        ggml::Type::TQ1_0, ggml::Type::TQ2_0, ggml::Type::MXFP4}) {
     const ggml::TypeInfo info = *ggml::type_info(static_cast<std::uint32_t>(t));
     const std::string name(info.name);
     const std::vector<float> x = as_floats(read_all(dir + name + ".input.f32"));

@@ -805,10 +805,136 @@ LOWBIT_GGML_EXACT_FN inline void dequantize_k(Type t, const std::byte* b, float*
   }
 }
 
+/// `(int)lroundf(v) + 1` as glibc on x86-64 gives it: half away from zero, and LONG_MIN for
+/// ±inf/NaN, whose + 1 narrows to 1 (the zero trit).
+inline int trit_x86(float v) noexcept {
+  if (!(std::fabs(v) < 9.2e18f)) return 1;
+  return static_cast<int>(std::lround(v)) + 1;
+}
+
+/// TQ1_0 (qs[48] @0, qh[4] @48, d @52) and TQ2_0 (qs[64] @0, d @64): d = fp16(absmax), trits
+/// lroundf(x/d) + 1; TQ1_0 packs 5 trits per byte (first trit most significant, stored as
+/// ceil(v·256/243)) and 4 in each qh byte; TQ2_0 packs 4 two-bit codes per byte.
+inline void quantize_tq(Type t, const float* x, std::byte* y) noexcept {
+  float amax = 0.0f;
+  for (int j = 0; j < 256; ++j) amax = std::fmax(amax, std::fabs(x[j]));
+  const float d = amax;
+  const float id = d != 0.0f ? 1.0f / d : 0.0f;
+  auto trit = [&](int k) { return trit_x86(x[k] * id); };
+  auto pack5 = [](int v) { return static_cast<std::byte>((v * 256 + 242) / 243); };
+  if (t == Type::TQ2_0) {
+    put_f16(y + 64, d);
+    for (int j = 0; j < 64; j += 32)
+      for (int m = 0; m < 32; ++m) {
+        int q = 0;
+        for (int n = 0; n < 4; ++n) q += (trit(j * 4 + m + n * 32) & 3) << (2 * n);
+        y[j + m] = static_cast<std::byte>(q);
+      }
+    return;
+  }
+  put_f16(y + 52, d);
+  for (int m = 0; m < 32; ++m) {  // bytes 0..31: values m + 32n, n < 5
+    int q = 0;
+    for (int n = 0; n < 5; ++n) q = (q * 3 + trit(m + n * 32)) & 0xff;
+    y[m] = pack5(q);
+  }
+  for (int m = 0; m < 16; ++m) {  // bytes 32..47: values 160 + m + 16n
+    int q = 0;
+    for (int n = 0; n < 5; ++n) q = (q * 3 + trit(160 + m + n * 16)) & 0xff;
+    y[32 + m] = pack5(q);
+  }
+  for (int j = 0; j < 4; ++j) {  // qh: values 240 + j + 4m, m < 4, then a zero trit
+    int q = 0;
+    for (int m = 0; m < 4; ++m) q = (q * 3 + trit(240 + j + 4 * m)) & 0xff;
+    y[48 + j] = pack5((q * 3) & 0xff);
+  }
+}
+
+inline void dequantize_tq(Type t, const std::byte* b, float* y) noexcept {
+  static constexpr int kPow3[6] = {1, 3, 9, 27, 81, 243};
+  auto trit = [](int byte, int n) { return (((byte * kPow3[n]) & 0xff) * 3) >> 8; };
+  auto u8 = [&](int i) { return std::to_integer<int>(b[i]); };
+  if (t == Type::TQ2_0) {
+    const float d = get_f16(b + 64);
+    for (int j = 0; j < 64; j += 32)
+      for (int l = 0; l < 4; ++l)
+        for (int m = 0; m < 32; ++m)
+          *y++ = static_cast<float>(((u8(j + m) >> (2 * l)) & 3) - 1) * d;
+    return;
+  }
+  const float d = get_f16(b + 52);
+  for (int n = 0; n < 5; ++n)
+    for (int m = 0; m < 32; ++m) *y++ = static_cast<float>(trit(u8(m), n) - 1) * d;
+  for (int n = 0; n < 5; ++n)
+    for (int m = 0; m < 16; ++m) *y++ = static_cast<float>(trit(u8(32 + m), n) - 1) * d;
+  for (int n = 0; n < 4; ++n)
+    for (int j = 0; j < 4; ++j) *y++ = static_cast<float>(trit(u8(48 + j), n) - 1) * d;
+}
+
+/// MXFP4's E2M1 values, doubled (ggml's kvalues_mxfp4), and the E8M0 scale halved.
+inline constexpr std::int8_t kMxfp4Values[16] = {0, 1,  2,  3,  4,  6,  8,  12,
+                                                 0, -1, -2, -3, -4, -6, -8, -12};
+inline float e8m0_half(int e) noexcept {
+  const std::uint32_t bits = e < 2 ? 0x00200000u << e : static_cast<std::uint32_t>(e - 1) << 23;
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+/// MXFP4 (e @0, qs[16] @1): e = floor(log2 amax) - 2 + 127 (as x86-64 narrows it), each value
+/// the first nearest of kMxfp4Values·2^(e-128).
+LOWBIT_GGML_EXACT_FN inline void quantize_mxfp4(const float* x, std::byte* y) {
+  LOWBIT_GGML_EXACT_BODY
+  float amax = 0.0f;
+  for (int j = 0; j < 32; ++j)
+    if (amax < std::fabs(x[j])) amax = std::fabs(x[j]);
+  const int e = amax > 0.0f
+                    ? static_cast<std::uint8_t>(to_code_x86(std::floor(std::log2(amax)) - 2 + 127))
+                    : 0;
+  const float d = e8m0_half(e);
+  y[0] = static_cast<std::byte>(e);
+  auto best = [&](float v) {
+    int bi = 0;
+    float be = std::fabs(static_cast<float>(kMxfp4Values[0]) * d - v);
+    for (int i = 1; i < 16; ++i) {
+      const float err = std::fabs(static_cast<float>(kMxfp4Values[i]) * d - v);
+      if (err < be) {
+        bi = i;
+        be = err;
+      }
+    }
+    return bi;
+  };
+  for (int j = 0; j < 16; ++j) y[1 + j] = static_cast<std::byte>(best(x[j]) | best(x[16 + j]) << 4);
+}
+
+/// IQ4_NL's non-linear levels (kvalues_iq4nl).
+inline constexpr std::int8_t kIq4nlValues[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
+                                                 1,    13,   25,  38,  53,  69,  89,  113};
+
+inline void dequantize_nl(Type t, const std::byte* b, float* y) noexcept {
+  if (t == Type::MXFP4) {
+    const float d = e8m0_half(std::to_integer<int>(b[0]));
+    for (int j = 0; j < 16; ++j) {
+      const int q = std::to_integer<int>(b[1 + j]);
+      y[j] = static_cast<float>(kMxfp4Values[q & 0xf]) * d;
+      y[j + 16] = static_cast<float>(kMxfp4Values[q >> 4]) * d;
+    }
+    return;
+  }
+  const float d = get_f16(b);
+  for (int j = 0; j < 16; ++j) {
+    const int q = std::to_integer<int>(b[2 + j]);
+    y[j] = d * static_cast<float>(kIq4nlValues[q & 0xf]);
+    y[j + 16] = d * static_cast<float>(kIq4nlValues[q >> 4]);
+  }
+}
+
 inline bool has_codec(Type t) noexcept {
   return t == Type::Q8_0 || t == Type::Q4_0 || t == Type::Q4_1 || t == Type::Q5_0 ||
          t == Type::Q5_1 || t == Type::Q2_K || t == Type::Q3_K || t == Type::Q4_K ||
-         t == Type::Q5_K || t == Type::Q6_K;
+         t == Type::Q5_K || t == Type::Q6_K || t == Type::TQ1_0 || t == Type::TQ2_0 ||
+         t == Type::MXFP4;
 }
 
 inline TypeInfo checked_info(Type t, Index n, const char* what) {
@@ -863,6 +989,13 @@ inline void quantize_row(Type t, const float* x, Index n, std::byte* out) {
       case Type::Q6_K:
         detail::quantize_q6_k(xb, yb);
         break;
+      case Type::TQ1_0:
+      case Type::TQ2_0:
+        detail::quantize_tq(t, xb, yb);
+        break;
+      case Type::MXFP4:
+        detail::quantize_mxfp4(xb, yb);
+        break;
       default:
         break;
     }
@@ -873,7 +1006,11 @@ inline void quantize_row(Type t, const float* x, Index n, std::byte* out) {
 inline void dequantize_row(Type t, const std::byte* in, Index n, float* y) {
   const TypeInfo info = detail::checked_info(t, n, "ggml::dequantize_row");
   for (Index b = 0; b < n / info.block; ++b) {
-    if (info.block == 256) {
+    if (t == Type::TQ1_0 || t == Type::TQ2_0) {
+      detail::dequantize_tq(t, in + b * info.bytes, y + b * info.block);
+    } else if (t == Type::MXFP4 || t == Type::IQ4_NL) {
+      detail::dequantize_nl(t, in + b * info.bytes, y + b * info.block);
+    } else if (info.block == 256) {
       detail::dequantize_k(t, in + b * info.bytes, y + b * info.block);
     } else {
       detail::dequantize_block(t, in + b * info.bytes, y + b * info.block);
