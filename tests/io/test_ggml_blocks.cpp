@@ -80,7 +80,7 @@ TEST_CASE("ggml: every block of ggml's reference vectors, byte for byte and bit 
   for (ggml::Type t :
        {ggml::Type::Q8_0, ggml::Type::Q4_0, ggml::Type::Q4_1, ggml::Type::Q5_0, ggml::Type::Q5_1,
         ggml::Type::Q2_K, ggml::Type::Q3_K, ggml::Type::Q4_K, ggml::Type::Q5_K, ggml::Type::Q6_K,
-        ggml::Type::TQ1_0, ggml::Type::TQ2_0, ggml::Type::MXFP4}) {
+        ggml::Type::TQ1_0, ggml::Type::TQ2_0, ggml::Type::MXFP4, ggml::Type::IQ4_NL}) {
     const ggml::TypeInfo info = *ggml::type_info(static_cast<std::uint32_t>(t));
     const std::string name(info.name);
     const std::vector<float> x = as_floats(read_all(dir + name + ".input.f32"));

@@ -930,11 +930,60 @@ inline void dequantize_nl(Type t, const std::byte* b, float* y) noexcept {
   }
 }
 
+/// ggml's best_index_int8: the nearest of n sorted levels (the upper one on a tie).
+inline int best_index_int8(int n, const std::int8_t* val, float x) noexcept {
+  if (x <= static_cast<float>(val[0])) return 0;
+  if (x >= static_cast<float>(val[n - 1])) return n - 1;
+  int ml = 0, mu = n - 1;
+  while (mu - ml > 1) {
+    const int mav = (ml + mu) / 2;
+    if (x < static_cast<float>(val[mav])) {
+      mu = mav;
+    } else {
+      ml = mav;
+    }
+  }
+  return x - static_cast<float>(val[mu - 1]) < static_cast<float>(val[mu]) - x ? mu - 1 : mu;
+}
+
+/// IQ4_NL (d @0, qs[16] @2), quantize_row_iq4_nl_ref: d = max/-127 for the first assignment to
+/// the levels, then the weighted (x²) least-squares scale, no search. L carries over from the
+/// previous block of the same call for a block with max|x| < 1e-15, whose codes ggml never
+/// writes (../shared/data/ggml/README.md); lowbit starts a call with zeros there.
+LOWBIT_GGML_EXACT_FN inline void quantize_iq4_nl(const float* x, std::byte* y, std::uint8_t* L) {
+  LOWBIT_GGML_EXACT_BODY
+  float amax = 0, max = 0;
+  for (int j = 0; j < 32; ++j) {
+    const float ax = std::fabs(x[j]);
+    if (ax > amax) {
+      amax = ax;
+      max = x[j];
+    }
+  }
+  float d = 0.0f;
+  if (!(amax < kGroupMaxEps)) {
+    d = max / static_cast<float>(kIq4nlValues[0]);
+    const float id = 1 / d;
+    float sumqx = 0, sumq2 = 0;
+    for (int j = 0; j < 32; ++j) {
+      const int l = best_index_int8(16, kIq4nlValues, id * x[j]);
+      L[j] = static_cast<std::uint8_t>(l);
+      const float q = static_cast<float>(kIq4nlValues[l]);
+      const float w = x[j] * x[j];
+      sumqx += w * q * x[j];
+      sumq2 += w * q * q;
+    }
+    d = sumq2 > 0 ? sumqx / sumq2 : 0.0f;
+  }
+  put_f16(y, d);
+  for (int j = 0; j < 16; ++j) y[2 + j] = static_cast<std::byte>(L[j] | L[16 + j] << 4);
+}
+
 inline bool has_codec(Type t) noexcept {
   return t == Type::Q8_0 || t == Type::Q4_0 || t == Type::Q4_1 || t == Type::Q5_0 ||
          t == Type::Q5_1 || t == Type::Q2_K || t == Type::Q3_K || t == Type::Q4_K ||
          t == Type::Q5_K || t == Type::Q6_K || t == Type::TQ1_0 || t == Type::TQ2_0 ||
-         t == Type::MXFP4;
+         t == Type::MXFP4 || t == Type::IQ4_NL;
 }
 
 inline TypeInfo checked_info(Type t, Index n, const char* what) {
@@ -955,6 +1004,7 @@ inline TypeInfo checked_info(Type t, Index n, const char* what) {
 /// out (n / block · bytes bytes). Throws Error for a type without a codec here or a bad n.
 inline void quantize_row(Type t, const float* x, Index n, std::byte* out) {
   const TypeInfo info = detail::checked_info(t, n, "ggml::quantize_row");
+  std::uint8_t iq4_codes[32] = {};  // IQ4_NL's carried-over codes (see quantize_iq4_nl)
   for (Index b = 0; b < n / info.block; ++b) {
     const float* xb = x + b * info.block;
     std::byte* yb = out + b * info.bytes;
@@ -995,6 +1045,9 @@ inline void quantize_row(Type t, const float* x, Index n, std::byte* out) {
         break;
       case Type::MXFP4:
         detail::quantize_mxfp4(xb, yb);
+        break;
+      case Type::IQ4_NL:
+        detail::quantize_iq4_nl(xb, yb, iq4_codes);
         break;
       default:
         break;
