@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "lowbit/io/gguf.hpp"
+#include "lowbit/io/gguf_llama.hpp"
 #include "lowbit/io/llama2c.hpp"
 #include "support/catch.hpp"
 
@@ -156,6 +157,43 @@ TEST_CASE("gguf: llama.cpp's stories260K files", "[io][gguf][model]") {
     CHECK(same == 48);
     // Round trip: read, write, same bytes.
     CHECK(io::write_gguf(q) == io::detail::read_whole_file(dir + file));
+  }
+}
+#endif
+
+#if defined(LOWBIT_SHARED_DATA_DIR)
+TEST_CASE("gguf: llama.cpp's quantization of the F32 file, byte for byte; the model it holds",
+          "[io][gguf][model]") {
+  const std::string dir = std::string(LOWBIT_SHARED_DATA_DIR) + "/gguf/";
+  const io::GgufFile f32 = io::load_gguf(dir + "stories260K-f32.gguf");
+  // lowbit's own Q8_0 / Q4_0 quantization of the F32 file is llama.cpp's file, every byte.
+  CHECK(io::write_gguf(io::quantize_like_llama_cpp(f32, ggml::Type::Q4_0)) ==
+        io::detail::read_whole_file(dir + "stories260K-q4_0.gguf"));
+  CHECK(io::write_gguf(io::quantize_like_llama_cpp(f32, ggml::Type::Q8_0)) ==
+        io::detail::read_whole_file(dir + "stories260K-q8_0.gguf"));
+  // The F32 file is the llama2.c checkpoint: every weight bit for bit, the classifier unshared
+  // (a copy of the embedding), RoPE within the checkpoint's own rounding of its tables.
+  const io::Llama2cModel a =
+      io::load_llama2c(std::string(LOWBIT_SHARED_DATA_DIR) + "/stories260K.bin");
+  const io::Llama2cModel b = io::llama_from_gguf(f32, 512);
+  CHECK(b.config.dim == a.config.dim);
+  CHECK(b.config.hidden_dim == a.config.hidden_dim);
+  CHECK(b.config.n_layers == a.config.n_layers);
+  CHECK(b.config.n_kv_heads == a.config.n_kv_heads);
+  CHECK(b.config.vocab_size == a.config.vocab_size);
+  CHECK(b.config.seq_len == 512);
+  CHECK(!b.config.shared_classifier);
+  CHECK(b.wcls == a.tok_embeddings);
+  for (auto [x, y] : {std::pair{&a.tok_embeddings, &b.tok_embeddings}, std::pair{&a.wq, &b.wq},
+                      std::pair{&a.wk, &b.wk}, std::pair{&a.wv, &b.wv}, std::pair{&a.wo, &b.wo},
+                      std::pair{&a.w1, &b.w1}, std::pair{&a.w2, &b.w2}, std::pair{&a.w3, &b.w3},
+                      std::pair{&a.rms_att, &b.rms_att}, std::pair{&a.rms_ffn, &b.rms_ffn},
+                      std::pair{&a.rms_final, &b.rms_final}})
+    CHECK(*x == *y);
+  REQUIRE(b.freq_cos.size() == a.freq_cos.size());
+  for (std::size_t i = 0; i < a.freq_cos.size(); ++i) {
+    REQUIRE(std::fabs(a.freq_cos[i] - b.freq_cos[i]) < 3e-6f);
+    REQUIRE(std::fabs(a.freq_sin[i] - b.freq_sin[i]) < 3e-6f);
   }
 }
 #endif

@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: Apache-2.0
+// lowbit/io/gguf_llama.hpp: llama-architecture GGUF files as llama2.c-shaped models, and
+// llama.cpp's own quantization of a GGUF file (llama-quantize's rules and order), so lowbit can
+// evaluate people's GGUF files and write ones llama.cpp reads.
+//
+// llama_from_gguf: the tensors by llama.cpp's names (token_embd, output, output_norm,
+// blk.N.{attn_q,attn_k,attn_v,attn_output,attn_norm,ffn_gate,ffn_down,ffn_up,ffn_norm}), each
+// decoded to fp32 (io::tensor_floats), ne0 being the row length as in llama2.c's [out][in]
+// matrices (no transpose; llama.cpp's converter stores llama2.c weights unpermuted). `output`
+// becomes an unshared classifier. RoPE tables are computed (llama.rope.freq_base, default
+// 10000) for max(context_length, min_seq_len) positions: the converter writes a context length
+// of 128 for models trained longer.
+//
+// quantize_like_llama_cpp: what llama-quantize without an importance matrix makes of an F32
+// file for a base type: 1-D tensors stay F32; output.weight is Q8_0 when its rows are not a
+// multiple of 256; a tensor whose rows are not whole blocks of the type falls back to F16;
+// everything else is quantized by ggml's reference quantizer (quant/ggml.hpp); the key/values
+// are copied with general.quantization_version = 2 and general.file_type appended; tensors
+// are written in llama.cpp's loader order (non-block tensors by name, then blocks by number,
+// each by name). On stories260K this reproduces ../shared/data/gguf's Q8_0 and Q4_0 files
+// byte for byte (tests/io/test_gguf.cpp).
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "lowbit/io/gguf.hpp"
+#include "lowbit/io/llama2c.hpp"
+
+namespace lowbit::io {
+
+namespace detail {
+
+inline std::int64_t gguf_int(const GgufFile& f, const std::string& key) {
+  const GgufValue* v = f.find(key);
+  if (!v) lowbit::detail::fail("GGUF: llama model without key '", key, "'");
+  switch (v->type) {
+    case GgufType::U8:
+    case GgufType::I8:
+    case GgufType::U16:
+    case GgufType::I16:
+    case GgufType::U32:
+    case GgufType::I32:
+    case GgufType::U64:
+    case GgufType::I64:
+      return v->as_int();
+    default:
+      lowbit::detail::fail("GGUF: key '", key, "' is not an integer");
+  }
+}
+
+inline std::vector<float> gguf_matrix(const GgufFile& f, const std::string& name, Index rows,
+                                      Index cols) {
+  const GgufTensor* t = f.tensor(name);
+  if (!t) lowbit::detail::fail("GGUF: llama model without tensor '", name, "'");
+  const bool ok = cols == 1 ? t->ne.size() == 1 && static_cast<Index>(t->ne[0]) == rows
+                            : t->ne.size() == 2 && static_cast<Index>(t->ne[0]) == cols &&
+                                  static_cast<Index>(t->ne[1]) == rows;
+  if (!ok) lowbit::detail::fail("GGUF: tensor '", name, "' does not have the expected shape");
+  return tensor_floats(f, *t);
+}
+
+}  // namespace detail
+
+/// The llama-architecture model in f, decoded to fp32 (see the header).
+inline Llama2cModel llama_from_gguf(const GgufFile& f, int min_seq_len = 0) {
+  using lowbit::detail::fail;
+  const GgufValue* arch = f.find("general.architecture");
+  if (!arch || arch->type != GgufType::String || arch->str != "llama")
+    fail("GGUF: not a llama-architecture model");
+  auto dim_of = [&](const char* key) {
+    const std::int64_t v = detail::gguf_int(f, key);
+    if (v < 1 || v > Llama2cModel::kMaxDim) fail("GGUF: ", key, " = ", v, " is out of range");
+    return static_cast<int>(v);
+  };
+  Llama2cModel m;
+  Llama2cConfig& c = m.config;
+  c.dim = dim_of("llama.embedding_length");
+  c.hidden_dim = dim_of("llama.feed_forward_length");
+  c.n_layers = dim_of("llama.block_count");
+  c.n_heads = dim_of("llama.attention.head_count");
+  c.n_kv_heads =
+      f.find("llama.attention.head_count_kv") ? dim_of("llama.attention.head_count_kv") : c.n_heads;
+  c.seq_len = std::max(dim_of("llama.context_length"), min_seq_len);
+  if (c.dim % c.n_heads != 0 || c.head_size() % 2 != 0 || c.n_heads % c.n_kv_heads != 0)
+    fail("GGUF: head counts do not divide the embedding length");
+  const GgufTensor* emb = f.tensor("token_embd.weight");
+  if (!emb || emb->ne.size() != 2) fail("GGUF: llama model without a 2-D token_embd.weight");
+  c.vocab_size = static_cast<int>(std::min<std::uint64_t>(emb->ne[1], Llama2cModel::kMaxDim));
+  c.shared_classifier = f.tensor("output.weight") == nullptr;
+  const Index D = c.dim, H = c.hidden_dim, KV = c.kv_dim(), V = c.vocab_size;
+  m.tok_embeddings = detail::gguf_matrix(f, "token_embd.weight", V, D);
+  auto append = [](std::vector<float>& dst, const std::vector<float>& src) {
+    dst.insert(dst.end(), src.begin(), src.end());
+  };
+  for (int l = 0; l < c.n_layers; ++l) {
+    const std::string b = "blk." + std::to_string(l) + ".";
+    append(m.rms_att, detail::gguf_matrix(f, b + "attn_norm.weight", D, 1));
+    append(m.wq, detail::gguf_matrix(f, b + "attn_q.weight", D, D));
+    append(m.wk, detail::gguf_matrix(f, b + "attn_k.weight", KV, D));
+    append(m.wv, detail::gguf_matrix(f, b + "attn_v.weight", KV, D));
+    append(m.wo, detail::gguf_matrix(f, b + "attn_output.weight", D, D));
+    append(m.rms_ffn, detail::gguf_matrix(f, b + "ffn_norm.weight", D, 1));
+    append(m.w1, detail::gguf_matrix(f, b + "ffn_gate.weight", H, D));
+    append(m.w2, detail::gguf_matrix(f, b + "ffn_down.weight", D, H));
+    append(m.w3, detail::gguf_matrix(f, b + "ffn_up.weight", H, D));
+  }
+  m.rms_final = detail::gguf_matrix(f, "output_norm.weight", D, 1);
+  if (!c.shared_classifier) m.wcls = detail::gguf_matrix(f, "output.weight", V, D);
+  const GgufValue* base = f.find("llama.rope.freq_base");
+  const double theta = base && base->type == GgufType::F32 ? base->as_double() : 10000.0;
+  const int half = c.head_size() / 2;
+  for (int pos = 0; pos < c.seq_len; ++pos)
+    for (int i = 0; i < half; ++i) {
+      const double a = pos / std::pow(theta, 2.0 * i / c.head_size());
+      m.freq_cos.push_back(static_cast<float>(std::cos(a)));
+      m.freq_sin.push_back(static_cast<float>(std::sin(a)));
+    }
+  return m;
+}
+
+/// llama-quantize's result for an F32 (or F16) GGUF and a base block type (see the header).
+inline GgufFile quantize_like_llama_cpp(const GgufFile& in, ggml::Type base) {
+  using lowbit::detail::fail;
+  const auto binfo = ggml::type_info(static_cast<std::uint32_t>(base));
+  if (!binfo || binfo->block == 1) fail("quantize_like_llama_cpp: base type is not a block type");
+  std::uint32_t file_type = 0;
+  switch (base) {
+    case ggml::Type::Q4_0:
+      file_type = 2;
+      break;
+    case ggml::Type::Q4_1:
+      file_type = 3;
+      break;
+    case ggml::Type::Q8_0:
+      file_type = 7;
+      break;
+    case ggml::Type::Q5_0:
+      file_type = 8;
+      break;
+    case ggml::Type::Q5_1:
+      file_type = 9;
+      break;
+    default:
+      fail("quantize_like_llama_cpp: base type ", binfo->name, " is not supported here");
+  }
+  GgufFile out;
+  out.version = in.version;
+  out.alignment = in.alignment;
+  for (const auto& kv : in.kv)
+    if (kv.first != "general.quantization_version" && kv.first != "general.file_type")
+      out.kv.push_back(kv);
+  GgufValue qv;
+  qv.type = GgufType::U32;
+  qv.bits = 2;
+  out.kv.emplace_back("general.quantization_version", qv);
+  GgufValue ft;
+  ft.type = GgufType::U32;
+  ft.bits = file_type;
+  out.kv.emplace_back("general.file_type", ft);
+  // llama.cpp's loader order.
+  std::vector<const GgufTensor*> order;
+  for (const auto& t : in.tensors) order.push_back(&t);
+  auto key = [](const std::string& n) {
+    if (n.rfind("blk.", 0) != 0) return std::make_pair(-1L, n);
+    const std::size_t dot = n.find('.', 4);
+    return std::make_pair(std::stol(n.substr(4, dot - 4)), n);
+  };
+  std::stable_sort(order.begin(), order.end(), [&](const GgufTensor* a, const GgufTensor* b) {
+    return key(a->name) < key(b->name);
+  });
+  for (const GgufTensor* t : order) {
+    GgufTensor o = *t;
+    const std::vector<float> x = tensor_floats(in, *t);
+    ggml::Type type = base;
+    if (t->ne.size() == 1) {
+      type = ggml::Type::F32;
+    } else if (t->name == "output.weight" && t->ne[0] % 256 != 0) {
+      type = ggml::Type::Q8_0;
+    }
+    if (type != ggml::Type::F32 &&
+        t->ne[0] % static_cast<std::uint64_t>(
+                       ggml::type_info(static_cast<std::uint32_t>(type))->block) !=
+            0)
+      type = ggml::Type::F16;
+    o.type = static_cast<std::uint32_t>(type);
+    const auto info = *ggml::type_info(o.type);
+    o.bytes = static_cast<std::uint64_t>(t->numel() / info.block * info.bytes);
+    o.offset = out.data.size();
+    std::vector<std::byte> bytes(static_cast<std::size_t>(o.bytes));
+    if (type == ggml::Type::F32) {
+      std::memcpy(bytes.data(), x.data(), bytes.size());
+    } else if (type == ggml::Type::F16) {
+      for (std::size_t i = 0; i < x.size(); ++i) {
+        const std::uint16_t h = f16(x[i]).bits;
+        std::memcpy(bytes.data() + 2 * i, &h, 2);
+      }
+    } else {
+      ggml::quantize_row(type, x.data(), t->numel(), bytes.data());
+    }
+    out.data.insert(out.data.end(), bytes.begin(), bytes.end());
+    out.data.resize((out.data.size() + out.alignment - 1) / out.alignment * out.alignment,
+                    std::byte{0});
+    out.tensors.push_back(std::move(o));
+  }
+  return out;
+}
+
+}  // namespace lowbit::io
