@@ -2,20 +2,25 @@
 // tools/lowbit_eval.cpp: perplexity, KL divergence to fp32 and top-1 agreement of a quantized
 // llama2.c model run on lowbit's kernels, against the fp32 model.
 //
-// usage: lowbit-eval --model M.bin --tokens T.i32 [--quantized Q.lowbit | --policy NAME]
+// usage: lowbit-eval --model M(.bin|.gguf) --tokens T.i32 [--quantized Q.lowbit | --policy NAME]
 //                    [--docs N] [--threads N] [--calib-tokens C.i32] [--calib-docs N]
 //                    [--float-activations] [--act NAME] [--act-gate-fraction F] [--json]
 // --quantized scores a file written by lowbit-quantize; --policy quantizes M in memory first
 // (-imp/-gptq/-seq/-e2e policies calibrate on the last --calib-docs (1000) documents of
 // --calib-tokens).
-// With neither it scores the fp32 model (KL 0, top-1 1). Quantized layers take int8 per-token
-// activations (lowbit::gemm) unless --float-activations (lowbit::gemm_f32).
+// With neither it scores the fp32 model (KL 0, top-1 1). A .gguf model (llama architecture,
+// any block types quant/ggml.hpp decodes: io/gguf_llama.hpp) is decoded to fp32 and scored as
+// that fp32 model, so llama.cpp's quantized files are scored by the same code as lowbit's;
+// --ref R (.bin or .gguf) names the fp32 model KL and top-1 compare with (default: M).
+// Quantized layers take int8 per-token activations (lowbit::gemm) unless --float-activations
+// (lowbit::gemm_f32).
 // --act NAME quantizes the inputs of every linear layer (fp32 or quantized weights) by an
 // activation policy a<bits>-<method> (llama/activations.hpp: absmax, absmax-static, minmax,
 // minmax-static, db, db-grid, dbgate), calibrated on the fp32 model's inputs over the calibration
 // documents; the layers then take the dequantized activations in float (gemm_f32), so no int8
 // requantization is added. --act-gate-fraction (percent, default 30): dbgate's gated layers.
 // Exit status 0 on success, 2 on a usage error, 1 on any other error (message on stderr).
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <optional>
@@ -24,13 +29,16 @@
 #include "args.hpp"
 #include "llama/activations.hpp"
 #include "llama/eval.hpp"
+#include "lowbit/io/gguf_llama.hpp"
 
 namespace {
 
 constexpr const char* kUsage =
-    "usage: lowbit-eval --model M.bin --tokens T.i32 [--quantized Q.lowbit | --policy NAME]\n"
+    "usage: lowbit-eval --model M(.bin|.gguf) --tokens T.i32 [--quantized Q.lowbit | --policy "
+    "NAME]\n"
     "                   [--docs N] [--threads N] [--calib-tokens C.i32] [--calib-docs N]\n"
     "                   [--float-activations] [--act NAME] [--act-gate-fraction F] [--json]\n"
+    "                   [--ref R(.bin|.gguf)]\n"
     "  NAME: <sym|asym><2|3|4|8>-g<32|64>[-clip][-ls][-imp][-gptq][-rot][-seq][-e2e], e.g. "
     "sym4-g32-clip-ls-gptq-e2e\n"
     "  --act: a<bits>-<absmax|absmax-static|minmax|minmax-static|db|db-grid|dbgate>, e.g. a4-db\n";
@@ -40,10 +48,11 @@ constexpr const char* kUsage =
 int main(int argc, char** argv) {
   using namespace lowbit;
   try {
-    const tools::Args args(argc, argv,
-                           {"--model", "--tokens", "--quantized", "--policy", "--docs", "--threads",
-                            "--calib-tokens", "--calib-docs", "--act", "--act-gate-fraction"},
-                           {"--float-activations", "--json", "--help", "-h"});
+    const tools::Args args(
+        argc, argv,
+        {"--model", "--ref", "--tokens", "--quantized", "--policy", "--docs", "--threads",
+         "--calib-tokens", "--calib-docs", "--act", "--act-gate-fraction"},
+        {"--float-activations", "--json", "--help", "-h"});
     if (args.has("--help") || args.has("-h")) {
       std::fputs(kUsage, stdout);
       return 0;
@@ -70,11 +79,25 @@ int main(int argc, char** argv) {
     const bool float_acts = args.has("--float-activations") || act.has_value();
     try {
       const auto t0 = std::chrono::steady_clock::now();
-      const io::Llama2cModel ckpt = io::load_llama2c(args.str("--model"));
       auto docs = llama::load_documents(args.str("--tokens"));
       if (docs_limit > 0 && static_cast<std::size_t>(docs_limit) < docs.size())
         docs.resize(static_cast<std::size_t>(docs_limit));
-      const llama::Model ref = llama::Model::from_llama2c(ckpt);
+      std::size_t longest = 0;
+      for (const auto& d : docs) longest = std::max(longest, d.size());
+      const std::string& mpath = args.str("--model");
+      const bool gguf = mpath.size() >= 5 && mpath.compare(mpath.size() - 5, 5, ".gguf") == 0;
+      const io::Llama2cModel ckpt =
+          gguf ? io::llama_from_gguf(io::load_gguf(mpath), static_cast<int>(longest))
+               : io::load_llama2c(mpath);
+      // --ref: the fp32 model KL and top-1 are measured against (default: --model itself).
+      std::optional<io::Llama2cModel> ref_ckpt;
+      if (args.has("--ref")) {
+        const std::string& rp = args.str("--ref");
+        ref_ckpt = rp.size() >= 5 && rp.compare(rp.size() - 5, 5, ".gguf") == 0
+                       ? io::llama_from_gguf(io::load_gguf(rp), static_cast<int>(longest))
+                       : io::load_llama2c(rp);
+      }
+      const llama::Model ref = llama::Model::from_llama2c(ref_ckpt ? *ref_ckpt : ckpt);
       Context ctx(threads);
       // --act: calibrate on the fp32 model's layer inputs, then wrap a model's layers.
       std::vector<llama::ActQuantizer> act_q;
@@ -96,6 +119,17 @@ int main(int argc, char** argv) {
       llama::EvalResult r;
       double bpw = 32.0;
       std::string name = "fp32";
+      if (gguf) {  // the file's own weights: name it, and count the bits of its matrices
+        const io::GgufFile g = io::load_gguf(mpath);
+        double bits = 0.0, n = 0.0;
+        for (const auto& t : g.tensors) {
+          if (t.ne.size() < 2) continue;
+          bits += 8.0 * static_cast<double>(t.bytes);
+          n += static_cast<double>(t.numel());
+        }
+        bpw = n > 0 ? bits / n : 32.0;
+        name = mpath.substr(mpath.find_last_of('/') + 1);
+      }
       if (args.has("--quantized")) {
         const llama::QuantizedModel q =
             llama::from_archive(io::Archive::load(args.str("--quantized")));
@@ -135,6 +169,8 @@ int main(int argc, char** argv) {
         llama::Model m = llama::Model::from_llama2c(ckpt);
         quantize_inputs(m);
         r = llama::evaluate(ref, m, docs, ctx);
+      } else if (ref_ckpt) {
+        r = llama::evaluate(ref, llama::Model::from_llama2c(ckpt), docs, ctx);
       } else {
         r = llama::evaluate(ref, ref, docs, ctx);
       }

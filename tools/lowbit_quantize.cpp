@@ -10,11 +10,15 @@
 // of the --keep substrings (default embed,norm,lm_head) is quantized and the rest kept in fp32;
 // its names are kept. -imp, -gptq, -seq and -e2e policies record calibration activations from
 // the forward pass over the last --calib-docs (1000) documents of --calib-tokens (llama2.c only).
+// GGUF: --out X.gguf with --policy ggml-<q4_0|q4_1|q5_0|q5_1|q8_0> writes what llama-quantize
+// writes for that file type (io/gguf_llama.hpp: its per-tensor rules and tensor order, ggml's
+// reference quantizers; byte-identical on stories260K) from an F32/F16 llama GGUF --model.
 // Per tensor it prints shape, bpw, NMSE ‖W-Ŵ‖²/‖W‖² and, with calibration, the output error
 // tr(ΔW·H·ΔWᵀ)/tr(W·H·Wᵀ). On a terminal a progress bar runs on stderr. Exit status 0 on
 // success, 2 on a usage error, 1 on any other error.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -22,16 +26,18 @@
 
 #include "args.hpp"
 #include "llama/eval.hpp"
+#include "lowbit/io/gguf_llama.hpp"
 #include "lowbit/io/safetensors.hpp"
 
 namespace {
 
 constexpr const char* kUsage =
-    "usage: lowbit-quantize --model IN(.bin|.safetensors) --policy NAME --out OUT.lowbit\n"
+    "usage: lowbit-quantize --model IN(.bin|.safetensors|.gguf) --policy NAME --out "
+    "OUT(.lowbit|.gguf)\n"
     "                       [--calib-tokens C.i32] [--calib-docs N] [--threads N] [--seed N]\n"
     "                       [--keep A,B,...]\n"
     "  NAME: <sym|asym><2|3|4|8>-g<32|64>[-clip][-ls][-imp][-gptq][-rot][-seq][-e2e], e.g. "
-    "asym2-g64-clip-ls-gptq-rot-e2e\n";
+    "asym2-g64-clip-ls-gptq-rot-e2e; for --out X.gguf: ggml-<q4_0|q4_1|q5_0|q5_1|q8_0>\n";
 
 using lowbit::llama::QuantizedTensor;
 
@@ -106,6 +112,32 @@ int main(int argc, char** argv) {
     }
     if (!args.has("--model") || !args.has("--policy") || !args.has("--out"))
       throw tools::UsageError{"--model, --policy and --out are required"};
+    if (ends_with(args.str("--out"), ".gguf")) {
+      const std::string name = args.str("--policy");
+      const std::pair<const char*, ggml::Type> kTypes[] = {{"ggml-q4_0", ggml::Type::Q4_0},
+                                                           {"ggml-q4_1", ggml::Type::Q4_1},
+                                                           {"ggml-q5_0", ggml::Type::Q5_0},
+                                                           {"ggml-q5_1", ggml::Type::Q5_1},
+                                                           {"ggml-q8_0", ggml::Type::Q8_0}};
+      const auto it = std::find_if(std::begin(kTypes), std::end(kTypes),
+                                   [&](const auto& t) { return name == t.first; });
+      if (it == std::end(kTypes))
+        throw tools::UsageError{"--out X.gguf takes --policy ggml-<q4_0|q4_1|q5_0|q5_1|q8_0>"};
+      if (!ends_with(args.str("--model"), ".gguf"))
+        throw tools::UsageError{"--out X.gguf needs an F32/F16 GGUF --model"};
+      try {
+        const io::GgufFile q =
+            io::quantize_like_llama_cpp(io::load_gguf(args.str("--model")), it->second);
+        const std::vector<std::byte> image = io::write_gguf(q);
+        io::write_file(image, args.str("--out"));
+        std::printf("%s: %s, %zu tensors, %zu bytes\n", args.str("--out").c_str(), name.c_str(),
+                    q.tensors.size(), image.size());
+        return 0;
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "lowbit-quantize: %s\n", e.what());
+        return 1;
+      }
+    }
     llama::Policy p;
     try {
       p = llama::parse_policy(args.str("--policy"));
