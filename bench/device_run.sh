@@ -15,27 +15,24 @@ B=/tmp/lowbit-build
 { lscpu; g++ --version; cmake --version; } > "$OUT/machine.txt" 2>&1
 cmake -S . -B $B -DCMAKE_BUILD_TYPE=Release -DLOWBIT_ISA=native -DLOWBIT_TEST_ISAS=native \
   -DLOWBIT_BUILD_BENCH=ON -DLOWBIT_WERROR=OFF > "$OUT/configure.txt" 2>&1 || { tail -30 "$OUT/configure.txt"; exit 1; }
-if [ "${1:-}" = act ]; then
-  cmake --build $B -j16 --target lowbit_test_gemm_native bench_act > "$OUT/build.txt" 2>&1 ||
+# One family's run: its gemm conformance tests (Catch2 filter), then its benchmark binary at 1
+# and 16 threads (Google Benchmark filter); medians printed.
+family_run() {  # <bench binary> <test filter> <benchmark filter> <output name>
+  cmake --build $B -j16 --target lowbit_test_gemm_native "$1" > "$OUT/build.txt" 2>&1 ||
     { grep -m20 error "$OUT/build.txt"; exit 1; }
-  $B/tests/lowbit_test_gemm_native "[zp]" 2>&1 | tail -3 | tee "$OUT/tests.txt"
-  LOWBIT_BENCH_THREADS=1,16 $B/bench/bench_act --benchmark_repetitions=3 \
+  $B/tests/lowbit_test_gemm_native "$2" 2>&1 | tail -3 | tee "$OUT/tests.txt"
+  LOWBIT_BENCH_THREADS=1,16 $B/bench/"$1" --benchmark_repetitions=3 \
     --benchmark_report_aggregates_only=true --benchmark_min_time=0.2 \
-    '--benchmark_filter=^(Eigen/2/.*|Act/.*/2/.*)$' \
-    --benchmark_out="$OUT/act.json" > "$OUT/act.txt" 2>&1
-  grep median "$OUT/act.txt" | sed 's/  */ /g' | cut -c1-120
+    "--benchmark_filter=$3" --benchmark_out="$OUT/$4.json" > "$OUT/$4.txt" 2>&1
+  grep median "$OUT/$4.txt" | sed 's/  */ /g' | cut -c1-120
   exit 0
+}
+if [ "${1:-}" = act ]; then
+  family_run bench_act "[zp]" '^(Eigen/2/.*|Act/.*/2/.*)$' act
 fi
 if [ "${1:-}" = seq ]; then
-  cmake --build $B -j16 --target lowbit_test_gemm_native bench_trellis > "$OUT/build.txt" 2>&1 ||
-    { grep -m20 error "$OUT/build.txt"; exit 1; }
-  $B/tests/lowbit_test_gemm_native "[trellis],[ccq]" 2>&1 | tail -3 | tee "$OUT/tests.txt"
-  LOWBIT_BENCH_THREADS=1,16 $B/bench/bench_trellis --benchmark_repetitions=3 \
-    --benchmark_report_aggregates_only=true --benchmark_min_time=0.2 \
-    '--benchmark_filter=^(Eigen/0|Gemv/.*/0/(1|16)|Stream/.*/0/1|Gemm/avx512.*/0/512/(1|16))/' \
-    --benchmark_out="$OUT/trellis.json" > "$OUT/trellis.txt" 2>&1
-  grep median "$OUT/trellis.txt" | sed 's/  */ /g' | cut -c1-120
-  exit 0
+  family_run bench_trellis "[trellis],[ccq]" \
+    '^(Eigen/0|Gemv/.*/0/(1|16)|Stream/.*/0/1|Gemm/avx512.*/0/512/(1|16))/' trellis
 fi
 cmake --build $B -j16 --target lowbit_test_gemm_native lowbit_test_pack_native \
   lowbit_test_kernels_native bench_gemv bench_gemm bench_scaling runtime_dispatch > "$OUT/build.txt" 2>&1 || { grep -m20 error "$OUT/build.txt"; exit 1; }
