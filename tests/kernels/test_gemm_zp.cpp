@@ -122,6 +122,35 @@ TEST_CASE("gemm_zp (W2A8, W3, W8, dual-bound and per-channel weights) equals ref
   check_zp<A3, PerChannel, Interleaved<16, 32>>(33, 5, 4000, 8, 26);
 }
 
+TEST_CASE("gemm_zp: int32 sums exact at the largest group, int64 reference beyond it",
+          "[gemm][zp][overflow]") {
+  // All weight codes 255 (scale 1, zero point 0) against 8-bit activation codes 0, shifted to
+  // a' = -128: |Σ c·a'| = 255·128·k, the largest a row can reach. The SIMD path takes groups of
+  // up to 2^31 / (255·128) = 65,793 columns; one more goes to the int64 reference.
+  using S = Asymmetric<8, AsymmetricOffset::kIntZero, float>;
+  for (Index k : {Index{2147483647 / (255 * 128)}, Index{2147483647 / (255 * 128) + 1}}) {
+    PackedMatrix<S, PerChannel, Plain> p(2, k);
+    for (auto& prm : p.params()) prm = {1.0f, 0};
+    for (Index r = 0; r < 2; ++r)
+      for (Index c = 0; c < k; ++c) p.set_code(r, c, 255);
+    const auto w = repack<Interleaved<16, 32>>(p);
+    const ZeroPointRowSums sums(w);
+    ZeroPointActivations x(1, k, 8);  // codes 0
+    x.step(0) = 1.0f;                 // step 1, zero point 0: every code stands for 0
+    x.zero(0) = 0;
+    float want[2], got[2];
+    ref::gemm_zp(p, x, MatrixView<float>(want, 1, 2));
+    CHECK(want[0] == 0.0f);  // the zero-point term cancels Σ c·a' exactly
+    test::for_each_isa([&](auto tag) {
+      using Isa = decltype(tag);
+      Context ctx(1);
+      gemm_zp<Isa>(w, sums, x, MatrixView<float>(got, 1, 2), ctx);
+      INFO(std::string(Isa::name()) << " k " << k);
+      REQUIRE(std::memcmp(got, want, sizeof(got)) == 0);
+    });
+  }
+}
+
 TEST_CASE("gemm_zp: bad shapes and foreign group sums get an error", "[gemm][zp][bad_input]") {
   using S4 = Symmetric<4, SymmetricConvention::kSignedMax, f16>;
   const std::vector<float> wf = test::gaussian(16 * 64, 1);
