@@ -378,7 +378,7 @@ struct InterleavedWeights<PackedMatrix<S, G, L>> : std::true_type {
 };
 
 /// Whether the int32 group sums of W are exact (kernels/interleaved_tile.hpp); if not, the
-/// int64 reference runs instead (PerChannel/PerTensor rows longer than 66,313 columns).
+/// int64 reference runs instead (PerChannel/PerTensor rows longer than 66,311 columns).
 template <class G>
 bool int32_groups_exact(Index cols) {
   return G::group_cols(cols) <= kernels::kMaxExactGroup;

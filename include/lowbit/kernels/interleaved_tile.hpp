@@ -20,7 +20,7 @@
 // vpmaddubsw pair sum is at most 2·(2^B-1)·127: for B <= 4 eight steps fit int16 (8·3810 =
 // 30480 < 32767), for B = 5, 6, 7 four, two and one step. 8-bit codes would saturate a pair
 // (2·255·127 > 32767), so without VNNI they are split into nibbles (Σc·q = 16·Σhi·q + Σlo·q).
-// Group sums are int32: |Σ(c - sub)·q| <= 255·127·len, exact for len <= kMaxExactGroup (66,313
+// Group sums are int32: |Σ(c - sub)·q| <= 255·127·len, exact for len <= kMaxExactGroup (66,311
 // columns; the entry points send longer groups (PerChannel/PerTensor rows) to the int64
 // reference instead).
 // # Float exactness
