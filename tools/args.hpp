@@ -54,4 +54,10 @@ class Args {
   std::set<std::string> flags_;
 };
 
+/// Whether s ends with suffix (file kinds by extension: .gguf, .safetensors).
+inline bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
 }  // namespace lowbit::tools

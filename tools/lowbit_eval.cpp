@@ -85,7 +85,7 @@ int main(int argc, char** argv) {
       std::size_t longest = 0;
       for (const auto& d : docs) longest = std::max(longest, d.size());
       const std::string& mpath = args.str("--model");
-      const bool gguf = mpath.size() >= 5 && mpath.compare(mpath.size() - 5, 5, ".gguf") == 0;
+      const bool gguf = tools::ends_with(mpath, ".gguf");
       const io::Llama2cModel ckpt =
           gguf ? io::llama_from_gguf(io::load_gguf(mpath), static_cast<int>(longest))
                : io::load_llama2c(mpath);
@@ -93,7 +93,7 @@ int main(int argc, char** argv) {
       std::optional<io::Llama2cModel> ref_ckpt;
       if (args.has("--ref")) {
         const std::string& rp = args.str("--ref");
-        ref_ckpt = rp.size() >= 5 && rp.compare(rp.size() - 5, 5, ".gguf") == 0
+        ref_ckpt = tools::ends_with(rp, ".gguf")
                        ? io::llama_from_gguf(io::load_gguf(rp), static_cast<int>(longest))
                        : io::load_llama2c(rp);
       }

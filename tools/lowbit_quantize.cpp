@@ -79,11 +79,6 @@ class Reporter {
   bool calibrated_;
 };
 
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() &&
-         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 std::vector<std::string> split(const std::string& s) {
   std::vector<std::string> out;
   std::size_t i = 0;
@@ -112,7 +107,7 @@ int main(int argc, char** argv) {
     }
     if (!args.has("--model") || !args.has("--policy") || !args.has("--out"))
       throw tools::UsageError{"--model, --policy and --out are required"};
-    if (ends_with(args.str("--out"), ".gguf")) {
+    if (tools::ends_with(args.str("--out"), ".gguf")) {
       const std::string name = args.str("--policy");
       const std::pair<const char*, ggml::Type> kTypes[] = {{"ggml-q4_0", ggml::Type::Q4_0},
                                                            {"ggml-q4_1", ggml::Type::Q4_1},
@@ -123,7 +118,7 @@ int main(int argc, char** argv) {
                                    [&](const auto& t) { return name == t.first; });
       if (it == std::end(kTypes))
         throw tools::UsageError{"--out X.gguf takes --policy ggml-<q4_0|q4_1|q5_0|q5_1|q8_0>"};
-      if (!ends_with(args.str("--model"), ".gguf"))
+      if (!tools::ends_with(args.str("--model"), ".gguf"))
         throw tools::UsageError{"--out X.gguf needs an F32/F16 GGUF --model"};
       try {
         const io::GgufFile q =
@@ -149,7 +144,7 @@ int main(int argc, char** argv) {
     const auto seed = static_cast<std::uint64_t>(args.num("--seed", 0x10b17, 0, 1LL << 62));
     const std::vector<std::string> keep = split(args.str("--keep", "embed,norm,lm_head"));
     const std::string in = args.str("--model");
-    const bool safetensors = ends_with(in, ".safetensors");
+    const bool safetensors = tools::ends_with(in, ".safetensors");
     if (safetensors && p.needs_calibration())
       throw tools::UsageError{"policy " + p.name +
                               " needs calibration, which runs the llama2.c forward pass; "

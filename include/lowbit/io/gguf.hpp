@@ -131,8 +131,7 @@ class GgufCursor {
   template <class T>
   T get(const char* what) {
     need(sizeof(T), what);
-    T v;
-    std::memcpy(&v, in_.data() + pos_, sizeof(T));  // little-endian host (lowbit's targets)
+    const T v = lowbit::detail::load_le<T>(in_.data() + pos_);
     pos_ += sizeof(T);
     return v;
   }
@@ -362,8 +361,8 @@ class GgufWriter {
  public:
   template <class T>
   void put(T v) {
-    const auto* p = reinterpret_cast<const std::byte*>(&v);
-    out.insert(out.end(), p, p + sizeof(T));
+    out.resize(out.size() + sizeof(T));
+    lowbit::detail::store_le<T>(out.data() + out.size() - sizeof(T), v);
   }
   void string(const std::string& s) {
     put<std::uint64_t>(s.size());

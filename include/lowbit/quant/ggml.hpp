@@ -37,6 +37,7 @@
 #include <string>
 #include <string_view>
 
+#include "lowbit/core/bits.hpp"
 #include "lowbit/core/error.hpp"
 #include "lowbit/core/types.hpp"
 #include "lowbit/quant/common.hpp"
@@ -125,12 +126,10 @@ inline float get_f16(const std::byte* p) noexcept {
       std::to_integer<unsigned>(p[0]) | std::to_integer<unsigned>(p[1]) << 8)));
 }
 inline std::uint32_t get_u32(const std::byte* p) noexcept {
-  std::uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v |= std::to_integer<std::uint32_t>(p[i]) << (8 * i);
-  return v;
+  return lowbit::detail::load_le<std::uint32_t>(p);
 }
 inline void put_u32(std::byte* p, std::uint32_t v) noexcept {
-  for (int i = 0; i < 4; ++i) p[i] = static_cast<std::byte>((v >> (8 * i)) & 0xff);
+  lowbit::detail::store_le<std::uint32_t>(p, v);
 }
 
 /// `(int8_t)v` as gcc compiles it on x86-64 (cvttss2si, then the low byte): truncation for
