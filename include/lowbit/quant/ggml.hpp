@@ -222,39 +222,6 @@ inline int nibble_code(const std::byte* qs, std::uint32_t qh, int j) noexcept {
   return static_cast<int>(lo4 | ((qh >> j) & 1u) << 4);
 }
 
-inline void dequantize_block(Type t, const std::byte* b, float* y) noexcept {
-  switch (t) {
-    case Type::Q8_0: {
-      const float d = get_f16(b);
-      for (int j = 0; j < 32; ++j)
-        y[j] = static_cast<float>(static_cast<std::int8_t>(std::to_integer<int>(b[2 + j]))) * d;
-      return;
-    }
-    case Type::Q4_0:
-    case Type::Q5_0: {
-      const bool five = t == Type::Q5_0;
-      const float d = get_f16(b);
-      const std::uint32_t qh = five ? get_u32(b + 2) : 0u;
-      const std::byte* qs = b + (five ? 6 : 2);
-      const int off = five ? 16 : 8;
-      for (int j = 0; j < 32; ++j) y[j] = static_cast<float>(nibble_code(qs, qh, j) - off) * d;
-      return;
-    }
-    case Type::Q4_1:
-    case Type::Q5_1: {
-      const bool five = t == Type::Q5_1;
-      const float d = get_f16(b), m = get_f16(b + 2);
-      const std::uint32_t qh = five ? get_u32(b + 4) : 0u;
-      const std::byte* qs = b + (five ? 8 : 4);
-      for (int j = 0; j < 32; ++j)
-        y[j] = lowbit::detail::no_contract(static_cast<float>(nibble_code(qs, qh, j)) * d) + m;
-      return;
-    }
-    default:
-      return;  // ggml::dequantize_row checks the type first
-  }
-}
-
 #if defined(__clang__)
 #define LOWBIT_GGML_EXACT_FN
 #define LOWBIT_GGML_EXACT_BODY _Pragma("clang fp contract(off)")
@@ -706,104 +673,6 @@ LOWBIT_GGML_EXACT_FN inline void quantize_q6_k(const float* x, std::byte* y) {
   }
 }
 
-/// The k-quant dequantizers (dequantize_row_q*_K), one super-block of 256.
-LOWBIT_GGML_EXACT_FN inline void dequantize_k(Type t, const std::byte* b, float* y) {
-  LOWBIT_GGML_EXACT_BODY
-  auto u8 = [&](int i) { return std::to_integer<int>(b[i]); };
-  switch (t) {
-    case Type::Q2_K: {
-      const float d = get_f16(b + 80), min = get_f16(b + 82);
-      int is = 0;
-      for (int n = 0; n < 256; n += 128) {
-        for (int shift = 0; shift < 8; shift += 2) {
-          for (int half = 0; half < 2; ++half) {
-            const int sc = u8(is++);
-            const float dl = d * static_cast<float>(sc & 0xf),
-                        ml = min * static_cast<float>(sc >> 4);
-            for (int l = 0; l < 16; ++l)
-              *y++ = dl * static_cast<float>((u8(16 + n / 4 + 16 * half + l) >> shift) & 3) - ml;
-          }
-        }
-      }
-      return;
-    }
-    case Type::Q3_K: {
-      const float dall = get_f16(b + 108);
-      int sc[16];
-      for (int j = 0; j < 16; ++j) {
-        const int lo = j < 8 ? u8(96 + j) & 0xf : u8(96 + j - 8) >> 4;
-        sc[j] = (lo | ((u8(96 + 8 + j % 4) >> (2 * (j / 4))) & 3) << 4) - 32;
-      }
-      int is = 0;
-      unsigned m = 1;
-      for (int n = 0; n < 256; n += 128) {
-        for (int shift = 0; shift < 8; shift += 2) {
-          for (int half = 0; half < 2; ++half) {
-            const float dl = dall * static_cast<float>(sc[is++]);
-            for (int l = 0; l < 16; ++l) {
-              const int k = 16 * half + l;
-              const int q = ((u8(32 + n / 4 + k) >> shift) & 3) - ((u8(k) & m) ? 0 : 4);
-              *y++ = dl * static_cast<float>(q);
-            }
-          }
-          m <<= 1;
-        }
-      }
-      return;
-    }
-    case Type::Q4_K:
-    case Type::Q5_K: {
-      const bool five = t == Type::Q5_K;
-      const float d = get_f16(b), min = get_f16(b + 2);
-      const std::byte* ql = b + (five ? 48 : 16);
-      unsigned u1 = 1, u2 = 2;
-      for (int j = 0, is = 0; j < 256; j += 64, is += 2) {
-        int sc, m;
-        scale_min_k4(is, b + 4, sc, m);
-        const float d1 = d * static_cast<float>(sc), m1 = min * static_cast<float>(m);
-        scale_min_k4(is + 1, b + 4, sc, m);
-        const float d2 = d * static_cast<float>(sc), m2 = min * static_cast<float>(m);
-        for (int l = 0; l < 32; ++l) {
-          const int q =
-              (std::to_integer<int>(ql[j / 2 + l]) & 0xf) + (five && (u8(16 + l) & u1) ? 16 : 0);
-          *y++ = d1 * static_cast<float>(q) - m1;
-        }
-        for (int l = 0; l < 32; ++l) {
-          const int q =
-              (std::to_integer<int>(ql[j / 2 + l]) >> 4) + (five && (u8(16 + l) & u2) ? 16 : 0);
-          *y++ = d2 * static_cast<float>(q) - m2;
-        }
-        u1 <<= 2;
-        u2 <<= 2;
-      }
-      return;
-    }
-    case Type::Q6_K: {
-      const float d = get_f16(b + 208);
-      for (int n = 0; n < 256; n += 128) {
-        for (int l = 0; l < 32; ++l) {
-          const int is = l / 16;
-          const int ql0 = u8(n / 2 + l), ql1 = u8(n / 2 + l + 32), qh = u8(128 + n / 4 + l);
-          const int q1 = ((ql0 & 0xf) | ((qh >> 0) & 3) << 4) - 32;
-          const int q2 = ((ql1 & 0xf) | ((qh >> 2) & 3) << 4) - 32;
-          const int q3 = ((ql0 >> 4) | ((qh >> 4) & 3) << 4) - 32;
-          const int q4 = ((ql1 >> 4) | ((qh >> 6) & 3) << 4) - 32;
-          auto sc = [&](int k) {
-            return static_cast<float>(static_cast<std::int8_t>(u8(192 + n / 16 + k)));
-          };
-          y[n + l] = d * sc(is) * static_cast<float>(q1);
-          y[n + l + 32] = d * sc(is + 2) * static_cast<float>(q2);
-          y[n + l + 64] = d * sc(is + 4) * static_cast<float>(q3);
-          y[n + l + 96] = d * sc(is + 6) * static_cast<float>(q4);
-        }
-      }
-      return;
-    }
-    default:
-      return;
-  }
-}
-
 /// `(int)lroundf(v) + 1` as glibc on x86-64 gives it: half away from zero, and LONG_MIN for
 /// ±inf/NaN, whose + 1 narrows to 1 (the zero trit).
 inline int trit_x86(float v) noexcept {
@@ -849,27 +718,6 @@ inline void quantize_tq(Type t, const float* x, std::byte* y) noexcept {
   }
 }
 
-inline void dequantize_tq(Type t, const std::byte* b, float* y) noexcept {
-  static constexpr int kPow3[6] = {1, 3, 9, 27, 81, 243};
-  auto trit = [](int byte, int n) { return (((byte * kPow3[n]) & 0xff) * 3) >> 8; };
-  auto u8 = [&](int i) { return std::to_integer<int>(b[i]); };
-  if (t == Type::TQ2_0) {
-    const float d = get_f16(b + 64);
-    for (int j = 0; j < 64; j += 32)
-      for (int l = 0; l < 4; ++l)
-        for (int m = 0; m < 32; ++m)
-          *y++ = static_cast<float>(((u8(j + m) >> (2 * l)) & 3) - 1) * d;
-    return;
-  }
-  const float d = get_f16(b + 52);
-  for (int n = 0; n < 5; ++n)
-    for (int m = 0; m < 32; ++m) *y++ = static_cast<float>(trit(u8(m), n) - 1) * d;
-  for (int n = 0; n < 5; ++n)
-    for (int m = 0; m < 16; ++m) *y++ = static_cast<float>(trit(u8(32 + m), n) - 1) * d;
-  for (int n = 0; n < 4; ++n)
-    for (int j = 0; j < 4; ++j) *y++ = static_cast<float>(trit(u8(48 + j), n) - 1) * d;
-}
-
 /// MXFP4's E2M1 values, doubled (ggml's kvalues_mxfp4), and the E8M0 scale halved.
 inline constexpr std::int8_t kMxfp4Values[16] = {0, 1,  2,  3,  4,  6,  8,  12,
                                                  0, -1, -2, -3, -4, -6, -8, -12};
@@ -910,24 +758,6 @@ LOWBIT_GGML_EXACT_FN inline void quantize_mxfp4(const float* x, std::byte* y) {
 /// IQ4_NL's non-linear levels (kvalues_iq4nl).
 inline constexpr std::int8_t kIq4nlValues[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
                                                  1,    13,   25,  38,  53,  69,  89,  113};
-
-inline void dequantize_nl(Type t, const std::byte* b, float* y) noexcept {
-  if (t == Type::MXFP4) {
-    const float d = e8m0_half(std::to_integer<int>(b[0]));
-    for (int j = 0; j < 16; ++j) {
-      const int q = std::to_integer<int>(b[1 + j]);
-      y[j] = static_cast<float>(kMxfp4Values[q & 0xf]) * d;
-      y[j + 16] = static_cast<float>(kMxfp4Values[q >> 4]) * d;
-    }
-    return;
-  }
-  const float d = get_f16(b);
-  for (int j = 0; j < 16; ++j) {
-    const int q = std::to_integer<int>(b[2 + j]);
-    y[j] = d * static_cast<float>(kIq4nlValues[q & 0xf]);
-    y[j + 16] = d * static_cast<float>(kIq4nlValues[q >> 4]);
-  }
-}
 
 /// ggml's best_index_int8: the nearest of n sorted levels (the upper one on a tie).
 inline int best_index_int8(int n, const std::int8_t* val, float x) noexcept {
@@ -976,6 +806,154 @@ LOWBIT_GGML_EXACT_FN inline void quantize_iq4_nl(const float* x, std::byte* y, s
   }
   put_f16(y, d);
   for (int j = 0; j < 16; ++j) y[2 + j] = static_cast<std::byte>(L[j] | L[16 + j] << 4);
+}
+
+/// A block as ggml's dequantizer reads it. Value j is scale[g]·level[j] with g = j / group, and,
+/// for the types with a min (Q4_1, Q5_1, Q2_K, Q4_K, Q5_K), that product rounded, plus
+/// offset[g]. Every dequantize_row_<type> has this form: its scales are d, or d times an
+/// integer sub-block scale formed first (d·sc, exact in fp32: ≤ 11 + 8 significant bits); its
+/// mins enter as `… - dmin·m`, and a - b is a + (-b) in IEEE arithmetic, signed zeros
+/// included. So lowbit's schemes (quant/ggml_schemes.hpp) take these fields over unchanged.
+struct BlockFields {
+  int group = 32;           // values per scale: 16, 32 or 256
+  bool has_offset = false;  // a min per group (offset = -dmin·m, or Q4_1/Q5_1's m)
+  int level[256] = {};      // the integer ggml multiplies: q - 8, q - 16, int8 q, K[q], t - 1, …
+  float scale[16] = {};
+  float offset[16] = {};
+};
+
+/// The fields of block b of type t (t must have a codec; QK values).
+inline void block_fields(Type t, const std::byte* b, BlockFields& f) noexcept {
+  auto u8 = [&](int i) { return std::to_integer<int>(b[i]); };
+  switch (t) {
+    case Type::Q8_0:
+      f.group = 32;
+      f.scale[0] = get_f16(b);
+      for (int j = 0; j < 32; ++j) f.level[j] = static_cast<std::int8_t>(u8(2 + j));
+      return;
+    case Type::Q4_0:
+    case Type::Q5_0:
+    case Type::Q4_1:
+    case Type::Q5_1: {
+      const bool five = t == Type::Q5_0 || t == Type::Q5_1;
+      f.group = 32;
+      f.has_offset = t == Type::Q4_1 || t == Type::Q5_1;
+      f.scale[0] = get_f16(b);
+      if (f.has_offset) f.offset[0] = get_f16(b + 2);
+      const int head = f.has_offset ? 4 : 2;  // bytes before qh (Q5_x) or qs
+      const std::uint32_t qh = five ? get_u32(b + head) : 0u;
+      const std::byte* qs = b + head + (five ? 4 : 0);
+      const int sub = f.has_offset ? 0 : five ? 16 : 8;
+      for (int j = 0; j < 32; ++j) f.level[j] = nibble_code(qs, qh, j) - sub;
+      return;
+    }
+    case Type::IQ4_NL:
+    case Type::MXFP4: {
+      const bool mx = t == Type::MXFP4;
+      const std::int8_t* kv = mx ? kMxfp4Values : kIq4nlValues;
+      f.group = 32;
+      f.scale[0] = mx ? e8m0_half(u8(0)) : get_f16(b);
+      const int head = mx ? 1 : 2;
+      for (int j = 0; j < 16; ++j) {
+        f.level[j] = kv[u8(head + j) & 0xf];
+        f.level[j + 16] = kv[u8(head + j) >> 4];
+      }
+      return;
+    }
+    case Type::Q2_K: {  // scales @0, qs @16, d @80, dmin @82; sub-blocks of 16 in value order
+      f.group = 16;
+      f.has_offset = true;
+      const float d = get_f16(b + 80), dmin = get_f16(b + 82);
+      int is = 0;
+      for (int n = 0; n < 256; n += 128)
+        for (int shift = 0; shift < 8; shift += 2)
+          for (int half = 0; half < 2; ++half, ++is) {
+            f.scale[is] = d * static_cast<float>(u8(is) & 0xf);
+            f.offset[is] = -(dmin * static_cast<float>(u8(is) >> 4));
+            for (int l = 0; l < 16; ++l)
+              f.level[16 * is + l] = (u8(16 + n / 4 + 16 * half + l) >> shift) & 3;
+          }
+      return;
+    }
+    case Type::Q3_K: {  // hmask @0, qs @32, scales[12] @96, d @108
+      f.group = 16;
+      const float d = get_f16(b + 108);
+      for (int j = 0; j < 16; ++j) {
+        const int lo = j < 8 ? u8(96 + j) & 0xf : u8(96 + j - 8) >> 4;
+        f.scale[j] =
+            d * static_cast<float>((lo | ((u8(104 + j % 4) >> (2 * (j / 4))) & 3) << 4) - 32);
+      }
+      int is = 0;
+      unsigned m = 1;
+      for (int n = 0; n < 256; n += 128)
+        for (int shift = 0; shift < 8; shift += 2, m <<= 1)
+          for (int half = 0; half < 2; ++half, ++is)
+            for (int l = 0; l < 16; ++l) {
+              const int k = 16 * half + l;
+              f.level[16 * is + l] = ((u8(32 + n / 4 + k) >> shift) & 3) - ((u8(k) & m) ? 0 : 4);
+            }
+      return;
+    }
+    case Type::Q4_K:
+    case Type::Q5_K: {  // d @0, dmin @2, scales[12] @4, (Q5_K: qh @16), qs
+      const bool five = t == Type::Q5_K;
+      f.group = 32;
+      f.has_offset = true;
+      const float d = get_f16(b), dmin = get_f16(b + 2);
+      for (int j = 0; j < 8; ++j) {
+        int sc, mn;
+        scale_min_k4(j, b + 4, sc, mn);
+        f.scale[j] = d * static_cast<float>(sc);
+        f.offset[j] = -(dmin * static_cast<float>(mn));
+      }
+      const int ql = five ? 48 : 16;
+      for (int j = 0; j < 256; ++j) {  // sub-block pair j / 64: low nibbles, then high nibbles
+        const int l = j % 32, pair = j / 64, hi = (j / 32) % 2;
+        const int nib = hi ? u8(ql + 32 * pair + l) >> 4 : u8(ql + 32 * pair + l) & 0xf;
+        const int bit5 = five ? (u8(16 + l) >> (j / 32)) & 1 : 0;
+        f.level[j] = nib | bit5 << 4;
+      }
+      return;
+    }
+    case Type::Q6_K: {  // ql @0, qh @128, scales:int8[16] @192, d @208
+      f.group = 16;
+      const float d = get_f16(b + 208);
+      for (int j = 0; j < 16; ++j)
+        f.scale[j] = d * static_cast<float>(static_cast<std::int8_t>(u8(192 + j)));
+      for (int n = 0; n < 256; n += 128)
+        for (int l = 0; l < 32; ++l) {
+          const int ql0 = u8(n / 2 + l), ql1 = u8(n / 2 + l + 32), qh = u8(128 + n / 4 + l);
+          f.level[n + l] = ((ql0 & 0xf) | (qh & 3) << 4) - 32;
+          f.level[n + l + 32] = ((ql1 & 0xf) | ((qh >> 2) & 3) << 4) - 32;
+          f.level[n + l + 64] = ((ql0 >> 4) | ((qh >> 4) & 3) << 4) - 32;
+          f.level[n + l + 96] = ((ql1 >> 4) | ((qh >> 6) & 3) << 4) - 32;
+        }
+      return;
+    }
+    case Type::TQ1_0: {  // qs[48] @0 (5 trits a byte, first most significant), qh[4] @48, d @52
+      static constexpr int kPow3[5] = {1, 3, 9, 27, 81};
+      auto trit = [](int byte, int n) { return (((byte * kPow3[n]) & 0xff) * 3) >> 8; };
+      f.group = 256;
+      f.scale[0] = get_f16(b + 52);
+      int* y = f.level;
+      for (int n = 0; n < 5; ++n)
+        for (int m = 0; m < 32; ++m) *y++ = trit(u8(m), n) - 1;
+      for (int n = 0; n < 5; ++n)
+        for (int m = 0; m < 16; ++m) *y++ = trit(u8(32 + m), n) - 1;
+      for (int n = 0; n < 4; ++n)
+        for (int j = 0; j < 4; ++j) *y++ = trit(u8(48 + j), n) - 1;
+      return;
+    }
+    case Type::TQ2_0: {  // qs[64] @0 (per 128: byte m holds m, m + 32, m + 64, m + 96), d @64
+      f.group = 256;
+      f.scale[0] = get_f16(b + 64);
+      for (int j = 0; j < 256; ++j)
+        f.level[j] = ((u8(64 * (j / 128) / 2 + j % 32) >> (2 * ((j % 128) / 32))) & 3) - 1;
+      return;
+    }
+    default:
+      return;  // callers check has_codec first
+  }
 }
 
 inline bool has_codec(Type t) noexcept {
@@ -1057,15 +1035,13 @@ inline void quantize_row(Type t, const float* x, Index n, std::byte* out) {
 /// ggml's dequantize_row_<t>: n / block blocks at in → n floats.
 inline void dequantize_row(Type t, const std::byte* in, Index n, float* y) {
   const TypeInfo info = detail::checked_info(t, n, "ggml::dequantize_row");
+  detail::BlockFields f;
   for (Index b = 0; b < n / info.block; ++b) {
-    if (t == Type::TQ1_0 || t == Type::TQ2_0) {
-      detail::dequantize_tq(t, in + b * info.bytes, y + b * info.block);
-    } else if (t == Type::MXFP4 || t == Type::IQ4_NL) {
-      detail::dequantize_nl(t, in + b * info.bytes, y + b * info.block);
-    } else if (info.block == 256) {
-      detail::dequantize_k(t, in + b * info.bytes, y + b * info.block);
-    } else {
-      detail::dequantize_block(t, in + b * info.bytes, y + b * info.block);
+    detail::block_fields(t, in + b * info.bytes, f);
+    float* yb = y + b * info.block;
+    for (int j = 0; j < info.block; ++j) {
+      const float p = f.scale[j / f.group] * static_cast<float>(f.level[j]);
+      yb[j] = f.has_offset ? lowbit::detail::no_contract(p) + f.offset[j / f.group] : p;
     }
   }
 }
