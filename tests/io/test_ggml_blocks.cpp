@@ -4,33 +4,17 @@
 // bit), plus type facts and bad input.
 #include <cmath>
 #include <cstring>
-#include <fstream>
 #include <string>
 #include <vector>
 
 #include "lowbit/quant/ggml.hpp"
 #include "support/catch.hpp"
+#include "support/files.hpp"
 
 using namespace lowbit;
 
-namespace {
-
-std::vector<std::byte> read_all(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  REQUIRE(f.good());
-  std::vector<char> c((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  std::vector<std::byte> out(c.size());
-  std::memcpy(out.data(), c.data(), c.size());
-  return out;
-}
-
-std::vector<float> as_floats(const std::vector<std::byte>& b) {
-  std::vector<float> out(b.size() / 4);
-  std::memcpy(out.data(), b.data(), out.size() * 4);
-  return out;
-}
-
-}  // namespace
+using test::as_floats;
+using test::read_all;
 
 TEST_CASE("ggml: type numbers and block sizes", "[io][ggml]") {
   const auto q40 = ggml::type_info(2);

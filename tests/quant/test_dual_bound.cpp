@@ -14,13 +14,6 @@
 
 using namespace lowbit;
 
-#if LOWBIT_CATCH2_MAJOR >= 3
-#include <catch2/matchers/catch_matchers_string.hpp>
-#define LOWBIT_CONTAINS(s) Catch::Matchers::ContainsSubstring(s)
-#else
-#define LOWBIT_CONTAINS(s) Catch::Matchers::Contains(s)
-#endif
-
 namespace {
 
 /// §3 written out in double where it is exact and in float where DDTB computes in float:

@@ -14,6 +14,14 @@
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/generators/catch_generators.hpp>
 #include <catch2/generators/catch_generators_range.hpp>
+#include <catch2/matchers/catch_matchers_string.hpp>
 #else
 #include <catch2/catch.hpp>
+#endif
+
+/// A matcher for an exception message containing s (v3 renamed Contains to ContainsSubstring).
+#if LOWBIT_CATCH2_MAJOR >= 3
+#define LOWBIT_CONTAINS(s) Catch::Matchers::ContainsSubstring(s)
+#else
+#define LOWBIT_CONTAINS(s) Catch::Matchers::Contains(s)
 #endif

@@ -1,16 +1,38 @@
 // SPDX-License-Identifier: Apache-2.0
-// tests/support/files.hpp: hostile-file helpers for the readers' tests.
+// tests/support/files.hpp: file helpers for the readers' tests (whole files, hostile patches).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <fstream>
+#include <iterator>
 #include <span>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "lowbit/core/bits.hpp"
 #include "lowbit/io/format.hpp"
 
 namespace lowbit::test {
+
+/// The whole file at path (throws std::runtime_error if it cannot be opened).
+inline std::vector<std::byte> read_all(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f.good()) throw std::runtime_error("cannot open " + path);
+  std::vector<char> c((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  std::vector<std::byte> out(c.size());
+  std::memcpy(out.data(), c.data(), c.size());
+  return out;
+}
+
+/// Little-endian float32 bytes as floats (a trailing partial value is dropped).
+inline std::vector<float> as_floats(const std::vector<std::byte>& b) {
+  std::vector<float> out(b.size() / 4);
+  std::memcpy(out.data(), b.data(), out.size() * 4);
+  return out;
+}
 
 /// b with the little-endian value v written at byte `at` and the trailing CRC-32 recomputed
 /// (lowbit's packed-matrix files and archives both end in one), so only a reader's structural

@@ -116,11 +116,12 @@ inline std::optional<TypeInfo> type_info(std::uint32_t t) noexcept {
 
 namespace detail {
 
-inline void put_f16(std::byte* p, float v) noexcept {
-  const std::uint16_t b = f16(v).bits;
+inline void put_f16_bits(std::byte* p, f16 v) noexcept {
+  const std::uint16_t b = v.bits;
   p[0] = static_cast<std::byte>(b & 0xff);
   p[1] = static_cast<std::byte>(b >> 8);
 }
+inline void put_f16(std::byte* p, float v) noexcept { put_f16_bits(p, f16(v)); }
 inline float get_f16(const std::byte* p) noexcept {
   return static_cast<float>(f16::from_bits(static_cast<std::uint16_t>(
       std::to_integer<unsigned>(p[0]) | std::to_integer<unsigned>(p[1]) << 8)));
@@ -172,6 +173,19 @@ inline void quantize_q8_0(const float* x, std::byte* y) noexcept {
     y[2 + j] = static_cast<std::byte>(to_code_x86(std::round(x[j] * id)));
 }
 
+/// Q4_x/Q5_x codes q[32] into a block's nibbles at p: for 5 bits the u32 qh (bit j: bit 4 of
+/// q[j]) first, then qs[16] (byte j: q[j] low, q[j + 16] high).
+inline void put_nibbles(const int* q, std::byte* p, bool five) noexcept {
+  std::uint32_t qh = 0;
+  std::byte* qs = p + (five ? 4 : 0);
+  for (int j = 0; j < 16; ++j) {
+    qs[j] = static_cast<std::byte>((q[j] & 0x0f) | (q[16 + j] & 0x0f) << 4);
+    qh |= static_cast<std::uint32_t>((q[j] >> 4) & 1) << j |
+          static_cast<std::uint32_t>((q[16 + j] >> 4) & 1) << (j + 16);
+  }
+  if (five) put_u32(p, qh);
+}
+
 template <int Bits>  // 4: Q4_0, 5: Q5_0
 inline void quantize_sym(const float* x, std::byte* y) noexcept {
   constexpr float kHalf = Bits == 4 ? 8.0f : 16.0f;
@@ -179,18 +193,10 @@ inline void quantize_sym(const float* x, std::byte* y) noexcept {
   const float d = signed_max(x, 32) / -kHalf;
   const float id = d != 0.0f ? 1.0f / d : 0.0f;
   put_f16(y, d);
-  std::uint32_t qh = 0;
-  std::byte* qs = y + (Bits == 4 ? 2 : 6);
-  for (int j = 0; j < 16; ++j) {
-    const int a =
-        std::min(kMax, to_code_x86(lowbit::detail::no_contract(x[j] * id) + (kHalf + 0.5f)));
-    const int b =
-        std::min(kMax, to_code_x86(lowbit::detail::no_contract(x[16 + j] * id) + (kHalf + 0.5f)));
-    qs[j] = static_cast<std::byte>((a & 0x0f) | (b & 0x0f) << 4);
-    qh |= static_cast<std::uint32_t>((a >> 4) & 1) << j | static_cast<std::uint32_t>((b >> 4) & 1)
-                                                              << (j + 16);
-  }
-  if constexpr (Bits == 5) put_u32(y + 2, qh);
+  int q[32];
+  for (int j = 0; j < 32; ++j)
+    q[j] = std::min(kMax, to_code_x86(lowbit::detail::no_contract(x[j] * id) + (kHalf + 0.5f)));
+  put_nibbles(q, y + 2, Bits == 5);
 }
 
 template <int Bits>  // 4: Q4_1, 5: Q5_1
@@ -202,17 +208,10 @@ inline void quantize_asym(const float* x, std::byte* y) noexcept {
   const float id = d != 0.0f ? 1.0f / d : 0.0f;
   put_f16(y, d);
   put_f16(y + 2, lo);
-  std::uint32_t qh = 0;
-  std::byte* qs = y + (Bits == 4 ? 4 : 8);
-  for (int j = 0; j < 16; ++j) {
-    const int a = std::min(kMax, to_code_x86(lowbit::detail::no_contract((x[j] - lo) * id) + 0.5f));
-    const int b =
-        std::min(kMax, to_code_x86(lowbit::detail::no_contract((x[16 + j] - lo) * id) + 0.5f));
-    qs[j] = static_cast<std::byte>((a & 0x0f) | (b & 0x0f) << 4);
-    qh |= static_cast<std::uint32_t>((a >> 4) & 1) << j | static_cast<std::uint32_t>((b >> 4) & 1)
-                                                              << (j + 16);
-  }
-  if constexpr (Bits == 5) put_u32(y + 4, qh);
+  int q[32];
+  for (int j = 0; j < 32; ++j)
+    q[j] = std::min(kMax, to_code_x86(lowbit::detail::no_contract((x[j] - lo) * id) + 0.5f));
+  put_nibbles(q, y + 4, Bits == 5);
 }
 
 /// Codes of a Q4_x/Q5_x block: element j of 32 (the low nibble, plus qh's bit for 5 bits).
