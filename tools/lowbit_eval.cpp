@@ -12,6 +12,8 @@
 // any block types quant/ggml.hpp decodes: io/gguf_llama.hpp) is decoded to fp32 and scored as
 // that fp32 model, so llama.cpp's quantized files are scored by the same code as lowbit's;
 // --ref R (.bin or .gguf) names the fp32 model KL and top-1 compare with (default: M).
+// --kernels runs a .gguf model's block-typed matrices on lowbit's kernels in their own format
+// instead (llama/gguf_model.hpp: Q4_0 … TQ2_0 as lowbit schemes, values bit-identical).
 // Quantized layers take int8 per-token activations (lowbit::gemm) unless --float-activations
 // (lowbit::gemm_f32).
 // --act NAME quantizes the inputs of every linear layer (fp32 or quantized weights) by an
@@ -29,6 +31,7 @@
 #include "args.hpp"
 #include "llama/activations.hpp"
 #include "llama/eval.hpp"
+#include "llama/gguf_model.hpp"
 #include "lowbit/io/gguf_llama.hpp"
 
 namespace {
@@ -38,7 +41,7 @@ constexpr const char* kUsage =
     "NAME]\n"
     "                   [--docs N] [--threads N] [--calib-tokens C.i32] [--calib-docs N]\n"
     "                   [--float-activations] [--act NAME] [--act-gate-fraction F] [--json]\n"
-    "                   [--ref R(.bin|.gguf)]\n"
+    "                   [--ref R(.bin|.gguf)] [--kernels]\n"
     "  NAME: <sym|asym><2|3|4|8>-g<32|64>[-clip][-ls][-imp][-gptq][-rot][-seq][-e2e], e.g. "
     "sym4-g32-clip-ls-gptq-e2e\n"
     "  --act: a<bits>-<absmax|absmax-static|minmax|minmax-static|db|db-grid|dbgate>, e.g. a4-db\n";
@@ -52,7 +55,7 @@ int main(int argc, char** argv) {
         argc, argv,
         {"--model", "--ref", "--tokens", "--quantized", "--policy", "--docs", "--threads",
          "--calib-tokens", "--calib-docs", "--act", "--act-gate-fraction"},
-        {"--float-activations", "--json", "--help", "-h"});
+        {"--float-activations", "--kernels", "--json", "--help", "-h"});
     if (args.has("--help") || args.has("-h")) {
       std::fputs(kUsage, stdout);
       return 0;
@@ -61,6 +64,10 @@ int main(int argc, char** argv) {
       throw tools::UsageError{"--model and --tokens are required"};
     if (args.has("--quantized") && args.has("--policy"))
       throw tools::UsageError{"--quantized and --policy exclude each other"};
+    if (args.has("--kernels") && (!tools::ends_with(args.str("--model"), ".gguf") ||
+                                  args.has("--quantized") || args.has("--policy")))
+      throw tools::UsageError{
+          "--kernels runs a .gguf model's own weights (no --quantized/--policy)"};
     const long long docs_limit = args.num("--docs", 0, 1, 100000000);
     const int threads = static_cast<int>(args.num("--threads", 1, 1, 1024));
     const long long calib_docs = args.num("--calib-docs", 1000, 1, 100000000);
@@ -163,6 +170,12 @@ int main(int argc, char** argv) {
         bpw = llama::model_bpw(q);
         name = p.name;
         llama::Model m = llama::build_model(q, float_acts);
+        quantize_inputs(m);
+        r = llama::evaluate(ref, m, docs, ctx);
+      } else if (args.has("--kernels")) {
+        llama::Model m =
+            llama::model_from_gguf(io::load_gguf(mpath), static_cast<int>(longest), float_acts);
+        name += " (kernels)";
         quantize_inputs(m);
         r = llama::evaluate(ref, m, docs, ctx);
       } else if (act) {

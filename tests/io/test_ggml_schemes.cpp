@@ -34,10 +34,10 @@ std::vector<std::byte> leading_blocks(const std::vector<std::byte>& all, Index r
   return out;
 }
 
-/// gemm (int8 activations) on m repacked to Interleaved<16, 32> (on Plain for 16-value groups),
-/// on every compiled ISA and 1 or 3 threads, equals ref::gemm_int8 on m bit for bit.
+/// gemm (int8 activations) on m repacked to Interleaved<16, 32>, on every compiled ISA and 1 or
+/// 3 threads, equals ref::gemm_int8 on m bit for bit.
 template <class W>
-void check_kernels(const W& plain, bool interleave, std::uint64_t seed) {
+void check_kernels(const W& plain, std::uint64_t seed) {
   Context ctx1(1), ctx3(3);
   const Index m = plain.rows(), k = plain.cols();
   for (Index n : {Index{1}, Index{5}}) {
@@ -52,14 +52,8 @@ void check_kernels(const W& plain, bool interleave, std::uint64_t seed) {
       INFO(std::string(Isa::name())
            << " " << W::type_name() << " m=" << m << " n=" << n << " k=" << k);
       std::fill(y.begin(), y.end(), -7.0f);
-      if (interleave) {
-        if constexpr (W::granularity_type::kGroupSize % 32 == 0) {
-          const auto w = repack<Interleaved<16, 32>>(plain);
-          gemm_int8<Isa>(w, a, MatrixView<float>(y.data(), n, m), n == 1 ? ctx1 : ctx3);
-        }
-      } else {
-        gemm_int8<Isa>(plain, a, MatrixView<float>(y.data(), n, m), ctx3);
-      }
+      const auto w = repack<Interleaved<16, 32>>(plain);
+      gemm_int8<Isa>(w, a, MatrixView<float>(y.data(), n, m), n == 1 ? ctx1 : ctx3);
       REQUIRE(std::memcmp(y.data(), want.data(), y.size() * sizeof(float)) == 0);
     });
   }
@@ -88,8 +82,7 @@ void check_type(std::uint64_t seed) {
   for (Index nrows : {Index{17}, Index{32}})
     for (Index nblk : {Index{1}, Index{3}, cols / info.block}) {
       const auto part = leading_blocks(blocks, row_bytes, nrows, nblk * info.bytes);
-      check_kernels(ggml::to_packed<T>(part, nrows, nblk * info.block), ggml::kRunsOnKernels<T>,
-                    seed);
+      check_kernels(ggml::to_packed<T>(part, nrows, nblk * info.block), seed);
     }
   if constexpr (requires { ggml::to_ggml<T>(m); }) {
     CHECK(ggml::to_ggml<T>(m) == blocks);

@@ -16,3 +16,8 @@ TEST_CASE("gemm_f32 ~ ref::gemm: binary and ternary", "[gemm][f32][binary][terna
   test::check_float_path<Binary<BinaryOffset::kNone, f16>, PerTensor, 8>(27);
   test::check_float_path<Ternary<bf16>, PerGroup<32>, 8>(28);
 }
+TEST_CASE("gemm_f32 ~ ref::gemm: groups of half a block (PerGroup<16>)", "[gemm][f32]") {
+  test::check_float_path<Symmetric<6, SymmetricConvention::kSignedMax, float>, PerGroup<16>, 16>(
+      29);
+  test::check_float_path<Asymmetric<2, AsymmetricOffset::kFloatMin, float>, PerGroup<16>, 8>(30);
+}

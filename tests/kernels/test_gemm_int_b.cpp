@@ -27,3 +27,13 @@ TEST_CASE("gemm_int8 == ref: blocks deeper than the activation padding (KB = 96)
   test::check_int8_path<Symmetric<4, SymmetricConvention::kSignedMax, f16>, PerChannel, 16,
                         Interleaved<16, 96>>(20);
 }
+TEST_CASE("gemm_int8 == ref: groups of half a block (PerGroup<16>: ggml's sub-blocks)",
+          "[gemm][int8]") {
+  // The kernels finish a group after half a block's steps: 2 bits (the slice path's width), 3
+  // (planes 2 + 1), 6 (two steps per int16 flush), an odd number of groups (k tails).
+  test::check_int8_path<Asymmetric<2, AsymmetricOffset::kFloatMin, float>, PerGroup<16>, 16>(31);
+  test::check_int8_path<Symmetric<3, SymmetricConvention::kSignedMax, float>, PerGroup<16>, 8>(32);
+  test::check_int8_path<Symmetric<6, SymmetricConvention::kSignedMax, float>, PerGroup<16>, 16>(33);
+  test::check_int8_path<Asymmetric<8, AsymmetricOffset::kIntZero, f16>, PerGroup<32>, 16,
+                        Interleaved<16, 64>>(34);
+}

@@ -44,3 +44,35 @@ TEST_CASE("BitPlanes: golden bytes and round trips", "[pack][gemm]") {
     REQUIRE(std::equal(bp.codes().begin(), bp.codes().end(), il.codes().begin(), il.codes().end()));
   }
 }
+
+TEST_CASE("BitPlanes: plane dot products exact at the int32 bound, int64 reference past it",
+          "[gemm][binary][overflow]") {
+  // Both planes all ones (code 3), α1 = α2 = 1, mean 2 (decode 4, plane offset 0), activations
+  // all 127: each plane's dot product is 127·k, the largest a row can reach (planes are 0/1, so
+  // the plane kernels' own int32 bound, 2^31 / 127, lies far beyond the 66,311 columns past
+  // which the entry points run the int64 reference for every layout).
+  using S = Binary2<f16>;
+  for (Index k : {kernels::kMaxExactGroup, kernels::kMaxExactGroup + 40}) {
+    PackedMatrix<S, PerChannel, Plain> p(16, k);
+    for (auto& prm : p.params()) prm = S::make(2.0f, 1.0f, 1.0f);
+    for (Index r = 0; r < 16; ++r)
+      for (Index c = 0; c < k; ++c) p.set_code(r, c, 3);
+    const auto w = repack<BitPlanes<16, 32>>(p);
+    std::vector<float> x(static_cast<std::size_t>(k), 1.0f);
+    Int8Activations a;
+    quantize_activations(MatrixView<const float>(x.data(), 1, k), a);
+    REQUIRE(a.row(0)[k - 1] == 127);
+    std::vector<float> want(16), got(16);
+    ref::gemm_int8(p, a, MatrixView<float>(want.data(), 1, 16));
+    // 4·127·k is a multiple of 4 below 2^26: exact in fp32.
+    CHECK(want[0] == static_cast<float>(4.0 * 127.0 * static_cast<double>(k)) * a.scale(0));
+    test::for_each_isa([&](auto tag) {
+      using Isa = decltype(tag);
+      Context ctx(1);
+      std::fill(got.begin(), got.end(), -7.0f);
+      gemv_int8<Isa>(w, a, VectorView<float>(got.data(), 16), ctx);
+      INFO(std::string(Isa::name()) << " k " << k);
+      REQUIRE(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)) == 0);
+    });
+  }
+}

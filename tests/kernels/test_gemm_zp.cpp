@@ -101,7 +101,7 @@ TEST_CASE("gemm_zp (W4A4, W4A8) equals ref::gemm_zp on every ISA", "[gemm][zp]")
   check_zp<A4, PerGroup<64>, Interleaved<16, 32>>(129, 17, 257, 8, 6);
 }
 
-TEST_CASE("gemm_zp (W2A8, W3, W8, dual-bound and per-channel weights) equals ref::gemm_zp",
+TEST_CASE("gemm_zp (W2A8, W3, W8, dual-bound, per-channel, half-block groups) equals ref::gemm_zp",
           "[gemm][zp]") {
   using S2 = Symmetric<2, SymmetricConvention::kFullRange, f16>;
   using A3 = Asymmetric<3, AsymmetricOffset::kIntZero, f16>;
@@ -115,6 +115,11 @@ TEST_CASE("gemm_zp (W2A8, W3, W8, dual-bound and per-channel weights) equals ref
       check_zp<A3, PerChannel, Interleaved<16, 32>>(m, 4, k, 3, 22);
       check_zp<S8, PerGroup<32>, Interleaved<16, 32>>(m, 5, k, 8, 24);
       check_zp<D4, PerGroup<32>, Interleaved<16, 32>>(m, 3, k, 2, 23);
+      // Groups of half a block (ggml's 16-value sub-blocks: Q6_K, Q2_K).
+      check_zp<Symmetric<6, SymmetricConvention::kSignedMax, float>, PerGroup<16>,
+               Interleaved<16, 32>>(m, 5, k, 8, 27);
+      check_zp<Asymmetric<2, AsymmetricOffset::kFloatMin, float>, PerGroup<16>,
+               Interleaved<16, 32>>(m, 3, k, 4, 28);
     }
   }
   // Interleaved<8, 32> (the AVX2 tile) and a long per-channel row.

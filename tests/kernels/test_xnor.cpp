@@ -122,3 +122,28 @@ TEST_CASE("binary activations: signs, β, bad input", "[xnor]") {
   REQUIRE_THROWS_AS(gemv_xnor(w, x2, VectorView<float>(y.data(), 8), ctx), Error);
   REQUIRE_THROWS_AS(gemv_xnor(w, xb, VectorView<float>(y.data(), 7), ctx), Error);
 }
+
+TEST_CASE("gemm_xnor: popcounts in int64, exact far past 2^31 / 127 columns", "[xnor][overflow]") {
+  // Weights all +α (α = 1), activations all +1 (β = 1): y = k exactly, for a k past both the
+  // int32 bound of the int8 kernels and fp32's 2^24 (an even k, so k itself is a float).
+  const Index k = (Index{1} << 24) + (Index{1} << 20) + 38;
+  PackedMatrix<Binary<BinaryOffset::kNone, f16>, PerChannel, Plain> w(2, k);
+  for (auto& prm : w.params()) prm.alpha = f16(1.0f);
+  for (Index r = 0; r < 2; ++r)
+    for (Index c = 0; c < k; ++c) w.set_code(r, c, 1);
+  std::vector<float> x(static_cast<std::size_t>(k), 1.0f);
+  BinaryActivations xb;
+  quantize_binary_activations(MatrixView<const float>(x.data(), 1, k), xb);
+  REQUIRE(xb.scale(0) == 1.0f);
+  std::vector<float> want(2), got(2);
+  ref::gemm_xnor(w, xb, MatrixView<float>(want.data(), 1, 2));
+  CHECK(want[0] == static_cast<float>(k));
+  test::for_each_isa([&](auto tag) {
+    using Isa = decltype(tag);
+    Context ctx(2);
+    std::fill(got.begin(), got.end(), -7.0f);
+    gemv_xnor<Isa>(w, xb, VectorView<float>(got.data(), 2), ctx);
+    INFO(std::string(Isa::name()));
+    REQUIRE(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)) == 0);
+  });
+}

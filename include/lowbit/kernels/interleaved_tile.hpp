@@ -42,6 +42,7 @@
 #include "lowbit/pack/base3.hpp"
 #include "lowbit/pack/bitplanes.hpp"
 #include "lowbit/pack/interleaved.hpp"
+#include "lowbit/pack/packed_matrix.hpp"
 #include "lowbit/pack/sparse34.hpp"
 #include "lowbit/quant/common.hpp"
 #include "lowbit/quant/granularity.hpp"
@@ -49,6 +50,11 @@
 
 namespace lowbit::kernels {
 // Software prefetch of the weight stream: LOWBIT_PREFETCH_BYTES ahead (config.hpp).
+
+/// Whether groups of G are half a block of L (PackedMatrix allows it for Interleaved): the
+/// micro-kernels then finish a group in the middle of each block.
+template <class G, class L>
+inline constexpr bool kHalfBlockGroups = lowbit::detail::half_block_groups<L, G>();
 
 /// Longest group whose int32 dot product is exact for any code width (see the header).
 inline constexpr Index kMaxExactGroup = 2147483647 / (255 * 127);
@@ -324,14 +330,16 @@ struct IntTile {
                                 : kBits == 7 ? 1
                                              : 8;
   static constexpr bool kSplit8 = kBits == 8 && !V::kVnni;
+  // Groups of half a block (PerGroup<KB / 2>: ggml's 16-value sub-blocks, Interleaved only).
+  static constexpr bool kHalfGroups = kernels::kHalfBlockGroups<G, L>;
   // Shift-free slices (GEMV, VNNI, one plane of width w = 2 or 4): step t of a chunk is used
   // in place, masked but not shifted down, so its byte holds c·2^(t·w) (at most 240, still an
   // unsigned byte); each t gets its own accumulator, exactly 2^(t·w)·Σc·q, and the group's sum
   // is Σ_t (acc_t >> t·w) (arithmetic shifts of exact multiples). That saves one shift per step
   // (+4-6 % on an L2-resident GEMV, Zen 4). Each byte is at most 255, so |acc_t| stays under
   // 255·127·len < 2^31 for len <= kMaxExactGroup, as for the plain path.
-  static constexpr bool kSlices =
-      V::kVnni && MR == 1 && (kBits == 2 || kBits == 4) && std::is_same_v<L, Interleaved<NR, KB>>;
+  static constexpr bool kSlices = V::kVnni && MR == 1 && (kBits == 2 || kBits == 4) &&
+                                  std::is_same_v<L, Interleaved<NR, KB>> && !kHalfGroups;
   static constexpr int kPerChunk = 8 / kBits;
   static constexpr int kBlockBytes = static_cast<int>(L::block_bytes(kBits));
   static constexpr int kUnit = Codec::kUnit;
@@ -374,6 +382,7 @@ struct IntTile {
   static void run(const TileArgs& a) {
     using I = typename V::I;
     using F = typename V::F;
+    using Acc = I[MR][NV];
     const auto* xs = static_cast<const std::int32_t*>(a.xs);
     const auto* params = static_cast<const typename S::Params*>(a.params);
     const I ones = V::set1_16(1);
@@ -383,63 +392,62 @@ struct IntTile {
     for (int m = 0; m < MR; ++m)
       for (int v = 0; v < NV; ++v) facc[m][v] = V::fload(a.acc + m * NR + v * V::kLanes);
     TileParams<V, S, G, NV> tp;
-    for (Index g = a.g_begin; g < a.g_end; ++g) {
-      const Index b0 = g * a.group_blocks;
-      const Index b1 = b0 + a.group_blocks < a.nblocks ? b0 + a.group_blocks : a.nblocks;
-      I iacc[MR][NV];
+    auto zero = [](Acc& iacc) {
       for (int m = 0; m < MR; ++m)
         for (int v = 0; v < NV; ++v) iacc[m][v] = V::zero();
-      if constexpr (kSlices) {
-        run_slices(a, xs, b0, b1, iacc[0]);
-      } else {
-        for (Index b = b0; b < b1; ++b) {
-          const std::byte* blk = a.codes + b * kBlockBytes;
-          const std::int32_t* xb = xs + b * kSteps * MR;
-          prefetch_block<kBlockBytes>(blk);
-          I s16[MR][NV], h16[MR][NV];
-          static_for<kSteps / kUnit>([&](auto uu) {
-            constexpr int U = uu.value;
-            typename Codec::template State<V> st[NV];
-            for (int v = 0; v < NV; ++v) st[v] = Codec::template begin<V, kBits, U>(blk, v);
-            static_for<kUnit>([&](auto tt) {
-              constexpr int J = U * Codec::kUnit + tt.value;
-              if constexpr (!V::kVnni && J % kFlush == 0) {
-                for (int m = 0; m < MR; ++m)
-                  for (int v = 0; v < NV; ++v) {
-                    s16[m][v] = V::zero();
-                    if constexpr (kSplit8) h16[m][v] = V::zero();
-                  }
+    };
+    // Σ c·q of block b into iacc; with kMid, mid() runs after the first half of its steps
+    // (groups of half a block: the int16 partial sums are flushed there first).
+    auto block = [&](Index b, Acc& iacc, auto&& mid) {
+      constexpr bool kMid = !std::is_same_v<std::decay_t<decltype(mid)>, std::nullptr_t>;
+      const std::byte* blk = a.codes + b * kBlockBytes;
+      const std::int32_t* xb = xs + b * kSteps * MR;
+      prefetch_block<kBlockBytes>(blk);
+      I s16[MR][NV], h16[MR][NV];
+      static_for<kSteps / kUnit>([&](auto uu) {
+        constexpr int U = uu.value;
+        typename Codec::template State<V> st[NV];
+        for (int v = 0; v < NV; ++v) st[v] = Codec::template begin<V, kBits, U>(blk, v);
+        static_for<kUnit>([&](auto tt) {
+          constexpr int J = U * Codec::kUnit + tt.value;
+          if constexpr (!V::kVnni && (J % kFlush == 0 || (kMid && J == kSteps / 2))) {
+            for (int m = 0; m < MR; ++m)
+              for (int v = 0; v < NV; ++v) {
+                s16[m][v] = V::zero();
+                if constexpr (kSplit8) h16[m][v] = V::zero();
               }
-              I c[NV];
-              for (int v = 0; v < NV; ++v)
-                c[v] = Codec::template step<V, kBits, U, tt.value>(st[v]);
-              for (int m = 0; m < MR; ++m) {
-                const I x = V::bcast32(xb + J * MR + m);
-                for (int v = 0; v < NV; ++v) {
-                  if constexpr (V::kVnni) {
-                    iacc[m][v] = V::dpbusd(iacc[m][v], c[v], x);
-                  } else if constexpr (kSplit8) {
-                    s16[m][v] = V::add16(s16[m][v], V::maddubs(V::and_(c[v], low4), x));
-                    h16[m][v] = V::add16(h16[m][v],
-                                         V::maddubs(V::and_(V::template srli16<4>(c[v]), low4), x));
-                  } else {
-                    s16[m][v] = V::add16(s16[m][v], V::maddubs(c[v], x));
-                  }
-                }
+          }
+          I c[NV];
+          for (int v = 0; v < NV; ++v) c[v] = Codec::template step<V, kBits, U, tt.value>(st[v]);
+          for (int m = 0; m < MR; ++m) {
+            const I x = V::bcast32(xb + J * MR + m);
+            for (int v = 0; v < NV; ++v) {
+              if constexpr (V::kVnni) {
+                iacc[m][v] = V::dpbusd(iacc[m][v], c[v], x);
+              } else if constexpr (kSplit8) {
+                s16[m][v] = V::add16(s16[m][v], V::maddubs(V::and_(c[v], low4), x));
+                h16[m][v] =
+                    V::add16(h16[m][v], V::maddubs(V::and_(V::template srli16<4>(c[v]), low4), x));
+              } else {
+                s16[m][v] = V::add16(s16[m][v], V::maddubs(c[v], x));
               }
-              if constexpr (!V::kVnni && ((J + 1) % kFlush == 0 || J + 1 == kSteps)) {
-                for (int m = 0; m < MR; ++m)
-                  for (int v = 0; v < NV; ++v) {
-                    iacc[m][v] = V::add32(iacc[m][v], V::madd16(s16[m][v], ones));
-                    if constexpr (kSplit8)
-                      iacc[m][v] = V::add32(iacc[m][v], V::madd16(h16[m][v], sixteen));
-                  }
+            }
+          }
+          if constexpr (!V::kVnni && ((J + 1) % kFlush == 0 || J + 1 == kSteps ||
+                                      (kMid && J + 1 == kSteps / 2))) {
+            for (int m = 0; m < MR; ++m)
+              for (int v = 0; v < NV; ++v) {
+                iacc[m][v] = V::add32(iacc[m][v], V::madd16(s16[m][v], ones));
+                if constexpr (kSplit8)
+                  iacc[m][v] = V::add32(iacc[m][v], V::madd16(h16[m][v], sixteen));
               }
-            });
-          });
-        }
-      }
-      // The group's float operations: the reference's, NR rows per vector.
+          }
+          if constexpr (kMid && J + 1 == kSteps / 2) mid();
+        });
+      });
+    };
+    // The group's float operations: the reference's, NR rows per vector.
+    auto finish = [&](Index g, const Acc& iacc) {
       const Index pslot = G::kKind == GranularityKind::kPerGroup ? g * NR : 0;
       tp.load(params + pslot);
       for (int m = 0; m < MR; ++m) {
@@ -459,6 +467,32 @@ struct IntTile {
             facc[m][v] = V::fadd(facc[m][v], V::fmadd(tp.offset[v], xsf, p));
           }
         }
+      }
+    };
+    if constexpr (kHalfGroups) {
+      // Groups 2b and 2b + 1 share block b (a.g_begin is even; a last, odd group leaves the
+      // block's second half zero-padded, its codes and activations both zero).
+      for (Index b = a.g_begin / 2; 2 * b < a.g_end; ++b) {
+        Acc iacc;
+        zero(iacc);
+        block(b, iacc, [&] {
+          finish(2 * b, iacc);
+          zero(iacc);
+        });
+        if (2 * b + 1 < a.g_end) finish(2 * b + 1, iacc);
+      }
+    } else {
+      for (Index g = a.g_begin; g < a.g_end; ++g) {
+        const Index b0 = g * a.group_blocks;
+        const Index b1 = b0 + a.group_blocks < a.nblocks ? b0 + a.group_blocks : a.nblocks;
+        Acc iacc;
+        zero(iacc);
+        if constexpr (kSlices) {
+          run_slices(a, xs, b0, b1, iacc[0]);
+        } else {
+          for (Index b = b0; b < b1; ++b) block(b, iacc, nullptr);
+        }
+        finish(g, iacc);
       }
     }
     for (int m = 0; m < MR; ++m)
@@ -591,40 +625,43 @@ struct FloatTile {
     for (int m = 0; m < MR; ++m)
       for (int v = 0; v < NV; ++v) facc[m][v] = V::fload(a.acc + m * NR + v * V::kLanes);
     TileParams<V, S, G, NV> tp;
-    for (Index g = a.g_begin; g < a.g_end; ++g) {
-      const Index b0 = g * a.group_blocks;
-      const Index b1 = b0 + a.group_blocks < a.nblocks ? b0 + a.group_blocks : a.nblocks;
-      F cx[MR][NV];
-      F xsum[MR];
+    F cx[MR][NV];
+    F xsum[MR];
+    auto zero = [&] {
       for (int m = 0; m < MR; ++m) {
         xsum[m] = V::fzero();
         for (int v = 0; v < NV; ++v) cx[m][v] = V::fzero();
       }
-      for (Index b = b0; b < b1; ++b) {
-        const std::byte* blk = a.codes + b * L::block_bytes(kBits);
-        const float* xb = xs + b * kSteps * MR * 4;
-        static_for<kSteps / Codec::kUnit>([&](auto uu) {
-          constexpr int U = uu.value;
-          typename Codec::template State<V> st[NV];
-          for (int v = 0; v < NV; ++v) st[v] = Codec::template begin<V, kBits, U>(blk, v);
-          static_for<Codec::kUnit>([&](auto tt) {
-            constexpr int J = U * Codec::kUnit + tt.value;
-            I c[NV];
-            for (int v = 0; v < NV; ++v) c[v] = Codec::template step<V, kBits, U, tt.value>(st[v]);
-            static_for<4>([&](auto ii) {
-              constexpr int i = ii.value;
-              F cf[NV];
-              for (int v = 0; v < NV; ++v)
-                cf[v] = V::cvt(V::and_(V::template srli32<8 * i>(c[v]), byte_mask));
-              for (int m = 0; m < MR; ++m) {
-                const F x = V::fset1(xb[(J * MR + m) * 4 + i]);
-                xsum[m] = V::fadd(xsum[m], x);
-                for (int v = 0; v < NV; ++v) cx[m][v] = V::fmadd(cf[v], x, cx[m][v]);
-              }
-            });
+    };
+    // Σ c·x and Σ x of block b; with kMid, mid() runs after the first half of its steps.
+    auto block = [&](Index b, auto&& mid) {
+      constexpr bool kMid = !std::is_same_v<std::decay_t<decltype(mid)>, std::nullptr_t>;
+      const std::byte* blk = a.codes + b * L::block_bytes(kBits);
+      const float* xb = xs + b * kSteps * MR * 4;
+      static_for<kSteps / Codec::kUnit>([&](auto uu) {
+        constexpr int U = uu.value;
+        typename Codec::template State<V> st[NV];
+        for (int v = 0; v < NV; ++v) st[v] = Codec::template begin<V, kBits, U>(blk, v);
+        static_for<Codec::kUnit>([&](auto tt) {
+          constexpr int J = U * Codec::kUnit + tt.value;
+          I c[NV];
+          for (int v = 0; v < NV; ++v) c[v] = Codec::template step<V, kBits, U, tt.value>(st[v]);
+          static_for<4>([&](auto ii) {
+            constexpr int i = ii.value;
+            F cf[NV];
+            for (int v = 0; v < NV; ++v)
+              cf[v] = V::cvt(V::and_(V::template srli32<8 * i>(c[v]), byte_mask));
+            for (int m = 0; m < MR; ++m) {
+              const F x = V::fset1(xb[(J * MR + m) * 4 + i]);
+              xsum[m] = V::fadd(xsum[m], x);
+              for (int v = 0; v < NV; ++v) cx[m][v] = V::fmadd(cf[v], x, cx[m][v]);
+            }
           });
+          if constexpr (kMid && J + 1 == kSteps / 2) mid();
         });
-      }
+      });
+    };
+    auto finish = [&](Index g) {
       const Index pslot = G::kKind == GranularityKind::kPerGroup ? g * NR : 0;
       tp.load(params + pslot);
       for (int m = 0; m < MR; ++m)
@@ -641,6 +678,24 @@ struct FloatTile {
             t = V::fmadd(tp.offset[v], xsum[m], t);
           facc[m][v] = V::fadd(facc[m][v], t);
         }
+    };
+    if constexpr (kernels::kHalfBlockGroups<G, L>) {  // groups 2b, 2b + 1 share block b
+      for (Index b = a.g_begin / 2; 2 * b < a.g_end; ++b) {
+        zero();
+        block(b, [&] {
+          finish(2 * b);
+          zero();
+        });
+        if (2 * b + 1 < a.g_end) finish(2 * b + 1);
+      }
+    } else {
+      for (Index g = a.g_begin; g < a.g_end; ++g) {
+        const Index b0 = g * a.group_blocks;
+        const Index b1 = b0 + a.group_blocks < a.nblocks ? b0 + a.group_blocks : a.nblocks;
+        zero();
+        for (Index b = b0; b < b1; ++b) block(b, nullptr);
+        finish(g);
+      }
     }
     for (int m = 0; m < MR; ++m)
       for (int v = 0; v < NV; ++v) V::fstore(a.acc + m * NR + v * V::kLanes, facc[m][v]);

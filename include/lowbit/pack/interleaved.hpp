@@ -115,6 +115,8 @@ struct Interleaved : detail::LaneTileGeometry<NR, KB> {
                 "Interleaved<NR, KB>: NR must be in 1..64 (kernels: 4, 8, 16)");
   static_assert(KB >= 32 && KB <= 1024 && KB % 32 == 0,
                 "Interleaved<NR, KB>: KB must be a multiple of 32 (one chunk of the 1-bit plane)");
+  /// PerGroup<KB / 2> is allowed too: its kernels finish a group after half a block's steps.
+  static constexpr bool kHalfBlockGroups = true;
   static constexpr std::string_view name() { return "interleaved"; }  // never persisted
   static std::string type_name() {
     return "interleaved_" + std::to_string(NR) + "x" + std::to_string(KB);

@@ -62,14 +62,27 @@ constexpr Index layout_param_index(Index r, Index k, Index cols) noexcept {
     return G::param_index(r, k, cols);
   }
 }
+/// PerGroup<G> with G half of L's tile depth, for a layout whose kernels finish a group in the
+/// middle of a block (Interleaved: kHalfBlockGroups; ggml's 16-value sub-blocks).
+template <class L, class G>
+constexpr bool half_block_groups() noexcept {
+  if constexpr (requires { L::kHalfBlockGroups; }) {
+    return L::kHalfBlockGroups && G::kKind == GranularityKind::kPerGroup &&
+           2 * G::kGroupSize == L::kTileDepth;
+  } else {
+    return false;
+  }
+}
 }  // namespace detail
 
 template <QuantScheme Scheme, Granularity Gran, class Layout>
 requires PackLayoutFor<Layout, Scheme>
 class PackedMatrix {
   static_assert(Gran::kKind != GranularityKind::kPerGroup ||
-                    Gran::kGroupSize % Layout::kTileDepth == 0,
-                "PackedMatrix: PerGroup<G>: G must be a multiple of Layout::kTileDepth");
+                    Gran::kGroupSize % Layout::kTileDepth == 0 ||
+                    detail::half_block_groups<Layout, Gran>(),
+                "PackedMatrix: PerGroup<G>: G must be a multiple of Layout::kTileDepth (or, for "
+                "Interleaved, half of it)");
 
  public:
   using scheme_type = Scheme;

@@ -29,11 +29,10 @@
 // rounds once where ggml rounds an exact product and then the sum: the same float.
 // (tests/io/test_ggml_schemes.cpp checks every value of ../shared/data/ggml.)
 //
-// Kernels: the types with groups of 32 or 256 repack to Interleaved<NR, 32> and run every
-// kernel (gemm, gemm_f32, gemm_zp; int8 or float activations) at the speeds of lowbit's own
-// schemes of the same width and group. The 16-value sub-blocks of Q2_K, Q3_K and Q6_K are
-// narrower than a kernel block (Interleaved's KB >= 32), so those run in Plain, on the
-// reference kernels (ref::gemm, ref::gemm_int8): exact, not fast.
+// Kernels: every type repacks to Interleaved<NR, 32> and runs every kernel (gemm, gemm_f32,
+// gemm_zp; int8 or float activations) at the speeds of lowbit's own schemes of the same width
+// and group; the 16-value sub-blocks of Q2_K, Q3_K and Q6_K are groups of half a kernel block,
+// which Interleaved's kernels finish in the middle of the block.
 //
 // to_ggml writes a Plain matrix of the scheme of Q8_0, Q4_0, Q5_0, Q4_1 or Q5_1 back as ggml
 // blocks (from any lowbit quantizer: clip search, GPTQ, …), so llama.cpp runs lowbit's fits.
@@ -44,6 +43,7 @@
 #include <vector>
 
 #include "lowbit/core/error.hpp"
+#include "lowbit/pack/interleaved.hpp"
 #include "lowbit/pack/packed_matrix.hpp"
 #include "lowbit/pack/plain.hpp"
 #include "lowbit/quant/asymmetric.hpp"
@@ -104,10 +104,10 @@ struct SchemeOf<Type::TQ2_0> : detail::SchemeFacts<Ternary<f16>, 256> {};
 template <Type T>
 using PackedOf = PackedMatrix<typename SchemeOf<T>::Scheme, PerGroup<SchemeOf<T>::kGroup>, Plain>;
 
-/// Whether T's groups tile lowbit's kernel blocks (Interleaved<NR, 32>); Q2_K, Q3_K and Q6_K do
-/// not (16-value sub-blocks) and run on the reference kernels.
-template <Type T>
-inline constexpr bool kRunsOnKernels = SchemeOf<T>::kGroup % 32 == 0;
+/// The kernel matrix of ggml type T: Interleaved<NR, 32> tiles (NR 16 for AVX-512, 8 for AVX2).
+template <Type T, int NR = 16>
+using KernelOf =
+    PackedMatrix<typename SchemeOf<T>::Scheme, PerGroup<SchemeOf<T>::kGroup>, Interleaved<NR, 32>>;
 
 namespace detail {
 
