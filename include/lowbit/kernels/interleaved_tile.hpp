@@ -44,9 +44,11 @@
 #include "lowbit/pack/interleaved.hpp"
 #include "lowbit/pack/packed_matrix.hpp"
 #include "lowbit/pack/sparse34.hpp"
+#include "lowbit/quant/asymmetric.hpp"
 #include "lowbit/quant/common.hpp"
 #include "lowbit/quant/granularity.hpp"
 #include "lowbit/quant/symmetric.hpp"
+#include "lowbit/quant/ternary.hpp"
 
 namespace lowbit::kernels {
 // Software prefetch of the weight stream: LOWBIT_PREFETCH_BYTES ahead (config.hpp).
@@ -74,12 +76,40 @@ LOWBIT_INLINE void static_for(Fn&& fn) {
   (std::make_integer_sequence<int, N>{});
 }
 
+/// Schemes whose parameter set is one scale, decoded as scale·(code - S::kOffset): Symmetric,
+/// Ternary (kOffset 1).
 template <class S>
 struct SymmetricScale : std::false_type {};
 template <int B, SymmetricConvention C, class T>
 struct SymmetricScale<Symmetric<B, C, T>> : std::true_type {
   using ScaleT = T;
 };
+template <class T>
+struct SymmetricScale<Ternary<T>> : std::true_type {
+  using ScaleT = T;
+};
+/// Schemes whose parameter set is {scale, min}, decoded as scale·code + min (sub 0): Asymmetric
+/// with a float min (ggml's Q4_1, Q5_1 and k-quants).
+template <class S>
+struct FloatMinPair : std::false_type {};
+template <int B, class T>
+struct FloatMinPair<Asymmetric<B, AsymmetricOffset::kFloatMin, T>> : std::true_type {
+  using ScaleT = T;
+};
+
+/// NV vectors of V::kLanes scales of type T (float, f16 or bf16) from s.
+template <class V, class T, int NV>
+LOWBIT_INLINE void load_scales(const T* s, typename V::F* out) {
+  for (int v = 0; v < NV; ++v) {
+    if constexpr (std::is_same_v<T, float>) {
+      out[v] = V::fload(s + v * V::kLanes);
+    } else if constexpr (std::is_same_v<T, f16>) {
+      out[v] = V::load_f16(s + v * V::kLanes);
+    } else {
+      out[v] = V::load_bf16(s + v * V::kLanes);
+    }
+  }
+}
 
 /// The affine decode constants of NR consecutive parameter sets, as vectors.
 template <class V, AffineDecodeScheme S, Granularity G, int NV>
@@ -91,6 +121,8 @@ struct TileParams {
   /// it returns p except for p = -0 with xsum >= 0 (giving +0), and the running sum, which
   /// starts at +0, is the same either way (+0 + -0 = +0), so y is unchanged bit for bit.
   static constexpr bool kSymmetric = SymmetricScale<S>::value;
+  /// {scale, min} pairs: sub is 0, so callers skip it (x - 0·y is x, signed zeros included).
+  static constexpr bool kNoSub = FloatMinPair<S>::value;
 
   LOWBIT_INLINE void load(const typename S::Params* p) {
     if constexpr (G::kKind == GranularityKind::kPerTensor) {
@@ -103,14 +135,23 @@ struct TileParams {
     } else if constexpr (kSymmetric) {
       using T = typename SymmetricScale<S>::ScaleT;
       static_assert(sizeof(typename S::Params) == sizeof(T));
-      const T* s = reinterpret_cast<const T*>(p);
-      for (int v = 0; v < NV; ++v) {
-        if constexpr (std::is_same_v<T, float>) {
-          scale[v] = V::fload(s + v * V::kLanes);
-        } else if constexpr (std::is_same_v<T, f16>) {
-          scale[v] = V::load_f16(s + v * V::kLanes);
+      load_scales<V, T, NV>(reinterpret_cast<const T*>(p), scale);
+    } else if constexpr (kNoSub) {
+      using T = typename FloatMinPair<S>::ScaleT;
+      static_assert(sizeof(typename S::Params) == 2 * sizeof(T));
+      for (int v = 0; v < NV; ++v) {  // whole vectors of pairs, split in registers
+        if constexpr (std::is_same_v<T, f16>) {
+          V::load_f16_pairs(reinterpret_cast<const f16*>(p + v * V::kLanes), scale[v], offset[v]);
+        } else if constexpr (std::is_same_v<T, float>) {
+          V::load_f32_pairs(reinterpret_cast<const float*>(p + v * V::kLanes), scale[v], offset[v]);
         } else {
-          scale[v] = V::load_bf16(s + v * V::kLanes);
+          alignas(64) T sc[V::kLanes], mn[V::kLanes];
+          for (int i = 0; i < V::kLanes; ++i) {
+            sc[i] = p[v * V::kLanes + i].scale;
+            mn[i] = p[v * V::kLanes + i].min;
+          }
+          scale[v] = V::load_bf16(sc);
+          offset[v] = V::load_bf16(mn);
         }
       }
     } else {
@@ -457,6 +498,8 @@ struct IntTile {
           I idot;
           if constexpr (TileParams<V, S, G, NV>::kSymmetric) {
             idot = V::sub32(iacc[m][v], V::set1_32(xsum * S::kOffset));
+          } else if constexpr (TileParams<V, S, G, NV>::kNoSub) {
+            idot = iacc[m][v];
           } else {
             idot = V::sub32(iacc[m][v], V::mullo32(tp.sub[v], V::set1_32(xsum)));
           }
@@ -666,13 +709,12 @@ struct FloatTile {
       tp.load(params + pslot);
       for (int m = 0; m < MR; ++m)
         for (int v = 0; v < NV; ++v) {
-          F sub;
+          F centred = cx[m][v];
           if constexpr (TileParams<V, S, G, NV>::kSymmetric) {
-            sub = V::fset1(static_cast<float>(S::kOffset));
-          } else {
-            sub = V::cvt(tp.sub[v]);
+            centred = V::fsub(centred, V::fmul(V::fset1(static_cast<float>(S::kOffset)), xsum[m]));
+          } else if constexpr (!TileParams<V, S, G, NV>::kNoSub) {
+            centred = V::fsub(centred, V::fmul(V::cvt(tp.sub[v]), xsum[m]));
           }
-          const F centred = V::fsub(cx[m][v], V::fmul(sub, xsum[m]));
           F t = V::fmul(tp.scale[v], centred);
           if constexpr (!TileParams<V, S, G, NV>::kSymmetric)
             t = V::fmadd(tp.offset[v], xsum[m], t);

@@ -155,6 +155,19 @@ struct VecNeon {
     std::memcpy(b, p, sizeof(b));
     return vreinterpretq_f32_u32(vshll_n_u16(vld1_u16(b), 16));
   }
+  /// kLanes (a, b) pairs at p: a's and b's as floats (float-min parameters).
+  static LOWBIT_INLINE void load_f16_pairs(const f16* p, F& a, F& b) {
+    std::uint16_t h[8];
+    std::memcpy(h, p, sizeof(h));
+    const uint16x4x2_t ab = vld2_u16(h);
+    a = vcvt_f32_f16(vreinterpret_f16_u16(ab.val[0]));
+    b = vcvt_f32_f16(vreinterpret_f16_u16(ab.val[1]));
+  }
+  static LOWBIT_INLINE void load_f32_pairs(const float* p, F& a, F& b) {
+    const float32x4x2_t ab = vld2q_f32(p);
+    a = ab.val[0];
+    b = ab.val[1];
+  }
 };
 
 }  // namespace lowbit::kernels

@@ -121,6 +121,21 @@ struct Vec128 {
     for (int i = 0; i < 4; ++i) x[i] = p[i].to_float();
     return _mm_load_ps(x);
   }
+  /// kLanes (a, b) pairs at p: a's and b's as floats (float-min parameters).
+  static LOWBIT_INLINE void load_f16_pairs(const f16* p, F& a, F& b) {
+    alignas(16) float x[4], y[4];
+    for (int i = 0; i < 4; ++i) {
+      x[i] = p[2 * i].to_float();
+      y[i] = p[2 * i + 1].to_float();
+    }
+    a = _mm_load_ps(x);
+    b = _mm_load_ps(y);
+  }
+  static LOWBIT_INLINE void load_f32_pairs(const float* p, F& a, F& b) {
+    const F lo = _mm_loadu_ps(p), hi = _mm_loadu_ps(p + 4);
+    a = _mm_shuffle_ps(lo, hi, 0x88);
+    b = _mm_shuffle_ps(lo, hi, 0xdd);
+  }
   static LOWBIT_INLINE F load_bf16(const bf16* p) {
     const I h = _mm_cvtepu16_epi32(_mm_loadl_epi64(reinterpret_cast<const I*>(p)));
     return _mm_castsi128_ps(_mm_slli_epi32(h, 16));
@@ -231,6 +246,35 @@ struct Vec256 {
     return _mm256_load_ps(x);
 #endif
   }
+  /// kLanes (a, b) pairs at p: a's and b's as floats (float-min parameters).
+  static LOWBIT_INLINE void load_f16_pairs(const f16* p, F& a, F& b) {
+#if LOWBIT_HAS_F16C
+    const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+    const __m256i lo = _mm256_and_si256(w, _mm256_set1_epi32(0xffff));
+    const __m256i hi = _mm256_srli_epi32(w, 16);
+    // packus keeps 16-bit values (<= 0xffff) unchanged; lanes 0-3 then 4-7.
+    a = _mm256_cvtph_ps(
+        _mm_packus_epi32(_mm256_castsi256_si128(lo), _mm256_extracti128_si256(lo, 1)));
+    b = _mm256_cvtph_ps(
+        _mm_packus_epi32(_mm256_castsi256_si128(hi), _mm256_extracti128_si256(hi, 1)));
+#else
+    alignas(32) float x[8], y[8];
+    for (int i = 0; i < 8; ++i) {
+      x[i] = p[2 * i].to_float();
+      y[i] = p[2 * i + 1].to_float();
+    }
+    a = _mm256_load_ps(x);
+    b = _mm256_load_ps(y);
+#endif
+  }
+  static LOWBIT_INLINE void load_f32_pairs(const float* p, F& a, F& b) {
+    const F lo = _mm256_loadu_ps(p), hi = _mm256_loadu_ps(p + 8);
+    // Within 128-bit halves: (lo 0 2, hi 0 2 | lo 4 6, hi 4 6); then 64-bit chunks 0 2 1 3.
+    a = _mm256_castpd_ps(
+        _mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo, hi, 0x88)), 0xd8));
+    b = _mm256_castpd_ps(
+        _mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo, hi, 0xdd)), 0xd8));
+  }
   static LOWBIT_INLINE F load_bf16(const bf16* p) {
     const I h = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
     return _mm256_castsi256_ps(_mm256_slli_epi32(h, 16));
@@ -323,6 +367,21 @@ struct Vec512 {
   static LOWBIT_INLINE F fmax(F a, F b) { return _mm512_max_ps(a, b); }
   static LOWBIT_INLINE F load_f16(const f16* p) {
     return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  }
+  /// kLanes (a, b) pairs at p: a's and b's as floats (float-min parameters).
+  static LOWBIT_INLINE void load_f16_pairs(const f16* p, F& a, F& b) {
+    const __m512i w = _mm512_loadu_si512(p);
+    a = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(w));
+    b = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(w, 16)));
+  }
+  static LOWBIT_INLINE void load_f32_pairs(const float* p, F& a, F& b) {
+    const F lo = _mm512_loadu_ps(p), hi = _mm512_loadu_ps(p + 16);
+    const __m512i even =
+        _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd =
+        _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    a = _mm512_permutex2var_ps(lo, even, hi);
+    b = _mm512_permutex2var_ps(lo, odd, hi);
   }
   static LOWBIT_INLINE F load_bf16(const bf16* p) {
     const I h = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
