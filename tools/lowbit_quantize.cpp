@@ -12,7 +12,11 @@
 // the forward pass over the last --calib-docs (1000) documents of --calib-tokens (llama2.c only).
 // GGUF: --out X.gguf with --policy ggml-<q4_0|q4_1|q5_0|q5_1|q8_0> writes what llama-quantize
 // writes for that file type (io/gguf_llama.hpp: its per-tensor rules and tensor order, ggml's
-// reference quantizers; byte-identical on stories260K) from an F32/F16 llama GGUF --model.
+// reference quantizers; byte-identical on stories260K) from an F32/F16 llama GGUF --model; with
+// a lowbit policy of ggml's schemes (sym4-g32…: Q4_0, asym4-g32…: Q4_1, sym8-g32…: Q8_0; no
+// -rot) it writes the same file with lowbit's fits in place of ggml's in every tensor of that
+// type (llama/gguf_model.hpp: gguf_with_fits), a file llama.cpp runs. A .gguf --model also
+// takes every lowbit policy into a .lowbit archive.
 // Per tensor it prints shape, bpw, NMSE ‖W-Ŵ‖²/‖W‖² and, with calibration, the output error
 // tr(ΔW·H·ΔWᵀ)/tr(W·H·Wᵀ). On a terminal a progress bar runs on stderr. Exit status 0 on
 // success, 2 on a usage error, 1 on any other error.
@@ -26,6 +30,7 @@
 
 #include "args.hpp"
 #include "llama/eval.hpp"
+#include "llama/gguf_model.hpp"
 #include "lowbit/io/gguf_llama.hpp"
 #include "lowbit/io/safetensors.hpp"
 
@@ -37,7 +42,8 @@ constexpr const char* kUsage =
     "                       [--calib-tokens C.i32] [--calib-docs N] [--threads N] [--seed N]\n"
     "                       [--keep A,B,...]\n"
     "  NAME: <sym|asym><2|3|4|8>-g<32|64>[-clip][-ls][-imp][-gptq][-rot][-seq][-e2e], e.g. "
-    "asym2-g64-clip-ls-gptq-rot-e2e; for --out X.gguf: ggml-<q4_0|q4_1|q5_0|q5_1|q8_0>\n";
+    "asym2-g64-clip-ls-gptq-rot-e2e; for --out X.gguf: ggml-<q4_0|q4_1|q5_0|q5_1|q8_0>, or\n"
+    "  sym4-g32..., asym4-g32..., sym8-g32... (lowbit's fits as Q4_0, Q4_1, Q8_0 blocks)\n";
 
 using lowbit::llama::QuantizedTensor;
 
@@ -116,21 +122,21 @@ int main(int argc, char** argv) {
                                                            {"ggml-q8_0", ggml::Type::Q8_0}};
       const auto it = std::find_if(std::begin(kTypes), std::end(kTypes),
                                    [&](const auto& t) { return name == t.first; });
-      if (it == std::end(kTypes))
-        throw tools::UsageError{"--out X.gguf takes --policy ggml-<q4_0|q4_1|q5_0|q5_1|q8_0>"};
       if (!tools::ends_with(args.str("--model"), ".gguf"))
         throw tools::UsageError{"--out X.gguf needs an F32/F16 GGUF --model"};
-      try {
-        const io::GgufFile q =
-            io::quantize_like_llama_cpp(io::load_gguf(args.str("--model")), it->second);
-        const std::vector<std::byte> image = io::write_gguf(q);
-        io::write_file(image, args.str("--out"));
-        std::printf("%s: %s, %zu tensors, %zu bytes\n", args.str("--out").c_str(), name.c_str(),
-                    q.tensors.size(), image.size());
-        return 0;
-      } catch (const std::exception& e) {
-        std::fprintf(stderr, "lowbit-quantize: %s\n", e.what());
-        return 1;
+      if (it != std::end(kTypes)) {
+        try {
+          const io::GgufFile q =
+              io::quantize_like_llama_cpp(io::load_gguf(args.str("--model")), it->second);
+          const std::vector<std::byte> image = io::write_gguf(q);
+          io::write_file(image, args.str("--out"));
+          std::printf("%s: %s, %zu tensors, %zu bytes\n", args.str("--out").c_str(), name.c_str(),
+                      q.tensors.size(), image.size());
+          return 0;
+        } catch (const std::exception& e) {
+          std::fprintf(stderr, "lowbit-quantize: %s\n", e.what());
+          return 1;
+        }
       }
     }
     llama::Policy p;
@@ -145,6 +151,8 @@ int main(int argc, char** argv) {
     const std::vector<std::string> keep = split(args.str("--keep", "embed,norm,lm_head"));
     const std::string in = args.str("--model");
     const bool safetensors = tools::ends_with(in, ".safetensors");
+    const bool gguf_in = tools::ends_with(in, ".gguf");
+    const bool gguf_out = tools::ends_with(args.str("--out"), ".gguf");
     if (safetensors && p.needs_calibration())
       throw tools::UsageError{"policy " + p.name +
                               " needs calibration, which runs the llama2.c forward pass; "
@@ -154,9 +162,11 @@ int main(int argc, char** argv) {
     try {
       const auto t0 = std::chrono::steady_clock::now();
       io::Archive archive;
+      std::vector<std::byte> image;
       double bits = 0.0, weights = 0.0;
       if (!safetensors) {
-        const io::Llama2cModel ckpt = io::load_llama2c(in);
+        const io::Llama2cModel ckpt =
+            gguf_in ? io::llama_from_gguf(io::load_gguf(in)) : io::load_llama2c(in);
         std::vector<std::vector<int>> calib;
         if (args.has("--calib-tokens")) {
           calib = llama::load_calibration(args.str("--calib-tokens"),
@@ -172,7 +182,11 @@ int main(int argc, char** argv) {
                          static_cast<long long>(info.cols), t);
             });
         rep.done();
-        archive = llama::to_archive(q);
+        if (gguf_out) {
+          image = io::write_gguf(llama::gguf_with_fits(io::load_gguf(in), p, q));
+        } else {
+          archive = llama::to_archive(q);
+        }
         const double bpw = llama::model_bpw(q);
         for (const auto& t : q.tensors) {
           const io::FileInfo info = io::read_header(t.image);
@@ -211,7 +225,7 @@ int main(int argc, char** argv) {
         }
         rep.done();
       }
-      const std::vector<std::byte> image = archive.serialize();
+      if (!gguf_out) image = archive.serialize();
       io::write_file(image, args.str("--out"));
       const double secs =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -7,12 +7,26 @@
 #include <string>
 
 #include "lowbit/io/gguf_llama.hpp"
+#include "lowbit/io/serialize.hpp"
 #include "lowbit/lowbit.hpp"
 #include "lowbit/quant/ggml_schemes.hpp"
 
 namespace lowbit::llama {
 
 namespace {
+
+/// llama.cpp's names of the 7 matrices of a layer, in Model::linear's order (kMatrixNames).
+constexpr const char* kGgufNames[7] = {"attn_q",   "attn_k",   "attn_v", "attn_output",
+                                       "ffn_gate", "ffn_down", "ffn_up"};
+std::string gguf_name(int layer, int j) {
+  return "blk." + std::to_string(layer) + "." + kGgufNames[j] + ".weight";
+}
+
+/// The ggml blocks of a lowbit fit (a Plain matrix image of type T's scheme and group).
+template <ggml::Type T>
+std::vector<std::byte> fit_blocks(const std::vector<std::byte>& image) {
+  return ggml::to_ggml<T>(io::deserialize<ggml::PackedOf<T>>(image));
+}
 
 template <ggml::Type T>
 std::unique_ptr<Linear> block_linear(std::span<const std::byte> data, Index rows, Index cols,
@@ -68,16 +82,43 @@ Model model_from_gguf(const io::GgufFile& f, int min_seq_len, bool float_activat
   const io::Llama2cModel m = io::llama_from_gguf(f, min_seq_len);
   Model out;
   static_cast<FloatParts&>(out) = FloatParts::from_llama2c(m);
-  static constexpr const char* kNames[7] = {"attn_q",   "attn_k",   "attn_v", "attn_output",
-                                            "ffn_gate", "ffn_down", "ffn_up"};
   for (int l = 0; l < m.config.n_layers; ++l) {
     const MatrixView<const float> w[7] = {m.wq_at(l), m.wk_at(l), m.wv_at(l), m.wo_at(l),
                                           m.w1_at(l), m.w2_at(l), m.w3_at(l)};
     for (int j = 0; j < 7; ++j) {
-      const std::string name = "blk." + std::to_string(l) + "." + kNames[j] + ".weight";
-      out.linear.push_back(linear_of(f, *f.tensor(name), w[j], float_activations));
+      out.linear.push_back(linear_of(f, *f.tensor(gguf_name(l, j)), w[j], float_activations));
     }
   }
+  return out;
+}
+
+io::GgufFile gguf_with_fits(const io::GgufFile& in, const Policy& p, const QuantizedModel& q) {
+  using lowbit::detail::fail;
+  ggml::Type base;
+  if (p.family != Family::kInteger || p.group != 32 || p.rot ||
+      !((p.bits == 4) || (p.bits == 8 && p.symmetric)))
+    fail("gguf_with_fits: policy '", p.name,
+         "' is not one of ggml's schemes (sym4-g32: Q4_0, asym4-g32: Q4_1, sym8-g32: Q8_0; no "
+         "-rot)");
+  base = p.bits == 8 ? ggml::Type::Q8_0 : p.symmetric ? ggml::Type::Q4_0 : ggml::Type::Q4_1;
+  io::GgufFile out = io::quantize_like_llama_cpp(in, base);
+  if (q.tensors.size() != static_cast<std::size_t>(7 * q.config.n_layers))
+    fail("gguf_with_fits: ", q.tensors.size(), " quantized matrices for ", q.config.n_layers,
+         " layers");
+  for (int l = 0; l < q.config.n_layers; ++l)
+    for (int j = 0; j < 7; ++j) {
+      const io::GgufTensor* t = out.tensor(gguf_name(l, j));
+      if (t == nullptr) fail("gguf_with_fits: no tensor ", gguf_name(l, j));
+      if (static_cast<ggml::Type>(t->type) != base) continue;  // llama-quantize's fallback type
+      const QuantizedTensor& qt = q.tensors[static_cast<std::size_t>(7 * l + j)];
+      const std::vector<std::byte> b =
+          base == ggml::Type::Q4_0   ? fit_blocks<ggml::Type::Q4_0>(qt.image)
+          : base == ggml::Type::Q4_1 ? fit_blocks<ggml::Type::Q4_1>(qt.image)
+                                     : fit_blocks<ggml::Type::Q8_0>(qt.image);
+      if (b.size() != t->bytes)
+        fail("gguf_with_fits: ", gguf_name(l, j), " has ", t->bytes, " bytes, the fit ", b.size());
+      std::copy(b.begin(), b.end(), out.data.begin() + static_cast<std::ptrdiff_t>(t->offset));
+    }
   return out;
 }
 

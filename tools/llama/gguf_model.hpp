@@ -11,11 +11,20 @@
 
 #include "lowbit/io/gguf.hpp"
 #include "model.hpp"
+#include "policy.hpp"
+#include "quantized.hpp"
 
 namespace lowbit::llama {
 
 /// The model of f on lowbit's kernels (int8 per-token activations, or float ones); RoPE tables
 /// for at least min_seq_len positions (io::llama_from_gguf).
 Model model_from_gguf(const io::GgufFile& f, int min_seq_len, bool float_activations);
+
+/// llama-quantize's file of the F32/F16 GGUF `in` for the ggml type of policy p (sym4-g32: Q4_0,
+/// asym4-g32: Q4_1, sym8-g32: Q8_0, any fit options but -rot), with lowbit's fits q
+/// (quantize_checkpoint of in's model under p) in place of ggml's blocks in every matrix of
+/// that type (ggml::to_ggml); the tensors llama-quantize's rules give another type (output,
+/// rows that are not whole blocks) stay as it writes them. Throws Error for another policy.
+io::GgufFile gguf_with_fits(const io::GgufFile& in, const Policy& p, const QuantizedModel& q);
 
 }  // namespace lowbit::llama
