@@ -96,6 +96,21 @@ TEST_CASE("ggml: every block of ggml's reference vectors, byte for byte and bit 
     }
     INFO(name << ": " << bad_values << " dequantized values differ in their bits");
     CHECK(bad_values == 0);
+    if (t == ggml::Type::IQ4_NL) {  // llama-quantize's path (ggml_quantize_chunk), 15 more scales
+      const std::vector<std::byte> chunk = read_all(dir + name + ".chunk.blocks.bin");
+      REQUIRE(chunk.size() == ref.size());
+      ggml::quantize_chunk(t, x.data(), n, got.data());
+      Index bad_chunk = 0;
+      for (Index b = 0; b < n / info.block; ++b)
+        bad_chunk += std::memcmp(got.data() + b * info.bytes, chunk.data() + b * info.bytes,
+                                 static_cast<std::size_t>(info.bytes)) != 0;
+      INFO(bad_chunk << " of the chunk path's blocks differ");
+      CHECK(bad_chunk == 0);
+      CHECK(chunk != ref);  // the search does change blocks
+    } else {                // every other type: the chunk path is the reference quantizer
+      ggml::quantize_chunk(t, x.data(), n, got.data());
+      CHECK(got == ref);
+    }
   }
 }
 #endif

@@ -14,11 +14,11 @@
 // quantize_like_llama_cpp: what llama-quantize without an importance matrix makes of an F32
 // file for a base type: 1-D tensors stay F32; output.weight is Q8_0 when its rows are not a
 // multiple of 256; a tensor whose rows are not whole blocks of the type falls back to F16;
-// everything else is quantized by ggml's reference quantizer (quant/ggml.hpp); the key/values
-// are copied with general.quantization_version = 2 and general.file_type appended; tensors
-// are written in llama.cpp's loader order (non-block tensors by name, then blocks by number,
-// each by name). On stories260K this reproduces ../shared/data/gguf's Q8_0 and Q4_0 files
-// byte for byte (tests/io/test_gguf.cpp).
+// everything else is quantized as ggml_quantize_chunk does (quant/ggml.hpp: quantize_chunk);
+// the key/values are copied with general.quantization_version = 2 and general.file_type
+// appended; tensors are written in llama.cpp's loader order (non-block tensors by name, then
+// blocks by number, each by name). On stories260K this reproduces ../shared/data/gguf's Q8_0 and
+// Q4_0 files byte for byte (tests/io/test_gguf.cpp).
 #pragma once
 
 #include <algorithm>
@@ -199,7 +199,7 @@ inline GgufFile quantize_like_llama_cpp(const GgufFile& in, ggml::Type base) {
         std::memcpy(bytes.data() + 2 * i, &h, 2);
       }
     } else {
-      ggml::quantize_row(type, x.data(), t->numel(), bytes.data());
+      ggml::quantize_chunk(type, x.data(), t->numel(), bytes.data());
     }
     out.data.insert(out.data.end(), bytes.begin(), bytes.end());
     out.data.resize((out.data.size() + out.alignment - 1) / out.alignment * out.alignment,

@@ -807,6 +807,54 @@ LOWBIT_GGML_EXACT_FN inline void quantize_iq4_nl(const float* x, std::byte* y, s
   for (int j = 0; j < 16; ++j) y[2 + j] = static_cast<std::byte>(L[j] | L[16 + j] << 4);
 }
 
+/// IQ4_NL as llama-quantize makes it (ggml_quantize_chunk without an importance matrix:
+/// quantize_row_iq4_nl_impl with ntry = 7): weights x², the first assignment from d = max/127,
+/// then 15 trial inverse scales (itry - 127)/max, itry = -7..7, keeping the best weighted fit
+/// (Σwqx)²/Σwq², and the codes reassigned from the chosen fp32 d. A block with max|x| < 1e-15
+/// gets d = 0 and every code the level nearest 0 (index 8).
+LOWBIT_GGML_EXACT_FN inline void quantize_iq4_nl_search(const float* x, std::byte* y) {
+  LOWBIT_GGML_EXACT_BODY
+  float amax = 0, max = 0;
+  for (int j = 0; j < 32; ++j) {
+    const float ax = std::fabs(x[j]);
+    if (ax > amax) {
+      amax = ax;
+      max = x[j];
+    }
+  }
+  float d = 0.0f;
+  if (!(amax < kGroupMaxEps)) {
+    auto fit = [&](float id, float& sumqx, float& sumq2) {
+      sumqx = 0;
+      sumq2 = 0;
+      for (int j = 0; j < 32; ++j) {
+        const float q =
+            static_cast<float>(kIq4nlValues[best_index_int8(16, kIq4nlValues, id * x[j])]);
+        const float w = x[j] * x[j];
+        sumqx += w * q * x[j];
+        sumq2 += w * q * q;
+      }
+    };
+    float sumqx, sumq2;
+    fit(1 / (-max / static_cast<float>(kIq4nlValues[0])), sumqx, sumq2);
+    d = sumqx / sumq2;
+    float best = d * sumqx;
+    for (int itry = -7; itry <= 7; ++itry) {
+      fit(static_cast<float>(itry + kIq4nlValues[0]) / max, sumqx, sumq2);
+      if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
+        d = sumqx / sumq2;
+        best = d * sumqx;
+      }
+    }
+  }
+  put_f16(y, d);
+  const float id = d != 0.0f ? 1 / d : 0.0f;
+  std::uint8_t L[32];
+  for (int j = 0; j < 32; ++j)
+    L[j] = static_cast<std::uint8_t>(best_index_int8(16, kIq4nlValues, id * x[j]));
+  for (int j = 0; j < 16; ++j) y[2 + j] = static_cast<std::byte>(L[j] | L[16 + j] << 4);
+}
+
 /// A block as ggml's dequantizer reads it. Value j is scale[g]·level[j] with g = j / group, and,
 /// for the types with a min (Q4_1, Q5_1, Q2_K, Q4_K, Q5_K), that product rounded, plus
 /// offset[g]. Every dequantize_row_<type> has this form: its scales are d, or d times an
@@ -1029,6 +1077,19 @@ inline void quantize_row(Type t, const float* x, Index n, std::byte* out) {
         break;
     }
   }
+}
+
+/// What llama-quantize writes without an importance matrix (ggml_quantize_chunk): quantize_row's
+/// bytes for every type but IQ4_NL, whose chunk path searches 15 more scales per block
+/// (detail::quantize_iq4_nl_search). n values (a multiple of the block) into n / block blocks.
+inline void quantize_chunk(Type t, const float* x, Index n, std::byte* out) {
+  if (t != Type::IQ4_NL) {
+    quantize_row(t, x, n, out);
+    return;
+  }
+  const TypeInfo info = detail::checked_info(t, n, "ggml::quantize_chunk");
+  for (Index b = 0; b < n / info.block; ++b)
+    detail::quantize_iq4_nl_search(x + b * info.block, out + b * info.bytes);
 }
 
 /// ggml's dequantize_row_<t>: n / block blocks at in → n floats.
