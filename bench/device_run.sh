@@ -6,7 +6,9 @@
 # Writes logs and JSON under $OUT. `bash bench/device_run.sh seq` runs the sequence-code kernels
 # instead (issue #6): their conformance tests and bench_trellis's GEMV/GEMM cases;
 # `bash bench/device_run.sh act` the zero-point activation kernels (issue #7): the gemm_zp
-# conformance tests and bench_act (W4A4/W4A8/W2A8, n = 1 and 512, 1 and 16 threads).
+# conformance tests and bench_act (W4A4/W4A8/W2A8, n = 1 and 512, 1 and 16 threads);
+# `bash bench/device_run.sh ggml` llama.cpp's block types on the kernels (issue #8): every gemm
+# conformance test, then bench_ggml's GEMV and GEMM n = 512 for six types at 1 and 16 threads.
 
 set -u
 OUT=${OUT:-/tmp/out}
@@ -29,6 +31,10 @@ family_run() {  # <bench binary> <test filter> <benchmark filter> <output name>
 }
 if [ "${1:-}" = act ]; then
   family_run bench_act "[zp]" '^(Eigen/2/.*|Act/.*/2/.*)$' act
+fi
+if [ "${1:-}" = ggml ]; then
+  family_run bench_ggml "*" \
+    '^(Eigen/0|EigenGemm/0/512|(Gemv|Gemm)/.*/(q8_0|q4_0|q4_K|q2_K|q6_K|tq2_0)/0/(1|512/1|16|512/16))$' ggml
 fi
 if [ "${1:-}" = seq ]; then
   family_run bench_trellis "[trellis],[ccq]" \
