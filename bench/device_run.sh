@@ -34,7 +34,7 @@ if [ "${1:-}" = act ]; then
 fi
 if [ "${1:-}" = ggml ]; then
   family_run bench_ggml "*" \
-    '^(Eigen/0|EigenGemm/0/512|(Gemv|Gemm)/.*/(q8_0|q4_0|q4_K|q2_K|q6_K|tq2_0)/0/(1|512/1|16|512/16))$' ggml
+    '^((Eigen/0|EigenGemm/0/512)|(Gemv|Gemm)/.*/(q8_0|q4_0|q4_K|q2_K|q6_K|tq2_0)/0/(1|512/1|16|512/16))/real_time$' ggml
 fi
 if [ "${1:-}" = seq ]; then
   family_run bench_trellis "[trellis],[ccq]" \
