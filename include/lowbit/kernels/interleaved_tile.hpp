@@ -335,6 +335,12 @@ struct StepCodec<BitPlanes<NR, KB>> {
   }
 };
 
+/// The "no mid-block call" of the micro-kernels' block loops (whole-block groups); a callable
+/// rather than nullptr so the discarded call still parses under clang 14's nested lambdas.
+struct NoMid {
+  void operator()() const noexcept {}
+};
+
 /// Arguments of one micro-kernel call: one weight tile × one activation panel × a group range.
 struct TileArgs {
   const std::byte* codes = nullptr;    // the tile's first block
@@ -440,7 +446,7 @@ struct IntTile {
     // Σ c·q of block b into iacc; with kMid, mid() runs after the first half of its steps
     // (groups of half a block: the int16 partial sums are flushed there first).
     auto block = [&](Index b, Acc& iacc, auto&& mid) {
-      constexpr bool kMid = !std::is_same_v<std::decay_t<decltype(mid)>, std::nullptr_t>;
+      constexpr bool kMid = !std::is_same_v<std::decay_t<decltype(mid)>, NoMid>;
       const std::byte* blk = a.codes + b * kBlockBytes;
       const std::int32_t* xb = xs + b * kSteps * MR;
       prefetch_block<kBlockBytes>(blk);
@@ -533,7 +539,7 @@ struct IntTile {
         if constexpr (kSlices) {
           run_slices(a, xs, b0, b1, iacc[0]);
         } else {
-          for (Index b = b0; b < b1; ++b) block(b, iacc, nullptr);
+          for (Index b = b0; b < b1; ++b) block(b, iacc, NoMid{});
         }
         finish(g, iacc);
       }
@@ -678,7 +684,7 @@ struct FloatTile {
     };
     // Σ c·x and Σ x of block b; with kMid, mid() runs after the first half of its steps.
     auto block = [&](Index b, auto&& mid) {
-      constexpr bool kMid = !std::is_same_v<std::decay_t<decltype(mid)>, std::nullptr_t>;
+      constexpr bool kMid = !std::is_same_v<std::decay_t<decltype(mid)>, NoMid>;
       const std::byte* blk = a.codes + b * L::block_bytes(kBits);
       const float* xb = xs + b * kSteps * MR * 4;
       static_for<kSteps / Codec::kUnit>([&](auto uu) {
@@ -735,7 +741,7 @@ struct FloatTile {
         const Index b0 = g * a.group_blocks;
         const Index b1 = b0 + a.group_blocks < a.nblocks ? b0 + a.group_blocks : a.nblocks;
         zero();
-        for (Index b = b0; b < b1; ++b) block(b, nullptr);
+        for (Index b = b0; b < b1; ++b) block(b, NoMid{});
         finish(g);
       }
     }
