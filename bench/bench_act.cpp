@@ -250,8 +250,5 @@ int main(int argc, char** argv) {
   benchmark::RegisterBenchmark("Probe/kernel_vnni", probe_kernel, 0)->UseRealTime();
   benchmark::RegisterBenchmark("Probe/kernel_lut", probe_kernel, 1)->UseRealTime();
 #endif
-  benchmark::Initialize(&argc, argv);
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return lowbit::bench::run_registered(argc, argv);
 }

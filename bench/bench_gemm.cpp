@@ -58,9 +58,5 @@ int main(int argc, char** argv) {
 #else
   register_isa<isa::scalar, 8>();
 #endif
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return lowbit::bench::run_registered(argc, argv);
 }

@@ -60,10 +60,7 @@ void register_isa(bool with_stream) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  for (Index shape = 0; shape < 3; ++shape)
-    benchmark::RegisterBenchmark(("Eigen/" + std::to_string(shape)).c_str(), eigen_gemv, shape)
-        ->Unit(benchmark::kMillisecond)
-        ->UseRealTime();
+  register_eigen({0, 1, 2}, 0);
 #if LOWBIT_HAS_AVX512BW
   register_isa<isa::avx512bw, 16>(true);
 #endif
@@ -72,9 +69,5 @@ int main(int argc, char** argv) {
 #else
   register_isa<isa::scalar, 8>(true);
 #endif
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return lowbit::bench::run_registered(argc, argv);
 }

@@ -80,15 +80,7 @@ void register_isa() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  for (Index shape : {0, 2}) {
-    benchmark::RegisterBenchmark(("Eigen/" + std::to_string(shape)).c_str(), eigen_gemv, shape)
-        ->Unit(benchmark::kMillisecond)
-        ->UseRealTime();
-    benchmark::RegisterBenchmark(("EigenGemm/" + std::to_string(shape) + "/512").c_str(),
-                                 eigen_gemm, shape, Index{512})
-        ->Unit(benchmark::kMillisecond)
-        ->UseRealTime();
-  }
+  register_eigen({0, 2}, 512);
 #if LOWBIT_HAS_AVX512BW
   register_isa<isa::avx512bw, 16>();
 #elif LOWBIT_HAS_AVX2
@@ -96,9 +88,5 @@ int main(int argc, char** argv) {
 #else
   register_isa<isa::scalar, 8>();
 #endif
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return lowbit::bench::run_registered(argc, argv);
 }

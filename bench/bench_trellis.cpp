@@ -212,10 +212,5 @@ int main(int argc, char** argv) {
 #if LOWBIT_HAS_AVX2
   register_decode_isa<isa::avx2, 8>();
 #endif
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  bench::context();
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return lowbit::bench::run_registered(argc, argv, [] { lowbit::bench::context(); });
 }

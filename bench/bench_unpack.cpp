@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "lowbit/lowbit.hpp"
+#include "support/main.hpp"
 
 namespace {
 
@@ -62,9 +63,5 @@ int main(int argc, char** argv) {
 #if LOWBIT_HAS_AVX512BW
   register_isa<isa::avx512bw, 16>();
 #endif
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return lowbit::bench::run_registered(argc, argv);
 }

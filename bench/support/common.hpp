@@ -11,6 +11,7 @@
 
 #include <Eigen/Core>
 #include <cstdlib>
+#include <initializer_list>
 #include <memory>
 #include <random>
 #include <string>
@@ -19,6 +20,7 @@
 
 #include "lowbit/interop/eigen.hpp"
 #include "lowbit/lowbit.hpp"
+#include "main.hpp"
 
 namespace lowbit::bench {
 
@@ -231,6 +233,17 @@ void gemv_bench(benchmark::State& state, Index shape, int threads) {
     i = (i + 1) % c.w.size();
   }
   set_counters(state, sh, 1, c.bytes, c.bpw);
+}
+
+/// Registers Eigen's fp32 GEMV (Eigen/<shape>) for each shape, and its GEMM (EigenGemm/<shape>/
+/// <gemm_n>) too when gemm_n > 0: the baselines every ratio is taken against.
+inline void register_eigen(std::initializer_list<Index> shapes, Index gemm_n) {
+  for (Index shape : shapes) {
+    register_ms("Eigen/" + std::to_string(shape), eigen_gemv, shape);
+    if (gemm_n > 0)
+      register_ms("EigenGemm/" + std::to_string(shape) + "/" + std::to_string(gemm_n), eigen_gemm,
+                  shape, gemm_n);
+  }
 }
 
 /// lowbit::gemm (or gemm_f32) on n activation rows; rotating copies for n <= 32.

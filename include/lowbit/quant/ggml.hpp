@@ -774,37 +774,42 @@ inline int best_index_int8(int n, const std::int8_t* val, float x) noexcept {
   return x - static_cast<float>(val[mu - 1]) < static_cast<float>(val[mu]) - x ? mu - 1 : mu;
 }
 
+/// IQ4_NL's weighted fit of the levels nearest id·x (weights x²): Σw·q·x and Σw·q², and the
+/// levels' indices in L when L is not null (both IQ4_NL quantizers, in ggml's order).
+LOWBIT_GGML_EXACT_FN inline void iq4_nl_fit(const float* x, float id, float& sumqx, float& sumq2,
+                                            std::uint8_t* L) {
+  LOWBIT_GGML_EXACT_BODY
+  sumqx = 0;
+  sumq2 = 0;
+  for (int j = 0; j < 32; ++j) {
+    const int l = best_index_int8(16, kIq4nlValues, id * x[j]);
+    if (L != nullptr) L[j] = static_cast<std::uint8_t>(l);
+    const float q = static_cast<float>(kIq4nlValues[l]);
+    const float w = x[j] * x[j];
+    sumqx += w * q * x[j];
+    sumq2 += w * q * q;
+  }
+}
+
+inline void put_iq4_nl(std::byte* y, float d, const std::uint8_t* L) noexcept {
+  put_f16(y, d);
+  for (int j = 0; j < 16; ++j) y[2 + j] = static_cast<std::byte>(L[j] | L[16 + j] << 4);
+}
+
 /// IQ4_NL (d @0, qs[16] @2), quantize_row_iq4_nl_ref: d = max/-127 for the first assignment to
 /// the levels, then the weighted (x²) least-squares scale, no search. L carries over from the
 /// previous block of the same call for a block with max|x| < 1e-15, whose codes ggml never
 /// writes (../shared/data/ggml/README.md); lowbit starts a call with zeros there.
 LOWBIT_GGML_EXACT_FN inline void quantize_iq4_nl(const float* x, std::byte* y, std::uint8_t* L) {
   LOWBIT_GGML_EXACT_BODY
-  float amax = 0, max = 0;
-  for (int j = 0; j < 32; ++j) {
-    const float ax = std::fabs(x[j]);
-    if (ax > amax) {
-      amax = ax;
-      max = x[j];
-    }
-  }
+  const float max = signed_max(x, 32);
   float d = 0.0f;
-  if (!(amax < kGroupMaxEps)) {
-    d = max / static_cast<float>(kIq4nlValues[0]);
-    const float id = 1 / d;
-    float sumqx = 0, sumq2 = 0;
-    for (int j = 0; j < 32; ++j) {
-      const int l = best_index_int8(16, kIq4nlValues, id * x[j]);
-      L[j] = static_cast<std::uint8_t>(l);
-      const float q = static_cast<float>(kIq4nlValues[l]);
-      const float w = x[j] * x[j];
-      sumqx += w * q * x[j];
-      sumq2 += w * q * q;
-    }
+  if (!(std::fabs(max) < kGroupMaxEps)) {
+    float sumqx, sumq2;
+    iq4_nl_fit(x, 1 / (max / static_cast<float>(kIq4nlValues[0])), sumqx, sumq2, L);
     d = sumq2 > 0 ? sumqx / sumq2 : 0.0f;
   }
-  put_f16(y, d);
-  for (int j = 0; j < 16; ++j) y[2 + j] = static_cast<std::byte>(L[j] | L[16 + j] << 4);
+  put_iq4_nl(y, d, L);
 }
 
 /// IQ4_NL as llama-quantize makes it (ggml_quantize_chunk without an importance matrix:
@@ -814,45 +819,26 @@ LOWBIT_GGML_EXACT_FN inline void quantize_iq4_nl(const float* x, std::byte* y, s
 /// gets d = 0 and every code the level nearest 0 (index 8).
 LOWBIT_GGML_EXACT_FN inline void quantize_iq4_nl_search(const float* x, std::byte* y) {
   LOWBIT_GGML_EXACT_BODY
-  float amax = 0, max = 0;
-  for (int j = 0; j < 32; ++j) {
-    const float ax = std::fabs(x[j]);
-    if (ax > amax) {
-      amax = ax;
-      max = x[j];
-    }
-  }
+  const float max = signed_max(x, 32);
   float d = 0.0f;
-  if (!(amax < kGroupMaxEps)) {
-    auto fit = [&](float id, float& sumqx, float& sumq2) {
-      sumqx = 0;
-      sumq2 = 0;
-      for (int j = 0; j < 32; ++j) {
-        const float q =
-            static_cast<float>(kIq4nlValues[best_index_int8(16, kIq4nlValues, id * x[j])]);
-        const float w = x[j] * x[j];
-        sumqx += w * q * x[j];
-        sumq2 += w * q * q;
-      }
-    };
+  if (!(std::fabs(max) < kGroupMaxEps)) {
     float sumqx, sumq2;
-    fit(1 / (-max / static_cast<float>(kIq4nlValues[0])), sumqx, sumq2);
+    iq4_nl_fit(x, 1 / (-max / static_cast<float>(kIq4nlValues[0])), sumqx, sumq2, nullptr);
     d = sumqx / sumq2;
     float best = d * sumqx;
     for (int itry = -7; itry <= 7; ++itry) {
-      fit(static_cast<float>(itry + kIq4nlValues[0]) / max, sumqx, sumq2);
+      iq4_nl_fit(x, static_cast<float>(itry + kIq4nlValues[0]) / max, sumqx, sumq2, nullptr);
       if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
         d = sumqx / sumq2;
         best = d * sumqx;
       }
     }
   }
-  put_f16(y, d);
-  const float id = d != 0.0f ? 1 / d : 0.0f;
   std::uint8_t L[32];
+  const float id = d != 0.0f ? 1 / d : 0.0f;
   for (int j = 0; j < 32; ++j)
     L[j] = static_cast<std::uint8_t>(best_index_int8(16, kIq4nlValues, id * x[j]));
-  for (int j = 0; j < 16; ++j) y[2 + j] = static_cast<std::byte>(L[j] | L[16 + j] << 4);
+  put_iq4_nl(y, d, L);
 }
 
 /// A block as ggml's dequantizer reads it. Value j is scale[g]·level[j] with g = j / group, and,
