@@ -162,3 +162,44 @@ TEST_CASE("ggml schemes: wrong sizes, non-finite scales and TQ2_0's code 3 are e
           PackedMatrix<ggml::SchemeOf<ggml::Type::Q8_0>::Scheme, PerGroup<32>, Plain>(2, 33)),
       Error);
 }
+
+TEST_CASE("ggml schemes: lowbit's ternarization in front of TQ1_0 / TQ2_0", "[io][ggml]") {
+  // QUANTIZERS.md §5 pitfalls, table E: ggml's TQ quantizer on continuous N(0,1) weights gives
+  // NMSE 0.65; a ternarizer first (TWN: 0.19163, the optimum 0.19017) is what the formats need.
+  const Index rows = 16, cols = 1024;
+  const auto w = test::gaussian(static_cast<std::size_t>(rows * cols), 91);
+  const MatrixView<const float> wv(w.data(), rows, cols);
+  auto nmse = [&](ggml::Type t, const std::vector<std::byte>& b) {
+    std::vector<float> y(w.size());
+    ggml::dequantize_row(t, b.data(), rows * cols, y.data());
+    double e = 0.0, s = 0.0;
+    for (std::size_t i = 0; i < w.size(); ++i) {
+      e += (static_cast<double>(y[i]) - w[i]) * (static_cast<double>(y[i]) - w[i]);
+      s += static_cast<double>(w[i]) * w[i];
+    }
+    return e / s;
+  };
+  std::vector<std::byte> raw(static_cast<std::size_t>(rows * cols / 256 * 66));
+  ggml::quantize_row(ggml::Type::TQ2_0, w.data(), rows * cols, raw.data());
+  const double raw_nmse = nmse(ggml::Type::TQ2_0, raw);
+  const auto twn = ggml::ternarize_to_ggml<ggml::Type::TQ2_0>(wv, calib::TernaryMethod::kTwn);
+  const auto opt1 = ggml::ternarize_to_ggml<ggml::Type::TQ1_0>(wv);
+  const auto opt2 = ggml::ternarize_to_ggml<ggml::Type::TQ2_0>(wv);
+  INFO("ggml's path " << raw_nmse << ", TWN " << nmse(ggml::Type::TQ2_0, twn) << ", optimal "
+                      << nmse(ggml::Type::TQ2_0, opt2));
+  CHECK(raw_nmse > 0.6);
+  CHECK(nmse(ggml::Type::TQ2_0, twn) < 0.20);
+  CHECK(nmse(ggml::Type::TQ2_0, opt2) < 0.20);
+  CHECK(nmse(ggml::Type::TQ1_0, opt1) == nmse(ggml::Type::TQ2_0, opt2));  // the same trits and d
+  // The blocks decode to the ternarized matrix's values, and convert back to it.
+  const auto m = calib::ternarize<f16, PerGroup<256>>(wv, calib::TernaryMethod::kOptimal);
+  std::vector<float> y(w.size()), want(w.size());
+  ggml::dequantize_row(ggml::Type::TQ1_0, opt1.data(), rows * cols, y.data());
+  dequantize(m, MatrixView<float>(want.data(), rows, cols));
+  CHECK(std::memcmp(y.data(), want.data(), y.size() * sizeof(float)) == 0);
+  CHECK(ggml::to_ggml<ggml::Type::TQ1_0>(ggml::to_packed<ggml::Type::TQ1_0>(opt1, rows, cols)) ==
+        opt1);
+  CHECK_THROWS_AS(
+      ggml::ternarize_to_ggml<ggml::Type::TQ2_0>(MatrixView<const float>(w.data(), rows, 1000)),
+      Error);
+}

@@ -34,14 +34,16 @@
 // and group; the 16-value sub-blocks of Q2_K, Q3_K and Q6_K are groups of half a kernel block,
 // which Interleaved's kernels finish in the middle of the block.
 //
-// to_ggml writes a Plain matrix of the scheme of Q8_0, Q4_0, Q5_0, Q4_1 or Q5_1 back as ggml
-// blocks (from any lowbit quantizer: clip search, GPTQ, …), so llama.cpp runs lowbit's fits.
+// to_ggml writes a Plain matrix of the scheme of Q8_0, Q4_0, Q5_0, Q4_1, Q5_1, TQ1_0 or TQ2_0
+// back as ggml blocks (from any lowbit quantizer: clip search, GPTQ, …), so llama.cpp runs
+// lowbit's fits; ternarize_to_ggml puts lowbit's ternarization in front of the TQ formats.
 #pragma once
 
 #include <cstring>
 #include <span>
 #include <vector>
 
+#include "lowbit/calib/ternary_threshold.hpp"
 #include "lowbit/core/error.hpp"
 #include "lowbit/pack/interleaved.hpp"
 #include "lowbit/pack/packed_matrix.hpp"
@@ -180,37 +182,55 @@ PackedOf<T> to_packed(std::span<const std::byte> data, Index rows, Index cols) {
 }
 
 /// The ggml blocks of a Plain matrix of type T's scheme and group, for T in Q8_0, Q4_0, Q5_0,
-/// Q4_1, Q5_1 (rows × cols / 32 blocks, row-major): to_packed's inverse, byte for byte. Any
-/// lowbit fit of that scheme is a valid block (codes and fp16 parameters are what the block
-/// stores), so llama.cpp runs it. Throws Error if cols is not a multiple of 32.
+/// Q4_1, Q5_1, TQ1_0, TQ2_0 (rows × cols / block blocks, row-major): to_packed's inverse, byte
+/// for byte. Any lowbit fit of that scheme is a valid block (codes and fp16 parameters are what
+/// the block stores), so llama.cpp runs it. Throws Error if cols is not a multiple of the block.
 template <Type T>
 requires(T == Type::Q8_0 || T == Type::Q4_0 || T == Type::Q5_0 || T == Type::Q4_1 ||
-         T == Type::Q5_1) std::vector<std::byte> to_ggml(const PackedOf<T>& m) {
+         T == Type::Q5_1 || T == Type::TQ1_0 ||
+         T == Type::TQ2_0) std::vector<std::byte> to_ggml(const PackedOf<T>& m) {
   using S = typename SchemeOf<T>::Scheme;
   const TypeInfo info = *type_info(static_cast<std::uint32_t>(T));
-  if (m.cols() % 32 != 0)
+  const Index qk = info.block;
+  if (m.cols() % qk != 0)
     lowbit::detail::fail("ggml::to_ggml: ", m.cols(), " columns are not whole ", info.name,
-                         " blocks of 32");
-  const Index blocks = m.cols() / 32;
+                         " blocks of ", qk);
+  const Index blocks = m.cols() / qk;
   std::vector<std::byte> out(static_cast<std::size_t>(
       lowbit::detail::checked_mul(m.rows() * blocks, info.bytes, "ggml::to_ggml")));
   for (Index r = 0; r < m.rows(); ++r)
     for (Index b = 0; b < blocks; ++b) {
       std::byte* y = out.data() + (r * blocks + b) * info.bytes;
-      const typename S::Params& p = m.params_at(r, 32 * b);
-      int q[32];
-      for (int j = 0; j < 32; ++j) q[j] = static_cast<int>(m.code(r, 32 * b + j));
-      detail::put_f16_bits(y, p.scale);
-      if constexpr (T == Type::Q8_0) {
-        for (int j = 0; j < 32; ++j)
-          y[2 + j] = static_cast<std::byte>(q[j] ^ 0x80);  // int8 q = code - 128
+      const typename S::Params& p = m.params_at(r, qk * b);
+      int q[256];
+      for (Index j = 0; j < qk; ++j) q[j] = static_cast<int>(m.code(r, qk * b + j));
+      if constexpr (T == Type::TQ1_0 || T == Type::TQ2_0) {
+        detail::put_tq(T, q, p.alpha, y);  // code = trit
+      } else if constexpr (T == Type::Q8_0) {
+        detail::put_f16_bits(y, p.scale);
+        for (int j = 0; j < 32; ++j) y[2 + j] = static_cast<std::byte>(q[j] ^ 0x80);  // code - 128
       } else {
         constexpr bool kMin = T == Type::Q4_1 || T == Type::Q5_1;
+        detail::put_f16_bits(y, p.scale);
         if constexpr (kMin) detail::put_f16_bits(y + 2, p.min);
         detail::put_nibbles(q, y + (kMin ? 4 : 2), T == Type::Q5_0 || T == Type::Q5_1);
       }
     }
   return out;
+}
+
+/// TQ1_0 / TQ2_0 blocks of w (rows × cols, cols a multiple of 256) ternarized by lowbit first:
+/// calib::ternarize<f16, PerGroup<256>>(w, method), then to_ggml. ggml's own TQ quantizer
+/// (d = absmax, trits rint(x/d)) expects weights that are already ternary; on continuous ones
+/// it zeroes almost everything (QUANTIZERS.md §5 pitfalls: NMSE 0.65 on N(0,1), where TWN or the
+/// optimal threshold give 0.19).
+template <Type T>
+requires(T == Type::TQ1_0 || T == Type::TQ2_0) std::vector<std::byte> ternarize_to_ggml(
+    MatrixView<const float> w, calib::TernaryMethod method = calib::TernaryMethod::kOptimal) {
+  if (w.cols() % 256 != 0)
+    lowbit::detail::fail("ggml::ternarize_to_ggml: ", w.cols(),
+                         " columns are not whole blocks of 256");
+  return to_ggml<T>(calib::ternarize<f16, PerGroup<256>>(w, method));
 }
 
 }  // namespace lowbit::ggml
