@@ -94,13 +94,14 @@ Model model_from_gguf(const io::GgufFile& f, int min_seq_len, bool float_activat
 
 io::GgufFile gguf_with_fits(const io::GgufFile& in, const Policy& p, const QuantizedModel& q) {
   using lowbit::detail::fail;
-  ggml::Type base;
   if (p.family != Family::kInteger || p.group != 32 || p.rot ||
       !((p.bits == 4) || (p.bits == 8 && p.symmetric)))
     fail("gguf_with_fits: policy '", p.name,
          "' is not one of ggml's schemes (sym4-g32: Q4_0, asym4-g32: Q4_1, sym8-g32: Q8_0; no "
          "-rot)");
-  base = p.bits == 8 ? ggml::Type::Q8_0 : p.symmetric ? ggml::Type::Q4_0 : ggml::Type::Q4_1;
+  const ggml::Type base = p.bits == 8   ? ggml::Type::Q8_0
+                          : p.symmetric ? ggml::Type::Q4_0
+                                        : ggml::Type::Q4_1;
   io::GgufFile out = io::quantize_like_llama_cpp(in, base);
   if (q.tensors.size() != static_cast<std::size_t>(7 * q.config.n_layers))
     fail("gguf_with_fits: ", q.tensors.size(), " quantized matrices for ", q.config.n_layers,
