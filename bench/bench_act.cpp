@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// bench/bench_act.cpp: low-bit activations (issue #7): GEMM/GEMV with zero-point activation
+// bench/bench_act.cpp: low-bit activations: GEMM/GEMV with zero-point activation
 // codes (gemm_zp: W4A4, W4A8, W2A8) against the symmetric int8 path (gemm_int8: W4A8, W2A8) on
 // the same weights, in the same binary and run, with Eigen fp32 as the common baseline.
 //
@@ -12,7 +12,7 @@
 //   Act/<W?A?_kind>/<shape>/<n>/<threads>       kind: sym (gemm_int8) or zp (gemm_zp)
 //   Probe/<vnniN|lut|mixE|kernel_vnni|kernel_lut> throughput probes (AVX-512 VNNI+VBMI)
 //
-// The probes back issue #7's speed finding (bench/RESULTS.md, "bench_act"). vpdpbusd multiplies
+// The probes back the W4A4 speed finding (bench/RESULTS.md, "bench_act"). vpdpbusd multiplies
 // bytes, 64 products per zmm instruction whether the codes are 4- or 8-bit, so W4A4 on the int8
 // micro-kernels runs at W4A8's speed. The one route that exploits 4-bit activations is a
 // T-MAC-style lookup: a 64-entry table of the sums of 6 activations (<= 90, a byte only because

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// bench/bench_bt.cpp: binary and ternary weights (issue #5) against Eigen fp32 and a stream of
+// bench/bench_bt.cpp: binary and ternary weights against Eigen fp32 and a stream of
 // the same packed bytes, in the same binary and run.
 //
 // Cases (shape 0 = m 4096, k 14336 and shape 2 = 4096², 1 and 2 threads; LOWBIT_BENCH_THREADS):

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// bench/bench_lut.cpp: the table-lookup experiment of issue #5 — a T-MAC / bitnet.cpp-style
+// bench/bench_lut.cpp: the table-lookup experiment — a T-MAC / bitnet.cpp-style
 // lookup GEMV for 2-bit ternary weights against lowbit's multiply-add kernel, same weights, same
 // int8 activations, same run. Not a library kernel: it exists to decide which one lowbit keeps.
 //

@@ -4,8 +4,6 @@
 // Throughput is GB/s of fp32 input (SetBytesProcessed = 4 bytes per weight), 1 thread, on a
 // 4096 x 4096 matrix (64 MiB of fp32, larger than the last-level cache). The in-run baseline is
 // a loop that only streams the same fp32 bytes (sums them), i.e. the memory-bound ceiling.
-// Goal (issue #2): signed-max 4-bit g32 RTN >= 2x llama.cpp's quantize_row_q4_0 (2.0 GB/s on the
-// reference machine kind), so >= 4 GB/s.
 #include <benchmark/benchmark.h>
 
 #include <random>

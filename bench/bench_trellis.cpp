@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-// bench/bench_trellis.cpp: the trellis and convolutional codes of issue #6 — accuracy on 2^20
+// bench/bench_trellis.cpp: the trellis and convolutional codes — accuracy on 2^20
 // i.i.d. N(0, 1) samples (fixed seed) and encoding speed.
 //
 //   Nmse/<code>/<threads>     4096 × 256 samples, L = 16, K = 2, groups of 256 (one f16 scale
 //                             each: 2.0625 bpw); counters: nmse, weights_per_s (encoding)
-//   Encode4096/<code>/<threads>  a whole 4096 × 4096 matrix (the issue's ≤ 10 minute goal)
+//   Encode4096/<code>/<threads>  a whole 4096 × 4096 matrix (the offline encode time)
 //   Small/<threads>           64 × 256 (the CI smoke run)
 //   Wint2/<threads>, Wint25/<threads>   CCQ WINT2 / WINT2.5 (calib/ccq.hpp, default options) on
 //                             256 × 4096 samples; bpw counts what lowbit stores (WINT2: the

@@ -4,10 +4,10 @@
 # conformance tests on every ISA the CPU has, the runtime-dispatch example, then AVX-512 vs AVX2
 # GEMV/GEMM per core, GEMM n = 512 at 1 and 16 threads, and the thread-scaling ceiling probe.
 # Writes logs and JSON under $OUT. `bash bench/device_run.sh seq` runs the sequence-code kernels
-# instead (issue #6): their conformance tests and bench_trellis's GEMV/GEMM cases;
-# `bash bench/device_run.sh act` the zero-point activation kernels (issue #7): the gemm_zp
+# instead: their conformance tests and bench_trellis's GEMV/GEMM cases;
+# `bash bench/device_run.sh act` the zero-point activation kernels: the gemm_zp
 # conformance tests and bench_act (W4A4/W4A8/W2A8, n = 1 and 512, 1 and 16 threads);
-# `bash bench/device_run.sh ggml` llama.cpp's block types on the kernels (issue #8): every gemm
+# `bash bench/device_run.sh ggml` llama.cpp's block types on the kernels: every gemm
 # conformance test, then bench_ggml's GEMV and GEMM n = 512 for six types at 1 and 16 threads.
 
 set -u

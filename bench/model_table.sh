@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# bench/model_table.sh BUILD_DIR [OUT.jsonl]: the stories260K policy table of the README (issue
-# #4 protocol): every policy evaluated with lowbit-eval on the first 1,000 documents of
+# bench/model_table.sh BUILD_DIR [OUT.jsonl]: the stories260K policy table of bench/RESULTS.md: every policy evaluated with lowbit-eval on the first 1,000 documents of
 # tinystories_val.tok512.ascii.i32, calibrated on the last 1,000 documents of
 # tinystories_val.tok512.i32, int8 activations, 2 threads. Prints one JSON line per policy and
 # a markdown table at the end.

@@ -1,37 +1,36 @@
 # SPDX-License-Identifier: Apache-2.0
-# LowbitIsa.cmake: ISA flags for targets that use lowbit, and the host's ISA list.
+# LowbitIsa.cmake: choosing the ISA of a target that uses lowbit, and the host's ISA list.
 #
-# lowbit never puts -m/-march flags on its INTERFACE target: the ISA is the consumer's choice.
-#   lowbit_target_isa(<target> native|avx512|avx2|sse4_2|neon|scalar)
-# adds PRIVATE flags to <target>; `scalar` defines LOWBIT_FORCE_SCALAR so that isa::best is the
-# scalar reference path even when the compiler could vectorize.
+# lowbit::lowbit carries the ISA flags itself (CMakeLists.txt): a target that links it compiles
+# with -march=native unless it says otherwise, so the kernels are the best the build machine has.
+#   lowbit_target_isa(<target> native|avx512|avx2|sse4_2|neon|scalar|baseline)
+# sets <target>'s LOWBIT_ISA property, which lowbit::lowbit's generator expressions read:
+#   native    -march=native (the default)
+#   avx512    x86-64-v4 + VNNI + F16C + FMA      avx2  x86-64-v3      sse4_2  x86-64-v2
+#   neon      armv8.2-a+dotprod
+#   scalar    LOWBIT_FORCE_SCALAR: every kernel runs the scalar reference (the oracle)
+#   baseline  no flag: the toolchain's own flags decide, on purpose (runtime-dispatch TUs, cross
+#             builds); silences the warning kernels/select.hpp gives a TU without AVX2
 include_guard(GLOBAL)
 
+set(LOWBIT_ISAS native avx512 avx2 sse4_2 neon scalar baseline)
+
 function(lowbit_target_isa target isa)
-  if(isa STREQUAL "native")
-    target_compile_options(${target} PRIVATE -march=native)
-    if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND "avx512f" IN_LIST LOWBIT_HOST_ISAS)
-      # GCC 12's own avx512fintrin.h raises false -W(maybe-)uninitialized warnings when Eigen or
-      # xsimd inline its intrinsics (DEPS.md §2c); they point into GCC's header, not our code.
+  if(NOT isa IN_LIST LOWBIT_ISAS)
+    message(FATAL_ERROR "lowbit_target_isa: unknown ISA '${isa}' (one of: ${LOWBIT_ISAS})")
+  endif()
+  set_target_properties(${target} PROPERTIES LOWBIT_ISA ${isa})
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND
+     (isa STREQUAL "avx512" OR (isa STREQUAL "native" AND "avx512f" IN_LIST LOWBIT_HOST_ISAS)))
+    # GCC 12's own avx512fintrin.h raises false -W(maybe-)uninitialized warnings when Eigen or
+    # xsimd inline its intrinsics; they point into GCC's header, not our code. lowbit's own
+    # targets only: a consumer's warnings are the consumer's.
+    get_target_property(_type ${target} TYPE)
+    if(_type STREQUAL "INTERFACE_LIBRARY")
+      target_compile_options(${target} INTERFACE -Wno-maybe-uninitialized -Wno-uninitialized)
+    else()
       target_compile_options(${target} PRIVATE -Wno-maybe-uninitialized -Wno-uninitialized)
     endif()
-  elseif(isa STREQUAL "avx512")
-    # x86-64-v4 = F/CD/DQ/BW/VL; VNNI on top (xsimd 8.1 needs all of F/CD/DQ/BW for batch<int8_t>).
-    target_compile_options(${target} PRIVATE -march=x86-64-v4 -mavx512vnni -mf16c -mfma)
-    if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
-      # GCC 12's own avx512fintrin.h raises false -W(maybe-)uninitialized warnings (DEPS.md §2c).
-      target_compile_options(${target} PRIVATE -Wno-maybe-uninitialized -Wno-uninitialized)
-    endif()
-  elseif(isa STREQUAL "avx2")
-    target_compile_options(${target} PRIVATE -march=x86-64-v3)
-  elseif(isa STREQUAL "sse4_2")
-    target_compile_options(${target} PRIVATE -march=x86-64-v2)
-  elseif(isa STREQUAL "neon")
-    target_compile_options(${target} PRIVATE -march=armv8.2-a+dotprod)
-  elseif(isa STREQUAL "scalar")
-    target_compile_definitions(${target} PRIVATE LOWBIT_FORCE_SCALAR=1)
-  else()
-    message(FATAL_ERROR "lowbit_target_isa: unknown ISA '${isa}'")
   endif()
 endfunction()
 
@@ -40,7 +39,7 @@ endfunction()
 if(NOT DEFINED LOWBIT_HOST_ISAS AND EXISTS /proc/cpuinfo)
   file(STRINGS /proc/cpuinfo _lowbit_flags REGEX "^flags" LIMIT_COUNT 1)
   set(LOWBIT_HOST_ISAS "")
-  foreach(f sse4_2 avx2 fma f16c avx512f avx512bw avx512vl avx512_vnni avx_vnni avx512_bf16
+  foreach(f sse4_2 avx2 fma f16c avx512f avx512cd avx512dq avx512bw avx512vl avx512_vnni avx_vnni avx512_bf16
             avx512_fp16 avx512_vpopcntdq amx_int8)
     if(_lowbit_flags MATCHES "[ \t]${f}( |$)")
       list(APPEND LOWBIT_HOST_ISAS ${f})
@@ -77,7 +76,10 @@ function(lowbit_add_dispatch_library name)
       lowbit_target_isa(${obj} avx512)
     elseif(isa STREQUAL "neon64")
       lowbit_target_isa(${obj} neon)
-    elseif(NOT isa STREQUAL "scalar")
+    elseif(isa STREQUAL "scalar")
+      # The baseline flags on purpose: this object is what a CPU without SSE4.2 runs.
+      lowbit_target_isa(${obj} baseline)
+    else()
       lowbit_target_isa(${obj} ${isa})
     endif()
     target_compile_definitions(${obj} PRIVATE LOWBIT_DISPATCH_ISA=lowbit::isa::${isa})

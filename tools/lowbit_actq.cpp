@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // tools/lowbit_actq.cpp: layer-output SNR of activation quantizers on a llama2.c model's
-// recorded layer inputs (issue #7): calibrate on one set of documents, measure on another.
+// recorded layer inputs: calibrate on one set of documents, measure on another.
 //
-// usage: lowbit-actq --model M.bin --calib-tokens C.i32 --tokens T.i32 [--calib-docs N]
+// usage: lowbit-actq --model M(.bin|.gguf) --calib-tokens C.i32 --tokens T.i32 [--calib-docs N]
 //                    [--docs N] [--bits B] [--stride S] [--gate-fraction F] [--threads N]
 // For every linear layer (inputs recorded from the fp32 model, every S-th token) it prints
 // SNR = 10·log10(Σ‖W·x‖² / Σ‖W·(x̂ - x)‖²) in dB on the evaluation documents for: static
@@ -11,6 +11,7 @@
 // then the means over layers and the gate's gain on the gated layers. Calibration: the last
 // --calib-docs (1000) documents of --calib-tokens; evaluation: the first --docs (1000) of
 // --tokens (llama/activations.hpp). Exit status 0, 2 on a usage error, 1 on other errors.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -23,7 +24,8 @@
 namespace {
 
 constexpr const char* kUsage =
-    "usage: lowbit-actq --model M.bin --calib-tokens C.i32 --tokens T.i32 [--calib-docs N]\n"
+    "usage: lowbit-actq --model M(.bin|.gguf) --calib-tokens C.i32 --tokens T.i32 [--calib-docs "
+    "N]\n"
     "                   [--docs N] [--bits B] [--stride S] [--gate-fraction F] [--threads N]\n";
 
 }  // namespace
@@ -49,12 +51,16 @@ int main(int argc, char** argv) {
     const int threads = static_cast<int>(args.num("--threads", 1, 1, 1024));
     try {
       const auto t0 = std::chrono::steady_clock::now();
-      const io::Llama2cModel ckpt = io::load_llama2c(args.str("--model"));
       auto docs = llama::load_documents(args.str("--tokens"));
       if (static_cast<std::size_t>(docs_limit) < docs.size())
         docs.resize(static_cast<std::size_t>(docs_limit));
       const auto calib =
           llama::load_calibration(args.str("--calib-tokens"), static_cast<std::size_t>(calib_docs));
+      std::size_t longest = 0;
+      for (const auto& d : docs) longest = std::max(longest, d.size());
+      for (const auto& d : calib) longest = std::max(longest, d.size());
+      const io::Llama2cModel ckpt =
+          llama::load_checkpoint(args.str("--model"), static_cast<int>(longest));
       const llama::Model fp = llama::Model::from_llama2c(ckpt);
       Context ctx(threads);
       const llama::ActRecording rc = llama::record_activations(fp, calib, stride, ctx);

@@ -42,9 +42,8 @@ constexpr const char* kUsage =
     "                   [--docs N] [--threads N] [--calib-tokens C.i32] [--calib-docs N]\n"
     "                   [--float-activations] [--act NAME] [--act-gate-fraction F] [--json]\n"
     "                   [--ref R(.bin|.gguf)] [--kernels]\n"
-    "  NAME: <sym|asym><2|3|4|8>-g<32|64>[-clip][-ls][-imp][-gptq][-rot][-seq][-e2e], e.g. "
-    "sym4-g32-clip-ls-gptq-e2e\n"
-    "  --act: a<bits>-<absmax|absmax-static|minmax|minmax-static|db|db-grid|dbgate>, e.g. a4-db\n";
+    "  --act: a<bits>-<absmax|absmax-static|minmax|minmax-static|db|db-grid|dbgate>, e.g. a4-db\n"
+    "         (all but absmax and minmax, the per-token ones, need --calib-tokens)\n";
 
 }  // namespace
 
@@ -58,6 +57,7 @@ int main(int argc, char** argv) {
         {"--float-activations", "--kernels", "--json", "--help", "-h"});
     if (args.has("--help") || args.has("-h")) {
       std::fputs(kUsage, stdout);
+      std::fputs(llama::kPolicyHelp, stdout);
       return 0;
     }
     if (!args.has("--model") || !args.has("--tokens"))
@@ -93,17 +93,11 @@ int main(int argc, char** argv) {
       for (const auto& d : docs) longest = std::max(longest, d.size());
       const std::string& mpath = args.str("--model");
       const bool gguf = tools::ends_with(mpath, ".gguf");
-      const io::Llama2cModel ckpt =
-          gguf ? io::llama_from_gguf(io::load_gguf(mpath), static_cast<int>(longest))
-               : io::load_llama2c(mpath);
+      const io::Llama2cModel ckpt = llama::load_checkpoint(mpath, static_cast<int>(longest));
       // --ref: the fp32 model KL and top-1 are measured against (default: --model itself).
       std::optional<io::Llama2cModel> ref_ckpt;
-      if (args.has("--ref")) {
-        const std::string& rp = args.str("--ref");
-        ref_ckpt = tools::ends_with(rp, ".gguf")
-                       ? io::llama_from_gguf(io::load_gguf(rp), static_cast<int>(longest))
-                       : io::load_llama2c(rp);
-      }
+      if (args.has("--ref"))
+        ref_ckpt = llama::load_checkpoint(args.str("--ref"), static_cast<int>(longest));
       const llama::Model ref = llama::Model::from_llama2c(ref_ckpt ? *ref_ckpt : ckpt);
       Context ctx(threads);
       // --act: calibrate on the fp32 model's layer inputs, then wrap a model's layers.
@@ -138,15 +132,14 @@ int main(int argc, char** argv) {
         name = mpath.substr(mpath.find_last_of('/') + 1);
       }
       if (args.has("--quantized")) {
-        const llama::QuantizedModel q =
-            llama::from_archive(io::Archive::load(args.str("--quantized")));
-        const io::Llama2cConfig& a = q.config;
-        const io::Llama2cConfig& b = ckpt.config;
-        if (a.dim != b.dim || a.hidden_dim != b.hidden_dim || a.n_layers != b.n_layers ||
-            a.n_heads != b.n_heads || a.n_kv_heads != b.n_kv_heads ||
-            a.vocab_size != b.vocab_size || a.seq_len != b.seq_len)
+        llama::QuantizedModel q = llama::from_archive(io::Archive::load(args.str("--quantized")));
+        const std::string diff = llama::config_mismatch(q.config, ckpt.config);
+        if (!diff.empty())
           lowbit::detail::fail("'", args.str("--quantized"), "' is not a quantization of '",
-                               args.str("--model"), "' (configurations differ)");
+                               args.str("--model"), "' (", diff, ")");
+        // The context is the documents', as for the --model itself (a GGUF says 128 for a
+        // model trained at 512; its archive keeps that number).
+        q.config.seq_len = std::max(q.config.seq_len, ckpt.config.seq_len);
         llama::Model m = llama::build_model(q, float_acts);
         bpw = llama::model_bpw(q);
         name = q.policy;
@@ -188,6 +181,11 @@ int main(int argc, char** argv) {
         r = llama::evaluate(ref, ref, docs, ctx);
       }
       if (act) name += " " + act->name;
+      if (r.cut_docs > 0)
+        std::fprintf(stderr,
+                     "lowbit-eval: note: %lld documents are longer than the model's context; "
+                     "their %lld tokens past it are not scored\n",
+                     static_cast<long long>(r.cut_docs), static_cast<long long>(r.cut_tokens));
       const double secs =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       if (args.has("--json")) {

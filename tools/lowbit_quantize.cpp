@@ -25,6 +25,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,9 +41,8 @@ constexpr const char* kUsage =
     "usage: lowbit-quantize --model IN(.bin|.safetensors|.gguf) --policy NAME --out "
     "OUT(.lowbit|.gguf)\n"
     "                       [--calib-tokens C.i32] [--calib-docs N] [--threads N] [--seed N]\n"
-    "                       [--keep A,B,...]\n"
-    "  NAME: <sym|asym><2|3|4|8>-g<32|64>[-clip][-ls][-imp][-gptq][-rot][-seq][-e2e], e.g. "
-    "asym2-g64-clip-ls-gptq-rot-e2e; for --out X.gguf: ggml-<q4_0|q4_1|q5_0|q5_1|q8_0>, or\n"
+    "                       [--keep A,B,...] [--allow-requantize]\n"
+    "  --out X.gguf: ggml-<q4_0|q4_1|q5_0|q5_1|q8_0> (llama-quantize's own file), or\n"
     "  sym4-g32..., asym4-g32..., sym8-g32... (lowbit's fits as Q4_0, Q4_1, Q8_0 blocks)\n";
 
 using lowbit::llama::QuantizedTensor;
@@ -85,6 +85,23 @@ class Reporter {
   bool calibrated_;
 };
 
+/// Refuses a GGUF without tensors, and one whose matrices are already block-quantized unless
+/// --allow-requantize says so (llama-quantize's rule: quantizing decoded Q4_0 values again
+/// compounds both errors).
+void check_gguf_input(const lowbit::io::GgufFile& g, const std::string& path, bool requantize) {
+  using lowbit::ggml::Type;
+  if (g.tensors.empty()) lowbit::detail::fail("'", path, "' holds no tensors");
+  if (requantize) return;
+  for (const auto& t : g.tensors) {
+    const auto type = static_cast<Type>(t.type);
+    if (t.ne.size() >= 2 && type != Type::F32 && type != Type::F16 && type != Type::BF16)
+      lowbit::detail::fail(
+          "'", path, "': tensor '", t.name, "' is already ",
+          lowbit::ggml::type_info(t.type) ? lowbit::ggml::type_info(t.type)->name : "quantized",
+          "; quantize an F32/F16/BF16 file, or pass --allow-requantize");
+  }
+}
+
 std::vector<std::string> split(const std::string& s) {
   std::vector<std::string> out;
   std::size_t i = 0;
@@ -106,9 +123,10 @@ int main(int argc, char** argv) {
     const tools::Args args(argc, argv,
                            {"--model", "--policy", "--out", "--calib-tokens", "--calib-docs",
                             "--threads", "--seed", "--keep"},
-                           {"--help", "-h"});
+                           {"--help", "-h", "--allow-requantize"});
     if (args.has("--help") || args.has("-h")) {
       std::fputs(kUsage, stdout);
+      std::fputs(llama::kPolicyHelp, stdout);
       return 0;
     }
     if (!args.has("--model") || !args.has("--policy") || !args.has("--out"))
@@ -126,8 +144,9 @@ int main(int argc, char** argv) {
         throw tools::UsageError{"--out X.gguf needs an F32/F16 GGUF --model"};
       if (it != std::end(kTypes)) {
         try {
-          const io::GgufFile q =
-              io::quantize_like_llama_cpp(io::load_gguf(args.str("--model")), it->second);
+          const io::GgufFile gin = io::load_gguf(args.str("--model"));
+          check_gguf_input(gin, args.str("--model"), args.has("--allow-requantize"));
+          const io::GgufFile q = io::quantize_like_llama_cpp(gin, it->second);
           const std::vector<std::byte> image = io::write_gguf(q);
           io::write_file(image, args.str("--out"));
           std::printf("%s: %s, %zu tensors, %zu bytes\n", args.str("--out").c_str(), name.c_str(),
@@ -165,8 +184,12 @@ int main(int argc, char** argv) {
       std::vector<std::byte> image;
       double bits = 0.0, weights = 0.0;
       if (!safetensors) {
-        const io::Llama2cModel ckpt =
-            gguf_in ? io::llama_from_gguf(io::load_gguf(in)) : io::load_llama2c(in);
+        std::optional<io::GgufFile> gin;
+        if (gguf_in) {
+          gin = io::load_gguf(in);
+          check_gguf_input(*gin, in, args.has("--allow-requantize"));
+        }
+        const io::Llama2cModel ckpt = gin ? io::llama_from_gguf(*gin) : io::load_llama2c(in);
         std::vector<std::vector<int>> calib;
         if (args.has("--calib-tokens")) {
           calib = llama::load_calibration(args.str("--calib-tokens"),
@@ -183,7 +206,7 @@ int main(int argc, char** argv) {
             });
         rep.done();
         if (gguf_out) {
-          image = io::write_gguf(llama::gguf_with_fits(io::load_gguf(in), p, q));
+          image = io::write_gguf(llama::gguf_with_fits(*gin, p, q));
         } else {
           archive = llama::to_archive(q);
         }
@@ -208,6 +231,11 @@ int main(int argc, char** argv) {
         for (const auto& [name, t] : tensors) n_quant += quantized(name, t);
         Reporter rep(false);
         for (const auto& [name, t] : tensors) {
+          // Every tensor, kept or quantized, is checked here, so an error names it.
+          const Index rows = t.shape.empty() ? 1 : t.shape[0];
+          const Index cols = rows > 0 ? t.numel() / rows : 0;
+          check_finite(MatrixView<const float>(t.data.data(), rows, cols),
+                       "safetensors: tensor '" + name + "'");
           if (quantized(name, t)) {
             const MatrixView<const float> w(t.data.data(), t.shape[0], t.shape[1]);
             const QuantizedTensor q = llama::quantize_tensor(w, p, nullptr, seed + i);
@@ -218,8 +246,6 @@ int main(int argc, char** argv) {
             bits += q.bpw * static_cast<double>(t.numel());
             weights += static_cast<double>(t.numel());
           } else {
-            const Index rows = t.shape.empty() ? 1 : t.shape[0];
-            const Index cols = rows > 0 ? t.numel() / rows : 0;
             archive.add_f32(name, MatrixView<const float>(t.data.data(), rows, cols));
           }
         }

@@ -22,7 +22,7 @@
 #else
 #define LOWBIT_HAS_AVX2 0
 #endif
-// xsimd 8.1 needs F, CD, DQ and BW for integer batches (DEPS.md §2a).
+// xsimd 8.1's avx512bw architecture needs F, CD, DQ and BW for integer batches.
 #if !defined(LOWBIT_FORCE_SCALAR) && defined(__AVX512F__) && defined(__AVX512CD__) && \
     defined(__AVX512DQ__) && defined(__AVX512BW__)
 #define LOWBIT_HAS_AVX512BW 1

@@ -5,6 +5,7 @@
 // weights, a byte-for-byte round trip through the writer), and malformed files.
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -156,7 +157,7 @@ TEST_CASE("gguf: llama.cpp's stories260K files", "[io][gguf][model]") {
     }
     CHECK(same == 48);
     // Round trip: read, write, same bytes.
-    CHECK(io::write_gguf(q) == io::detail::read_whole_file(dir + file));
+    CHECK(io::write_gguf(q) == io::read_file(dir + file));
   }
 }
 #endif
@@ -168,9 +169,9 @@ TEST_CASE("gguf: llama.cpp's quantization of the F32 file, byte for byte; the mo
   const io::GgufFile f32 = io::load_gguf(dir + "stories260K-f32.gguf");
   // lowbit's own Q8_0 / Q4_0 quantization of the F32 file is llama.cpp's file, every byte.
   CHECK(io::write_gguf(io::quantize_like_llama_cpp(f32, ggml::Type::Q4_0)) ==
-        io::detail::read_whole_file(dir + "stories260K-q4_0.gguf"));
+        io::read_file(dir + "stories260K-q4_0.gguf"));
   CHECK(io::write_gguf(io::quantize_like_llama_cpp(f32, ggml::Type::Q8_0)) ==
-        io::detail::read_whole_file(dir + "stories260K-q8_0.gguf"));
+        io::read_file(dir + "stories260K-q8_0.gguf"));
   // The F32 file is the llama2.c checkpoint: every weight bit for bit, the classifier unshared
   // (a copy of the embedding), RoPE within the checkpoint's own rounding of its tables.
   const io::Llama2cModel a =
@@ -195,5 +196,51 @@ TEST_CASE("gguf: llama.cpp's quantization of the F32 file, byte for byte; the mo
     REQUIRE(std::fabs(a.freq_cos[i] - b.freq_cos[i]) < 3e-6f);
     REQUIRE(std::fabs(a.freq_sin[i] - b.freq_sin[i]) < 3e-6f);
   }
+  CHECK(b.config.rope_theta == 10000.0);
+}
+
+TEST_CASE("gguf: metadata cannot make the reader allocate, and bad values name their tensor",
+          "[io][gguf][bad_input]") {
+  const std::string dir = std::string(LOWBIT_SHARED_DATA_DIR) + "/gguf/";
+  const io::GgufFile f32 = io::load_gguf(dir + "stories260K-f32.gguf");
+  auto with_kv = [&](const std::string& key, io::GgufValue v) {
+    io::GgufFile f = f32;
+    bool found = false;
+    for (auto& [k, old] : f.kv)
+      if (k == key) old = v, found = true;
+    if (!found) f.kv.emplace_back(key, v);
+    return io::read_gguf(io::write_gguf(f));
+  };
+  // A context of 2^24 positions: seq_len says so, but the RoPE tables stop at what is asked.
+  io::GgufValue ctx;
+  ctx.type = io::GgufType::U32;
+  ctx.bits = std::uint64_t{1} << 24;
+  const io::Llama2cModel m = io::llama_from_gguf(with_kv("llama.context_length", ctx), 300);
+  CHECK(m.config.seq_len == (1 << 24));
+  const std::size_t half = static_cast<std::size_t>(m.config.head_size() / 2);
+  CHECK(m.freq_cos.size() == static_cast<std::size_t>(io::kRopeTablePositions) * half);
+  // RoPE's base is read, and a base that is not a number above 1 is refused.
+  io::GgufValue base;
+  base.type = io::GgufType::F32;
+  const float theta = 500000.0f;
+  std::uint32_t tb;
+  std::memcpy(&tb, &theta, 4);
+  base.bits = tb;
+  CHECK(io::llama_from_gguf(with_kv("llama.rope.freq_base", base)).config.rope_theta == 500000.0);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  std::memcpy(&tb, &nan, 4);
+  base.bits = tb;
+  CHECK_THROWS_WITH(io::llama_from_gguf(with_kv("llama.rope.freq_base", base)),
+                    LOWBIT_CONTAINS("llama.rope.freq_base"));
+  // A NaN weight is an error that names the tensor, the row and the column.
+  io::GgufFile bad = f32;
+  for (const auto& t : bad.tensors)
+    if (t.name == "blk.1.ffn_down.weight") {
+      std::memcpy(bad.data.data() + t.offset + 4 * (2 * t.ne[0] + 5), &nan, 4);
+      CHECK_THROWS_WITH(io::tensor_floats(bad, t),
+                        LOWBIT_CONTAINS("GGUF: tensor 'blk.1.ffn_down.weight': value nan at row 2, "
+                                        "column 5 is not finite"));
+    }
+  CHECK_THROWS_WITH(io::llama_from_gguf(bad), LOWBIT_CONTAINS("blk.1.ffn_down.weight"));
 }
 #endif

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "lowbit/io/serialize.hpp"
@@ -136,6 +137,30 @@ TEST_CASE("a file of another type is refused by name", "[io]") {
     CHECK(std::string(e.what()).find("symmetric_b4_signed_max_f32") != std::string::npos);
   }
   CHECK_THROWS_AS((io::deserialize<PackedMatrix<Sym4f, PerGroup<32>, Plain>>(bytes)), Error);
+}
+
+TEST_CASE("a scheme byte that disagrees with the scheme name is named", "[io]") {
+  // Golden is symmetric_b4_signed_max_f32: family 1, 4 bits, scale storage 0 (f32).
+  // (A changed code width, offset 17, already fails the code-size check of the header reader.)
+  const std::pair<std::size_t, const char*> cases[] = {
+      {16, "scheme family (offset 16) is 2"}, {19, "scheme scale storage (offset 19) is 2"}};
+  for (const auto& [off, want] : cases) {
+    const std::string e = error_of(test::patched(golden_bytes(), off, std::uint8_t{2}));
+    INFO(e);
+    CHECK(e.find(want) != std::string::npos);
+    CHECK(e.find("symmetric_b4_signed_max_f32") != std::string::npos);
+    CHECK(e.find("expected") == std::string::npos);  // not "'X', expected 'X'"
+  }
+}
+
+TEST_CASE("read_file refuses a directory and a missing path by name", "[io]") {
+  const std::string dir = LOWBIT_TEST_DATA_DIR;
+  CHECK_THROWS_WITH(io::read_file(dir), LOWBIT_CONTAINS("is a directory, not a file"));
+  CHECK_THROWS_WITH(io::load<Golden>(dir), LOWBIT_CONTAINS(dir));
+  CHECK_THROWS_WITH(io::read_file(dir + "/no-such-file.lbpm"), LOWBIT_CONTAINS("no such file"));
+  CHECK_THROWS_WITH(io::write_file(golden_bytes(), dir),
+                    LOWBIT_CONTAINS("is a directory, not a file to write"));
+  CHECK(io::read_file(dir + "/tiny.safetensors").size() > 0);
 }
 
 TEST_CASE("hostile but checksummed headers are refused before allocating", "[io]") {

@@ -120,7 +120,7 @@ void check_int8_path(std::uint64_t seed) {
         v = v + bias[static_cast<std::size_t>(r)];
         v = v < -1.5f ? -1.5f : (v > 2.0f ? 2.0f : v);
       }
-    const OutputPipeline<AddBias, Clamp> pipe(AddBias{bias.data()}, Clamp{-1.5f, 2.0f});
+    const OutputPipeline<AddBias, Clamp> pipe(AddBias{bias}, Clamp{-1.5f, 2.0f});
     for_each_isa([&](auto tag) {
       using Isa = decltype(tag);
       INFO(std::string(Isa::name())

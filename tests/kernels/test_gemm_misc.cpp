@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // tests/kernels/test_gemm_misc.cpp: thread-count invariance, the int32 exactness bound at its
 // limit, the int64 fallback beyond it, empty shapes, errors.
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <string>
@@ -82,8 +83,7 @@ TEST_CASE("gemm on empty shapes and k = 0", "[gemm]") {
   PackedMatrix<S, PerGroup<32>, Interleaved<8, 32>> w(5, 0);
   Int8Activations a(3, 0);
   std::vector<float> y(15, -1.0f), bias(5, 0.5f);
-  gemm_int8(w, a, MatrixView<float>(y.data(), 3, 5), OutputPipeline<AddBias>(AddBias{bias.data()}),
-            ctx);
+  gemm_int8(w, a, MatrixView<float>(y.data(), 3, 5), OutputPipeline<AddBias>(AddBias{bias}), ctx);
   for (float v : y) CHECK(v == 0.5f);
   PackedMatrix<S, PerGroup<32>, Interleaved<8, 32>> w0(0, 64);
   Int8Activations a0(2, 64);
@@ -107,4 +107,86 @@ TEST_CASE("gemm errors name the problem", "[gemm][errors]") {
   REQUIRE_THROWS_AS(
       gemv_f32(w, VectorView<const float>(x.data(), 64), VectorView<float>(y.data(), 8, 2), ctx),
       Error);
+}
+
+TEST_CASE("one NaN policy: every entry point rejects non-finite activations", "[gemm][errors]") {
+  using S = Symmetric<4, SymmetricConvention::kSignedMax, f16>;
+  Context ctx(1);
+  PackedMatrix<S, PerGroup<32>, Interleaved<8, 32>> w(8, 64);
+  std::vector<float> y(16, 0.0f);
+  for (const float bad :
+       {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(),
+        -std::numeric_limits<float>::infinity()}) {
+    std::vector<float> x(128, 0.25f);
+    x[64 + 9] = bad;  // row 1, column 9
+    const MatrixView<const float> xv(x.data(), 2, 64);
+    const MatrixView<float> yv(y.data(), 2, 8);
+    REQUIRE_THROWS_WITH(gemm(w, xv, yv, ctx), LOWBIT_CONTAINS("column 9"));
+    REQUIRE_THROWS_WITH(gemm_f32(w, xv, yv, ctx),
+                        LOWBIT_CONTAINS("gemm_f32: activations: value") &&
+                            LOWBIT_CONTAINS("at row 1, column 9 is not finite"));
+    REQUIRE_THROWS_AS(gemv_f32(w, VectorView<const float>(x.data() + 64, 64),
+                               VectorView<float>(y.data(), 8), ctx),
+                      Error);
+  }
+}
+
+TEST_CASE("output stages are checked against Y before the kernels run", "[gemm][errors]") {
+  using S = Symmetric<4, SymmetricConvention::kSignedMax, f16>;
+  Context ctx(1);
+  PackedMatrix<S, PerGroup<32>, Interleaved<8, 32>> w(8, 64);
+  Int8Activations a(2, 64);
+  std::vector<float> x(128, 0.5f), y(16, 0.0f), short_bias(7, 1.0f), bias(8, 1.0f);
+  const MatrixView<float> yv(y.data(), 2, 8);
+  // A bias of 7 values for 8 outputs was a read past its end; now it is an Error.
+  REQUIRE_THROWS_WITH(gemm_int8(w, a, yv, OutputPipeline<AddBias>(AddBias{short_bias}), ctx),
+                      LOWBIT_CONTAINS("AddBias: bias has 7 values, the output has 8 columns"));
+  REQUIRE_THROWS_AS(gemm(w, MatrixView<const float>(x.data(), 2, 64), yv,
+                         OutputPipeline<AddBias>(AddBias{short_bias}), ctx),
+                    Error);
+  REQUIRE_THROWS_AS(gemm_f32(w, MatrixView<const float>(x.data(), 2, 64), yv,
+                             OutputPipeline<AddBias>(AddBias{short_bias}), ctx),
+                    Error);
+  REQUIRE_THROWS_WITH(gemm_int8(w, a, yv, OutputPipeline<Clamp>(Clamp{2.0f, 1.0f}), ctx),
+                      LOWBIT_CONTAINS("Clamp: lo 2 is not <= hi 1"));
+  gemm_int8(w, a, yv, OutputPipeline<AddBias>(AddBias{bias}), ctx);
+  for (float v : y) CHECK(v == 1.0f);  // zero weights: the bias alone
+}
+
+TEST_CASE("kernel_name names the kernel gemv runs; KernelLayout is the ISA's tile", "[gemm]") {
+  using S = Symmetric<4, SymmetricConvention::kSignedMax, f16>;
+  using Tiled = PackedMatrix<S, PerGroup<32>, KernelLayout<>>;
+  using Flat = PackedMatrix<S, PerGroup<32>, Plain>;
+  CHECK(kernel_name<Tiled, isa::scalar>() == "scalar reference");
+  CHECK(kernel_name<Flat, isa::scalar>() == "scalar reference");
+  CHECK(KernelLayout<isa::scalar>::kTileRows == 8);
+#if LOWBIT_HAS_AVX512BW
+  CHECK(KernelLayout<isa::avx512bw>::kTileRows == 16);
+  CHECK(kernel_name<Tiled, isa::avx512bw>() ==
+        std::string(isa::avx512bw::name()) + " lane-tiled micro-kernel");
+#endif
+#if LOWBIT_HAS_AVX2
+  CHECK(KernelLayout<isa::avx2>::kTileRows == 8);
+  CHECK(kernel_name<PackedMatrix<S, PerGroup<32>, KernelLayout<isa::avx2>>, isa::avx2>() ==
+        "avx2 lane-tiled micro-kernel");
+  CHECK(kernel_name<Flat, isa::avx2>() == "avx2 plain 4-bit GEMV");
+#endif
+#if LOWBIT_HAS_NEON64
+  CHECK(KernelLayout<isa::neon64>::kTileRows == 4);
+  CHECK(kernel_name<PackedMatrix<S, PerGroup<32>, KernelLayout<isa::neon64>>, isa::neon64>() ==
+        "neon64 lane-tiled micro-kernel");
+#endif
+  // What the name says is what runs: the fast path agrees with the reference bit for bit.
+  const Index m = 40, k = 96;
+  std::vector<float> wf(static_cast<std::size_t>(m * k)), x(static_cast<std::size_t>(k));
+  for (std::size_t i = 0; i < wf.size(); ++i) wf[i] = std::sin(0.37f * static_cast<float>(i));
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = std::cos(0.11f * static_cast<float>(i));
+  const auto plain = quantize<S, PerGroup<32>>(MatrixView<const float>(wf.data(), m, k));
+  const auto fast = repack<KernelLayout<>>(plain);
+  Context ctx(1);
+  std::vector<float> y(static_cast<std::size_t>(m)), want(y.size());
+  gemv(fast, VectorView<const float>(x.data(), k), VectorView<float>(y.data(), m), ctx);
+  gemv<isa::scalar>(plain, VectorView<const float>(x.data(), k), VectorView<float>(want.data(), m),
+                    ctx);
+  CHECK(std::memcmp(y.data(), want.data(), y.size() * sizeof(float)) == 0);
 }

@@ -23,7 +23,7 @@ const std::string kRef = std::string(LOWBIT_TEST_DATA_DIR) + "/stories260K_ref.b
 TEST_CASE("llama forward: fp32 logits match the numpy reference", "[llama]") {
   const io::Llama2cModel ckpt = io::load_llama2c(kData + "/stories260K.bin");
   const llama::Model m = llama::Model::from_llama2c(ckpt);
-  const std::vector<std::byte> ref = io::detail::read_whole_file(kRef);
+  const std::vector<std::byte> ref = io::read_file(kRef);
   std::size_t off = 0;
   auto i32 = [&] {
     std::int32_t v;

@@ -97,6 +97,25 @@ TEST_CASE("llama: policy names", "[llama][policy]") {
     INFO(bad);
     REQUIRE_THROWS_AS(llama::parse_policy(bad), Error);
   }
+  // The messages say what is wrong, not the digit after a 4-digit cut.
+  CHECK_THROWS_WITH(llama::parse_policy("sym4-g99999"), LOWBIT_CONTAINS("group must be 32 or 64"));
+  CHECK_THROWS_WITH(llama::parse_policy("sym4-g12345678901"), LOWBIT_CONTAINS("is too large"));
+  CHECK_THROWS_WITH(llama::parse_policy("ggml-q4_0"), LOWBIT_CONTAINS("give --out X.gguf"));
+}
+
+TEST_CASE("llama: configurations that differ name the field; seq_len does not count",
+          "[llama][policy]") {
+  io::Llama2cConfig a;
+  a.dim = 64, a.hidden_dim = 172, a.n_layers = 5, a.n_heads = 8, a.n_kv_heads = 4;
+  a.vocab_size = 512, a.seq_len = 512;
+  io::Llama2cConfig b = a;
+  b.seq_len = 128;
+  CHECK(llama::config_mismatch(a, b).empty());
+  b.hidden_dim = 256;
+  CHECK(llama::config_mismatch(a, b) == "hidden_dim 172 vs 256");
+  b = a;
+  b.rope_theta = 500000.0;
+  CHECK(llama::config_mismatch(a, b).find("rope_theta") == 0);
 }
 
 TEST_CASE("llama: the -seq target maps the quantized inputs onto the fp32 outputs",

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // tools/llama/activations.hpp: quantizing the inputs of every linear layer of a llama2.c model
-// (issue #7; QUANTIZERS.md §3): the activation policies, their calibration on recorded inputs,
-// and the layer wrapper that applies them.
+// (DDTB's dual bounds and the usual absmax / min-max): the activation policies, their calibration
+// on recorded inputs, and the layer wrapper that applies them.
 //
 // Activation policy names: a<bits>-<method>, bits 2..8:
 //   absmax        dynamic per-token symmetric: s = max|x_t|/(2^(b-1) - 1), codes -(2^(b-1)-1) ..

@@ -50,11 +50,11 @@ void rmsnorm_bwd(const RM& x, const float* g, const std::vector<float>& inv, con
 }
 
 // Rotates the pairs (2i, 2i+1) of every head of a (T × heads·hs) by ±angle (model.hpp's RoPE).
-void rope(RM& a, Index heads, Index hs, bool inverse) {
+void rope(RM& a, Index heads, Index hs, double theta, bool inverse) {
   const Index T = a.rows();
   for (Index t = 0; t < T; ++t)
     for (Index i = 0; i < hs / 2; ++i) {
-      const double ang = static_cast<double>(t) / std::pow(10000.0, 2.0 * i / hs);
+      const double ang = static_cast<double>(t) / std::pow(theta, 2.0 * i / hs);
       const float cs = static_cast<float>(std::cos(ang));
       const float sn = (inverse ? -1.0f : 1.0f) * static_cast<float>(std::sin(ang));
       for (Index h = 0; h < heads; ++h) {
@@ -92,8 +92,8 @@ void forward(const DenseModel& m, std::span<const int> doc, Cache& c) {
     L.q = L.r1 * weight(m, b + 0).transpose();
     L.k = L.r1 * weight(m, b + 1).transpose();
     L.v = L.r1 * weight(m, b + 2).transpose();
-    rope(L.q, H, hs, false);
-    rope(L.k, KV, hs, false);
+    rope(L.q, H, hs, cfg.rope_theta, false);
+    rope(L.k, KV, hs, cfg.rope_theta, false);
     L.o = RM::Zero(T, D);
     L.p.assign(static_cast<std::size_t>(H), RM());
     for (Index h = 0; h < H; ++h) {
@@ -247,8 +247,8 @@ double kl_backward(const DenseModel& m, std::span<const int> doc, std::span<cons
         }
       }
     }
-    rope(dq, H, hs, true);
-    rope(dk, KV, hs, true);
+    rope(dq, H, hs, m.config.rope_theta, true);
+    rope(dk, KV, hs, m.config.rope_theta, true);
     gmap(b + 0).noalias() += dq.transpose() * L.r1;
     gmap(b + 1).noalias() += dk.transpose() * L.r1;
     gmap(b + 2).noalias() += dv.transpose() * L.r1;

@@ -2,21 +2,25 @@
 // tools/llama/eval.hpp: documents, quantization policies by name, and the evaluation protocol
 // (perplexity, KL divergence to the fp32 model, top-1 agreement) of the tools and tests.
 //
-// Protocol (../shared/data/README.md, per-paragraph): the token file holds documents back to
-// back, each starting with BOS = 1; each document is scored alone with full causal context,
+// Protocol (per paragraph, as TinyStories' token files are made): the token file holds documents
+// back to back, each starting with BOS = 1; each document is scored alone with full causal context,
 // truncated to seq_len; every token after BOS is predicted. PPL = exp(Σ NLL / predicted), mean
 // KL = mean over predicted positions of KL(p_fp32 ‖ p_quant) in nats, top-1 = fraction of
 // predicted positions where both models' argmax agree (llama.cpp's --kl-divergence). All
 // reductions in double.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <fstream>
+#include <cstring>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "lowbit/calib/gptq.hpp"
+#include "lowbit/io/gguf_llama.hpp"
 #include "lowbit/lowbit.hpp"
 #include "model.hpp"
 #include "policy.hpp"
@@ -24,9 +28,11 @@
 
 namespace lowbit::llama {
 
-/// Documents of a back-to-back int32 token file (split before every BOS = 1).
+/// Documents of a back-to-back int32 token file (split before every BOS = 1). Throws Error if the
+/// file is not whole int32s, does not start with BOS, or holds no document with a token to
+/// predict (an empty or BOS-only file would otherwise score nothing and print PPL nan).
 inline std::vector<std::vector<int>> load_documents(const std::string& path) {
-  const std::vector<std::byte> bytes = io::detail::read_whole_file(path);
+  const std::vector<std::byte> bytes = io::read_file(path);
   if (bytes.size() % 4 != 0) lowbit::detail::fail("tokens: '", path, "' is not whole int32s");
   std::vector<std::vector<int>> docs;
   for (std::size_t i = 0; i < bytes.size(); i += 4) {
@@ -38,7 +44,45 @@ inline std::vector<std::vector<int>> load_documents(const std::string& path) {
     }
     docs.back().push_back(v);
   }
+  if (std::none_of(docs.begin(), docs.end(), [](const auto& d) { return d.size() >= 2; }))
+    lowbit::detail::fail("tokens: '", path, "' holds no document with a token to predict (",
+                         docs.size(), " documents, ", bytes.size() / 4, " tokens)");
   return docs;
+}
+
+/// The first field in which two configurations differ where the weights' shapes or the forward
+/// pass depend on it ("hidden_dim 172 vs 256"), or "" when none does. seq_len is not compared:
+/// it bounds the context, and a model runs at any length its documents need.
+inline std::string config_mismatch(const io::Llama2cConfig& a, const io::Llama2cConfig& b) {
+  const std::pair<const char*, std::pair<long long, long long>> ints[] = {
+      {"dim", {a.dim, b.dim}},
+      {"hidden_dim", {a.hidden_dim, b.hidden_dim}},
+      {"n_layers", {a.n_layers, b.n_layers}},
+      {"n_heads", {a.n_heads, b.n_heads}},
+      {"n_kv_heads", {a.n_kv_heads, b.n_kv_heads}},
+      {"vocab_size", {a.vocab_size, b.vocab_size}}};
+  for (const auto& [name, v] : ints)
+    if (v.first != v.second)
+      return std::string(name) + " " + std::to_string(v.first) + " vs " + std::to_string(v.second);
+  if (a.rope_theta != b.rope_theta)
+    return "rope_theta " + std::to_string(a.rope_theta) + " vs " + std::to_string(b.rope_theta);
+  return "";
+}
+
+/// A llama model file as the tools take it: a GGUF (.gguf, llama architecture, any block type
+/// decoded to fp32; seq_len at least min_seq_len) or a llama2.c checkpoint (anything else).
+/// safetensors files hold tensors without a model's configuration: refused by name.
+inline io::Llama2cModel load_checkpoint(const std::string& path, int min_seq_len = 0) {
+  auto ends = [&](std::string_view ext) {
+    return path.size() >= ext.size() &&
+           path.compare(path.size() - ext.size(), ext.size(), ext) == 0;
+  };
+  if (ends(".safetensors"))
+    lowbit::detail::fail("'", path,
+                         "' is a safetensors file: it holds tensors but no model configuration; "
+                         "this tool runs llama2.c (.bin) and GGUF (.gguf) models");
+  if (ends(".gguf")) return io::llama_from_gguf(io::load_gguf(path), min_seq_len);
+  return io::load_llama2c(path);
 }
 
 /// The calibration set of the tools: the last `n` documents of a token file (all if fewer).
@@ -54,6 +98,8 @@ struct EvalResult {
   std::int64_t agree = 0;   // positions with equal argmax
   std::int64_t tokens = 0;  // predicted positions
   std::int64_t docs = 0;
+  std::int64_t cut_docs = 0;    // documents longer than the model's seq_len
+  std::int64_t cut_tokens = 0;  // their tokens past it, not scored
   double ppl() const { return std::exp(nll / static_cast<double>(tokens)); }
   double mean_kl() const { return kl / static_cast<double>(tokens); }
   double top1() const { return static_cast<double>(agree) / static_cast<double>(tokens); }
@@ -69,6 +115,10 @@ inline EvalResult evaluate(const Model& ref, const Model& model,
     const std::size_t n = doc0.size() < static_cast<std::size_t>(model.config.seq_len)
                               ? doc0.size()
                               : static_cast<std::size_t>(model.config.seq_len);
+    if (n < doc0.size()) {
+      ++r.cut_docs;
+      r.cut_tokens += static_cast<std::int64_t>(doc0.size() - n);
+    }
     if (n < 2) continue;
     const std::span<const int> doc(doc0.data(), n);
     const Index T = static_cast<Index>(n);
@@ -104,6 +154,10 @@ inline EvalResult evaluate(const Model& ref, const Model& model,
     }
     ++r.docs;
   }
+  if (r.tokens == 0) lowbit::detail::fail("evaluate: no document has a token to predict");
+  if (!std::isfinite(r.nll) || !std::isfinite(r.kl))
+    lowbit::detail::fail("evaluate: the model's log-probabilities are not finite (NLL ", r.nll,
+                         ", KL ", r.kl, "): a NaN or Inf reached the logits");
   return r;
 }
 

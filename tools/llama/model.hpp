@@ -2,12 +2,14 @@
 // tools/llama/model.hpp: a Llama forward pass whose linear layers run on lowbit's kernels, for
 // the command-line tools and the end-to-end tests (not part of the library headers).
 //
-// The architecture is the one of ../shared/tools/model_check.py (the numpy reference): token
+// The architecture is llama2.c's (run.c; tests/llama/test_forward.cpp checks the logits against a
+// numpy reference within 1e-4): token
 // embedding; per layer x += Wo·attn(rope(Wq·n), rope(Wk·n), Wv·n) with n = rmsnorm(x)·g_att,
 // grouped-query causal attention (query head h reads kv head h / (n_heads / n_kv_heads)),
 // scores / sqrt(head); then x += W2·(silu(W1·m) ⊙ W3·m) with m = rmsnorm(x)·g_ffn; finally
 // logits = classifier · (rmsnorm(x)·g_final). RMSNorm eps 1e-5. RoPE rotates the pairs
-// (2i, 2i+1) of each head by pos / 10000^(2i/head), angles computed in double as numpy does.
+// (2i, 2i+1) of each head by pos / θ^(2i/head) (θ = config.rope_theta: 10000 for llama2.c, the
+// GGUF file's llama.rope.freq_base otherwise), angles computed in double as numpy does.
 // A document of T tokens runs as one batch: every linear layer is a GEMM with n = T rows.
 #pragma once
 
@@ -251,7 +253,7 @@ class Model : public FloatParts {
     std::vector<float> cosv(static_cast<std::size_t>(T * hs / 2)), sinv(cosv.size());
     for (Index t = 0; t < T; ++t)
       for (Index i = 0; i < hs / 2; ++i) {
-        const double ang = static_cast<double>(t) / std::pow(10000.0, 2.0 * i / hs);
+        const double ang = static_cast<double>(t) / std::pow(c.rope_theta, 2.0 * i / hs);
         cosv[static_cast<std::size_t>(t * hs / 2 + i)] = static_cast<float>(std::cos(ang));
         sinv[static_cast<std::size_t>(t * hs / 2 + i)] = static_cast<float>(std::sin(ang));
       }

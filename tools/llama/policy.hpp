@@ -6,7 +6,7 @@
 //   asym  Asymmetric<bits, kFloatMin, f16> (fp16 scale and min, Q4_1-style; bits + 32/g bpw)
 //   bits  2, 3, 4 or 8;  group 32 or 64 consecutive inputs of a row
 //   -clip MSE clip search per group: ratios p = 1.00, 0.99, …, 0.50, range [p·min, p·max]
-//         (exactly ../shared/tools/ppl_baselines.py's asym clip, so RTN rows compare with its)
+//         (exactly the numpy round-to-nearest baseline's asym clip, so the RTN rows compare)
 //   -ls   least-squares refit of the group parameters under the policy's error: per group
 //         (2 alternating refits, importance-weighted with -imp) for round-to-nearest; with
 //         -gptq, per row under the output error (w-ŵ)ᵀH(w-ŵ), alternated with GPTQ re-rounding
@@ -25,7 +25,7 @@
 //         the mean KL to the fp32 model over the calibration documents: Adam, 3 epochs, codes
 //         through straight-through rounding (quantization-aware training; tune.hpp)
 //
-// Binary and ternary policies (issue #5; QUANTIZERS.md §4–5): <family>-g<group>[-gptq][-rot]
+// Binary and ternary policies: <family>-g<group>[-gptq][-rot]
 //   bin     sign·α, α = mean|w| per group (XNOR; Binary<kNone, f16>: 1 + 16/g bpw)
 //   binm    μ + α·sign(w - μ), BiLLM order 1 (Binary<kMean, f16>: 1 + 32/g bpw)
 //   arb     binm refined by ARB's 15 alternating rounds (calib/binary_refine.hpp)
@@ -44,7 +44,7 @@
 //   -gptq   the family's parameters fitted on W, then GPTQ (act-order) chooses every code on the
 //           compensated weights with those parameters fixed (calib::gptq's fixed_params)
 //   -rot    as above
-// Trellis and convolutional-code policies (issue #6; QUANTIZERS.md §6): <family>-g<group>[-gptq]
+// Trellis and convolutional-code policies: <family>-g<group>[-gptq]
 // [-rot] (-gptq: trellis only, QTIP's block LDLQ with the calibration Hessian,
 // calib/trellis_ldlq.hpp)
 //   trellis ConvCode<16, 2, 1, CodeMix7>: QTIP's bit-shift trellis, L = 16, 2 bits a weight, a
@@ -85,7 +85,7 @@ enum class Family {
   kArbx,     // ARB-X: ARB order 1 weighted by the calibration inputs (needs calibration)
   kArbrc,    // ARB-RC: row (per group) × column scales, no mean
   kArbx2,    // ARB-X order 2: arb2 weighted by the calibration inputs (needs calibration)
-  kTrellis,  // bit-shift trellis, ConvCode<16, 2, 1, CodeMix7> (issue #6)
+  kTrellis,  // bit-shift trellis, ConvCode<16, 2, 1, CodeMix7>
   kWint2,    // CCQ WINT2
   kWint25,   // CCQ WINT2.5
 };
@@ -141,6 +141,26 @@ inline constexpr const char* kFamilyNames[] = {
     "bin",  "binm",   "arb",  "bin2",  "arb2",  "ter",     "terls", "twn",
     "topt", "sherry", "arbx", "arbrc", "arbx2", "trellis", "wint2", "wint25"};
 
+/// The policy grammar as the tools' --help prints it.
+inline constexpr const char* kPolicyHelp =
+    "policies (NAME), each option at most once, in any order:\n"
+    "  integer   <sym|asym><2|3|4|8>-g<32|64>[-clip][-ls][-imp][-gptq][-rot][-seq][-e2e]\n"
+    "            sym: signed-max scale (Q4_0-style), asym: scale and minimum (Q4_1-style)\n"
+    "            -clip MSE clip search   -ls least-squares refits   -imp importance-weighted\n"
+    "            -gptq GPTQ   -rot Hadamard rotation   -seq layer-by-layer   -e2e end-to-end "
+    "tuning\n"
+    "  binary    <bin|binm|arb|arbx|arbrc|bin2|arb2|arbx2>-g<32|64>[-gptq][-rot]\n"
+    "            XNOR, BiLLM mean, ARB order 1, ARB-X, ARB-RC, BiLLM residual, ARB order 2, ARB-X "
+    "2\n"
+    "  ternary   <ter|terls|twn|topt|sherry>-g<32|64>[-gptq][-rot]\n"
+    "            BitNet absmean, absmean + LS, TWN, optimal threshold, Sherry 3:4\n"
+    "  trellis   trellis-g<32|64>[-v2|-tap7|-lut7][-gptq][-rot]   (QTIP bit-shift trellis, 2 "
+    "bits)\n"
+    "  CCQ       <wint2|wint25>-g64[-rot]\n"
+    "  need --calib-tokens: -imp, -gptq, -seq, -e2e, and arbx, arbx2\n"
+    "  e.g. sym4-g32-clip-ls-gptq, asym2-g64-clip-ls-gptq-rot-e2e, arb2-g64-gptq, "
+    "trellis-g64-lut7\n";
+
 inline Policy parse_policy(const std::string& s) {
   using lowbit::detail::fail;
   Policy p;
@@ -158,6 +178,10 @@ inline Policy parse_policy(const std::string& s) {
                  ? 1
              : p.family == Family::kWint25 ? 3
                                            : 2;
+  } else if (s.rfind("ggml-", 0) == 0) {
+    fail("policy '", s,
+         "': ggml-<type> policies write llama-quantize's own file: give --out X.gguf and an "
+         "F32/F16/BF16 GGUF --model");
   } else if (s.rfind("asym", 0) == 0) {
     p.symmetric = false;
     i = 4;
@@ -171,8 +195,9 @@ inline Policy parse_policy(const std::string& s) {
   }
   auto number = [&](const char* what) {
     std::size_t j = i;
-    while (j < s.size() && j - i < 4 && s[j] >= '0' && s[j] <= '9') ++j;
+    while (j < s.size() && s[j] >= '0' && s[j] <= '9') ++j;
     if (j == i) fail("policy '", s, "': expected ", what);
+    if (j - i > 6) fail("policy '", s, "': ", what, " '", s.substr(i, j - i), "' is too large");
     const int v = std::stoi(s.substr(i, j - i));
     i = j;
     return v;

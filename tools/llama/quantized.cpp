@@ -3,6 +3,9 @@
 #include "quantized_impl.hpp"
 #include "tune.hpp"
 
+#include <cmath>
+#include <vector>
+
 namespace lowbit::llama {
 
 namespace detail {
@@ -278,6 +281,9 @@ io::Archive to_archive(const QuantizedModel& q) {
   const std::vector<std::int32_t> cfg = {c.dim,        c.hidden_dim, c.n_layers, c.n_heads,
                                          c.n_kv_heads, c.vocab_size, c.seq_len};
   a.add_i32("llama.config", cfg);
+  // RoPE's base only when it is not llama2.c's (archives of llama2.c models stay as they were).
+  if (c.rope_theta != 10000.0)
+    a.add_f32("llama.rope_theta", std::vector<float>{static_cast<float>(c.rope_theta)});
   a.add_f32("tok_embeddings", MatrixView<const float>(q.embedding.data(), c.vocab_size, c.dim));
   a.add_f32("rms_att", MatrixView<const float>(q.rms_att.data(), c.n_layers, c.dim));
   a.add_f32("rms_ffn", MatrixView<const float>(q.rms_ffn.data(), c.n_layers, c.dim));
@@ -311,6 +317,12 @@ QuantizedModel from_archive(const io::Archive& a) {
   c.vocab_size = cfg[5];
   c.seq_len = cfg[6];
   c.shared_classifier = false;
+  if (a.find("llama.rope_theta") != nullptr) {
+    const std::vector<float> theta = a.f32("llama.rope_theta");
+    if (theta.size() != 1 || !std::isfinite(theta[0]) || theta[0] <= 1.0f)
+      fail("llama: llama.rope_theta must be one finite value above 1");
+    c.rope_theta = theta[0];
+  }
   constexpr int kMax = io::Llama2cModel::kMaxDim;
   for (int v : cfg)
     if (v < 1 || v > kMax) fail("llama: llama.config value ", v, " outside 1..", kMax);

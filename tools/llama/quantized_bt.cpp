@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// tools/llama/quantized_bt.cpp: the binary and ternary policies (policy.hpp, issue #5): their
+// tools/llama/quantized_bt.cpp: the binary and ternary policies (policy.hpp): their
 // fitters, GPTQ with the fitted parameters fixed, and their Linear layers on lowbit's kernels.
 //
 // Binary (1 bit) and ternary (2-bit codes) decode affinely, so they run on the generic

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// tools/llama/quantized_seq.cpp: the trellis and CCQ policies (policy.hpp, issue #6): their
+// tools/llama/quantized_seq.cpp: the trellis and CCQ policies (policy.hpp): their
 // encoders and Linear layers. The trellis (CodeMix7) and WINT2 weights are repacked to
 // SeqTiles<16>, WINT2.5's to Wint25Words<16> (FastDeploy's words), and run the fused kernels
 // (kernels/seq_tile.hpp).

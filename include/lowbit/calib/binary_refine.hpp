@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// lowbit/calib/binary_refine.hpp: fitting binary codes (QUANTIZERS.md §4): sign·α (XNOR), the
+// lowbit/calib/binary_refine.hpp: fitting binary codes (BiLLM, ARB-LLM): sign·α (XNOR), the
 // BiLLM mean form, ARB's alternating refinement (order 1 and 2) and ARB-RC's row × column scales.
 //
 // # Per group (fit_binary, fit_binary2), values x of one group
@@ -15,7 +15,7 @@
 // The arithmetic runs in double; the parameters are then rounded to the scheme's storage type and
 // the codes taken from the *stored* parameters (Binary: sign(x - μ); Binary2: the nearest
 // level), so what decodes is what was measured. sign(0) = +1 throughout (binary.hpp). An empty
-// group or one of zeros gives α = μ = 0 (QUANTIZERS.md §4 pitfalls: no NaN from empty means).
+// group or one of zeros gives α = μ = 0 (no NaN from empty means).
 //
 // # ARB-RC (fit_binary_rc), a whole matrix
 //   Ŵ = diag(α_r)·B·diag(α_c), B = sign(W) fixed: α_r = mean_row|W|, α_c = mean_col(|W|/α_r)
@@ -31,7 +31,7 @@
 //   S = XᵀX/N (the layer inputs' Gram matrix; the real-model pipeline records it for GPTQ), and
 //   per group (the columns of the group, S_g its diagonal block) the output error
 //   E(μ, α, b) = (x - μ1 - α·b)ᵀ S_g (x - μ1 - α·b) instead of ‖x - μ1 - α·b‖². Start from ARB
-//   order 1, then `iters` rounds of the weighted closed forms (QUANTIZERS.md §4.4)
+//   order 1, then `iters` rounds of the weighted closed forms (ARB-X, ARB-LLM §3)
 //     μ ← 1ᵀS_g(x - α·b) / 1ᵀS_g1,   α ← bᵀS_g(x - μ1) / bᵀS_g b,   b ← sign(x - μ),
 //   keeping the (μ, α) of the lowest E (b = sign(x - μ) is not E's minimiser, so a round may
 //   raise it; keeping the best makes ARB-X never worse than its ARB start on E). With S = I the
@@ -379,7 +379,7 @@ PackedMatrix<Binary<BinaryOffset::kMean, ScaleT>, G, Plain> binarize_x(MatrixVie
 }
 
 /// ARB-X order 2 of one group x: ARB order 2, then `iters` rounds of the weighted closed forms
-/// (QUANTIZERS.md §4.4, "the order-2 version updates α1 and α2 the same way")
+/// (ARB-LLM: "the order-2 version updates α1 and α2 the same way")
 ///   μ ← 1ᵀS(x - α1·b1 - α2·b2) / 1ᵀS1,  α1 ← b1ᵀS(x - μ1 - α2·b2) / b1ᵀSb1,
 ///   α2 ← b2ᵀS(x - μ1 - α1·b1) / b2ᵀSb2,  (b1, b2) ← the nearest of the four levels,
 /// keeping the parameters of the lowest E = (x - x̂)ᵀS(x - x̂) with nearest-level codes (as for

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // lowbit/calib/ccq.hpp: encoders for the CCQ formats (quant/ccq.hpp). CCQ's own encoder is not
-// public (QUANTIZERS.md §6.2); this one follows the format's structure.
+// public; this one follows the format's structure.
 //
 // # WINT2 (ccq_wint2_quantize), row by row
 // A row's (code scale, code zero point) pick its codebook: the 256 four-weight codewords
@@ -12,12 +12,12 @@
 //      f ∈ {1, 0.96, 0.92, 0.88} (larger a_g clamp to local 15), local_g = round(a_g / super) in
 //      0..15, each local also tried ±1; every choice is scored by re-encoding its group;
 //   3. the error of the row is that of the final codes and stored scales.
-// The codebook search ("code cluster", QUANTIZERS.md §6.2 [interpretation]) scores the default
+// The codebook search ("code cluster", lowbit's reading of the CCQ paper) scores the default
 // (cs, zp) = (120.0, 778.4) and `search` candidates
 // around it (cs ± 4 %, zp across the range the words allow; golden-ratio sequences) by step 1's
 // error, then runs steps
 // 2–3 on the best. The default is the best pair of a grid search on N(0, 1) rows (cs 100..140
-// by 0.25, zp by 97.3; step 1's error 0.1074 against 0.1092 for QUANTIZERS.md's emulation's
+// by 0.25, zp by 97.3; step 1's error 0.1074 against 0.1092 for a numpy emulation's
 // (123.07, 553.7)). Rows run in parallel (opt.threads); the result does not depend on the count.
 //
 // # WINT2.5 (ccq_wint25_quantize), row by row

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // lowbit/calib/dual_bound.hpp: calibrating the bounds of dual-bound activation quantizers
-// (QUANTIZERS.md §3, DDTB) on recorded layer inputs, and DDTB's dynamic gate. Needs Eigen.
+// (DDTB, Zhong et al., ECCV 2022) on recorded layer inputs, and DDTB's dynamic gate. Needs Eigen.
 //
 // # The objective
 // For a linear layer y = W·x with recorded inputs x_t (T tokens × cols) the error of quantizing

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// lowbit/calib/gptq.hpp: GPTQ error compensation (QUANTIZERS.md §8; IST-DASLab/gptq
+// lowbit/calib/gptq.hpp: GPTQ error compensation (Frantar et al. 2022; IST-DASLab/gptq
 // `fasterquant`), generic over every range-fit scheme, PerGroup<G> and PerChannel. Needs Eigen.
 //
 // # The method

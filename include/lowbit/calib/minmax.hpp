@@ -36,7 +36,7 @@ enum class RangeFit : std::uint8_t { kMinMax = 0, kClipSearch = 1 };
 /// scheme's own rule (symmetric: p·absmax; integer-zero asymmetric: p·min(min,0)..p·max(max,0),
 /// GPTQ's find_params; float-min asymmetric: p·(max - min) about the range's centre). kTowardZero:
 /// S::fit_range of the range [p·min, p·max], both ends scaled toward zero, for every scheme (the
-/// rule of ../shared/tools/ppl_baselines.py's asym clip, which its reference rows use).
+/// rule of the numpy round-to-nearest baselines lowbit's model tables compare with).
 enum class ClipShrink : std::uint8_t { kScheme = 0, kTowardZero = 1 };
 
 /// How each group's parameters are chosen (see the essay at the top of this file).

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// lowbit/calib/rotation.hpp: randomized Hadamard rotation (QUANTIZERS.md §7) of the input
+// lowbit/calib/rotation.hpp: randomized Hadamard rotation (QuIP#, QuaRot) of the input
 // dimension of a linear layer: weights W·Qᵀ, activations Q·x, so (W·Qᵀ)·(Q·x) = W·x.
 //
 // # The transform

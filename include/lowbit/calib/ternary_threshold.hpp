@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// lowbit/calib/ternary_threshold.hpp: choosing ternary codes and α (QUANTIZERS.md §5).
+// lowbit/calib/ternary_threshold.hpp: choosing ternary codes and α (BitNet's
+// absmean, TWN, the exact optimal threshold, Sherry's 3:4 sparsity).
 //
 // # Per group, values x (fit_ternary)
 //   kAbsmean    BitNet b1.58's weight_quant: α = mean|x|, t = clamp(rint(x/α), -1, 1), i.e. the

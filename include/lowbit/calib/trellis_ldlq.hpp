@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // lowbit/calib/trellis_ldlq.hpp: the trellis with error feedback (QTIP's BlockLDLQ,
-// lib/algo/ldlq.py; QUANTIZERS.md §6.1 and §8), needs Eigen.
+// lib/algo/ldlq.py), needs Eigen.
 //
 // A trellis group is coded jointly (Viterbi over its g weights), so GPTQ's column-by-column
 // feedback (calib/gptq.hpp) becomes a block one: with H the damped Hessian of the layer's inputs

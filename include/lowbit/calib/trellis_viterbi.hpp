@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// lowbit/calib/trellis_viterbi.hpp: the Viterbi encoder of the bit-shift trellis (QUANTIZERS.md
-// §6.1), tail-biting, for any code given as a table of its values.
+// lowbit/calib/trellis_viterbi.hpp: the Viterbi encoder of the bit-shift trellis (QTIP,
+// Tseng et al. 2024), tail-biting, for any code given as a table of its values.
 //
 // # The trellis
 // A sequence of T steps (V weights each) is a stream of T·KV bits, KV = K·V: step t brings KV new

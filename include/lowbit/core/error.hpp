@@ -2,7 +2,7 @@
 // lowbit/core/error.hpp: lowbit::Error, the one exception type for bad runtime input.
 //
 // Misuse of types is a static_assert; anything a caller or a file can supply that lowbit cannot
-// honour throws Error with a message that names the offending value (ARCHITECTURE.md §0.8).
+// honour throws Error with a message that names the offending value.
 #pragma once
 
 #include <sstream>

@@ -2,7 +2,7 @@
 // lowbit/dispatch/entry.hpp: opt-in runtime dispatch: entry points compiled once per ISA in
 // separate translation units, chosen at run time by what the CPU has.
 //
-// # The recipe (ARCHITECTURE.md §2.b)
+// # The recipe
 // A header-only library cannot compile itself several times, so the user's build does:
 //   1. one source file per weight type list that includes dispatch/instantiate.hpp and says
 //      LOWBIT_INSTANTIATE_GEMM(LOWBIT_DISPATCH_ISA, W) for every weight type W it dispatches;

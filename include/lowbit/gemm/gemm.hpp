@@ -31,6 +31,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <string>
 #include <type_traits>
 #include <vector>
 
@@ -384,39 +385,57 @@ bool int32_groups_exact(Index cols) {
   return G::group_cols(cols) <= kernels::kMaxExactGroup;
 }
 
-template <class Isa, class W, class P>
-void gemm_int8_impl(const W& w, const Int8Activations& x, MatrixView<float> y, const P& pipe,
-                    Context& ctx) {
+/// Which kernel family gemm_int8 (so gemm, gemv) runs for weights W on Isa, decided at compile
+/// time: the one decision behind both gemm_int8_impl and kernel_name().
+enum class KernelPath { kReference, kLaneTiles, kSequence, kPlain4Gemv };
+
+template <class Isa, class W>
+consteval KernelPath int8_kernel_path() {
   using S [[maybe_unused]] = typename W::scheme_type;
-  using G = typename W::granularity_type;
-  if constexpr (kSeqTiled<typename W::layout_type>) {
+  using G [[maybe_unused]] = typename W::granularity_type;
+  using L [[maybe_unused]] = typename W::layout_type;
+  if constexpr (kSeqTiled<L>) {
     using K = kernels::SeqKernel<Isa, S, G>;
     if constexpr (K::kAvailable) {
-      if constexpr (std::is_same_v<typename K::Layout, typename W::layout_type>) {
-        run_seq_tiles<K>(w, x, y, pipe, ctx);
-        return;
-      }
+      if constexpr (std::is_same_v<typename K::Layout, L>) return KernelPath::kSequence;
     }
   }
   if constexpr (InterleavedWeights<W>::value) {
-    using V = kernels::VecFor<Isa, InterleavedWeights<W>::kNR>;
-    if constexpr (!std::is_void_v<V>) {
-      if (int32_groups_exact<G>(w.cols())) {
-        run_interleaved<V, true>(w, &x, MatrixView<const float>(), y, pipe, ctx);
-        return;
-      }
+    if constexpr (!std::is_void_v<kernels::VecFor<Isa, InterleavedWeights<W>::kNR>>) {
+      return KernelPath::kLaneTiles;
     }
   }
 #if LOWBIT_HAS_AVX2
-  if constexpr (std::is_same_v<typename W::layout_type, Plain> && S::kCodeBits == 4 &&
+  if constexpr (std::is_same_v<L, Plain> && S::kCodeBits == 4 &&
                 G::kKind == GranularityKind::kPerGroup && std::is_base_of_v<isa::avx2, Isa>) {
-    if constexpr (G::kGroupSize % 32 == 0) {
-      if (x.rows() == 1 && y.stride() >= 1) {
-        kernels::GemvPlain4Avx2<Isa, S, G::kGroupSize>::run(
-            w, x, VectorView<float>(y.row_ptr(0), y.cols()));
-        apply_rows(pipe, y);
-        return;
-      }
+    if constexpr (G::kGroupSize % 32 == 0) return KernelPath::kPlain4Gemv;
+  }
+#endif
+  return KernelPath::kReference;
+}
+
+template <class Isa, class W, class P>
+void gemm_int8_impl(const W& w, const Int8Activations& x, MatrixView<float> y, const P& pipe,
+                    Context& ctx) {
+  constexpr KernelPath kPath = int8_kernel_path<Isa, W>();
+  if constexpr (kPath == KernelPath::kSequence) {
+    run_seq_tiles<kernels::SeqKernel<Isa, typename W::scheme_type, typename W::granularity_type>>(
+        w, x, y, pipe, ctx);
+    return;
+  } else if constexpr (kPath == KernelPath::kLaneTiles) {
+    if (int32_groups_exact<typename W::granularity_type>(w.cols())) {
+      using V = kernels::VecFor<Isa, InterleavedWeights<W>::kNR>;
+      run_interleaved<V, true>(w, &x, MatrixView<const float>(), y, pipe, ctx);
+      return;
+    }
+  }
+#if LOWBIT_HAS_AVX2
+  else if constexpr (kPath == KernelPath::kPlain4Gemv) {
+    if (x.rows() == 1 && y.stride() >= 1) {
+      kernels::GemvPlain4Avx2<Isa, typename W::scheme_type, W::granularity_type::kGroupSize>::run(
+          w, x, VectorView<float>(y.row_ptr(0), y.cols()));
+      apply_rows(pipe, y);
+      return;
     }
   }
 #endif
@@ -443,22 +462,24 @@ void gemm_f32_impl(const W& w, MatrixView<const float> x, MatrixView<float> y, c
 
 /// Y (n × m) = X̂·Ŵᵀ for int8 activation rows X̂, then `pipe`. Bit-identical to ref::gemm_int8
 /// (followed by the pipeline's stages) on every ISA and thread count. Throws Error on shapes.
-template <class Isa = isa::best, class W, class P>
+template <class Isa = isa::best, PackedWeights W, class P>
 void gemm_int8(const W& w, const Int8Activations& x, MatrixView<float> y, const P& pipe,
                Context& ctx) {
   detail::check_gemm_shapes("gemm_int8", w.rows(), w.cols(), x.rows(), x.cols(), y);
+  pipe.check(y.cols());
   detail::gemm_int8_impl<Isa>(w, x, y, pipe, ctx);
 }
-template <class Isa = isa::best, class W>
+template <class Isa = isa::best, PackedWeights W>
 void gemm_int8(const W& w, const Int8Activations& x, MatrixView<float> y, Context& ctx) {
   gemm_int8<Isa>(w, x, y, NoOutputStages{}, ctx);
 }
 
 /// Y = X·Ŵᵀ with X quantized per row to int8 first (dynamic per-token activations): the
 /// inference path. Throws Error on shapes and on NaN/Inf in X.
-template <class Isa = isa::best, class W, class P>
+template <class Isa = isa::best, PackedWeights W, class P>
 void gemm(const W& w, MatrixView<const float> x, MatrixView<float> y, const P& pipe, Context& ctx) {
   detail::check_gemm_shapes("gemm", w.rows(), w.cols(), x.rows(), x.cols(), y);
+  pipe.check(y.cols());
   Int8Activations& xq = ctx.activations();
   if (xq.rows() != x.rows() || xq.cols() != x.cols()) xq = Int8Activations(x.rows(), x.cols());
   // Rows are independent: quantize them on the context's threads (an exception from any row is
@@ -466,20 +487,24 @@ void gemm(const W& w, MatrixView<const float> x, MatrixView<float> y, const P& p
   ctx.parallel_for(x.rows(), [&](Index r0, Index r1) { quantize_activation_rows(x, xq, r0, r1); });
   detail::gemm_int8_impl<Isa>(w, ctx.activations(), y, pipe, ctx);
 }
-template <class Isa = isa::best, class W>
+template <class Isa = isa::best, PackedWeights W>
 void gemm(const W& w, MatrixView<const float> x, MatrixView<float> y, Context& ctx) {
   gemm<Isa>(w, x, y, NoOutputStages{}, ctx);
 }
 
 /// Y = X·Ŵᵀ with float activations (weights decoded to float in registers). Agrees with
-/// ref::gemm within the float path's bound (tests/support/tolerances.hpp). Throws on shapes.
-template <class Isa = isa::best, class W, class P>
+/// ref::gemm within the float path's bound (tests/support/tolerances.hpp). Throws Error on shapes
+/// and on NaN/Inf in X, as gemm does (one NaN policy for every entry point: an error where the
+/// NaN enters, never a NaN output).
+template <class Isa = isa::best, PackedWeights W, class P>
 void gemm_f32(const W& w, MatrixView<const float> x, MatrixView<float> y, const P& pipe,
               Context& ctx) {
   detail::check_gemm_shapes("gemm_f32", w.rows(), w.cols(), x.rows(), x.cols(), y);
+  pipe.check(y.cols());
+  check_finite(x, "gemm_f32: activations");
   detail::gemm_f32_impl<Isa>(w, x, y, pipe, ctx);
 }
-template <class Isa = isa::best, class W>
+template <class Isa = isa::best, PackedWeights W>
 void gemm_f32(const W& w, MatrixView<const float> x, MatrixView<float> y, Context& ctx) {
   gemm_f32<Isa>(w, x, y, NoOutputStages{}, ctx);
 }
@@ -489,7 +514,7 @@ void gemm_f32(const W& w, MatrixView<const float> x, MatrixView<float> y, Contex
 class ZeroPointRowSums {
  public:
   ZeroPointRowSums() = default;
-  template <class W>
+  template <PackedWeights W>
   explicit ZeroPointRowSums(const W& w)
       : rows_(w.rows()), cols_(w.cols()), sums_(ref::zero_point_row_sums(w)) {}
   Index rows() const noexcept { return rows_; }
@@ -532,16 +557,17 @@ void gemm_zp_impl(const W& w, const ZeroPointRowSums& sums, const ZeroPointActiv
 /// path's micro-kernels on the codes shifted to signed bytes, plus one fma per output for the
 /// zero point; anything else runs the reference. Throws Error on shapes or sums of another
 /// matrix.
-template <class Isa = isa::best, class W, class P>
+template <class Isa = isa::best, PackedWeights W, class P>
 void gemm_zp(const W& w, const ZeroPointRowSums& sums, const ZeroPointActivations& x,
              MatrixView<float> y, const P& pipe, Context& ctx) {
   detail::check_gemm_shapes("gemm_zp", w.rows(), w.cols(), x.rows(), x.cols(), y);
   if (sums.rows() != w.rows() || sums.cols() != w.cols())
     detail::fail("gemm_zp: row sums of a ", sums.rows(), " x ", sums.cols(), " matrix for W ",
                  w.rows(), " x ", w.cols());
+  pipe.check(y.cols());
   detail::gemm_zp_impl<Isa>(w, sums, x, y, pipe, ctx);
 }
-template <class Isa = isa::best, class W>
+template <class Isa = isa::best, PackedWeights W>
 void gemm_zp(const W& w, const ZeroPointRowSums& sums, const ZeroPointActivations& x,
              MatrixView<float> y, Context& ctx) {
   gemm_zp<Isa>(w, sums, x, y, NoOutputStages{}, ctx);
@@ -555,21 +581,21 @@ inline MatrixView<float> vector_as_row(VectorView<float> y, const char* what) {
 }  // namespace detail
 
 /// y (m) = Ŵ·x̂ for one row of int8 activations. Bit-identical to ref::gemv_int8.
-template <class Isa = isa::best, class W>
+template <class Isa = isa::best, PackedWeights W>
 void gemv_int8(const W& w, const Int8Activations& x, VectorView<float> y, Context& ctx) {
   if (x.rows() != 1) detail::fail("gemv_int8: expects one activation row, got ", x.rows());
   if (y.size() != w.rows())
     detail::fail("gemv_int8: y has ", y.size(), " elements, W has ", w.rows(), " rows");
   gemm_int8<Isa>(w, x, detail::vector_as_row(y, "gemv_int8"), ctx);
 }
-template <class Isa = isa::best, class W>
+template <class Isa = isa::best, PackedWeights W>
 void gemv_int8(const W& w, const Int8Activations& x, VectorView<float> y) {
   Context ctx(1);
   gemv_int8<Isa>(w, x, y, ctx);
 }
 
 /// y = Ŵ·x with x quantized to int8 on the fly (one token of decode).
-template <class Isa = isa::best, class W>
+template <class Isa = isa::best, PackedWeights W>
 void gemv(const W& w, VectorView<const float> x, VectorView<float> y, Context& ctx) {
   if (!x.contiguous()) detail::fail("gemv: x must be contiguous (inc 1), got inc ", x.inc());
   if (y.size() != w.rows())
@@ -579,13 +605,36 @@ void gemv(const W& w, VectorView<const float> x, VectorView<float> y, Context& c
 }
 
 /// y = Ŵ·x with float activations.
-template <class Isa = isa::best, class W>
+template <class Isa = isa::best, PackedWeights W>
 void gemv_f32(const W& w, VectorView<const float> x, VectorView<float> y, Context& ctx) {
   if (!x.contiguous()) detail::fail("gemv_f32: x must be contiguous (inc 1), got inc ", x.inc());
   if (y.size() != w.rows())
     detail::fail("gemv_f32: y has ", y.size(), " elements, W has ", w.rows(), " rows");
   gemm_f32<Isa>(w, MatrixView<const float>(x.data(), 1, x.size()),
                 detail::vector_as_row(y, "gemv_f32"), ctx);
+}
+
+/// The kernel gemv/gemm/gemm_int8 run for weights W on Isa, for logs and for tests that must
+/// prove the fast path is in use: "<isa> lane-tiled micro-kernel" (Interleaved, Trit5Tiles,
+/// Sparse34Tiles), "<isa> sequence-code kernel" (SeqTiles, Wint25Words), "<isa> plain 4-bit GEMV"
+/// (Plain 4-bit, n = 1 only), or "scalar reference". Two run-time exceptions fall back to the
+/// reference whatever this says: lane tiles whose groups are longer than 66,311 columns, and the
+/// plain 4-bit kernel for n > 1.
+template <PackedWeights W, class Isa = isa::best>
+std::string kernel_name() {
+  constexpr detail::KernelPath kPath = detail::int8_kernel_path<Isa, W>();
+  const std::string isa(Isa::name());
+  switch (kPath) {
+    case detail::KernelPath::kLaneTiles:
+      return isa + " lane-tiled micro-kernel";
+    case detail::KernelPath::kSequence:
+      return isa + " sequence-code kernel";
+    case detail::KernelPath::kPlain4Gemv:
+      return isa + " plain 4-bit GEMV";
+    case detail::KernelPath::kReference:
+      break;
+  }
+  return "scalar reference";
 }
 
 }  // namespace lowbit

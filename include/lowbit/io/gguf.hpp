@@ -323,7 +323,7 @@ inline GgufFile read_gguf(std::span<const std::byte> in) {
 }
 
 inline GgufFile load_gguf(const std::string& path) {
-  const std::vector<std::byte> bytes = detail::read_whole_file(path);
+  const std::vector<std::byte> bytes = read_file(path);
   try {
     return read_gguf(bytes);
   } catch (const Error& e) {
@@ -353,6 +353,12 @@ inline std::vector<float> tensor_floats(const GgufFile& f, const GgufTensor& t) 
     default:
       ggml::dequantize_row(static_cast<ggml::Type>(t.type), b.data(), t.numel(), out.data());
   }
+  // A NaN/Inf weight, or a block whose scale is one, is an error here, naming the tensor (and
+  // the row and column in ggml's order: ne[0] values a row), never a NaN downstream.
+  const Index row_len = t.ne.empty() ? 1 : static_cast<Index>(t.ne[0]);
+  if (row_len > 0)
+    check_finite(MatrixView<const float>(out.data(), t.numel() / row_len, row_len),
+                 "GGUF: tensor '" + t.name + "'");
   return out;
 }
 

@@ -7,9 +7,10 @@
 // blk.N.{attn_q,attn_k,attn_v,attn_output,attn_norm,ffn_gate,ffn_down,ffn_up,ffn_norm}), each
 // decoded to fp32 (io::tensor_floats), ne0 being the row length as in llama2.c's [out][in]
 // matrices (no transpose; llama.cpp's converter stores llama2.c weights unpermuted). `output`
-// becomes an unshared classifier. RoPE tables are computed (llama.rope.freq_base, default
-// 10000) for max(context_length, min_seq_len) positions: the converter writes a context length
-// of 128 for models trained longer.
+// becomes an unshared classifier. RoPE's base comes from llama.rope.freq_base (default 10000);
+// seq_len is max(context_length, min_seq_len) (the converter writes a context length of 128 for
+// models trained longer), and the RoPE tables cover only the positions asked for, so metadata
+// cannot make the reader allocate (a context_length of 2^24 would be 2 GB of tables).
 //
 // quantize_like_llama_cpp: what llama-quantize without an importance matrix makes of an F32
 // file for a base type: 1-D tensors stay F32; output.weight is Q8_0 when its rows are not a
@@ -17,7 +18,7 @@
 // everything else is quantized as ggml_quantize_chunk does (quant/ggml.hpp: quantize_chunk);
 // the key/values are copied with general.quantization_version = 2 and general.file_type
 // appended; tensors are written in llama.cpp's loader order (non-block tensors by name, then
-// blocks by number, each by name). On stories260K this reproduces ../shared/data/gguf's Q8_0 and
+// blocks by number, each by name). On stories260K this reproduces llama.cpp's own Q8_0 and
 // Q4_0 files byte for byte (tests/io/test_gguf.cpp).
 #pragma once
 
@@ -65,7 +66,12 @@ inline std::vector<float> gguf_matrix(const GgufFile& f, const std::string& name
 
 }  // namespace detail
 
-/// The llama-architecture model in f, decoded to fp32 (see the header).
+/// RoPE table rows llama_from_gguf computes when the caller asks for fewer positions.
+inline constexpr int kRopeTablePositions = 4096;
+
+/// The llama-architecture model in f, decoded to fp32 (see the header). seq_len is
+/// max(context_length, min_seq_len); the RoPE tables (freq_cos/freq_sin) cover
+/// min(seq_len, max(min_seq_len, kRopeTablePositions)) positions.
 inline Llama2cModel llama_from_gguf(const GgufFile& f, int min_seq_len = 0) {
   using lowbit::detail::fail;
   const GgufValue* arch = f.find("general.architecture");
@@ -112,8 +118,15 @@ inline Llama2cModel llama_from_gguf(const GgufFile& f, int min_seq_len = 0) {
   if (!c.shared_classifier) m.wcls = detail::gguf_matrix(f, "output.weight", V, D);
   const GgufValue* base = f.find("llama.rope.freq_base");
   const double theta = base && base->type == GgufType::F32 ? base->as_double() : 10000.0;
+  if (!std::isfinite(theta) || theta <= 1.0)
+    fail("GGUF: llama.rope.freq_base = ", theta, " is not a finite base above 1");
+  c.rope_theta = theta;
+  // The tables are llama2.c's fields, computed, not read: only for the positions a caller
+  // needs (min_seq_len) or the first kRopeTablePositions, so a context_length of 2^24 in
+  // the metadata costs no memory.
   const int half = c.head_size() / 2;
-  for (int pos = 0; pos < c.seq_len; ++pos)
+  const int positions = std::min(c.seq_len, std::max(min_seq_len, kRopeTablePositions));
+  for (int pos = 0; pos < positions; ++pos)
     for (int i = 0; i < half; ++i) {
       const double a = pos / std::pow(theta, 2.0 * i / c.head_size());
       m.freq_cos.push_back(static_cast<float>(std::cos(a)));

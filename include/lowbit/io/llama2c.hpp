@@ -23,7 +23,6 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <fstream>
 #include <span>
 #include <string>
 #include <vector>
@@ -32,6 +31,7 @@
 #include "lowbit/core/error.hpp"
 #include "lowbit/core/types.hpp"
 #include "lowbit/core/view.hpp"
+#include "lowbit/io/file.hpp"
 
 namespace lowbit::io {
 
@@ -44,6 +44,9 @@ struct Llama2cConfig {
   int vocab_size = 0;  // always positive here; see shared_classifier
   int seq_len = 0;
   bool shared_classifier = true;
+  /// RoPE base θ: angle(pos, i) = pos / θ^(2i/head_size). llama2.c models use 10000; GGUF
+  /// files say theirs (llama.rope.freq_base).
+  double rope_theta = 10000.0;
   int head_size() const noexcept { return dim / n_heads; }
   int kv_dim() const noexcept { return n_kv_heads * head_size(); }
 };
@@ -84,18 +87,6 @@ inline std::int32_t read_i32(std::span<const std::byte> in, std::size_t off) {
   std::int32_t v;
   std::memcpy(&v, in.data() + off, 4);  // little-endian host (config.hpp)
   return v;
-}
-
-inline std::vector<std::byte> read_whole_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary | std::ios::ate);
-  if (!f) lowbit::detail::fail("io: cannot open '", path, "'");
-  const std::streamoff size = f.tellg();
-  if (size < 0) lowbit::detail::fail("io: cannot size '", path, "'");
-  std::vector<std::byte> bytes(static_cast<std::size_t>(size));
-  f.seekg(0);
-  if (size > 0 && !f.read(reinterpret_cast<char*>(bytes.data()), size))
-    lowbit::detail::fail("io: cannot read '", path, "'");
-  return bytes;
 }
 
 }  // namespace detail
@@ -182,7 +173,7 @@ inline Llama2cModel read_llama2c(std::span<const std::byte> in) {
 
 /// Reads and parses a llama2.c checkpoint file. Throws Error on I/O or format problems.
 inline Llama2cModel load_llama2c(const std::string& path) {
-  const std::vector<std::byte> bytes = detail::read_whole_file(path);
+  const std::vector<std::byte> bytes = read_file(path);
   return read_llama2c(bytes);
 }
 

@@ -325,7 +325,7 @@ inline std::map<std::string, SafeTensor> read_safetensors(std::span<const std::b
 }
 
 inline std::map<std::string, SafeTensor> load_safetensors(const std::string& path) {
-  const std::vector<std::byte> bytes = detail::read_whole_file(path);
+  const std::vector<std::byte> bytes = read_file(path);
   return read_safetensors(bytes);
 }
 

@@ -6,16 +6,16 @@
 // and names the difference when it does not.
 #pragma once
 
-#include <cstdio>
 #include <cstring>
-#include <memory>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "lowbit/core/bits.hpp"
 #include "lowbit/core/concepts.hpp"
 #include "lowbit/core/error.hpp"
+#include "lowbit/io/file.hpp"
 #include "lowbit/io/format.hpp"
 #include "lowbit/pack/packed_matrix.hpp"
 #include "lowbit/pack/plain.hpp"
@@ -91,9 +91,19 @@ M deserialize(std::span<const std::byte> file) {
   using G = typename M::granularity_type;
   using lowbit::detail::fail;
   const FileInfo info = read_header(file);
-  if (info.scheme != S::descriptor() || info.scheme_name != S::name()) {
+  if (info.scheme_name != S::name())
     fail("io: file holds scheme '", info.scheme_name, "', expected '", S::name(), "'");
-  }
+  // Same name, different descriptor bytes (offsets 16-19): a damaged or hand-edited header.
+  const SchemeDescriptor want = S::descriptor();
+  const std::pair<const char*, std::pair<int, int>> fields[] = {
+      {"family (offset 16)", {info.scheme.family, want.family}},
+      {"code bits (offset 17)", {info.scheme.bits, want.bits}},
+      {"variant (offset 18)", {info.scheme.variant, want.variant}},
+      {"scale storage (offset 19)", {info.scheme.scale_storage, want.scale_storage}}};
+  for (const auto& [field, v] : fields)
+    if (v.first != v.second)
+      fail("io: header field scheme ", field, " is ", v.first, ", but '", S::name(),
+           "' (the scheme name in the file) has ", v.second);
   if (info.granularity != G::kKind ||
       info.group_size != static_cast<std::uint32_t>(G::kGroupSize)) {
     fail("io: file granularity (kind ", int(info.granularity), ", group ", info.group_size,
@@ -149,32 +159,10 @@ M deserialize(std::span<const std::byte> file) {
   return m;
 }
 
-/// Writes `bytes` to `path` (replacing it). Throws Error if the file cannot be written.
-inline void write_file(std::span<const std::byte> bytes, const std::string& path) {
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(path.c_str(), "wb"), &std::fclose);
-  if (!f) lowbit::detail::fail("io: cannot open '", path, "' for writing");
-  if (std::fwrite(bytes.data(), 1, bytes.size(), f.get()) != bytes.size())
-    lowbit::detail::fail("io: short write to '", path, "'");
-  if (std::fclose(f.release()) != 0) lowbit::detail::fail("io: cannot close '", path, "'");
-}
-
 /// Writes m to `path` (format.hpp). Throws Error if the file cannot be written.
 template <PersistableMatrix M>
 void save(const M& m, const std::string& path) {
   write_file(serialize(m), path);
-}
-
-/// Reads the whole file at `path`. Throws Error if it cannot be read.
-inline std::vector<std::byte> read_file(const std::string& path) {
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
-  if (!f) lowbit::detail::fail("io: cannot open '", path, "'");
-  std::vector<std::byte> bytes;
-  std::byte buf[1 << 16];
-  std::size_t got = 0;
-  while ((got = std::fread(buf, 1, sizeof(buf), f.get())) > 0)
-    bytes.insert(bytes.end(), buf, buf + got);
-  if (std::ferror(f.get())) lowbit::detail::fail("io: read error on '", path, "'");
-  return bytes;
 }
 
 /// Loads an M from `path`, validating everything; throws Error.

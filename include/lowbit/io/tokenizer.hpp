@@ -66,7 +66,7 @@ class Tokenizer {
     return t;
   }
   static Tokenizer load(const std::string& path, int vocab_size) {
-    const std::vector<std::byte> bytes = detail::read_whole_file(path);
+    const std::vector<std::byte> bytes = read_file(path);
     return read(bytes, vocab_size);
   }
 

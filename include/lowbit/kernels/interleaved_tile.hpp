@@ -357,7 +357,8 @@ struct TileArgs {
 /// xs[s·MR + m]), exact integer group sums, the reference's float operations per group.
 template <class V, AffineDecodeScheme S, Granularity G, HasCodec L, int MR>
 struct IntTile {
-  // The MicroKernel interface of ARCHITECTURE.md §2.b (the vector struct stands for the ISA).
+  // The micro-kernel interface: scheme, layout, tile shape and run() (the vector struct stands
+  // for the ISA).
   using Scheme = S;
   using Layout = L;
   using Codec = StepCodec<L>;

@@ -4,20 +4,32 @@
 //
 // Selection is by overload on the ISA tag: the most derived declaration that exists (and whose
 // constraint on the tile height NR holds) wins, and the chosen operations struct is instantiated
-// with the *actual* tag, so avx512bw+vnni code never leaks into an avx2 TU (ARCHITECTURE.md
-// §2.b). `VecFor<Isa, NR>` is void where no vector family applies (isa::scalar, or an NR the
-// widths cannot tile); callers then run the reference.
+// with the *actual* tag, so avx512bw+vnni code never leaks into an avx2 TU (different tags,
+// different symbols). `VecFor<Isa, NR>` is void where no vector family applies (isa::scalar, or an
+// NR the widths cannot tile); callers then run the reference.
 //   Interleaved<NR, KB>:  avx512bw (NR % 16 == 0)  Vec512 (vpdpbusd with VNNI)
 //                         avx2     (NR % 8 == 0)   Vec256 (vpdpbusd on ymm with AVX512-VNNI+VL)
 //                         sse4_2   (NR % 4 == 0)   Vec128
 //                         neon64   (NR % 4 == 0)   VecNeon (SDOT with +dotprod)
 //   Plain, 4-bit, PerGroup<32·j>: avx2             GemvPlain4Avx2 (GEMV only)
+// KernelLayout<Isa> names the Interleaved shape each ISA's vectors tile (16, 8 or 4 rows).
 #pragma once
 
 #include <type_traits>
 
 #include "lowbit/config.hpp"
 #include "lowbit/simd/isa.hpp"
+
+// A TU compiled for baseline x86-64 (no -m flag: SSE2 only) gets the scalar reference kernels,
+// 50-150x slower than AVX2's (SSE4.2's 128-bit kernels sit between). lowbit::lowbit's CMake target
+// adds -march=native unless told otherwise, so this fires for builds outside CMake, or ones that
+// chose `baseline` without meaning it. LOWBIT_FORCE_SCALAR (the oracle builds) and
+// LOWBIT_NO_ISA_WARNING (runtime- dispatch TUs, which are baseline on purpose) silence it.
+#if (defined(__x86_64__) || defined(__i386__)) && !LOWBIT_HAS_AVX2 && \
+    !defined(LOWBIT_FORCE_SCALAR) && !defined(LOWBIT_NO_ISA_WARNING)
+#pragma GCC warning \
+    "lowbit: this translation unit has no AVX2, so lowbit's kernels fall back to SSE4.2 or the scalar reference (up to 150x slower). Fix: link lowbit::lowbit from CMake (it adds -march=native), or compile with -march=native (or -march=x86-64-v3 / x86-64-v4), or use lowbit/dispatch/entry.hpp for run-time dispatch; define LOWBIT_NO_ISA_WARNING to keep a baseline build on purpose."
+#endif
 
 #define LOWBIT_KERNELS_SELECT_INCLUDED 1
 #if LOWBIT_HAS_SSE4_2
@@ -69,9 +81,30 @@ inline constexpr int kMicroRows = [] {
   return budget / nv > 0 ? budget / nv : 1;
 }();
 
+/// Tile rows of the kernel layout for Isa: one vector of int32 accumulators per tile.
+template <class Isa>
+constexpr int kernel_tile_rows() noexcept {
+  if constexpr (std::is_base_of_v<isa::avx512bw, Isa>) {
+    return 16;
+  } else if constexpr (std::is_base_of_v<isa::avx2, Isa>) {
+    return 8;
+  } else if constexpr (std::is_base_of_v<isa::sse4_2, Isa> || std::is_base_of_v<isa::neon64, Isa>) {
+    return 4;
+  } else {
+    return 8;  // the scalar reference runs any tile shape
+  }
+}
+
 }  // namespace lowbit::kernels
 
 namespace lowbit {
+
+/// The layout to repack affine weights (Symmetric, Asymmetric, DualBound, ggml's types) to for
+/// the kernels of Isa: Interleaved<16, 32> on AVX-512, <8, 32> on AVX2, <4, 32> on SSE4.2 and
+/// NEON. A matrix repacked for one ISA runs correctly on every other, just not at its best.
+///   auto w = repack<KernelLayout<>>(quantize<Scheme, PerGroup<32>>(weights));
+template <class Isa = isa::best>
+using KernelLayout = Interleaved<kernels::kernel_tile_rows<Isa>(), 32>;
 
 /// Unpacks one (tile, block) of an Interleaved<NR, KB> code stream of `Bits`-bit codes into
 /// NR·KB bytes in lane order, with the widest vectors Isa has (the scalar reference otherwise).

@@ -3,7 +3,7 @@
 // per code bit (never persisted; built by repack).
 //
 // # Why
-// Multi-plane schemes (Binary2: two sign planes with their own scales, QUANTIZERS.md §4.3) need
+// Multi-plane schemes (Binary2: two sign planes with their own scales, BiLLM / ARB order 2) need
 // each bit on its own in the kernel: an integer dot product per plane. Interleaved stores a 2-bit
 // code as one 2-bit plane (pack/interleaved.hpp); BitPlanes stores bit p of every code in plane p,
 // so a kernel gets plane p of a step with one shift and one mask, and plane q with another.

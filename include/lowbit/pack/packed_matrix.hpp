@@ -5,12 +5,13 @@
 // and one Scheme::Params per parameter set of Granularity, indexed as Granularity::param_index.
 // It is the one type kernels are chosen from. Parameters are stored as an array of structs:
 // a kernel reads all parameters of a group together (scale and zero or min), so keeping them
-// adjacent costs one cache line per group instead of two (a deliberate departure from the SoA
-// `QuantParams` sketched in ARCHITECTURE.md §2.a).
+// adjacent costs one cache line per group instead of two (a structure of arrays, scales apart
+// from offsets, would cost two).
 #pragma once
 
 #include <span>
 #include <string>
+#include <type_traits>
 
 #include "lowbit/core/bits.hpp"
 #include "lowbit/core/buffer.hpp"
@@ -176,5 +177,17 @@ class PackedMatrix {
   AlignedBuffer<Params> params_;
   AlignedBuffer<RowParams> row_params_;
 };
+
+namespace detail {
+template <class T>
+struct IsPackedMatrix : std::false_type {};
+template <class S, class G, class L>
+struct IsPackedMatrix<PackedMatrix<S, G, L>> : std::true_type {};
+}  // namespace detail
+
+/// A quantized weight matrix: some PackedMatrix<Scheme, Granularity, Layout>. The GEMM/GEMV entry
+/// points take only these, so passing a std::vector or an Eigen matrix fails with this name.
+template <class W>
+concept PackedWeights = detail::IsPackedMatrix<std::remove_cvref_t<W>>::value;
 
 }  // namespace lowbit

@@ -132,11 +132,12 @@ void quantize_into(MatrixView<const float> x, const QuantizeOptions& opt,
   });
 }
 
-/// Quantizes x (rows × cols, row-major view) into a new PackedMatrix<S, G, Plain>.
+/// Quantizes x (rows × cols, row-major view) into a new PackedMatrix<S, G, L> (L = Plain, the
+/// canonical bytes; repack<KernelLayout<>>() turns it into the kernels' layout).
 /// Throws Error on NaN/Inf weights (naming row and column), a bad importance view or options, or
 /// a group range whose scale S cannot store. An empty x gives an empty matrix.
-template <RangeFitScheme S, Granularity G, class L>
-PackedMatrix<S, G, L> quantize(MatrixView<const float> x, const QuantizeOptions& opt) {
+template <RangeFitScheme S, Granularity G, class L = Plain>
+PackedMatrix<S, G, L> quantize(MatrixView<const float> x, const QuantizeOptions& opt = {}) {
   PackedMatrix<S, G, L> out(x.rows(), x.cols());
   quantize_into(x, opt, out);
   return out;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // lowbit/pack/sparse34.hpp: 3:4 sparse ternary codes, four weights in five bits (1.25 bpw).
 //
-// # The 3:4 pattern (Sherry, QUANTIZERS.md §5)
+// # The 3:4 pattern (Sherry)
 // Every aligned group of 4 ternary codes (0 = −1, 1 = 0, 2 = +1; Ternary's codes) holds exactly
 // one zero (code 1) and three non-zeros, so a group is one of 4·2³ = 32 patterns: a 5-bit index
 //     idx = p | s << 2,  p = the position of the zero (0..3),

@@ -11,7 +11,7 @@
 //
 // # ZeroPointActivations: unsigned b-bit codes with a zero point (b = 2..8)
 // Row t holds codes a in 0 .. 2^b - 1, a step Δ_t and an integer zero point z_t, x̂ = Δ_t·(a - z_t),
-// made by the dual-bound encode (quant/dual_bound.hpp, QUANTIZERS.md §3) of a range [l_t, u_t]
+// made by the dual-bound encode (quant/dual_bound.hpp) of a range [l_t, u_t]
 // with l_t <= 0 <= u_t, so z_t lies in 0 .. 2^b - 1. Three ways to choose the ranges:
 //   quantize_activations_static   one range for every row: static per-tensor bounds (a
 //                                 calibrated dual bound, or calibration min/max)

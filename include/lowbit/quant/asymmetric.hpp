@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // lowbit/quant/asymmetric.hpp: Asymmetric<Bits, Offset, ScaleT>, x ≈ s·(q - z) or x ≈ s·q + m.
 //
-// # Asymmetric quantization (QUANTIZERS.md §2)
+// # Asymmetric quantization
 // Codes q are unsigned, 0 .. 2^Bits - 1, and a group has a scale plus an offset:
 //
 //   offset     decode             parameters             range from the group (clip p ≤ 1)

@@ -1,16 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 // lowbit/quant/binary.hpp: Binary<Offset, ScaleT> (1 bit, x ≈ μ + α·b) and Binary2<ScaleT>
-// (2 bits as two sign planes, x ≈ μ + α1·b1 + α2·b2), the value math of QUANTIZERS.md §4.
+// (2 bits as two sign planes, x ≈ μ + α1·b1 + α2·b2), the value math of BiLLM
+// (Huang et al. 2024) and ARB-LLM (Li et al. 2025).
 //
 // # Binary, one sign plane
 //   b = sign(x - μ) ∈ {-1, +1}, stored as code 1 for +1 and code 0 for -1.
 //   sign(0) = +1: a value equal to μ (an exact zero when there is no mean) is coded +1. PyTorch's
-//   sign(0) = 0 would leave it uncoded, which a 1-bit code cannot express (QUANTIZERS.md §4
-//   pitfalls). NaN compares false and is coded -1; the fitters reject NaN before that.
-//   Offset kNone stores α only (XNOR: μ = 0); kMean stores α and μ (BiLLM/ARB order 1).
-//   decode(c) = μ + α or μ - α; as an affine map of the code, x̂ = 2α·c + (μ - α), which is what
-//   the integer kernels evaluate (decode_affine; it may differ from decode in the last bit).
-//   The fitters (calib/binary_refine.hpp) choose α and μ: mean|x - μ| and alternating refinement.
+//   sign(0) = 0 would leave it uncoded, which a 1-bit code cannot express. NaN compares false and
+//   is coded -1; the fitters reject NaN before that. Offset kNone stores α only (XNOR: μ = 0);
+//   kMean stores α and μ (BiLLM/ARB order 1). decode(c) = μ + α or μ - α; as an affine map of the
+//   code, x̂ = 2α·c + (μ - α), which is what the integer kernels evaluate (decode_affine; it may
+//   differ from decode in the last bit). The fitters (calib/binary_refine.hpp) choose α and μ:
+//   mean|x - μ| and alternating refinement.
 //
 // # Binary2, two sign planes (BiLLM residual order 2, ARB order 2)
 //   code = c1 | c2 << 1, c_i = 1 for b_i = +1. Levels μ ± α1 ± α2: a 4-level non-uniform

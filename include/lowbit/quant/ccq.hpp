@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// lowbit/quant/ccq.hpp: the CCQ weight formats of Baidu's FastDeploy (QUANTIZERS.md §6.2),
+// lowbit/quant/ccq.hpp: the CCQ weight formats of Baidu's FastDeploy,
 // decoded exactly as FastDeploy's kernels (custom_ops/gpu_ops/cutlass_extensions/gemm/threadblock/
 // wint2x_unzip.h) decode them, in lowbit's row-major orientation: a lowbit row (one output) is a
 // FastDeploy column n, and its K inputs run along the row.

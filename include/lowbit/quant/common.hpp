@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // lowbit/quant/common.hpp: rounding, range statistics and least-squares helpers shared by schemes.
 //
-// Why vector extensions here, not xsimd (a written departure from ARCHITECTURE.md §0.5): these
+// Why vector extensions here, not xsimd: these
 // loops are the quantizer's (offline / load-time) hot path, and the core headers must vectorise
 // without xsimd. GCC and clang both lower `__attribute__((vector_size))` arithmetic to whatever
 // the target has (SSE2 pairs, AVX2, AVX-512, NEON) with no ISA flags and no intrinsics, and

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // lowbit/quant/conv_code.hpp: ConvCode<L, K, V, Code>, the bit-shift trellis code of QTIP
-// (QUANTIZERS.md §6.1): every weight is K bits of a stream, and its value is a fixed function
+// (QTIP, Tseng et al.
+// 2024): every weight is K bits of a stream, and its value is a fixed function
 // (the code) of the L-bit window of the stream that ends with its own bits.
 //
 // # Stream, steps and states
@@ -30,7 +31,7 @@
 //             byte picks and a lookup per weight vector; NMSE ≈ 0.071.
 //   CodeLut7  the same with 7 contiguous stream bits (L = 8): one pick and a lookup, the speed
 //             of plain 2-bit kernels; NMSE ≈ 0.078.
-// The hashed codes reach QUANTIZERS.md table F's L = 16 quality (≈ 0.069 NMSE at K = 2 on N(0, 1);
+// The hashed codes reach QTIP's L = 16 quality (≈ 0.069 NMSE at K = 2 on N(0, 1);
 // the exact figures are in bench/RESULTS.md). The encoder is calib/trellis.hpp.
 #pragma once
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // lowbit/quant/dual_bound.hpp: DualBound<Bits>, the two-bound asymmetric quantizer of DDTB
-// (QUANTIZERS.md §3), for weights (a scheme of PackedMatrix) and activations
+// (DDTB, Zhong et al., ECCV 2022), for weights (a scheme of PackedMatrix) and activations
 // (quant/activation.hpp).
 //
 // # Math (§3, as coded by zysxmu/DDTB `quant_ops.py`)

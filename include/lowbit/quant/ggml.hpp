@@ -2,14 +2,14 @@
 // lowbit/quant/ggml.hpp: llama.cpp's (ggml's) block formats, byte for byte: the type numbers
 // GGUF files use, each block type's size, and reference quantizers and dequantizers that give
 // exactly the bytes and floats of ggml's `quantize_row_<type>_ref` and `dequantize_row_<type>`
-// (../shared/data/ggml/README.md: the reference vectors; tests/quant/test_ggml.cpp checks every
-// block of them).
+// (tests/io/test_ggml_blocks.cpp checks every block of vectors that ggml itself quantized and
+// dequantized).
 //
 // Formats here: Q8_0, Q4_0, Q4_1, Q5_0, Q5_1 (32 values per block; fp16 d, and m for the _1
 // types; byte j of qs holds element j in its low nibble and j + 16 in its high nibble; for Q5_x
 // bit j of qh, a little-endian u32, is bit 4 of element j) and the k-quants Q2_K, Q3_K, Q4_K,
 // Q5_K, Q6_K (super-blocks of 256 with 6-bit or 4-bit sub-block scales; the layouts are
-// ../shared/data/ggml/README.md's table, the bit orders what ggml's dequantizers read). The
+// ggml-common.h's structs, the bit orders what ggml's dequantizers read). The
 // k-quant reference quantizers search their scales (make_qkx2: a weighted least-squares fit
 // over a grid of trial scales; make_qx / make_q3: the same with weights x², iterated): each is
 // reproduced step for step, since any change of order changes bytes.
@@ -805,7 +805,7 @@ inline void put_iq4_nl(std::byte* y, float d, const std::uint8_t* L) noexcept {
 /// IQ4_NL (d @0, qs[16] @2), quantize_row_iq4_nl_ref: d = max/-127 for the first assignment to
 /// the levels, then the weighted (x²) least-squares scale, no search. L carries over from the
 /// previous block of the same call for a block with max|x| < 1e-15, whose codes ggml never
-/// writes (../shared/data/ggml/README.md); lowbit starts a call with zeros there.
+/// writes; lowbit starts a call with zeros there.
 LOWBIT_GGML_EXACT_FN inline void quantize_iq4_nl(const float* x, std::byte* y, std::uint8_t* L) {
   LOWBIT_GGML_EXACT_BODY
   const float max = signed_max(x, 32);

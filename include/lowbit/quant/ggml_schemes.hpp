@@ -27,7 +27,7 @@
 // symmetric and ternary decode is s·(code - constant), one product, as ggml's; its float-min
 // decode is fma(s, q, m), and s·q is exact here (≤ 11 + 8 + 6 significant bits < 24), so the fma
 // rounds once where ggml rounds an exact product and then the sum: the same float.
-// (tests/io/test_ggml_schemes.cpp checks every value of ../shared/data/ggml.)
+// (tests/io/test_ggml_schemes.cpp checks every value of blocks that ggml itself made.)
 //
 // Kernels: every type repacks to Interleaved<NR, 32> and runs every kernel (gemm, gemm_f32,
 // gemm_zp; int8 or float activations) at the speeds of lowbit's own schemes of the same width
@@ -222,7 +222,7 @@ requires(T == Type::Q8_0 || T == Type::Q4_0 || T == Type::Q5_0 || T == Type::Q4_
 /// TQ1_0 / TQ2_0 blocks of w (rows × cols, cols a multiple of 256) ternarized by lowbit first:
 /// calib::ternarize<f16, PerGroup<256>>(w, method), then to_ggml. ggml's own TQ quantizer
 /// (d = absmax, trits rint(x/d)) expects weights that are already ternary; on continuous ones
-/// it zeroes almost everything (QUANTIZERS.md §5 pitfalls: NMSE 0.65 on N(0,1), where TWN or the
+/// it zeroes almost everything (NMSE 0.65 on N(0,1), where TWN or the
 /// optimal threshold give 0.19).
 template <Type T>
 requires(T == Type::TQ1_0 || T == Type::TQ2_0) std::vector<std::byte> ternarize_to_ggml(

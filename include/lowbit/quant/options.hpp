@@ -31,20 +31,8 @@ namespace detail {
 /// Throws Error if row r of x holds a NaN or ±Inf, naming its column (`what`: "weight", ...).
 inline void check_row_finite(MatrixView<const float> x, Index r, const char* what = "weight") {
   const float* row = x.row_ptr(r);
-  // NaN and ±Inf are exactly the floats whose exponent bits are all ones; an integer OR
-  // reduction over that test vectorises (a float probe sum would be a serial dependency chain).
-  std::uint32_t bad = 0;
-  for (Index k = 0; k < x.cols(); ++k) {
-    bad |= static_cast<std::uint32_t>((std::bit_cast<std::uint32_t>(row[k]) & 0x7f800000u) ==
-                                      0x7f800000u);
-  }
-  if (bad != 0) {
-    for (Index k = 0; k < x.cols(); ++k) {
-      if (!std::isfinite(row[k])) {
-        fail("quantize: non-finite ", what, " ", row[k], " at row ", r, ", column ", k);
-      }
-    }
-  }
+  const Index k = first_non_finite(row, x.cols());
+  if (k < x.cols()) fail("quantize: non-finite ", what, " ", row[k], " at row ", r, ", column ", k);
 }
 
 /// Throws Error on bad options or a bad importance view (shape, NaN/Inf, negative values), and,

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // lowbit/quant/symmetric.hpp: Symmetric<Bits, Convention, ScaleT>, x ≈ s·q with one scale.
 //
-// # Symmetric quantization (QUANTIZERS.md §1)
+// # Symmetric quantization
 // One scale s per group, no offset: x̂ = s·q for a signed integer level q. Codes are stored
 // unsigned, code = q + 2^(Bits-1), so every layout sees plain Bits-bit unsigned integers.
 // The three conventions are NOT equivalent, so the convention is part of the type:
@@ -48,7 +48,7 @@ inline constexpr std::string_view convention_name(SymmetricConvention c) {
   return "?";
 }
 
-// Departure from ARCHITECTURE.md's `Symmetric<Bits>`: the scale storage type is a template
+// The scale storage type is a template
 // parameter because codes are computed with the stored, rounded scale, so it changes the math.
 template <int Bits, SymmetricConvention Convention, class ScaleT>
 struct Symmetric {

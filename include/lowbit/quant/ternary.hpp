@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// lowbit/quant/ternary.hpp: Ternary<ScaleT>, x ≈ α·t with t ∈ {-1, 0, +1} (QUANTIZERS.md §5).
+// lowbit/quant/ternary.hpp: Ternary<ScaleT>, x ≈ α·t with t ∈ {-1, 0, +1} (TWN, Li et
+// al. 2016; BitNet b1.58, Ma et al. 2024).
 //
 // Codes are 2-bit unsigned, code = t + 1 (0: -α, 1: 0, 2: +α); code 3 is invalid and io/
 // rejects it. One parameter, α, per group. encode is the nearest level: t = round_clamp(x/α,

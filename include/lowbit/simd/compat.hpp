@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // lowbit/simd/compat.hpp: one spelling for the xsimd calls whose names changed between Debian's
-// xsimd 8.1 and xsimd 12-14 (DEPS.md §2e). Kernels use only these and the "all versions" subset
-// of batch<T, A> (loads, stores, arithmetic, bitwise ops, shifts, comparisons, select).
+// xsimd 8.1 (Debian 12) and xsimd 12-14, whose APIs differ in these places. Kernels use only these
+// and the "all versions" subset of batch<T, A> (loads, stores, arithmetic, bitwise ops, shifts,
+// comparisons, select).
 #pragma once
 
 #include "lowbit/config.hpp"

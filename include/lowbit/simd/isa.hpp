@@ -6,11 +6,12 @@
 // Tags are empty structs that inherit, so a kernel family declared for `avx2` also serves
 // `avx512bw` until a better one exists (overload resolution picks the most derived match).
 // Every ISA-dependent function takes its tag as a template parameter, so TUs built with
-// different -m flags instantiate different symbols (ruy's rule; ARCHITECTURE.md §0.4).
+// different -m flags instantiate different symbols (ruy's rule: the linker keeps one copy of an
+// inline function, so two ISAs must never share one).
 // A tag's `arch` (the xsimd architecture) exists only when that ISA is compiled in and xsimd is
 // available; `available()` asks the CPU at run time (for opt-in runtime dispatch). VNNI is a
 // capability of the AVX-512 tag (`kVnni`, fixed by the compiler flags), not a tag of its own,
-// because xsimd 8.1 has no VNNI tag and newer versions renamed theirs (DEPS.md §2a).
+// because xsimd 8.1 has no VNNI tag and newer versions renamed theirs.
 // LOWBIT_FORCE_SCALAR pins isa::best to isa::scalar (config.hpp turns every LOWBIT_HAS_* off).
 #pragma once
 

@@ -35,7 +35,8 @@
 namespace lowbit::kernels {
 
 /// Σ of the eight int32 lanes. Templated on the ISA tag like every ISA-dependent function, so an
-/// AVX-512 TU's copy can never stand in for an AVX2 TU's (ARCHITECTURE.md §0.4).
+/// AVX-512 TU's copy can never stand in for an AVX2 TU's (the linker keeps one copy of an
+/// inline function: only distinct template arguments keep the ISAs apart).
 template <class Isa>
 inline std::int32_t hsum_epi32_avx2(__m256i v) noexcept {
   __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));

@@ -5,7 +5,7 @@
 // Requires: SSE4.2 (SSSE3 pmaddubsw, SSE4.1 pmulld) / AVX2 + FMA (+ F16C) / AVX-512 F/BW/DQ/VL,
 //           with AVX512-VNNI used for vpdpbusd when the flags enable it (also on 256-bit
 //           vectors, through AVX512-VL).
-// Why not xsimd (ARCHITECTURE.md §0.5 allows raw intrinsics where it lacks the operation): every
+// Why not xsimd (lowbit uses raw intrinsics only where xsimd lacks the operation): every
 // hot operation here — vpmaddubsw, vpmaddwd, vpdpbusd, 16-bit lane shifts of packed bytes,
 // vcvtph2ps — is missing from xsimd 8.1, so a thin struct of intrinsics per width is the
 // smallest portable layer. Each struct is a template on the ISA tag, so an AVX-512 TU's copy of
