@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // bench/bench_ggml.cpp: llama.cpp's block types run on lowbit's kernels in their own format
-// (quant/ggml_schemes.hpp: the blocks converted, not requantized), against Eigen fp32 in the
+// (formats/ggml/schemes.hpp: the blocks converted, not requantized), against Eigen fp32 in the
 // same binary; llama.cpp's own figures on this machine kind are in PERF.md §2a.
 //
 // Weights: N(0,1) quantized by ggml's reference quantizer of the type (ggml::quantize_row),
@@ -13,7 +13,7 @@
 //   Gemm/<isa>/<type>/<shape>/<n>/<threads>    n = 32 (rotated copies) and 512 (one copy)
 // The bits_per_weight counter is lowbit's in memory (Q4_K's per-32 float scale and min: 6.0,
 // against ggml's 4.5; IQ4_NL's levels as 8-bit codes: 8.5; MXFP4's as 5-bit: 6.0).
-#include "lowbit/quant/ggml_schemes.hpp"
+#include "lowbit/formats/ggml/schemes.hpp"
 #include "support/common.hpp"
 
 namespace {

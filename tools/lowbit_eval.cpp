@@ -9,8 +9,8 @@
 // (-imp/-gptq/-seq/-e2e policies calibrate on the last --calib-docs (1000) documents of
 // --calib-tokens).
 // With neither it scores the fp32 model (KL 0, top-1 1). A .gguf model (llama architecture,
-// any block types quant/ggml.hpp decodes: io/gguf_llama.hpp) is decoded to fp32 and scored as
-// that fp32 model, so llama.cpp's quantized files are scored by the same code as lowbit's;
+// any block types formats/ggml/blocks.hpp decodes: io/gguf_llama.hpp) is decoded to fp32 and scored
+// as that fp32 model, so llama.cpp's quantized files are scored by the same code as lowbit's;
 // --ref R (.bin or .gguf) names the fp32 model KL and top-1 compare with (default: M).
 // --kernels runs a .gguf model's block-typed matrices on lowbit's kernels in their own format
 // instead (llama/gguf_model.hpp: Q4_0 … TQ2_0 as lowbit schemes, values bit-identical).
@@ -135,8 +135,8 @@ int main(int argc, char** argv) {
         llama::QuantizedModel q = llama::from_archive(io::Archive::load(args.str("--quantized")));
         const std::string diff = llama::config_mismatch(q.config, ckpt.config);
         if (!diff.empty())
-          lowbit::detail::fail("'", args.str("--quantized"), "' is not a quantization of '",
-                               args.str("--model"), "' (", diff, ")");
+          lowbit::fail("'", args.str("--quantized"), "' is not a quantization of '",
+                       args.str("--model"), "' (", diff, ")");
         // The context is the documents', as for the --model itself (a GGUF says 128 for a
         // model trained at 512; its archive keeps that number).
         q.config.seq_len = std::max(q.config.seq_len, ckpt.config.seq_len);

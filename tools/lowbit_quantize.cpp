@@ -90,12 +90,12 @@ class Reporter {
 /// compounds both errors).
 void check_gguf_input(const lowbit::io::GgufFile& g, const std::string& path, bool requantize) {
   using lowbit::ggml::Type;
-  if (g.tensors.empty()) lowbit::detail::fail("'", path, "' holds no tensors");
+  if (g.tensors.empty()) lowbit::fail("'", path, "' holds no tensors");
   if (requantize) return;
   for (const auto& t : g.tensors) {
     const auto type = static_cast<Type>(t.type);
     if (t.ne.size() >= 2 && type != Type::F32 && type != Type::F16 && type != Type::BF16)
-      lowbit::detail::fail(
+      lowbit::fail(
           "'", path, "': tensor '", t.name, "' is already ",
           lowbit::ggml::type_info(t.type) ? lowbit::ggml::type_info(t.type)->name : "quantized",
           "; quantize an F32/F16/BF16 file, or pass --allow-requantize");

@@ -58,7 +58,7 @@
 #endif
 
 // GCC/clang vector extensions for the quantizers' portable vector loops (quant/common.hpp,
-// calib/minmax.hpp). Off under LOWBIT_FORCE_SCALAR, so the scalar build tests the scalar loops,
+// quant/range_fit.hpp). Off under LOWBIT_FORCE_SCALAR, so the scalar build tests the scalar loops,
 // and under -ffast-math, which would fold their round-half-even trick away.
 #if (defined(__GNUC__) || defined(__clang__)) && !defined(__FAST_MATH__) && \
     !defined(LOWBIT_FORCE_SCALAR)

@@ -3,7 +3,6 @@
 // and the reference kernels. io/, interop/ and calib/ beyond range fitting are included apart.
 #pragma once
 
-#include "lowbit/calib/minmax.hpp"
 #include "lowbit/config.hpp"
 #include "lowbit/core/bits.hpp"
 #include "lowbit/core/buffer.hpp"
@@ -28,6 +27,7 @@
 #include "lowbit/quant/dual_bound.hpp"
 #include "lowbit/quant/granularity.hpp"
 #include "lowbit/quant/options.hpp"
+#include "lowbit/quant/range_fit.hpp"
 #include "lowbit/quant/reference.hpp"
 #include "lowbit/quant/symmetric.hpp"
 #include "lowbit/quant/ternary.hpp"

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
-// tests/io/test_ggml_blocks.cpp: llama.cpp's block formats (quant/ggml.hpp) against ggml's own
-// bytes and floats (../shared/data/ggml: every block of every type, byte for byte and bit for
+// tests/io/test_ggml_blocks.cpp: llama.cpp's block formats (formats/ggml/blocks.hpp) against ggml's
+// own bytes and floats (../shared/data/ggml: every block of every type, byte for byte and bit for
 // bit), plus type facts and bad input.
 #include <cmath>
 #include <cstring>
 #include <string>
 #include <vector>
 
-#include "lowbit/quant/ggml.hpp"
+#include "lowbit/formats/ggml/blocks.hpp"
 #include "support/catch.hpp"
 #include "support/files.hpp"
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // tests/io/test_ggml_schemes.cpp: llama.cpp's block types as lowbit schemes
-// (quant/ggml_schemes.hpp): every value of ../shared/data/ggml decodes bit for bit as ggml's
+// (formats/ggml/schemes.hpp): every value of ../shared/data/ggml decodes bit for bit as ggml's
 // dequantizer gave it; the kernels (repacked to Interleaved<16, 32>) equal the reference on the
 // converted matrices; to_ggml inverts to_packed byte for byte and writes
 // lowbit's own fits as blocks ggml decodes to lowbit's values; bad input is an Error.
@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "lowbit/formats/ggml/schemes.hpp"
 #include "lowbit/lowbit.hpp"
-#include "lowbit/quant/ggml_schemes.hpp"
 #include "support/catch.hpp"
 #include "support/files.hpp"
 #include "support/rng.hpp"

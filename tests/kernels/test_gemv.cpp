@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "lowbit/kernels/gemv.hpp"
+#include "lowbit/gemm/gemm.hpp"
 #include "lowbit/lowbit.hpp"
 #include "support/catch.hpp"
 #include "support/isa_list.hpp"

@@ -9,10 +9,10 @@
 #include <vector>
 
 #include "llama/gguf_model.hpp"
+#include "lowbit/formats/ggml/schemes.hpp"
 #include "lowbit/io/gguf_llama.hpp"
 #include "lowbit/io/serialize.hpp"
 #include "lowbit/lowbit.hpp"
-#include "lowbit/quant/ggml_schemes.hpp"
 #include "support/catch.hpp"
 
 using namespace lowbit;

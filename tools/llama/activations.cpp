@@ -9,7 +9,7 @@
 namespace lowbit::llama {
 
 ActPolicy parse_act_policy(const std::string& s) {
-  using lowbit::detail::fail;
+  using lowbit::fail;
   ActPolicy p;
   p.name = s;
   const std::size_t dash = s.find('-');
@@ -57,17 +57,17 @@ void symmetric_row(const float* x, Index n, float s, int bits, float* out) {
 }
 
 void dual_bound_row(const float* x, Index n, const DualBoundRange& r, int bits, float* out) {
-  const lowbit::detail::DualBoundAffine a = lowbit::detail::dual_bound_affine(r, bits);
+  const DualBoundAffine a = dual_bound_affine(r, bits);
   for (Index k = 0; k < n; ++k)
-    out[k] = a.step * static_cast<float>(lowbit::detail::dual_bound_encode(a, x[k]) - a.zero);
+    out[k] = a.step * static_cast<float>(dual_bound_encode(a, x[k]) - a.zero);
 }
 
 }  // namespace
 
 void ActQuantizer::apply(MatrixView<const float> x, MatrixView<float> out) const {
   const float qmax = static_cast<float>((1 << (bits - 1)) - 1);
+  check_finite(x, "activation quantizer: input");
   for (Index t = 0; t < x.rows(); ++t) {
-    lowbit::detail::check_row_finite(x, t, "activation");
     const float* xr = x.row_ptr(t);
     float* o = out.row_ptr(t);
     const Index n = x.cols();
@@ -82,8 +82,7 @@ void ActQuantizer::apply(MatrixView<const float> x, MatrixView<float> out) const
         symmetric_row(xr, n, range.upper / qmax, bits, o);
         break;
       case ActMethod::kMinmax: {
-        const RangeStats st =
-            lowbit::detail::range_stats(std::span<const float>(xr, static_cast<std::size_t>(n)));
+        const RangeStats st = range_stats(std::span<const float>(xr, static_cast<std::size_t>(n)));
         dual_bound_row(xr, n, DualBound<8>::fit_range(st, 1.0f), bits, o);
         break;
       }
@@ -120,13 +119,13 @@ void ActQuantizer::encode(MatrixView<const float> x, ZeroPointActivations& out) 
       quantize_activations_static(x, range, bits, out);
       return;
     default:
-      lowbit::detail::fail("activation policy: symmetric codes have no zero point");
+      lowbit::fail("activation policy: symmetric codes have no zero point");
   }
 }
 
 ActRecording record_activations(const Model& fp, const std::vector<std::vector<int>>& docs,
                                 Index stride, Context& ctx) {
-  if (stride < 1) lowbit::detail::fail("record_activations: stride ", stride, " < 1");
+  if (stride < 1) lowbit::fail("record_activations: stride ", stride, " < 1");
   ActRecording rec;
   const std::size_t L = fp.linear.size();
   rec.rows.resize(L);
@@ -177,8 +176,8 @@ std::vector<ActQuantizer> calibrate_activations(const Model& fp, const ActRecord
                                                 const ActPolicy& p) {
   const std::size_t L = fp.linear.size();
   if (p.is_static() && rec.rows.size() != L)
-    lowbit::detail::fail("calibrate_activations: a recording of ", rec.rows.size(),
-                         " layers for a model of ", L);
+    lowbit::fail("calibrate_activations: a recording of ", rec.rows.size(),
+                 " layers for a model of ", L);
   std::vector<ActQuantizer> qs(L);
   for (std::size_t i = 0; i < L; ++i) {
     ActQuantizer& q = qs[i];
@@ -186,7 +185,7 @@ std::vector<ActQuantizer> calibrate_activations(const Model& fp, const ActRecord
     q.bits = p.bits;
     if (!p.is_static()) continue;
     if (rec.tokens(i) == 0)
-      lowbit::detail::fail("calibrate_activations: layer ", i, " has no recorded inputs");
+      lowbit::fail("calibrate_activations: layer ", i, " has no recorded inputs");
     float mn = 0.0f, mx = 0.0f;
     for (const DualBoundRange& r : rec.doc_range[i]) {
       mn = std::min(mn, r.lower);
@@ -206,7 +205,7 @@ std::vector<ActQuantizer> calibrate_activations(const Model& fp, const ActRecord
       case ActMethod::kDb:
       case ActMethod::kDbGate: {
         const auto* f = dynamic_cast<const F32Linear*>(fp.linear[i].get());
-        if (!f) lowbit::detail::fail("calibrate_activations: layer ", i, " is not fp32");
+        if (!f) lowbit::fail("calibrate_activations: layer ", i, " is not fp32");
         const calib::OutputError err(f->weights());
         q.range = p.method == ActMethod::kDbGrid
                       ? calib::grid_search_range(x, err, p.bits)
@@ -240,8 +239,7 @@ std::vector<ActQuantizer> calibrate_activations(const Model& fp, const ActRecord
 
 void quantize_inputs(Model& m, const std::vector<ActQuantizer>& qs) {
   if (qs.size() != m.linear.size())
-    lowbit::detail::fail("quantize_inputs: ", qs.size(), " quantizers for ", m.linear.size(),
-                         " layers");
+    lowbit::fail("quantize_inputs: ", qs.size(), " quantizers for ", m.linear.size(), " layers");
   for (std::size_t i = 0; i < qs.size(); ++i)
     m.linear[i] = std::make_unique<ActQuantLinear>(std::move(m.linear[i]), qs[i]);
 }

@@ -74,12 +74,11 @@ void forward(const DenseModel& m, std::span<const int> doc, Cache& c) {
   const io::Llama2cConfig& cfg = m.config;
   const Index T = static_cast<Index>(doc.size()), D = cfg.dim, H = cfg.n_heads, KV = cfg.n_kv_heads,
               hs = cfg.head_size();
-  if (T > cfg.seq_len) lowbit::detail::fail("llama: ", T, " tokens exceed seq_len ", cfg.seq_len);
+  if (T > cfg.seq_len) lowbit::fail("llama: ", T, " tokens exceed seq_len ", cfg.seq_len);
   RM x(T, D);
   for (Index t = 0; t < T; ++t) {
     const int tok = doc[static_cast<std::size_t>(t)];
-    if (tok < 0 || tok >= cfg.vocab_size)
-      lowbit::detail::fail("llama: token ", tok, " out of range");
+    if (tok < 0 || tok >= cfg.vocab_size) lowbit::fail("llama: token ", tok, " out of range");
     for (Index i = 0; i < D; ++i) x(t, i) = m.embedding[static_cast<std::size_t>(tok * D + i)];
   }
   const float scale = 1.0f / std::sqrt(static_cast<float>(hs));
@@ -176,7 +175,7 @@ double kl_backward(const DenseModel& m, std::span<const int> doc, std::span<cons
   const Index T = static_cast<Index>(doc.size()), D = cfg.dim, H = cfg.n_heads, KV = cfg.n_kv_heads,
               hs = cfg.head_size(), V = cfg.vocab_size;
   if (static_cast<Index>(ref_logp.size()) < T * V)
-    lowbit::detail::fail("kl_backward: ", ref_logp.size(), " reference values for ", T, " x ", V);
+    lowbit::fail("kl_backward: ", ref_logp.size(), " reference values for ", T, " x ", V);
   if (grad.size() != m.w.size()) {
     grad.resize(m.w.size());
     for (std::size_t i = 0; i < m.w.size(); ++i) grad[i].assign(m.w[i].size(), 0.0f);

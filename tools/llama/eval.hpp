@@ -33,20 +33,20 @@ namespace lowbit::llama {
 /// predict (an empty or BOS-only file would otherwise score nothing and print PPL nan).
 inline std::vector<std::vector<int>> load_documents(const std::string& path) {
   const std::vector<std::byte> bytes = io::read_file(path);
-  if (bytes.size() % 4 != 0) lowbit::detail::fail("tokens: '", path, "' is not whole int32s");
+  if (bytes.size() % 4 != 0) lowbit::fail("tokens: '", path, "' is not whole int32s");
   std::vector<std::vector<int>> docs;
   for (std::size_t i = 0; i < bytes.size(); i += 4) {
     std::int32_t v;
     std::memcpy(&v, bytes.data() + i, 4);
     if (v == 1 || docs.empty()) {
-      if (v != 1) lowbit::detail::fail("tokens: '", path, "' does not start with BOS (1)");
+      if (v != 1) lowbit::fail("tokens: '", path, "' does not start with BOS (1)");
       docs.emplace_back();
     }
     docs.back().push_back(v);
   }
   if (std::none_of(docs.begin(), docs.end(), [](const auto& d) { return d.size() >= 2; }))
-    lowbit::detail::fail("tokens: '", path, "' holds no document with a token to predict (",
-                         docs.size(), " documents, ", bytes.size() / 4, " tokens)");
+    lowbit::fail("tokens: '", path, "' holds no document with a token to predict (", docs.size(),
+                 " documents, ", bytes.size() / 4, " tokens)");
   return docs;
 }
 
@@ -78,9 +78,9 @@ inline io::Llama2cModel load_checkpoint(const std::string& path, int min_seq_len
            path.compare(path.size() - ext.size(), ext.size(), ext) == 0;
   };
   if (ends(".safetensors"))
-    lowbit::detail::fail("'", path,
-                         "' is a safetensors file: it holds tensors but no model configuration; "
-                         "this tool runs llama2.c (.bin) and GGUF (.gguf) models");
+    lowbit::fail("'", path,
+                 "' is a safetensors file: it holds tensors but no model configuration; "
+                 "this tool runs llama2.c (.bin) and GGUF (.gguf) models");
   if (ends(".gguf")) return io::llama_from_gguf(io::load_gguf(path), min_seq_len);
   return io::load_llama2c(path);
 }
@@ -154,10 +154,10 @@ inline EvalResult evaluate(const Model& ref, const Model& model,
     }
     ++r.docs;
   }
-  if (r.tokens == 0) lowbit::detail::fail("evaluate: no document has a token to predict");
+  if (r.tokens == 0) lowbit::fail("evaluate: no document has a token to predict");
   if (!std::isfinite(r.nll) || !std::isfinite(r.kl))
-    lowbit::detail::fail("evaluate: the model's log-probabilities are not finite (NLL ", r.nll,
-                         ", KL ", r.kl, "): a NaN or Inf reached the logits");
+    lowbit::fail("evaluate: the model's log-probabilities are not finite (NLL ", r.nll, ", KL ",
+                 r.kl, "): a NaN or Inf reached the logits");
   return r;
 }
 

@@ -6,10 +6,10 @@
 #include <memory>
 #include <string>
 
+#include "lowbit/formats/ggml/schemes.hpp"
 #include "lowbit/io/gguf_llama.hpp"
 #include "lowbit/io/serialize.hpp"
 #include "lowbit/lowbit.hpp"
-#include "lowbit/quant/ggml_schemes.hpp"
 
 namespace lowbit::llama {
 
@@ -93,7 +93,7 @@ Model model_from_gguf(const io::GgufFile& f, int min_seq_len, bool float_activat
 }
 
 io::GgufFile gguf_with_fits(const io::GgufFile& in, const Policy& p, const QuantizedModel& q) {
-  using lowbit::detail::fail;
+  using lowbit::fail;
   if (p.family != Family::kInteger || p.group != 32 || p.rot ||
       !((p.bits == 4) || (p.bits == 8 && p.symmetric)))
     fail("gguf_with_fits: policy '", p.name,

@@ -3,7 +3,7 @@
 // lowbit's kernels in the file's own block format, not requantized.
 //
 // Each of the 7 matrices per layer that is a ggml block type becomes the lowbit matrix of its
-// type (quant/ggml_schemes.hpp: every value bit-identical to ggml's dequantizer), repacked to
+// type (formats/ggml/schemes.hpp: every value bit-identical to ggml's dequantizer), repacked to
 // Interleaved<16, 32> (groups of 16, 32 or 256 values); F32, F16 and BF16 matrices run in fp32. The
 // embedding, the norms and the classifier stay fp32, decoded as io::llama_from_gguf decodes them
 // (as lowbit's own quantized models keep them).

@@ -109,8 +109,8 @@ class RotatedLinear final : public Linear {
   RotatedLinear(std::unique_ptr<Linear> inner, calib::HadamardRotation q)
       : inner_(std::move(inner)), q_(std::move(q)) {
     if (q_.size() != inner_->cols())
-      lowbit::detail::fail("llama: rotation of size ", q_.size(), " for a layer of ",
-                           inner_->cols(), " inputs");
+      lowbit::fail("llama: rotation of size ", q_.size(), " for a layer of ", inner_->cols(),
+                   " inputs");
   }
   Index rows() const override { return inner_->rows(); }
   Index cols() const override { return inner_->cols(); }
@@ -138,11 +138,11 @@ class ColumnScaledLinear final : public Linear {
   ColumnScaledLinear(std::unique_ptr<Linear> inner, std::vector<float> s)
       : inner_(std::move(inner)), s_(std::move(s)) {
     if (static_cast<Index>(s_.size()) != inner_->cols())
-      lowbit::detail::fail("llama: ", s_.size(), " column scales for a layer of ", inner_->cols(),
-                           " inputs");
+      lowbit::fail("llama: ", s_.size(), " column scales for a layer of ", inner_->cols(),
+                   " inputs");
     for (std::size_t i = 0; i < s_.size(); ++i)
       if (!std::isfinite(s_[i]))
-        lowbit::detail::fail("llama: column scale ", i, " is ", s_[i], ", not finite");
+        lowbit::fail("llama: column scale ", i, " is ", s_[i], ", not finite");
   }
   Index rows() const override { return inner_->rows(); }
   Index cols() const override { return inner_->cols(); }
@@ -168,7 +168,7 @@ class PaddedLinear final : public Linear {
  public:
   PaddedLinear(std::unique_ptr<Linear> inner, Index cols) : inner_(std::move(inner)), cols_(cols) {
     if (cols_ < 1 || cols_ > inner_->cols())
-      lowbit::detail::fail("llama: ", cols_, " inputs for a padded layer of ", inner_->cols());
+      lowbit::fail("llama: ", cols_, " inputs for a padded layer of ", inner_->cols());
   }
   Index rows() const override { return inner_->rows(); }
   Index cols() const override { return cols_; }
@@ -239,14 +239,13 @@ class Model : public FloatParts {
     const Index D = c.dim, H = c.n_heads, KV = c.n_kv_heads, hs = c.head_size();
     const Index kvd = c.kv_dim(), F = c.hidden_dim;
     if (T == 0) return;
-    if (T > c.seq_len) lowbit::detail::fail("llama: ", T, " tokens exceed seq_len ", c.seq_len);
+    if (T > c.seq_len) lowbit::fail("llama: ", T, " tokens exceed seq_len ", c.seq_len);
     std::vector<float> x(static_cast<std::size_t>(T * D)), xb(x.size()), q(x.size()), o(x.size()),
         tmp(x.size()), k(static_cast<std::size_t>(T * kvd)), v(k.size()),
         h1(static_cast<std::size_t>(T * F)), h3(h1.size());
     for (Index t = 0; t < T; ++t) {
       const int tok = tokens[static_cast<std::size_t>(t)];
-      if (tok < 0 || tok >= c.vocab_size)
-        lowbit::detail::fail("llama: token ", tok, " out of range");
+      if (tok < 0 || tok >= c.vocab_size) lowbit::fail("llama: token ", tok, " out of range");
       std::copy_n(embedding.data() + static_cast<Index>(tok) * D, D, x.data() + t * D);
     }
     // RoPE tables in double, like numpy.

@@ -162,7 +162,7 @@ inline constexpr const char* kPolicyHelp =
     "trellis-g64-lut7\n";
 
 inline Policy parse_policy(const std::string& s) {
-  using lowbit::detail::fail;
+  using lowbit::fail;
   Policy p;
   p.name = s;
   std::size_t i = 0;

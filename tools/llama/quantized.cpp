@@ -47,7 +47,7 @@ QuantizedTensor quantize_tensor(MatrixView<const float> w, const Policy& p,
     case 8:
       return detail::quantize_tensor_bits<8>(w, p, hessian, seed);
     default:
-      lowbit::detail::fail("policy '", p.name, "': bits must be 2, 3, 4 or 8");
+      lowbit::fail("policy '", p.name, "': bits must be 2, 3, 4 or 8");
   }
 }
 
@@ -73,9 +73,9 @@ std::unique_ptr<Linear> make_linear(const QuantizedTensor& t, bool float_activat
   if (!l) l = detail::make_linear_family(info, t, float_activations);
   if (!l) l = detail::make_linear_seq(info, t, float_activations);
   if (!l) {
-    lowbit::detail::fail("llama: scheme '", info.scheme_name, "' with group ", info.group_size,
-                         " is not one the tools run (sym/asym f16 of 2/3/4/8 bits, binary, "
-                         "two-plane binary or ternary f16; g32/g64)");
+    lowbit::fail("llama: scheme '", info.scheme_name, "' with group ", info.group_size,
+                 " is not one the tools run (sym/asym f16 of 2/3/4/8 bits, binary, "
+                 "two-plane binary or ternary f16; g32/g64)");
   }
   if (t.cols > 0 && t.cols != l->cols()) l = std::make_unique<PaddedLinear>(std::move(l), t.cols);
   if (!t.col_scale.empty()) l = std::make_unique<ColumnScaledLinear>(std::move(l), t.col_scale);
@@ -107,13 +107,13 @@ bool affine_dispatch(const QuantizedTensor& t, AffineTensor* get, QuantizedTenso
 AffineTensor affine_of(const QuantizedTensor& t) {
   AffineTensor a;
   if (!affine_dispatch(t, &a, nullptr, nullptr))
-    lowbit::detail::fail("llama: affine_of: not a scheme the tools run");
+    lowbit::fail("llama: affine_of: not a scheme the tools run");
   return a;
 }
 
 void set_affine(QuantizedTensor& t, const AffineTensor& a) {
   if (!affine_dispatch(t, nullptr, &t, &a))
-    lowbit::detail::fail("llama: set_affine: not a scheme the tools run");
+    lowbit::fail("llama: set_affine: not a scheme the tools run");
 }
 
 namespace {
@@ -214,12 +214,11 @@ QuantizedModel quantize_checkpoint(const io::Llama2cModel& m, const Policy& p,
                                    const Progress& progress) {
   const std::vector<MatrixView<const float>> mats = layer_matrices(m);
   if (hessians != nullptr && hessians->size() != mats.size())
-    lowbit::detail::fail("llama: ", hessians->size(), " Hessians for ", mats.size(), " matrices");
+    lowbit::fail("llama: ", hessians->size(), " Hessians for ", mats.size(), " matrices");
   if (p.seq || p.e2e)
-    lowbit::detail::fail("policy '", p.name,
-                         "': -seq and -e2e calibrate on documents, not Hessians");
+    lowbit::fail("policy '", p.name, "': -seq and -e2e calibrate on documents, not Hessians");
   if (p.needs_calibration() && hessians == nullptr)
-    lowbit::detail::fail("policy '", p.name, "': -imp and -gptq need calibration activations");
+    lowbit::fail("policy '", p.name, "': -imp and -gptq need calibration activations");
   QuantizedModel q = model_shell(m, p);
   TensorCalibration cal;
   for (std::size_t i = 0; i < mats.size(); ++i) {
@@ -235,7 +234,7 @@ QuantizedModel quantize_checkpoint(const io::Llama2cModel& m, const Policy& p,
                                    const std::vector<std::vector<int>>& calib, Context& ctx,
                                    std::uint64_t seed, const Progress& progress) {
   if (p.needs_calibration() && calib.empty())
-    lowbit::detail::fail("policy '", p.name, "': -imp, -gptq and -seq need calibration documents");
+    lowbit::fail("policy '", p.name, "': -imp, -gptq and -seq need calibration documents");
   if (p.e2e) {
     Policy base = p;
     base.e2e = false;
@@ -300,7 +299,7 @@ io::Archive to_archive(const QuantizedModel& q) {
 }
 
 QuantizedModel from_archive(const io::Archive& a) {
-  using lowbit::detail::fail;
+  using lowbit::fail;
   if (a.text("lowbit.source") != "llama2c")
     fail("llama: the archive holds a '", a.text("lowbit.source"),
          "' model; only llama2c models run here");

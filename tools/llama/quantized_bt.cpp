@@ -101,9 +101,8 @@ QuantizedTensor quantize_family(MatrixView<const float> w, const Policy& p,
         PackedMatrix<S, PerGroup<G>, Plain> fitted = fit_family<S, G>(wv, p.family, h);
         if (!p.gptq) return fitted;
         if (p.family == Family::kSherry)
-          lowbit::detail::fail(
-              "policy '", p.name,
-              "': GPTQ would not keep Sherry's 3:4 pattern; use sherry without -gptq");
+          lowbit::fail("policy '", p.name,
+                       "': GPTQ would not keep Sherry's 3:4 pattern; use sherry without -gptq");
         calib::GptqOptions g;
         g.act_order = true;
         const std::vector<typename S::Params> params(fitted.params().begin(),

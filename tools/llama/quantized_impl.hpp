@@ -48,7 +48,7 @@ template <class S, int G, class Quantizer>
 QuantizedTensor quantize_with(MatrixView<const float> w, const Policy& p,
                               const TensorCalibration* cal, std::uint64_t seed,
                               Quantizer&& quantize_fn) {
-  using lowbit::detail::fail;
+  using lowbit::fail;
   const Index rows = w.rows(), cols = w.cols();
   if (p.needs_calibration() && cal == nullptr)
     fail("policy '", p.name, "': -imp, -gptq and -seq need calibration activations");
@@ -251,12 +251,11 @@ bool affine_as(const io::FileInfo& info, const QuantizedTensor& t, AffineTensor*
   } else {
     using ScaleT = std::remove_cvref_t<decltype(typename S::Params{}.scale)>;
     if (from->scale.size() != m.params().size() || from->offset.size() != m.params().size())
-      lowbit::detail::fail("set_affine: ", from->scale.size(), " parameter sets for ",
-                           m.params().size());
+      lowbit::fail("set_affine: ", from->scale.size(), " parameter sets for ", m.params().size());
     if (from->rows != m.rows() || from->cols != m.cols() ||
         from->cs.size() != static_cast<std::size_t>(m.rows() * m.cols()))
-      lowbit::detail::fail("set_affine: codes of ", from->rows, "x", from->cols, " for a ",
-                           m.rows(), "x", m.cols(), " matrix");
+      lowbit::fail("set_affine: codes of ", from->rows, "x", from->cols, " for a ", m.rows(), "x",
+                   m.cols(), " matrix");
     for (Index r = 0; r < m.rows(); ++r)
       for (Index c = 0; c < m.cols(); ++c) {
         const float v = from->cs[static_cast<std::size_t>(r * m.cols() + c)];
@@ -265,7 +264,7 @@ bool affine_as(const io::FileInfo& info, const QuantizedTensor& t, AffineTensor*
         const long code = std::lround(v) + sub;
         if (!(v == v) || code < static_cast<long>(S::kMinCode) ||
             code > static_cast<long>(S::kMaxCode))
-          lowbit::detail::fail("set_affine: code ", v, " at (", r, ", ", c, ") out of range");
+          lowbit::fail("set_affine: code ", v, " at (", r, ", ", c, ") out of range");
         m.set_code(r, c, static_cast<std::uint32_t>(code));
       }
     for (std::size_t i = 0; i < m.params().size(); ++i) {

@@ -12,7 +12,7 @@ namespace lowbit::llama {
 std::vector<double> tune_parameters(QuantizedModel& q, const io::Llama2cModel& m,
                                     const std::vector<std::vector<int>>& calib,
                                     const TuneOptions& opt, Context& ctx) {
-  using lowbit::detail::fail;
+  using lowbit::fail;
   if (opt.epochs < 0 || opt.batch < 1 || !(opt.lr > 0.0) || !(opt.code_lr >= 0.0))
     fail("tune: bad options");
   const DenseModel ref = dense_from_llama2c(m);

@@ -37,13 +37,13 @@
 #include <numeric>
 #include <vector>
 
-#include "lowbit/calib/minmax.hpp"
 #include "lowbit/calib/rotation.hpp"
 #include "lowbit/core/error.hpp"
 #include "lowbit/core/view.hpp"
 #include "lowbit/pack/packed_matrix.hpp"
 #include "lowbit/pack/plain.hpp"
 #include "lowbit/quant/granularity.hpp"
+#include "lowbit/quant/range_fit.hpp"
 
 namespace lowbit::calib {
 

@@ -35,4 +35,10 @@ template <class... Parts>
 }
 
 }  // namespace detail
+
+/// Throws lowbit::Error whose message is the parts written one after another (operator<<), the
+/// one way lowbit, its tools and the code around them report a bad input, e.g.
+/// `fail("tensor '", name, "' has ", rows, " rows, expected ", want)`.
+using detail::fail;
+
 }  // namespace lowbit

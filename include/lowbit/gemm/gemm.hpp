@@ -18,14 +18,14 @@
 // pipeline (gemm/output.hpp) and a Context (threads and scratch; gemm/context.hpp). Results
 // never depend on the thread count.
 //
-// Kernels: lane-tiled weights (Interleaved<NR, KB>, Trit5Tiles<NR, KB>, Sparse34Tiles<NR, KB>) run
-// the micro-kernels of kernels/interleaved_tile.hpp on the widest vectors the ISA tag allows
-// (kernels/select.hpp); Plain 4-bit weights have an AVX2
-// GEMV; sequence-coded weights in SeqTiles<16> (the trellis with CodeMix7 / CodeMx2, CCQ WINT2),
-// SeqTiles<16, 64> (the lookup trellis codes) and Wint25Words<16> (CCQ WINT2.5) run the fused
-// kernels of kernels/seq_tile.hpp on AVX2 and AVX-512; anything else (isa::scalar, neon64, other
-// layouts) runs the scalar reference, so every combination is correct and the fast ones are fast.
-// Blocking: gemm/blocking.hpp.
+// Kernels (chosen in kernels/select.hpp, the one place that decides): lane-tiled weights
+// (Interleaved<NR, KB>, Trit5Tiles<NR, KB>, Sparse34Tiles<NR, KB>) run the micro-kernels of
+// kernels/interleaved_tile.hpp on the widest vectors the ISA tag allows; Plain 4-bit weights have
+// an AVX2 GEMV; sequence-coded weights in SeqTiles<16> (the trellis with CodeMix7 / CodeMx2, CCQ
+// WINT2), SeqTiles<16, 64> (the lookup trellis codes) and Wint25Words<16> (CCQ WINT2.5) run the
+// fused kernels of kernels/seq_tile.hpp on AVX2 and AVX-512; anything else (isa::scalar, neon64,
+// other layouts) runs the scalar reference, so every combination is correct and the fast ones are
+// fast. Blocking: gemm/blocking.hpp.
 #pragma once
 
 #include <algorithm>
@@ -370,14 +370,6 @@ void run_seq_tiles(const PackedMatrix<S, G, L>& w, const Int8Activations& x, Mat
   });
 }
 
-/// Weights in a lane-tiled layout with SIMD micro-kernels (Interleaved, Trit5Tiles, Sparse34Tiles).
-template <class W>
-struct InterleavedWeights : std::false_type {};
-template <class S, class G, kernels::HasCodec L>
-struct InterleavedWeights<PackedMatrix<S, G, L>> : std::true_type {
-  static constexpr int kNR = static_cast<int>(L::kTileRows);
-};
-
 /// Whether the int32 group sums of W are exact (kernels/interleaved_tile.hpp); if not, the
 /// int64 reference runs instead (PerChannel/PerTensor rows longer than 66,311 columns).
 template <class G>
@@ -385,52 +377,23 @@ bool int32_groups_exact(Index cols) {
   return G::group_cols(cols) <= kernels::kMaxExactGroup;
 }
 
-/// Which kernel family gemm_int8 (so gemm, gemv) runs for weights W on Isa, decided at compile
-/// time: the one decision behind both gemm_int8_impl and kernel_name().
-enum class KernelPath { kReference, kLaneTiles, kSequence, kPlain4Gemv };
-
-template <class Isa, class W>
-consteval KernelPath int8_kernel_path() {
-  using S [[maybe_unused]] = typename W::scheme_type;
-  using G [[maybe_unused]] = typename W::granularity_type;
-  using L [[maybe_unused]] = typename W::layout_type;
-  if constexpr (kSeqTiled<L>) {
-    using K = kernels::SeqKernel<Isa, S, G>;
-    if constexpr (K::kAvailable) {
-      if constexpr (std::is_same_v<typename K::Layout, L>) return KernelPath::kSequence;
-    }
-  }
-  if constexpr (InterleavedWeights<W>::value) {
-    if constexpr (!std::is_void_v<kernels::VecFor<Isa, InterleavedWeights<W>::kNR>>) {
-      return KernelPath::kLaneTiles;
-    }
-  }
-#if LOWBIT_HAS_AVX2
-  if constexpr (std::is_same_v<L, Plain> && S::kCodeBits == 4 &&
-                G::kKind == GranularityKind::kPerGroup && std::is_base_of_v<isa::avx2, Isa>) {
-    if constexpr (G::kGroupSize % 32 == 0) return KernelPath::kPlain4Gemv;
-  }
-#endif
-  return KernelPath::kReference;
-}
-
 template <class Isa, class W, class P>
 void gemm_int8_impl(const W& w, const Int8Activations& x, MatrixView<float> y, const P& pipe,
                     Context& ctx) {
-  constexpr KernelPath kPath = int8_kernel_path<Isa, W>();
-  if constexpr (kPath == KernelPath::kSequence) {
+  constexpr kernels::Path kPath = kernels::int8_path<Isa, W>();
+  if constexpr (kPath == kernels::Path::kSequence) {
     run_seq_tiles<kernels::SeqKernel<Isa, typename W::scheme_type, typename W::granularity_type>>(
         w, x, y, pipe, ctx);
     return;
-  } else if constexpr (kPath == KernelPath::kLaneTiles) {
+  } else if constexpr (kPath == kernels::Path::kLaneTiles) {
     if (int32_groups_exact<typename W::granularity_type>(w.cols())) {
-      using V = kernels::VecFor<Isa, InterleavedWeights<W>::kNR>;
+      using V = kernels::VecFor<Isa, kernels::LaneTiled<W>::kNR>;
       run_interleaved<V, true>(w, &x, MatrixView<const float>(), y, pipe, ctx);
       return;
     }
   }
 #if LOWBIT_HAS_AVX2
-  else if constexpr (kPath == KernelPath::kPlain4Gemv) {
+  else if constexpr (kPath == kernels::Path::kPlain4Gemv) {
     if (x.rows() == 1 && y.stride() >= 1) {
       kernels::GemvPlain4Avx2<Isa, typename W::scheme_type, W::granularity_type::kGroupSize>::run(
           w, x, VectorView<float>(y.row_ptr(0), y.cols()));
@@ -446,13 +409,10 @@ void gemm_int8_impl(const W& w, const Int8Activations& x, MatrixView<float> y, c
 template <class Isa, class W, class P>
 void gemm_f32_impl(const W& w, MatrixView<const float> x, MatrixView<float> y, const P& pipe,
                    Context& ctx) {
-  if constexpr (InterleavedWeights<W>::value &&
-                AffineDecodeScheme<typename W::scheme_type>) {  // plane schemes: the reference
-    using V = kernels::VecFor<Isa, InterleavedWeights<W>::kNR>;
-    if constexpr (!std::is_void_v<V>) {
-      run_interleaved<V, false>(w, static_cast<const Int8Activations*>(nullptr), x, y, pipe, ctx);
-      return;
-    }
+  if constexpr (kernels::f32_path<Isa, W>() == kernels::Path::kLaneTiles) {
+    using V = kernels::VecFor<Isa, kernels::LaneTiled<W>::kNR>;
+    run_interleaved<V, false>(w, static_cast<const Int8Activations*>(nullptr), x, y, pipe, ctx);
+    return;
   }
   ref::gemm(w, x, y);
   apply_rows(pipe, y);
@@ -533,16 +493,14 @@ void gemm_zp_impl(const W& w, const ZeroPointRowSums& sums, const ZeroPointActiv
                   MatrixView<float> y, const P& pipe, Context& ctx) {
   using S = typename W::scheme_type;
   using G = typename W::granularity_type;
-  if constexpr (InterleavedWeights<W>::value && !PlaneDecodeScheme<S>) {
-    using V = kernels::VecFor<Isa, InterleavedWeights<W>::kNR>;
-    if constexpr (!std::is_void_v<V>) {
-      // |Σ(c - sub)·a'| <= 255·128·len must fit int32 (|a'| reaches 128, one more than int8
-      // activations: the int16 flush intervals of interleaved_tile.hpp still hold).
-      if (G::group_cols(w.cols()) <= 2147483647 / (255 * 128)) {
-        run_interleaved<V, true, S, G, typename W::layout_type, P, ZeroPointActivations>(
-            w, &x, MatrixView<const float>(), y, pipe, ctx, sums.data());
-        return;
-      }
+  if constexpr (kernels::zp_path<Isa, W>() == kernels::Path::kLaneTiles) {
+    using V = kernels::VecFor<Isa, kernels::LaneTiled<W>::kNR>;
+    // |Σ(c - sub)·a'| <= 255·128·len must fit int32 (|a'| reaches 128, one more than int8
+    // activations: the int16 flush intervals of interleaved_tile.hpp still hold).
+    if (G::group_cols(w.cols()) <= 2147483647 / (255 * 128)) {
+      run_interleaved<V, true, S, G, typename W::layout_type, P, ZeroPointActivations>(
+          w, &x, MatrixView<const float>(), y, pipe, ctx, sums.data());
+      return;
     }
   }
   ref::gemm_zp(w, x, y);
@@ -622,16 +580,15 @@ void gemv_f32(const W& w, VectorView<const float> x, VectorView<float> y, Contex
 /// plain 4-bit kernel for n > 1.
 template <PackedWeights W, class Isa = isa::best>
 std::string kernel_name() {
-  constexpr detail::KernelPath kPath = detail::int8_kernel_path<Isa, W>();
   const std::string isa(Isa::name());
-  switch (kPath) {
-    case detail::KernelPath::kLaneTiles:
+  switch (kernels::int8_path<Isa, W>()) {
+    case kernels::Path::kLaneTiles:
       return isa + " lane-tiled micro-kernel";
-    case detail::KernelPath::kSequence:
+    case kernels::Path::kSequence:
       return isa + " sequence-code kernel";
-    case detail::KernelPath::kPlain4Gemv:
+    case kernels::Path::kPlain4Gemv:
       return isa + " plain 4-bit GEMV";
-    case detail::KernelPath::kReference:
+    case kernels::Path::kReference:
       break;
   }
   return "scalar reference";

@@ -15,7 +15,8 @@
 // - every count, length and offset is checked against the bytes left before it is used, so a
 //   hostile size never allocates more than the file could hold; arrays nest at most 8 deep;
 // - keys and tensor names are unique;
-// - a tensor has 1..4 dimensions, each >= 1, a type lowbit knows (quant/ggml.hpp) with ne0 a
+// - a tensor has 1..4 dimensions, each >= 1, a type lowbit knows (formats/ggml/blocks.hpp) with ne0
+// a
 //   multiple of its block, a byte size computed with overflow checks, an aligned offset, and
 //   lies inside the data; tensors do not overlap; general.alignment is a power of two.
 // Tensors are kept as their bytes; tensor_floats() decodes F32/F16/BF16 and the block types
@@ -33,8 +34,8 @@
 #include "lowbit/core/bits.hpp"
 #include "lowbit/core/error.hpp"
 #include "lowbit/core/types.hpp"
+#include "lowbit/formats/ggml/blocks.hpp"
 #include "lowbit/io/llama2c.hpp"
-#include "lowbit/quant/ggml.hpp"
 
 namespace lowbit::io {
 
@@ -332,7 +333,7 @@ inline GgufFile load_gguf(const std::string& path) {
 }
 
 /// A tensor as floats, row-major (ne0 fastest): F32, F16, BF16 and the block types with a
-/// codec in quant/ggml.hpp; others throw.
+/// codec in formats/ggml/blocks.hpp; others throw.
 inline std::vector<float> tensor_floats(const GgufFile& f, const GgufTensor& t) {
   const std::span<const std::byte> b = f.tensor_bytes(t);
   std::vector<float> out(static_cast<std::size_t>(t.numel()));

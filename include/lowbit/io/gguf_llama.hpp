@@ -15,11 +15,11 @@
 // quantize_like_llama_cpp: what llama-quantize without an importance matrix makes of an F32
 // file for a base type: 1-D tensors stay F32; output.weight is Q8_0 when its rows are not a
 // multiple of 256; a tensor whose rows are not whole blocks of the type falls back to F16;
-// everything else is quantized as ggml_quantize_chunk does (quant/ggml.hpp: quantize_chunk);
-// the key/values are copied with general.quantization_version = 2 and general.file_type
-// appended; tensors are written in llama.cpp's loader order (non-block tensors by name, then
-// blocks by number, each by name). On stories260K this reproduces llama.cpp's own Q8_0 and
-// Q4_0 files byte for byte (tests/io/test_gguf.cpp).
+// everything else is quantized as ggml_quantize_chunk does (formats/ggml/blocks.hpp:
+// quantize_chunk); the key/values are copied with general.quantization_version = 2 and
+// general.file_type appended; tensors are written in llama.cpp's loader order (non-block tensors by
+// name, then blocks by number, each by name). On stories260K this reproduces llama.cpp's own Q8_0
+// and Q4_0 files byte for byte (tests/io/test_gguf.cpp).
 #pragma once
 
 #include <algorithm>

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// lowbit/kernels/select.hpp: the one place that includes ISA-specific kernel headers, and the
-// selection of a vector width for an ISA tag.
+// lowbit/kernels/select.hpp: the one place that includes ISA-specific kernel headers and the one
+// place that decides which kernel runs: the vector width for an ISA tag (VecFor), the kernel
+// family of each entry point for a weight type (int8_path, f32_path, zp_path), the kernel layout
+// of an ISA (KernelLayout) and the popcount of the XNOR kernels (kernels/popcount.hpp).
 //
 // Selection is by overload on the ISA tag: the most derived declaration that exists (and whose
 // constraint on the tile height NR holds) wins, and the chosen operations struct is instantiated
@@ -44,6 +46,12 @@
 #include "lowbit/kernels/arm/vec_neon.hpp"
 #endif
 #include "lowbit/kernels/interleaved_tile.hpp"
+#include "lowbit/kernels/popcount.hpp"
+#include "lowbit/pack/packed_matrix.hpp"
+#include "lowbit/pack/plain.hpp"
+#include "lowbit/pack/seq_tiles.hpp"
+#include "lowbit/quant/common.hpp"
+#include "lowbit/quant/granularity.hpp"
 
 namespace lowbit::kernels {
 
@@ -80,6 +88,65 @@ inline constexpr int kMicroRows = [] {
   const int budget = V::kLanes == 16 ? 8 : 4;
   return budget / nv > 0 ? budget / nv : 1;
 }();
+
+/// Weights in a lane-tiled layout whose step codec the micro-kernels decode (Interleaved,
+/// Trit5Tiles, Sparse34Tiles, BitPlanes), with the tile height kNR.
+template <class W>
+struct LaneTiled : std::false_type {};
+template <class S, class G, HasCodec L>
+struct LaneTiled<PackedMatrix<S, G, L>> : std::true_type {
+  static constexpr int kNR = static_cast<int>(L::kTileRows);
+};
+
+/// The kernel families an entry point can run. Each entry point asks its function below at
+/// compile time; two run-time conditions can still send a call to the reference (int32 group
+/// sums past their exact length, the plain 4-bit GEMV for n > 1), which gemm/gemm.hpp checks.
+enum class Path { kReference, kLaneTiles, kSequence, kPlain4Gemv };
+
+/// int8 activations (gemm_int8, gemm, gemv): sequence kernels for the trellis and CCQ layouts
+/// they were written for, lane-tiled micro-kernels where Isa's vectors tile NR, the AVX2 plain
+/// 4-bit GEMV for PerGroup<32·j> in Plain, else the reference.
+template <class Isa, class W>
+consteval Path int8_path() {
+  using S [[maybe_unused]] = typename W::scheme_type;
+  using G [[maybe_unused]] = typename W::granularity_type;
+  using L [[maybe_unused]] = typename W::layout_type;
+  if constexpr (lowbit::detail::kSeqTiled<L>) {
+    using K = SeqKernel<Isa, S, G>;
+    if constexpr (K::kAvailable) {
+      if constexpr (std::is_same_v<typename K::Layout, L>) return Path::kSequence;
+    }
+  }
+  if constexpr (LaneTiled<W>::value) {
+    if constexpr (!std::is_void_v<VecFor<Isa, LaneTiled<W>::kNR>>) return Path::kLaneTiles;
+  }
+#if LOWBIT_HAS_AVX2
+  if constexpr (std::is_same_v<L, Plain> && S::kCodeBits == 4 &&
+                G::kKind == GranularityKind::kPerGroup && std::is_base_of_v<isa::avx2, Isa>) {
+    if constexpr (G::kGroupSize % 32 == 0) return Path::kPlain4Gemv;
+  }
+#endif
+  return Path::kReference;
+}
+
+/// float activations (gemm_f32): lane tiles of schemes that decode as scale·(code - sub) + offset
+/// (plane schemes, whose planes carry their own scales, run the reference).
+template <class Isa, class W>
+consteval Path f32_path() {
+  if constexpr (LaneTiled<W>::value && AffineDecodeScheme<typename W::scheme_type>) {
+    if constexpr (!std::is_void_v<VecFor<Isa, LaneTiled<W>::kNR>>) return Path::kLaneTiles;
+  }
+  return Path::kReference;
+}
+
+/// zero-point activations (gemm_zp): lane tiles of any non-plane scheme.
+template <class Isa, class W>
+consteval Path zp_path() {
+  if constexpr (LaneTiled<W>::value && !PlaneDecodeScheme<typename W::scheme_type>) {
+    if constexpr (!std::is_void_v<VecFor<Isa, LaneTiled<W>::kNR>>) return Path::kLaneTiles;
+  }
+  return Path::kReference;
+}
 
 /// Tile rows of the kernel layout for Isa: one vector of int32 accumulators per tile.
 template <class Isa>

@@ -12,7 +12,6 @@
 #include <span>
 #include <vector>
 
-#include "lowbit/calib/minmax.hpp"
 #include "lowbit/core/concepts.hpp"
 #include "lowbit/core/parallel.hpp"
 #include "lowbit/core/view.hpp"
@@ -21,6 +20,7 @@
 #include "lowbit/pack/sequence.hpp"
 #include "lowbit/quant/granularity.hpp"
 #include "lowbit/quant/options.hpp"
+#include "lowbit/quant/range_fit.hpp"
 
 namespace lowbit {
 
@@ -31,7 +31,7 @@ typename S::Params fit_or_explain(std::span<const float> x, std::span<const floa
                                   const FitOptions& fit, std::vector<typename S::Code>& scratch,
                                   const GroupExtent& g) {
   try {
-    return calib::fit_group<S>(x, w, fit, scratch);
+    return fit_group<S>(x, w, fit, scratch);
   } catch (const Error& e) {
     fail("quantize: group ", g.param, " (rows ", g.r0, "..", g.r1 - 1, ", columns ", g.k0, "..",
          g.k1 - 1, "): ", e.what());

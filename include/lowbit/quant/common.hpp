@@ -37,7 +37,7 @@ struct EncodeAffine {
 };
 
 /// ... and decodes as x̂ = scale·(code - sub) + offset (S::decode is the exactly rounded value;
-/// vector code evaluating this form may differ from it in the last bit, see calib::group_error).
+/// vector code evaluating this form may differ from it in the last bit, see group_error).
 struct DecodeAffine {
   float scale = 0.0f;
   int sub = 0;
@@ -262,4 +262,9 @@ inline bool fit_line(const LsSums& a, double& s, double& b) noexcept {
 }
 
 }  // namespace detail
+
+/// Min, max and the signed value of largest magnitude of a span, and whether every value is
+/// finite (RangeStats): what a range-fit scheme's fit_range takes.
+using detail::range_stats;
+
 }  // namespace lowbit

@@ -3,7 +3,7 @@
 // (DDTB, Zhong et al., ECCV 2022), for weights (a scheme of PackedMatrix) and activations
 // (quant/activation.hpp).
 //
-// # Math (§3, as coded by zysxmu/DDTB `quant_ops.py`)
+// # Math (DDTB's, as coded by zysxmu/DDTB `quant_ops.py`)
 // A lower bound l and an upper bound u (trainable or searched, calib/dual_bound.hpp):
 //
 //   S = (2^b - 1)/(u - l)                  the inverse step, fp32
@@ -14,7 +14,7 @@
 // Codes are stored unsigned, c = q + 2^(b-1) in 0 .. 2^b - 1, so x̂ = Δ·(c - z) with the step
 // Δ = (u - l)/(2^b - 1) and the integer zero point z = 2^(b-1) - Z = -rint(S·l).
 //
-// Where lowbit departs from the letter of §3 (and why):
+// Where lowbit departs from the letter of the paper (and why):
 // * **Clamp after rounding.** DDTB clips x in float and does not clamp q. But rint(S·l) may round
 //   away from S·l by up to 1/2, so S·u - Z can reach 2^(b-1) - 1/2 and round (half to even) to
 //   2^(b-1), one level past the code range; fp32 rounding of S·x adds to it. lowbit clamps q to
@@ -59,8 +59,8 @@ struct DualBoundRange {
 
 namespace detail {
 
-/// The integer constants of §3 for b-bit codes and the range r: inverse step S, step Δ and the
-/// unsigned zero point z = 2^(b-1) - Z. A zero-width range gives S = Δ = 0 and z = 0.
+/// The integer constants of DDTB's quantizer for b-bit codes and the range r: inverse step S, step
+/// Δ and the unsigned zero point z = 2^(b-1) - Z. A zero-width range gives S = Δ = 0 and z = 0.
 struct DualBoundAffine {
   float inv_step = 0.0f;  // S
   float step = 0.0f;      // Δ
@@ -83,7 +83,7 @@ inline DualBoundAffine dual_bound_affine(const DualBoundRange& r, int bits) noex
   return a;
 }
 
-/// §3's encode with the clamp after rounding; the unsigned code c = q + 2^(b-1).
+/// DDTB's encode with the clamp after rounding; the unsigned code c = q + 2^(b-1).
 LOWBIT_INLINE int dual_bound_encode(const DualBoundAffine& a, float x) noexcept {
   if (a.inv_step == 0.0f) return a.zero;
   x = x >= a.lower ? x : a.lower;  // NaN lands on l
@@ -131,6 +131,13 @@ inline void dual_bound_encode_n(const DualBoundAffine& a, const float* x, std::s
 }
 
 }  // namespace detail
+
+/// DDTB's quantizer for one range as integer constants (DualBoundAffine: inverse step, step,
+/// zero point) and its encode (the code of one value, clamped after rounding): what
+/// DualBound<Bits> and ZeroPointActivations use, for code that quantizes values one at a time.
+using detail::dual_bound_affine;
+using detail::dual_bound_encode;
+using detail::DualBoundAffine;
 
 /// The dual-bound quantizer with b-bit unsigned codes (see the top of this file).
 template <int Bits>

@@ -8,10 +8,10 @@
 #include <span>
 #include <vector>
 
-#include "lowbit/calib/minmax.hpp"
 #include "lowbit/core/concepts.hpp"
 #include "lowbit/core/error.hpp"
 #include "lowbit/core/view.hpp"
+#include "lowbit/quant/range_fit.hpp"
 
 namespace lowbit {
 

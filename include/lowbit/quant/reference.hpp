@@ -2,7 +2,7 @@
 // lowbit/quant/reference.hpp: ref::quantize / ref::dequantize, the executable specification.
 //
 // These scalar loops define what quantization means, independently of any byte layout: every
-// parameter set is fitted by calib::fit_group on its own weights (QuantizeOptions::fit), then
+// parameter set is fitted by fit_group on its own weights (QuantizeOptions::fit), then
 // every weight gets S::encode(x, params). Codes come back unpacked, one per weight, row-major.
 // lowbit::quantize (pack/quantize.hpp) must produce the same codes and parameters bit for bit;
 // tests hold it to that.
@@ -10,11 +10,11 @@
 
 #include <vector>
 
-#include "lowbit/calib/minmax.hpp"
 #include "lowbit/core/bits.hpp"
 #include "lowbit/core/concepts.hpp"
 #include "lowbit/core/view.hpp"
 #include "lowbit/quant/options.hpp"
+#include "lowbit/quant/range_fit.hpp"
 
 namespace lowbit::ref {
 
@@ -45,7 +45,7 @@ Quantized<S, G> quantize(MatrixView<const float> x, const QuantizeOptions& opt) 
     const auto wv = detail::gather(opt.importance, g, ws);
     typename S::Params p;
     try {
-      p = calib::fit_group<S>(xv, wv, opt.fit, scratch);
+      p = fit_group<S>(xv, wv, opt.fit, scratch);
     } catch (const Error& e) {
       detail::fail("quantize: group ", g.param, " (rows ", g.r0, "..", g.r1 - 1, ", columns ", g.k0,
                    "..", g.k1 - 1, "): ", e.what());

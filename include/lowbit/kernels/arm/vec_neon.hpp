@@ -24,6 +24,8 @@
 
 #include "lowbit/config.hpp"
 #include "lowbit/core/types.hpp"
+#include "lowbit/kernels/vec_ops.hpp"
+#include "lowbit/simd/isa.hpp"
 
 namespace lowbit::kernels {
 
@@ -169,5 +171,6 @@ struct VecNeon {
     b = ab.val[1];
   }
 };
+static_assert(VectorOps<VecNeon<isa::neon64>>, "VecNeon lacks an operation of kernels/vec_ops.hpp");
 
 }  // namespace lowbit::kernels

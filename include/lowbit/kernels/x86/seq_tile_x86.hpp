@@ -37,7 +37,7 @@
 #pragma once
 
 #if !defined(LOWBIT_KERNELS_SELECT_INCLUDED)
-#error "include lowbit/kernels/gemv.hpp, not this internal header"
+#error "internal header of lowbit/kernels/select.hpp: include lowbit/gemm/gemm.hpp"
 #endif
 
 #include <immintrin.h>

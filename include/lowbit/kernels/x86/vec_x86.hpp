@@ -9,12 +9,12 @@
 // hot operation here — vpmaddubsw, vpmaddwd, vpdpbusd, 16-bit lane shifts of packed bytes,
 // vcvtph2ps — is missing from xsimd 8.1, so a thin struct of intrinsics per width is the
 // smallest portable layer. Each struct is a template on the ISA tag, so an AVX-512 TU's copy of
-// an operation never stands in for an AVX2 TU's (ODR, §0.4).
+// an operation never stands in for an AVX2 TU's (the one-definition rule).
 // Lanes: `kLanes` 32-bit lanes = output rows served by one vector in the interleaved layout.
 #pragma once
 
 #if !defined(LOWBIT_KERNELS_SELECT_INCLUDED)
-#error "include lowbit/kernels/gemv.hpp, not this internal header"
+#error "internal header of lowbit/kernels/select.hpp: include lowbit/gemm/gemm.hpp"
 #endif
 
 #include <immintrin.h>
@@ -25,6 +25,8 @@
 
 #include "lowbit/config.hpp"
 #include "lowbit/core/types.hpp"
+#include "lowbit/kernels/vec_ops.hpp"
+#include "lowbit/simd/isa.hpp"
 
 namespace lowbit::kernels {
 
@@ -141,6 +143,7 @@ struct Vec128 {
     return _mm_castsi128_ps(_mm_slli_epi32(h, 16));
   }
 };
+static_assert(VectorOps<Vec128<isa::sse4_2>>, "Vec128 lacks an operation of kernels/vec_ops.hpp");
 #endif  // LOWBIT_HAS_SSE4_2
 
 #if LOWBIT_HAS_AVX2
@@ -280,6 +283,7 @@ struct Vec256 {
     return _mm256_castsi256_ps(_mm256_slli_epi32(h, 16));
   }
 };
+static_assert(VectorOps<Vec256<isa::avx2>>, "Vec256 lacks an operation of kernels/vec_ops.hpp");
 #endif  // LOWBIT_HAS_AVX2
 
 #if LOWBIT_HAS_AVX512BW
@@ -388,6 +392,7 @@ struct Vec512 {
     return _mm512_castsi512_ps(_mm512_slli_epi32(h, 16));
   }
 };
+static_assert(VectorOps<Vec512<isa::avx512bw>>, "Vec512 lacks an operation of kernels/vec_ops.hpp");
 #endif  // LOWBIT_HAS_AVX512BW
 
 }  // namespace lowbit::kernels

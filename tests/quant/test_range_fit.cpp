@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// tests/calib/test_minmax.cpp: range fitting: clip search and least-squares refit never lose,
+// tests/quant/test_range_fit.cpp: range fitting: clip search and least-squares refit never lose,
 // importance weighting moves the error where it is cheap.
 #include <cmath>
 #include <vector>
@@ -26,9 +26,9 @@ TEMPLATE_TEST_CASE("clip search and LS refit never increase a group's error", "[
   int strictly_better = 0;
   for (int g = 0; g < 50; ++g) {
     const std::span<const float> grp(x.data() + g * 128, 128);
-    const double e0 = calib::group_error<S>(grp, {}, calib::fit_group<S>(grp, {}, mm, scratch));
-    const double e1 = calib::group_error<S>(grp, {}, calib::fit_group<S>(grp, {}, clip, scratch));
-    const double e2 = calib::group_error<S>(grp, {}, calib::fit_group<S>(grp, {}, ls, scratch));
+    const double e0 = group_error<S>(grp, {}, fit_group<S>(grp, {}, mm, scratch));
+    const double e1 = group_error<S>(grp, {}, fit_group<S>(grp, {}, clip, scratch));
+    const double e2 = group_error<S>(grp, {}, fit_group<S>(grp, {}, ls, scratch));
     REQUIRE(e1 <= e0);
     REQUIRE(e2 <= e1);
     strictly_better += e1 < e0;
@@ -49,8 +49,8 @@ TEST_CASE("importance weighting lowers the weighted error", "[fit]") {
   double plain = 0.0, weighted = 0.0;
   for (int g = 0; g < 40; ++g) {
     const std::span<const float> grp(x.data() + g * 64, 64);
-    plain += calib::group_error<S>(grp, w, calib::fit_group<S>(grp, {}, ls, scratch));
-    weighted += calib::group_error<S>(grp, w, calib::fit_group<S>(grp, w, ls, scratch));
+    plain += group_error<S>(grp, w, fit_group<S>(grp, {}, ls, scratch));
+    weighted += group_error<S>(grp, w, fit_group<S>(grp, w, ls, scratch));
   }
   CHECK(weighted < 0.8 * plain);
 }
@@ -86,8 +86,7 @@ TEST_CASE("clip_steps = 0 is min/max; options are validated", "[fit]") {
   FitOptions f;
   f.range = RangeFit::kClipSearch;
   f.clip_steps = 0;
-  CHECK(calib::fit_group<S>(x, {}, f, scratch).scale ==
-        S::fit_range(detail::range_stats(x), 1.0f).scale);
+  CHECK(fit_group<S>(x, {}, f, scratch).scale == S::fit_range(detail::range_stats(x), 1.0f).scale);
   FitOptions bad;
   bad.clip_min = 0.0f;
   CHECK_THROWS_AS(bad.validate(), Error);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// lowbit/quant/ggml_schemes.hpp: llama.cpp's block types as lowbit schemes, so lowbit's kernels
+// lowbit/formats/ggml/schemes.hpp: llama.cpp's block types as lowbit schemes, so lowbit's kernels
 // run on the weights of people's GGUF files without requantizing them.
 //
 // Every ggml block type is, per group of 16, 32 or 256 values, scale·level (+ offset) with an
@@ -45,11 +45,11 @@
 
 #include "lowbit/calib/ternary_threshold.hpp"
 #include "lowbit/core/error.hpp"
+#include "lowbit/formats/ggml/blocks.hpp"
 #include "lowbit/pack/interleaved.hpp"
 #include "lowbit/pack/packed_matrix.hpp"
 #include "lowbit/pack/plain.hpp"
 #include "lowbit/quant/asymmetric.hpp"
-#include "lowbit/quant/ggml.hpp"
 #include "lowbit/quant/granularity.hpp"
 #include "lowbit/quant/symmetric.hpp"
 #include "lowbit/quant/ternary.hpp"
@@ -125,7 +125,7 @@ constexpr int level_bias() {
 
 /// The bytes of a rows × cols tensor of type t (checked against size), per row.
 inline Index checked_row_bytes(Type t, Index rows, Index cols, std::size_t size, const char* what) {
-  const TypeInfo info = checked_info(t, cols, what);
+  const TypeInfo info = checked_codec(t, cols, what).info;
   if (rows < 0 || cols <= 0)
     lowbit::detail::fail(what, ": shape ", rows, " x ", cols, " is not a matrix");
   const Index row_bytes = cols / info.block * info.bytes;
@@ -146,14 +146,15 @@ template <Type T>
 PackedOf<T> to_packed(std::span<const std::byte> data, Index rows, Index cols) {
   using S = typename SchemeOf<T>::Scheme;
   using Scale = typename S::Scale;
-  const TypeInfo info = *type_info(static_cast<std::uint32_t>(T));
+  const Codec& codec = *find_codec(static_cast<std::uint32_t>(T));
+  const TypeInfo info = codec.info;
   const Index row_bytes = detail::checked_row_bytes(T, rows, cols, data.size(), "ggml::to_packed");
   constexpr int kBias = detail::level_bias<S>();
   PackedOf<T> m(rows, cols);
   detail::BlockFields f;
   for (Index r = 0; r < rows; ++r) {
     for (Index b = 0; b < cols / info.block; ++b) {
-      detail::block_fields(T, data.data() + r * row_bytes + b * info.bytes, f);
+      codec.fields(data.data() + r * row_bytes + b * info.bytes, f);
       const Index k0 = b * info.block;
       for (int g = 0; g < info.block / f.group; ++g) {
         if (!std::isfinite(f.scale[g]) || !std::isfinite(f.offset[g]))

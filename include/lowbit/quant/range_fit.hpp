@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// lowbit/calib/minmax.hpp: range fitting per group: min/max, MSE-optimal clip search, LS refit.
+// lowbit/quant/range_fit.hpp: range fitting per group: min/max, MSE-optimal clip search, LS
+// refit. Value math of one group, below packing: quantize() (pack/quantize.hpp), the reference
+// quantizer (quant/reference.hpp) and GPTQ (calib/gptq.hpp) all fit groups with it.
 //
 // # Fitting one group
 // fit_group<S>(x, w, options) chooses the parameters of one group for a RangeFitScheme S:
@@ -57,8 +59,6 @@ struct FitOptions {
       detail::fail("FitOptions: refit_iters ", refit_iters, " must be in 0..64");
   }
 };
-
-namespace calib {
 
 /// Weighted squared error Σ w·(decode(encode(x)) - x)² of coding x with parameters p (w empty =
 /// unweighted). For affine schemes (every integer scheme) the whole chain runs on 8-float vectors
@@ -176,5 +176,4 @@ typename S::Params fit_group(std::span<const float> x, std::span<const float> w,
   return best;
 }
 
-}  // namespace calib
 }  // namespace lowbit
