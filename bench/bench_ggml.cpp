@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // bench/bench_ggml.cpp: llama.cpp's block types run on lowbit's kernels in their own format
 // (formats/ggml/schemes.hpp: the blocks converted, not requantized), against Eigen fp32 in the
-// same binary; llama.cpp's own figures on this machine kind are in PERF.md §2a.
+// same binary. llama.cpp's own kernels on the very same blocks are timed side by side by a
+// harness that links ggml (bench/RESULTS.md, "Side by side with llama.cpp").
 //
 // Weights: N(0,1) quantized by ggml's reference quantizer of the type (ggml::quantize_row),
 // converted by ggml::to_packed, repacked to Interleaved<NR, 32> (NR: 16 with AVX-512, 8 with

@@ -2,7 +2,7 @@
 // bench/support/common.hpp: what bench_gemv and bench_gemm share: shapes, weights, the rotating
 // DRAM-resident copies, the streaming baseline, counters.
 //
-// Method (PERF.md §5): weights rotate over enough distinct copies (>= 128 MB packed in total, 4×
+// Method: weights rotate over enough distinct copies (>= 128 MB packed in total, 4×
 // the L3) that every product streams them from DRAM, as the llama.cpp figures were measured.
 // Only one weight set is alive at a time (a single global slot), so memory stays bounded.
 #pragma once

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // tests/calib/test_binary_ternary.cpp: the binary and ternary schemes and their fitters against
-// QUANTIZERS.md §10 tables D and E (numpy references, per row of 4096 columns; here 4096 rows,
+// numpy references (per row of 4096 columns; here 4096 rows,
 // 2^24 samples, so the limits allow ±0.002 of sampling noise), plus their edge cases.
 #include <cmath>
 #include <random>
@@ -74,7 +74,7 @@ double nmse_of(const M& q, const std::vector<float>& x) {
 
 }  // namespace
 
-TEST_CASE("binary: NMSE per row matches QUANTIZERS.md table D", "[binary][accuracy]") {
+TEST_CASE("binary: NMSE per row matches the numpy references", "[binary][accuracy]") {
   const auto& x = gauss();
   const double xnor = nmse_of(
       calib::binarize<BinaryOffset::kNone, f16, PerChannel>(view(x), calib::BinaryMethod::kXnor),
@@ -114,7 +114,7 @@ TEST_CASE("binary: NMSE per row matches QUANTIZERS.md table D", "[binary][accura
   CHECK(src <= 0.365 + kSlack);
 }
 
-TEST_CASE("ternary: NMSE per row matches QUANTIZERS.md table E", "[ternary][accuracy]") {
+TEST_CASE("ternary: NMSE per row matches the numpy references", "[ternary][accuracy]") {
   const auto& x = gauss();
   auto t = [&](calib::TernaryMethod m) {
     return nmse_of(calib::ternarize<f16, PerChannel>(view(x), m), x);

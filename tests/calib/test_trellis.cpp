@@ -297,7 +297,7 @@ TEST_CASE("lookup codes: training, the stored tables, held-out NMSE", "[trellis]
                         CodeLut7::kTable[static_cast<std::size_t>(i)]) <= 1.0);
     CHECK(nmse.at(1) > nmse.at(0) - 1e-4);
   }
-  // Held-out samples (past the training ones): QUANTIZERS.md table F's L = 16 figure is ≈ 0.068
+  // Held-out samples (past the training ones): QTIP's L = 16 figure (numpy emulation) is ≈ 0.068
   // for the hashed codes; the lookup codes trade some of it for speed.
   const auto all = calib::lookup_training_samples(std::size_t{1} << 19);
   const std::span<const float> held(all.data() + (std::size_t{1} << 18), std::size_t{1} << 16);

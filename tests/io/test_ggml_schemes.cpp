@@ -164,7 +164,7 @@ TEST_CASE("ggml schemes: wrong sizes, non-finite scales and TQ2_0's code 3 are e
 }
 
 TEST_CASE("ggml schemes: lowbit's ternarization in front of TQ1_0 / TQ2_0", "[io][ggml]") {
-  // QUANTIZERS.md §5 pitfalls, table E: ggml's TQ quantizer on continuous N(0,1) weights gives
+  // ggml's TQ quantizer on continuous N(0,1) weights gives
   // NMSE 0.65; a ternarizer first (TWN: 0.19163, the optimum 0.19017) is what the formats need.
   const Index rows = 16, cols = 1024;
   const auto w = test::gaussian(static_cast<std::size_t>(rows * cols), 91);

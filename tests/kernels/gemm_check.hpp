@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // tests/kernels/gemm_check.hpp: shared checks of the GEMM/GEMV entry points against the
-// references, instantiated per scheme list in several TUs (compile time: ARCHITECTURE.md §2.d).
+// references, instantiated per scheme list in several TUs (several TUs compile in parallel).
 //   int8 path:  gemm_int8 / gemv_int8 / gemm == ref::gemm_int8 (+ pipeline) bit for bit, on every
 //               compiled ISA, for 1 and 3 threads.
 //   float path: gemm_f32 / gemv_f32 within |y - y_ref| <= 2^-17 · Σ_k (|s|·(c + sub) + |m|)·|x|

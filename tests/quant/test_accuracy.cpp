@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// tests/quant/test_accuracy.cpp: NMSE on 2^20 i.i.d. N(0,1) samples against QUANTIZERS.md §10
+// tests/quant/test_accuracy.cpp: NMSE on 2^20 i.i.d. N(0,1) samples against numpy emulations
 // table C (limits in support/tolerances.hpp), plus the ordering the theory predicts.
 #include <cmath>
 #include <cstdio>

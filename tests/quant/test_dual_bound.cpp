@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// tests/quant/test_dual_bound.cpp: DualBound<Bits> (QUANTIZERS.md §3) and the zero-point
+// tests/quant/test_dual_bound.cpp: DualBound<Bits> (DDTB) and the zero-point
 // activations built on it (quant/activation.hpp).
 #include <cmath>
 #include <cstdint>
@@ -75,7 +75,7 @@ void check_scheme_against_spec() {
 
 }  // namespace
 
-TEST_CASE("DualBound encodes as QUANTIZERS.md §3 with a clamp after rounding", "[dual_bound]") {
+TEST_CASE("DualBound encodes as DDTB with a clamp after rounding", "[dual_bound]") {
   check_scheme_against_spec<2>();
   check_scheme_against_spec<3>();
   check_scheme_against_spec<4>();

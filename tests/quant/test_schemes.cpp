@@ -115,7 +115,7 @@ TEST_CASE("integer zero points and symmetric grids represent 0.0 exactly", "[sch
   }
 }
 
-TEST_CASE("conventions follow QUANTIZERS.md §1", "[schemes]") {
+TEST_CASE("symmetric conventions: their scales and levels", "[schemes]") {
   const std::vector<float> grp{0.5f, -2.0f, 1.0f, 1.75f};
   const RangeStats st = detail::range_stats(grp);
   CHECK(st.signed_absmax == -2.0f);
@@ -146,7 +146,7 @@ TEST_CASE("conventions follow QUANTIZERS.md §1", "[schemes]") {
   CHECK(R::encode(-100.0f, unit) == 1);  // saturates at -3
 }
 
-TEST_CASE("asymmetric ranges follow QUANTIZERS.md §2", "[schemes]") {
+TEST_CASE("asymmetric ranges: integer zero and float minimum", "[schemes]") {
   const std::vector<float> grp{1.0f, 2.0f, 4.0f};  // all positive: int-zero range includes 0
   const RangeStats st = detail::range_stats(grp);
   using I = Asymmetric<2, AsymmetricOffset::kIntZero, float>;

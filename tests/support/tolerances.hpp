@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // tests/support/tolerances.hpp: the ONE table of accuracy limits (ggml test-quantize-fns idea).
 //
-// NMSE limits on 2^20 i.i.d. N(0,1) samples (fixed seed), from the issue and QUANTIZERS.md §10
+// NMSE limits on 2^20 i.i.d. N(0,1) samples (fixed seed), from numpy emulations of each quantizer
 // table C (numpy anchors, fp16 scales; the limits leave ~1-2 % for Monte-Carlo error):
 #pragma once
 
