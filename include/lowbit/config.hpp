@@ -81,6 +81,23 @@
 #define LOWBIT_UNLIKELY(x) (x)
 #endif
 
+// x86 intrinsics, included once here for every lowbit header. GCC 12's own avx512fintrin.h
+// raises false -Wmaybe-uninitialized / -Wuninitialized warnings once its _mm512_undefined_*
+// helpers are inlined (GCC bug 105593, fixed in GCC 13); they are located in GCC's header, so
+// ignoring them while it is read keeps a consumer's -Wall -Werror build clean without touching
+// the consumer's own warnings (when lowbit is the first to include <immintrin.h>).
+#if defined(__x86_64__) || defined(__i386__)
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#include <immintrin.h>
+#pragma GCC diagnostic pop
+#else
+#include <immintrin.h>
+#endif
+#endif
+
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "lowbit: big-endian targets are not supported (io/ reads little-endian files in place)"
 #endif
