@@ -15,10 +15,10 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
-#include <string_view>
 #include <utility>
 #include <vector>
 
+#include "args.hpp"
 #include "lowbit/calib/gptq.hpp"
 #include "lowbit/io/gguf_llama.hpp"
 #include "lowbit/lowbit.hpp"
@@ -73,15 +73,11 @@ inline std::string config_mismatch(const io::Llama2cConfig& a, const io::Llama2c
 /// decoded to fp32; seq_len at least min_seq_len) or a llama2.c checkpoint (anything else).
 /// safetensors files hold tensors without a model's configuration: refused by name.
 inline io::Llama2cModel load_checkpoint(const std::string& path, int min_seq_len = 0) {
-  auto ends = [&](std::string_view ext) {
-    return path.size() >= ext.size() &&
-           path.compare(path.size() - ext.size(), ext.size(), ext) == 0;
-  };
-  if (ends(".safetensors"))
+  if (tools::ends_with(path, ".safetensors"))
     lowbit::fail("'", path,
                  "' is a safetensors file: it holds tensors but no model configuration; "
                  "this tool runs llama2.c (.bin) and GGUF (.gguf) models");
-  if (ends(".gguf")) return io::llama_from_gguf(io::load_gguf(path), min_seq_len);
+  if (tools::ends_with(path, ".gguf")) return io::llama_from_gguf(io::load_gguf(path), min_seq_len);
   return io::load_llama2c(path);
 }
 

@@ -104,11 +104,6 @@ inline std::optional<TypeInfo> type_info(std::uint32_t t) noexcept {
 
 namespace detail {
 
-inline bool has_codec(Type t) noexcept {
-  const Codec* c = find_codec(static_cast<std::uint32_t>(t));
-  return c != nullptr && c->quantize != nullptr;
-}
-
 /// The codec of t for n values; throws Error for a type without blocks here or a bad n.
 inline const Codec& checked_codec(Type t, Index n, const char* what) {
   const Codec* c = find_codec(static_cast<std::uint32_t>(t));
@@ -120,11 +115,6 @@ inline const Codec& checked_codec(Type t, Index n, const char* what) {
     lowbit::detail::fail(what, ": ", n, " values are not a whole number of ", c->info.name,
                          " blocks of ", c->info.block);
   return *c;
-}
-
-/// The fields of block b of type t (t must have a codec).
-inline void block_fields(Type t, const std::byte* b, BlockFields& f) noexcept {
-  find_codec(static_cast<std::uint32_t>(t))->fields(b, f);
 }
 
 }  // namespace detail
