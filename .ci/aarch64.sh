@@ -2,16 +2,17 @@
 # SPDX-License-Identifier: Apache-2.0
 # .ci/aarch64.sh: the AArch64 cross build of the kernel tests (NEON vector struct, with and without
 # the dot-product extension), run under qemu-user. Needs g++-aarch64-linux-gnu and qemu-user;
-# Catch2 v2 is header-only, so its single header is copied beside the build (the host's
+# Catch2 v2 and xsimd are header-only, so their headers are copied beside the build (the host's
 # /usr/include must not be on a cross compiler's path).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=build/aarch64
 mkdir -p "$out/catch2"
 cp /usr/include/catch2/catch.hpp "$out/catch2/"
+cp -r /usr/include/xsimd "$out/"  # header-only too: the NEON kernels' float side is xsimd
 printf '#define CATCH_CONFIG_MAIN\n#include <catch2/catch.hpp>\n' > "$out/main.cpp"
 cxx=aarch64-linux-gnu-g++
-flags=(-std=c++20 -O2 -Wall -Wextra -Werror -DLOWBIT_CATCH2_MAJOR=2 -Iinclude -Itests -I"$out")
+flags=(-std=c++20 -O2 -Wall -Wextra -Werror -DLOWBIT_CATCH2_MAJOR=2 -DLOWBIT_HAS_XSIMD=1 -Iinclude -Itests -I"$out")
 "$cxx" -std=c++20 -O1 -I"$out" -c "$out/main.cpp" -o "$out/main.o"
 for arch in armv8.2-a+dotprod armv8-a; do
   objs=()

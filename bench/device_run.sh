@@ -1,6 +1,6 @@
 #!/bin/bash
 # bench/device_run.sh: the AVX-512 device machine's run (see bench/RESULTS.md): builds the kernel
-# tests and benchmarks with -march=native (no xsimd there: the kernels do not need it), runs the
+# tests and benchmarks with -march=native, runs the
 # conformance tests on every ISA the CPU has, the runtime-dispatch example, then AVX-512 vs AVX2
 # GEMV/GEMM per core, GEMM n = 512 at 1 and 16 threads, and the thread-scaling ceiling probe.
 # Writes logs and JSON under $OUT. `bash bench/device_run.sh seq` runs the sequence-code kernels
@@ -9,6 +9,9 @@
 # conformance tests and bench_act (W4A4/W4A8/W2A8, n = 1 and 512, 1 and 16 threads);
 # `bash bench/device_run.sh ggml` llama.cpp's block types on the kernels: every gemm
 # conformance test, then bench_ggml's GEMV and GEMM n = 512 for six types at 1 and 16 threads.
+# The kernels need xsimd (header-only): on a machine without it, carry an install prefix (a folder
+# with include/xsimd and lib/cmake/xsimd, e.g. `cmake --install` of xsimd's source) and set
+# XSIMD_PREFIX to it.
 
 set -u
 OUT=${OUT:-/tmp/out}
@@ -16,6 +19,7 @@ mkdir -p "$OUT"
 B=/tmp/lowbit-build
 { lscpu; g++ --version; cmake --version; } > "$OUT/machine.txt" 2>&1
 cmake -S . -B $B -DCMAKE_BUILD_TYPE=Release -DLOWBIT_ISA=native -DLOWBIT_TEST_ISAS=native \
+  ${XSIMD_PREFIX:+-DCMAKE_PREFIX_PATH=$XSIMD_PREFIX} \
   -DLOWBIT_BUILD_BENCH=ON -DLOWBIT_WERROR=OFF > "$OUT/configure.txt" 2>&1 || { tail -30 "$OUT/configure.txt"; exit 1; }
 # One family's run: its gemm conformance tests (Catch2 filter), then its benchmark binary at 1
 # and 16 threads (Google Benchmark filter); medians printed.

@@ -6,24 +6,32 @@
 // reference path whatever the compiler flags allow.
 #pragma once
 
+// xsimd carries the float side of every SIMD path (simd/f32x8.hpp, kernels/float_ops.hpp): the
+// kernels are compiled for an ISA only with it. lowbit::lowbit defines LOWBIT_HAS_XSIMD (1, or 0
+// when configured without); elsewhere the header's presence decides.
+#if !defined(LOWBIT_HAS_XSIMD) && defined(__has_include)
+#if __has_include(<xsimd/xsimd.hpp>)
+#define LOWBIT_HAS_XSIMD 1
+#endif
+#endif
 #if defined(LOWBIT_HAS_XSIMD) && LOWBIT_HAS_XSIMD && !defined(LOWBIT_FORCE_SCALAR)
 #define LOWBIT_USE_XSIMD 1
 #else
 #define LOWBIT_USE_XSIMD 0
 #endif
 
-#if !defined(LOWBIT_FORCE_SCALAR) && defined(__SSE4_2__)
+#if LOWBIT_USE_XSIMD && defined(__SSE4_2__)
 #define LOWBIT_HAS_SSE4_2 1
 #else
 #define LOWBIT_HAS_SSE4_2 0
 #endif
-#if !defined(LOWBIT_FORCE_SCALAR) && defined(__AVX2__) && defined(__FMA__)
+#if LOWBIT_USE_XSIMD && defined(__AVX2__) && defined(__FMA__)
 #define LOWBIT_HAS_AVX2 1
 #else
 #define LOWBIT_HAS_AVX2 0
 #endif
 // xsimd 8.1's avx512bw architecture needs F, CD, DQ and BW for integer batches.
-#if !defined(LOWBIT_FORCE_SCALAR) && defined(__AVX512F__) && defined(__AVX512CD__) && \
+#if LOWBIT_USE_XSIMD && defined(__AVX512F__) && defined(__AVX512CD__) && \
     defined(__AVX512DQ__) && defined(__AVX512BW__)
 #define LOWBIT_HAS_AVX512BW 1
 #else
@@ -46,7 +54,7 @@
 #else
 #define LOWBIT_HAS_AVX512VPOPCNTDQ 0
 #endif
-#if !defined(LOWBIT_FORCE_SCALAR) && defined(__aarch64__) && defined(__ARM_NEON)
+#if LOWBIT_USE_XSIMD && defined(__aarch64__) && defined(__ARM_NEON)
 #define LOWBIT_HAS_NEON64 1
 #else
 #define LOWBIT_HAS_NEON64 0
@@ -55,16 +63,6 @@
 #define LOWBIT_HAS_F16C 1
 #else
 #define LOWBIT_HAS_F16C 0
-#endif
-
-// GCC/clang vector extensions for the quantizers' portable vector loops (quant/common.hpp,
-// quant/range_fit.hpp). Off under LOWBIT_FORCE_SCALAR, so the scalar build tests the scalar loops,
-// and under -ffast-math, which would fold their round-half-even trick away.
-#if (defined(__GNUC__) || defined(__clang__)) && !defined(__FAST_MATH__) && \
-    !defined(LOWBIT_FORCE_SCALAR)
-#define LOWBIT_VECTOR_EXT 1
-#else
-#define LOWBIT_VECTOR_EXT 0
 #endif
 
 #if defined(__GNUC__) || defined(__clang__)

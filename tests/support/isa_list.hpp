@@ -35,9 +35,9 @@ struct avx512bw_no_vnni : isa::avx512bw {
 #endif
 
 /// fn(isa::scalar{}), then fn(tag) for each SIMD tag compiled in and available here. With
-/// LOWBIT_TEST_SCALAR_AND_BEST (the sanitize and clang presets: building every kernel for every
-/// tag three times took CI from 30 to 50 minutes on 2 cores) only scalar and the best tag run;
-/// the ci preset (g++) keeps every tag, and clang still compiles every tag's kernels in
+/// LOWBIT_TEST_SCALAR_AND_BEST (the sanitize and clang presets, where compiling every kernel for
+/// every tag again would double CI's time on 2 cores) only scalar and the best tag run; the ci
+/// preset (g++) keeps every tag, and clang still compiles every tag's kernels in
 /// examples/runtime_dispatch.
 template <class Fn>
 void for_each_isa(Fn&& fn) {

@@ -73,7 +73,7 @@ void apply_rows(const P& pipe, MatrixView<float> y) {
 /// kInt: integer activations `xi` (exact path): Int8Activations, or ZeroPointActivations packed
 /// as signed codes a - o (ref::gemm_zp) with the zero-point row sums `rsums` (one per row of W);
 /// otherwise float activations `xf`.
-template <class V, bool kInt, QuantScheme S, Granularity G, kernels::HasCodec L, class P,
+template <class V, bool kInt, QuantScheme S, Granularity G, HasCodec L, class P,
           class XA = Int8Activations>
 void run_interleaved(const PackedMatrix<S, G, L>& w, const XA* xi, MatrixView<const float> xf,
                      MatrixView<float> y, const P& pipe, Context& ctx,

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// lowbit/kernels/interleaved_tile.hpp: the MR×NR micro-kernels on Interleaved<NR, KB> weights,
-// written once over a vector-operations struct V (kernels/x86/vec_x86.hpp: 128/256/512 bits).
+// lowbit/kernels/interleaved_tile.hpp: the MR×NR micro-kernels on lane-tiled weights
+// (Interleaved<NR, KB>, Trit5Tiles, Sparse34Tiles, BitPlanes), written once over a
+// vector-operations struct V (kernels/vec_ops.hpp) and the layout's step codec, which its own
+// header specifies (pack/step_codec.hpp).
 //
 // Requires: whatever V requires; NR a multiple of V::kLanes (NV = NR / kLanes vectors per tile).
 // Tile:     NR weight rows × MR activation rows; one dot-4 step (4 columns) per instruction.
@@ -38,6 +40,7 @@
 #include <utility>
 
 #include "lowbit/config.hpp"
+#include "lowbit/core/static_for.hpp"
 #include "lowbit/core/types.hpp"
 #include "lowbit/pack/base3.hpp"
 #include "lowbit/pack/bitplanes.hpp"
@@ -68,12 +71,6 @@ LOWBIT_INLINE void prefetch_block(const std::byte* blk) {
     for (int line = 0; line < Bytes; line += 64)
       __builtin_prefetch(blk + LOWBIT_PREFETCH_BYTES + line, 0, LOWBIT_PREFETCH_LOCALITY);
   }
-}
-
-template <int N, class Fn>
-LOWBIT_INLINE void static_for(Fn&& fn) {
-  [&]<int... I>(std::integer_sequence<int, I...>) { (fn(std::integral_constant<int, I>{}), ...); }
-  (std::make_integer_sequence<int, N>{});
 }
 
 /// Schemes whose parameter set is one scale, decoded as scale·(code - S::kOffset): Symmetric,
@@ -172,39 +169,6 @@ struct TileParams {
   }
 };
 
-/// Unpacks step J (columns 4J .. 4J+3) of one block, vector v, to codes in the low bits of
-/// bytes (lane r = row r, 4 codes).
-template <class V, int Bits, int NR, int KB, int J>
-LOWBIT_INLINE typename V::I decode_step(const std::byte* block, int v) {
-  using L = Interleaved<NR, KB>;
-  typename V::I c = V::zero();
-  bool first = true;
-  static_for<4>([&](auto wi) {
-    constexpr int w = 8 >> wi.value;  // plane widths 8, 4, 2, 1
-    if constexpr ((Bits & w) != 0) {
-      constexpr int per_chunk = 8 / w;
-      constexpr int t = J % per_chunk;
-      constexpr int sh = L::plane_shift(Bits, w);
-      constexpr int pos = t * w;  // where the slice sits in its byte
-      constexpr unsigned mask = ((1u << w) - 1u) << sh;
-      const std::byte* chunk =
-          block + L::plane_offset(Bits, w) + (J / per_chunk) * L::kLaneBytes + v * V::kLanes * 4;
-      const typename V::I raw = V::load(chunk);
-      typename V::I s;
-      if constexpr (w == 8) {
-        s = raw;
-      } else if constexpr (pos >= sh) {
-        s = V::and_(V::template srli16<pos - sh>(raw), V::set1_8(static_cast<int>(mask)));
-      } else {
-        s = V::and_(V::template slli16<sh - pos>(raw), V::set1_8(static_cast<int>(mask)));
-      }
-      c = first ? s : V::or_(c, s);
-      first = false;
-    }
-  });
-  return c;
-}
-
 /// The unpack kernel: one (tile, block) of `Bits`-bit codes to bytes in lane order
 /// (lanes[j·NR·4 + 4r + i] = code (r, 4j + i)), as the micro-kernels see them. Equal to
 /// Interleaved<NR, KB>::unpack_block, its scalar reference.
@@ -215,123 +179,9 @@ struct UnpackBlock {
     static_for<KB / 4>([&](auto jj) {
       constexpr int J = jj.value;
       for (int v = 0; v < NR / V::kLanes; ++v)
-        V::store(lanes + J * NR * 4 + v * V::kLanes * 4, decode_step<V, Bits, NR, KB, J>(block, v));
+        V::store(lanes + J * NR * 4 + v * V::kLanes * 4,
+                 StepCodec<Interleaved<NR, KB>>::template decode<V, Bits, J>(block, v));
     });
-  }
-};
-
-/// How a lane-tiled layout stores its steps' lane vectors, for the micro-kernels: steps come in
-/// units of kUnit; begin<U> loads unit U of one vector's worth of rows (v), step<T> returns step
-/// U·kUnit + T as codes in bytes (lane r = row r, 4 codes). Only layouts with a codec get SIMD
-/// micro-kernels (HasCodec); the others run the reference.
-template <class L>
-struct StepCodec;
-template <class L>
-concept HasCodec = requires {
-  StepCodec<L>::kUnit;
-};
-
-template <int NR, int KB>
-struct StepCodec<Interleaved<NR, KB>> {
-  static constexpr int kUnit = 1;
-  template <class V>
-  struct State {
-    const std::byte* block;
-    int v;
-  };
-  template <class V, int Bits, int U>
-  static LOWBIT_INLINE State<V> begin(const std::byte* block, int v) {
-    return {block, v};
-  }
-  template <class V, int Bits, int U, int T>
-  static LOWBIT_INLINE typename V::I step(State<V>& st) {
-    return decode_step<V, Bits, NR, KB, U>(st.block, st.v);  // kUnit = 1: T = 0
-  }
-};
-
-/// Trit5Tiles (pack/base3.hpp): x_t = q·3^t mod 256 by byte adds, digit = [x >= 86] + [x >= 171]
-/// (= (3·x) >> 8, Base3x5::digit_of) by saturating subtracts and minimums.
-template <int NR, int KB>
-struct StepCodec<Trit5Tiles<NR, KB>> {
-  static constexpr int kUnit = 5;
-  template <class V>
-  struct State {
-    typename V::I x;
-  };
-  template <class V, int Bits, int U>
-  static LOWBIT_INLINE State<V> begin(const std::byte* block, int v) {
-    return {V::load(block + U * Trit5Tiles<NR, KB>::kLaneBytes + v * V::kLanes * 4)};
-  }
-  template <class V, int Bits, int U, int T>
-  static LOWBIT_INLINE typename V::I step(State<V>& st) {
-    const typename V::I one = V::set1_8(1);
-    const typename V::I d = V::add8(V::min_u8(V::subs_u8(st.x, V::set1_8(85)), one),
-                                    V::min_u8(V::subs_u8(st.x, V::set1_8(170)), one));
-    if constexpr (T < 4) st.x = V::add8(st.x, V::add8(st.x, st.x));
-    return d;
-  }
-};
-
-/// Sparse34Tiles (pack/sparse34.hpp): unit U = nibble chunk U mod 4 of 32-step unit U / 4; a
-/// step's 5-bit index (nibble | high bit << 4) selects its lane's four codes from a 32-entry table.
-template <int NR, int KB>
-struct StepCodec<Sparse34Tiles<NR, KB>> {
-  static constexpr int kUnit = 8;
-  template <class V>
-  struct State {
-    typename V::I nib, hi;
-  };
-  template <class V, int Bits, int U>
-  static LOWBIT_INLINE State<V> begin(const std::byte* block, int v) {
-    using L = Sparse34Tiles<NR, KB>;
-    const std::byte* unit = block + (U / 4) * L::kUnitBytes + v * V::kLanes * 4;
-    return {V::load(unit + (U % 4) * L::kLaneBytes), V::load(unit + 4 * L::kLaneBytes)};
-  }
-  template <class V, int Bits, int U, int T>
-  static LOWBIT_INLINE typename V::I step(State<V>& st) {
-    constexpr int bit = (U % 4) * 8 + T;  // the step's high bit within the lane
-    typename V::I h;
-    if constexpr (bit >= 4) {
-      h = V::template srli32<bit - 4>(st.hi);
-    } else {
-      h = V::template slli32<4 - bit>(st.hi);
-    }
-    // Bits 0-3 from the nibble, bit 4 from the high bit; lut32 ignores bits 5 and up.
-    const typename V::I idx = V::bitselect(V::set1_32(15), V::template srli32<4 * T>(st.nib), h);
-    return V::lut32(idx, detail::kSparse34Lanes.data());
-  }
-};
-
-/// BitPlanes (pack/bitplanes.hpp): unit U = chunk U of every plane (8 steps); plane p of step T
-/// is one shift and one mask; step() ORs the planes into the code for affine schemes.
-template <int NR, int KB>
-struct StepCodec<BitPlanes<NR, KB>> {
-  static constexpr int kUnit = 8;
-  template <class V>
-  struct State {
-    typename V::I raw[8]{};
-  };
-  template <class V, int Bits, int U>
-  static LOWBIT_INLINE State<V> begin(const std::byte* block, int v) {
-    using L = BitPlanes<NR, KB>;
-    State<V> st;
-    for (int p = 0; p < Bits; ++p)
-      st.raw[p] = V::load(block + p * L::kPlaneBytes + U * L::kLaneBytes + v * V::kLanes * 4);
-    return st;
-  }
-  /// Bit plane P of step T: bytes 0 or 1.
-  template <class V, int T, int P>
-  static LOWBIT_INLINE typename V::I plane(const State<V>& st) {
-    return V::and_(V::template srli16<T>(st.raw[P]), V::set1_8(1));
-  }
-  template <class V, int Bits, int U, int T>
-  static LOWBIT_INLINE typename V::I step(State<V>& st) {
-    typename V::I c = plane<V, T, 0>(st);
-    static_for<Bits - 1>([&](auto pp) {
-      constexpr int P = pp.value + 1;
-      c = V::or_(c, V::template slli16<P>(plane<V, T, P>(st)));
-    });
-    return c;
   }
 };
 

@@ -33,6 +33,12 @@
     "lowbit: this translation unit has no AVX2, so lowbit's kernels fall back to SSE4.2 or the scalar reference (up to 150x slower). Fix: link lowbit::lowbit from CMake (it adds -march=native), or compile with -march=native (or -march=x86-64-v3 / x86-64-v4), or use lowbit/dispatch/entry.hpp for run-time dispatch; define LOWBIT_NO_ISA_WARNING to keep a baseline build on purpose."
 #endif
 
+#if !LOWBIT_USE_XSIMD && !defined(LOWBIT_FORCE_SCALAR) && !defined(LOWBIT_NO_ISA_WARNING) && \
+    (defined(__AVX2__) || defined(__aarch64__))
+#pragma GCC warning \
+    "lowbit: xsimd was not found (or LOWBIT_HAS_XSIMD=0), so lowbit's kernels are the scalar reference. Fix: install xsimd (Debian: libxsimd-dev) and link lowbit::lowbit, or put xsimd's include directory on the path."
+#endif
+
 #define LOWBIT_KERNELS_SELECT_INCLUDED 1
 #if LOWBIT_HAS_SSE4_2
 #include "lowbit/kernels/x86/vec_x86.hpp"

@@ -38,6 +38,7 @@
 #include "lowbit/core/concepts.hpp"
 #include "lowbit/core/types.hpp"
 #include "lowbit/pack/interleaved.hpp"
+#include "lowbit/pack/step_codec.hpp"
 
 namespace lowbit {
 
@@ -180,6 +181,30 @@ struct Trit5Tiles : detail::LaneTileGeometry<NR, KB> {
         for (int t = 0; t < 5; ++t)
           lanes[(s * 5 + t) * kLaneBytes + b] = static_cast<std::uint8_t>(Base3x5::digit_of(q, t));
       }
+  }
+};
+
+/// Trit5Tiles's step codec (pack/step_codec.hpp): x_t = q·3^t mod 256 by byte adds, digit = [x >=
+/// 86] + [x >= 171]
+/// (= (3·x) >> 8, Base3x5::digit_of) by saturating subtracts and minimums.
+template <int NR, int KB>
+struct StepCodec<Trit5Tiles<NR, KB>> {
+  static constexpr int kUnit = 5;
+  template <class V>
+  struct State {
+    typename V::I x;
+  };
+  template <class V, int Bits, int U>
+  static LOWBIT_INLINE State<V> begin(const std::byte* block, int v) {
+    return {V::load(block + U * Trit5Tiles<NR, KB>::kLaneBytes + v * V::kLanes * 4)};
+  }
+  template <class V, int Bits, int U, int T>
+  static LOWBIT_INLINE typename V::I step(State<V>& st) {
+    const typename V::I one = V::set1_8(1);
+    const typename V::I d = V::add8(V::min_u8(V::subs_u8(st.x, V::set1_8(85)), one),
+                                    V::min_u8(V::subs_u8(st.x, V::set1_8(170)), one));
+    if constexpr (T < 4) st.x = V::add8(st.x, V::add8(st.x, st.x));
+    return d;
   }
 };
 

@@ -24,10 +24,13 @@
 #include <string>
 #include <string_view>
 
+#include "lowbit/config.hpp"
 #include "lowbit/core/bits.hpp"
 #include "lowbit/core/concepts.hpp"
+#include "lowbit/core/static_for.hpp"
 #include "lowbit/core/types.hpp"
 #include "lowbit/pack/interleaved.hpp"
+#include "lowbit/pack/step_codec.hpp"
 
 namespace lowbit {
 
@@ -114,6 +117,39 @@ struct BitPlanes : detail::LaneTileGeometry<NR, KB> {
           for (int t = 0; t < 8; ++t)
             lanes[(s * 8 + t) * kLaneBytes + b] |= static_cast<std::uint8_t>(((v >> t) & 1u) << p);
         }
+  }
+};
+
+/// BitPlanes's step codec (pack/step_codec.hpp): unit U = chunk U of every plane (8 steps); plane p
+/// of step T is one shift and one mask; step() ORs the planes into the code for affine schemes.
+template <int NR, int KB>
+struct StepCodec<BitPlanes<NR, KB>> {
+  static constexpr int kUnit = 8;
+  template <class V>
+  struct State {
+    typename V::I raw[8]{};
+  };
+  template <class V, int Bits, int U>
+  static LOWBIT_INLINE State<V> begin(const std::byte* block, int v) {
+    using L = BitPlanes<NR, KB>;
+    State<V> st;
+    for (int p = 0; p < Bits; ++p)
+      st.raw[p] = V::load(block + p * L::kPlaneBytes + U * L::kLaneBytes + v * V::kLanes * 4);
+    return st;
+  }
+  /// Bit plane P of step T: bytes 0 or 1.
+  template <class V, int T, int P>
+  static LOWBIT_INLINE typename V::I plane(const State<V>& st) {
+    return V::and_(V::template srli16<T>(st.raw[P]), V::set1_8(1));
+  }
+  template <class V, int Bits, int U, int T>
+  static LOWBIT_INLINE typename V::I step(State<V>& st) {
+    typename V::I c = plane<V, T, 0>(st);
+    static_for<Bits - 1>([&](auto pp) {
+      constexpr int P = pp.value + 1;
+      c = V::or_(c, V::template slli16<P>(plane<V, T, P>(st)));
+    });
+    return c;
   }
 };
 

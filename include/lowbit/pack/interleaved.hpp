@@ -44,9 +44,12 @@
 #include <string>
 #include <string_view>
 
+#include "lowbit/config.hpp"
 #include "lowbit/core/bits.hpp"
 #include "lowbit/core/concepts.hpp"
+#include "lowbit/core/static_for.hpp"
 #include "lowbit/core/types.hpp"
+#include "lowbit/pack/step_codec.hpp"
 
 namespace lowbit {
 
@@ -225,6 +228,58 @@ struct Interleaved : detail::LaneTileGeometry<NR, KB> {
         }
       }
     }
+  }
+};
+
+/// Interleaved (this file): a step is one load per plane width present in Bits, then a shift and
+/// a mask that bring its slice to the low bits of each byte.
+template <int NR, int KB>
+struct StepCodec<Interleaved<NR, KB>> {
+  static constexpr int kUnit = 1;
+  /// Unpacks step J (columns 4J .. 4J+3) of one block, vector v, to codes in the low bits of
+  /// bytes (lane r = row r, 4 codes).
+  template <class V, int Bits, int J>
+  static LOWBIT_INLINE typename V::I decode(const std::byte* block, int v) {
+    using L = Interleaved<NR, KB>;
+    typename V::I c = V::zero();
+    bool first = true;
+    static_for<4>([&](auto wi) {
+      constexpr int w = 8 >> wi.value;  // plane widths 8, 4, 2, 1
+      if constexpr ((Bits & w) != 0) {
+        constexpr int per_chunk = 8 / w;
+        constexpr int t = J % per_chunk;
+        constexpr int sh = L::plane_shift(Bits, w);
+        constexpr int pos = t * w;  // where the slice sits in its byte
+        constexpr unsigned mask = ((1u << w) - 1u) << sh;
+        const std::byte* chunk =
+            block + L::plane_offset(Bits, w) + (J / per_chunk) * L::kLaneBytes + v * V::kLanes * 4;
+        const typename V::I raw = V::load(chunk);
+        typename V::I s;
+        if constexpr (w == 8) {
+          s = raw;
+        } else if constexpr (pos >= sh) {
+          s = V::and_(V::template srli16<pos - sh>(raw), V::set1_8(static_cast<int>(mask)));
+        } else {
+          s = V::and_(V::template slli16<sh - pos>(raw), V::set1_8(static_cast<int>(mask)));
+        }
+        c = first ? s : V::or_(c, s);
+        first = false;
+      }
+    });
+    return c;
+  }
+  template <class V>
+  struct State {
+    const std::byte* block;
+    int v;
+  };
+  template <class V, int Bits, int U>
+  static LOWBIT_INLINE State<V> begin(const std::byte* block, int v) {
+    return {block, v};
+  }
+  template <class V, int Bits, int U, int T>
+  static LOWBIT_INLINE typename V::I step(State<V>& st) {
+    return decode<V, Bits, U>(st.block, st.v);  // kUnit = 1: T = 0
   }
 };
 

@@ -42,6 +42,7 @@
 #include "lowbit/core/error.hpp"
 #include "lowbit/core/types.hpp"
 #include "lowbit/pack/interleaved.hpp"
+#include "lowbit/pack/step_codec.hpp"
 
 namespace lowbit {
 
@@ -264,6 +265,37 @@ struct Sparse34Tiles : detail::LaneTileGeometry<NR, KB> {
             detail::kSparse34Lanes[static_cast<std::size_t>(index_at(in, j, r))];
         std::memcpy(lanes + j * kLaneBytes + 4 * r, &lane, 4);
       }
+  }
+};
+
+/// Sparse34Tiles's step codec (pack/step_codec.hpp): unit U = nibble chunk U mod 4 of 32-step unit
+/// U / 4; a step's 5-bit index (nibble | high bit << 4) selects its lane's four codes from a
+/// 32-entry table.
+template <int NR, int KB>
+struct StepCodec<Sparse34Tiles<NR, KB>> {
+  static constexpr int kUnit = 8;
+  template <class V>
+  struct State {
+    typename V::I nib, hi;
+  };
+  template <class V, int Bits, int U>
+  static LOWBIT_INLINE State<V> begin(const std::byte* block, int v) {
+    using L = Sparse34Tiles<NR, KB>;
+    const std::byte* unit = block + (U / 4) * L::kUnitBytes + v * V::kLanes * 4;
+    return {V::load(unit + (U % 4) * L::kLaneBytes), V::load(unit + 4 * L::kLaneBytes)};
+  }
+  template <class V, int Bits, int U, int T>
+  static LOWBIT_INLINE typename V::I step(State<V>& st) {
+    constexpr int bit = (U % 4) * 8 + T;  // the step's high bit within the lane
+    typename V::I h;
+    if constexpr (bit >= 4) {
+      h = V::template srli32<bit - 4>(st.hi);
+    } else {
+      h = V::template slli32<4 - bit>(st.hi);
+    }
+    // Bits 0-3 from the nibble, bit 4 from the high bit; lut32 ignores bits 5 and up.
+    const typename V::I idx = V::bitselect(V::set1_32(15), V::template srli32<4 * T>(st.nib), h);
+    return V::lut32(idx, detail::kSparse34Lanes.data());
   }
 };
 

@@ -23,6 +23,10 @@
 // code is 0, so vector kernels may read past k; the zero-point correction uses the sums over the
 // real columns only. The integer GEMM on these (gemm_zp, gemm/gemm.hpp) needs weight codes below
 // 128 and folds z_t in through precomputed weight group sums.
+//
+// The encoders run on eight-float lanes (simd/f32x8.hpp). Each function takes the lanes'
+// architecture as a defaulted template parameter (`A`, never spelled by callers): the GEMM entry
+// points of runtime-dispatch TUs built for different ISAs then call different symbols.
 #pragma once
 
 #include <cmath>
@@ -70,25 +74,27 @@ class Int8Activations {
 
 /// Quantizes rows [r0, r1) of x into `out`, which must already have x's shape. Throws Error on
 /// NaN/Inf. Rows are independent, so callers may split them across threads.
+template <class A = simd::Arch8>
 inline void quantize_activation_rows(MatrixView<const float> x, Int8Activations& out, Index r0,
                                      Index r1) {
   for (Index r = r0; r < r1; ++r) {
     detail::check_row_finite(x, r, "activation");  // names the column of a NaN/Inf
     const std::span<const float> row(x.row_ptr(r), static_cast<std::size_t>(x.cols()));
-    const RangeStats st = detail::range_stats(row);
+    const RangeStats st = detail::range_stats<std::dynamic_extent, A>(row);
     const float amax = -st.min > st.max ? -st.min : st.max;
     const float s = amax / 127.0f;
     out.scale(r) = s;
     const EncodeAffine e{0.0f, s, -127.0f, 127.0f, 0, 0};
-    detail::encode_n(e, row.data(), row.size(), out.row(r));
+    detail::encode_n<std::int8_t, A>(e, row.data(), row.size(), out.row(r));
   }
 }
 
 /// Quantizes every row of x (n × k) into `out` (resized when its shape differs). Throws Error on
 /// NaN/Inf. The definition of the int8 activation codes used by every integer kernel.
+template <class A = simd::Arch8>
 inline void quantize_activations(MatrixView<const float> x, Int8Activations& out) {
   if (out.rows() != x.rows() || out.cols() != x.cols()) out = Int8Activations(x.rows(), x.cols());
-  quantize_activation_rows(x, out, 0, x.rows());
+  quantize_activation_rows<A>(x, out, 0, x.rows());
 }
 
 /// n rows of k unsigned codes of `bits` bits (row stride round_up(k, kActivationPad), padded
@@ -141,6 +147,7 @@ inline void prepare_zero_point(MatrixView<const float> x, int bits, ZeroPointAct
 }
 
 /// Encodes row r of x with range `range` into out (checks the row, then the range).
+template <class A = simd::Arch8>
 inline void encode_zero_point_row(MatrixView<const float> x, Index r, const DualBoundRange& range,
                                   ZeroPointActivations& out) {
   if (const char* why = DualBound<8>::check_range(range))
@@ -148,64 +155,71 @@ inline void encode_zero_point_row(MatrixView<const float> x, Index r, const Dual
   const DualBoundAffine a = dual_bound_affine(range, out.bits());
   out.step(r) = a.step;
   out.zero(r) = a.zero;
-  dual_bound_encode_n(a, x.row_ptr(r), static_cast<std::size_t>(x.cols()), out.row(r));
+  dual_bound_encode_n<std::uint8_t, A>(a, x.row_ptr(r), static_cast<std::size_t>(x.cols()),
+                                       out.row(r));
 }
 
 }  // namespace detail
 
 /// Rows [r0, r1) with one range for every row (static per-tensor bounds). Throws Error on NaN/Inf
 /// activations (naming the position) and on a range that is not l <= 0 <= u, finite.
+template <class A = simd::Arch8>
 inline void quantize_activation_rows_static(MatrixView<const float> x, const DualBoundRange& range,
                                             ZeroPointActivations& out, Index r0, Index r1) {
   for (Index r = r0; r < r1; ++r) {
     detail::check_row_finite(x, r, "activation");
-    detail::encode_zero_point_row(x, r, range, out);
+    detail::encode_zero_point_row<A>(x, r, range, out);
   }
 }
 
 /// Rows [r0, r1), each with its own [min(min x, 0), max(max x, 0)] (dynamic per-token min/max).
+template <class A = simd::Arch8>
 inline void quantize_activation_rows_minmax(MatrixView<const float> x, ZeroPointActivations& out,
                                             Index r0, Index r1) {
   for (Index r = r0; r < r1; ++r) {
     detail::check_row_finite(x, r, "activation");
-    const RangeStats st = detail::range_stats(
+    const RangeStats st = detail::range_stats<std::dynamic_extent, A>(
         std::span<const float>(x.row_ptr(r), static_cast<std::size_t>(x.cols())));
-    detail::encode_zero_point_row(x, r, DualBound<8>::fit_range(st, 1.0f), out);
+    detail::encode_zero_point_row<A>(x, r, DualBound<8>::fit_range(st, 1.0f), out);
   }
 }
 
 /// Rows [r0, r1), row r with ranges[r] (dynamic dual bounds).
+template <class A = simd::Arch8>
 inline void quantize_activation_rows_ranges(MatrixView<const float> x,
                                             std::span<const DualBoundRange> ranges,
                                             ZeroPointActivations& out, Index r0, Index r1) {
   for (Index r = r0; r < r1; ++r) {
     detail::check_row_finite(x, r, "activation");
-    detail::encode_zero_point_row(x, r, ranges[static_cast<std::size_t>(r)], out);
+    detail::encode_zero_point_row<A>(x, r, ranges[static_cast<std::size_t>(r)], out);
   }
 }
 
 /// Every row of x at `bits` bits with one static range (out resized when its shape differs).
+template <class A = simd::Arch8>
 inline void quantize_activations_static(MatrixView<const float> x, const DualBoundRange& range,
                                         int bits, ZeroPointActivations& out) {
   detail::prepare_zero_point(x, bits, out);
-  quantize_activation_rows_static(x, range, out, 0, x.rows());
+  quantize_activation_rows_static<A>(x, range, out, 0, x.rows());
 }
 
 /// Every row of x at `bits` bits, per-token min/max.
+template <class A = simd::Arch8>
 inline void quantize_activations_minmax(MatrixView<const float> x, int bits,
                                         ZeroPointActivations& out) {
   detail::prepare_zero_point(x, bits, out);
-  quantize_activation_rows_minmax(x, out, 0, x.rows());
+  quantize_activation_rows_minmax<A>(x, out, 0, x.rows());
 }
 
 /// Every row of x at `bits` bits, row r with ranges[r] (one range per row, else Error).
+template <class A = simd::Arch8>
 inline void quantize_activations_ranges(MatrixView<const float> x,
                                         std::span<const DualBoundRange> ranges, int bits,
                                         ZeroPointActivations& out) {
   if (static_cast<Index>(ranges.size()) != x.rows())
     detail::fail("quantize_activations_ranges: ", ranges.size(), " ranges for ", x.rows(), " rows");
   detail::prepare_zero_point(x, bits, out);
-  quantize_activation_rows_ranges(x, ranges, out, 0, x.rows());
+  quantize_activation_rows_ranges<A>(x, ranges, out, 0, x.rows());
 }
 
 }  // namespace lowbit

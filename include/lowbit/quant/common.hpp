@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 // lowbit/quant/common.hpp: rounding, range statistics and least-squares helpers shared by schemes.
 //
-// Why vector extensions here, not xsimd: these
-// loops are the quantizer's (offline / load-time) hot path, and the core headers must vectorise
-// without xsimd. GCC and clang both lower `__attribute__((vector_size))` arithmetic to whatever
-// the target has (SSE2 pairs, AVX2, AVX-512, NEON) with no ISA flags and no intrinsics, and
-// every operation used is exact or order-independent (min/max, compare/select, one division,
-// the round-half-even trick), so the vector loops are bit-identical to the scalar ones, which
-// remain the spec and run under LOWBIT_FORCE_SCALAR (config.hpp). Kernels stay on xsimd.
+// The vector loops (encode_n, range_stats, and group_error in range_fit.hpp) run on simd::F32x8:
+// eight float lanes on xsimd whatever the register width, so reductions add in one fixed order and
+// a quantizer gives the same bytes on every machine (simd/f32x8.hpp explains why). Every operation
+// they use is exact or order-independent (min/max, compare/select, one division, the
+// round-half-even trick), so they are bit-identical to the scalar loops, which remain the spec and
+// run under LOWBIT_FORCE_SCALAR (config.hpp) and where xsimd is absent. Each takes the
+// architecture as a defaulted template parameter, so TUs built for different ISAs never share a
+// symbol.
 #pragma once
 
 #include <cmath>
@@ -20,6 +21,7 @@
 #include "lowbit/config.hpp"
 #include "lowbit/core/concepts.hpp"
 #include "lowbit/core/types.hpp"
+#include "lowbit/simd/f32x8.hpp"
 
 namespace lowbit {
 
@@ -100,12 +102,11 @@ LOWBIT_INLINE int encode_with(const EncodeAffine& e, float x) noexcept {
   return round_clamp((x - e.offset) / e.scale, e.lo, e.hi) + e.add;
 }
 
-/// Encodes n values: out[i] = encode_with(e, x[i]). With GCC/clang the loop runs on 8-float
-/// vectors (vector extensions, lowered to the target's registers) and rounds half to even by adding
-/// and subtracting 1.5·2^23 (exact for |t| < 2^22, and t is clamped to a code range first), which
-/// equals std::nearbyint in the default round-to-nearest mode (tests check it against the scalar
-/// spec). Under -ffast-math, which would fold that rounding away, it falls back to the scalar loop.
-template <class Code>
+/// Encodes n values: out[i] = encode_with(e, x[i]). The loop runs on eight-float lanes and rounds
+/// half to even by adding and subtracting 1.5·2^23 (exact for |t| < 2^22, and t is clamped to a
+/// code range first), which equals std::nearbyint in the default round-to-nearest mode (tests check
+/// it against the scalar spec on every length 0..129).
+template <class Code, class A = simd::Arch8>
 inline void encode_n(const EncodeAffine& e, const float* x, std::size_t n, Code* out) noexcept {
   if (e.scale == 0.0f) {
     for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<Code>(e.zero_code);
@@ -114,32 +115,18 @@ inline void encode_n(const EncodeAffine& e, const float* x, std::size_t n, Code*
   // The tail loop gets its own index from n_main: GCC 12 misreads a loop that continues the
   // vector loop's index (-Waggressive-loop-optimizations false positive).
   std::size_t n_main = 0;
-#if LOWBIT_VECTOR_EXT
-  constexpr int kW = 8;
-  n_main = n - n % kW;
-  using V = float __attribute__((vector_size(4 * kW)));
-  using Vi = std::int32_t __attribute__((vector_size(4 * kW)));
-  const V off = e.offset - V{}, sc = e.scale - V{}, lo = e.lo - V{}, hi = e.hi - V{};
-  const V magic = 0x1.8p23f - V{};
-  const Vi add = e.add - Vi{};
-  for (std::size_t i = 0; i < n_main; i += kW) {
-    V t;
-    std::memcpy(&t, x + i, sizeof(V));
-    t = (t - off) / sc;
-    t = t >= lo ? t : lo;
-    t = t <= hi ? t : hi;
-    t = (t + magic) - magic;
-    const Vi q = __builtin_convertvector(t, Vi) + add;
-    if constexpr (sizeof(Code) == 1) {
-      // Low byte of each lane (codes are 0..255). A byte shuffle, because a narrowing
-      // __builtin_convertvector is scalarised on AVX2.
-      using Vb = std::uint8_t __attribute__((vector_size(4 * kW)));
-      Vb bytes;
-      std::memcpy(&bytes, &q, sizeof(Vb));
-      const auto b = __builtin_shufflevector(bytes, bytes, 0, 4, 8, 12, 16, 20, 24, 28);
-      std::memcpy(out + i, &b, kW);
-    } else {
-      for (int j = 0; j < kW; ++j) out[i + static_cast<std::size_t>(j)] = static_cast<Code>(q[j]);
+#if LOWBIT_HAS_F32X8
+  if constexpr (simd::kHasLanes<A>) {
+    using F = simd::F32x8<A>;
+    n_main = n - n % F::kLanes;
+    const F off = F::splat(e.offset), sc = F::splat(e.scale);
+    const F lo = F::splat(e.lo), hi = F::splat(e.hi);
+    const auto add = simd::I32x8<A>::splat(e.add);
+    for (std::size_t i = 0; i < n_main; i += F::kLanes) {
+      F t = (F::load(x + i) - off) / sc;
+      t = select(t >= lo, t, lo);
+      t = select(t <= hi, t, hi);
+      (t.round_even().to_int32() + add).store_as(out + i);
     }
   }
 #endif
@@ -148,11 +135,10 @@ inline void encode_n(const EncodeAffine& e, const float* x, std::size_t n, Code*
 
 /// Min, max and first signed value of largest magnitude over x (an empty x gives all zeros;
 /// any NaN or ±Inf gives finite = false). Min and max are exact whatever the order, so they are
-/// reduced in 8-float vectors (GCC/clang vector extensions, lowered to whatever the target has: no
-/// ISA flags needed); compilers do not vectorise a float min/max reduction by themselves without
-/// -ffast-math. The signed extreme
-/// is then min or max; only when |min| == |max| does a scan decide which comes first.
-template <std::size_t Extent>
+/// reduced on eight-float lanes (compilers do not vectorise a float min/max reduction by
+/// themselves without -ffast-math). The signed extreme is then min or max; only when
+/// |min| == |max| does a scan decide which comes first.
+template <std::size_t Extent, class A = simd::Arch8>
 inline RangeStats range_stats(std::span<const float, Extent> x) noexcept {
   RangeStats st;
   const std::size_t n = x.size();
@@ -160,43 +146,39 @@ inline RangeStats range_stats(std::span<const float, Extent> x) noexcept {
   const float* v = x.data();  // raw pointer: GCC 12 misreads span indexing in the loops below
   float mn = v[0], mx = v[0];
   std::size_t n_main = 0;  // elements covered by the vector loop
-#if LOWBIT_VECTOR_EXT
-  using V = float __attribute__((vector_size(32)));  // 8 lanes; split into halves without AVX
-  using Vi = std::int32_t __attribute__((vector_size(32)));
-  if (n >= 16) {
-    n_main = n - n % 16;
-    V lo0, hi0, lo1, hi1;
-    std::memcpy(&lo0, v, sizeof(V));
-    std::memcpy(&lo1, v + 8, sizeof(V));
-    hi0 = lo0;
-    hi1 = lo1;
-    Vi nan = (lo0 != lo0) | (lo1 != lo1);  // NaN never wins a comparison, so track it apart
-    for (std::size_t i = 16; i < n_main; i += 16) {
-      V a, b;
-      std::memcpy(&a, v + i, sizeof(V));
-      std::memcpy(&b, v + i + 8, sizeof(V));
-      nan |= (a != a) | (b != b);
-      lo0 = a < lo0 ? a : lo0;
-      hi0 = a > hi0 ? a : hi0;
-      lo1 = b < lo1 ? b : lo1;
-      hi1 = b > hi1 ? b : hi1;
+#if LOWBIT_HAS_F32X8
+  if constexpr (simd::kHasLanes<A>) {
+    using F = simd::F32x8<A>;
+    if (n >= 16) {
+      n_main = n - n % 16;
+      F lo0 = F::load(v), lo1 = F::load(v + 8);
+      F hi0 = lo0, hi1 = lo1;
+      auto nan = lo0.is_nan() | lo1.is_nan();  // NaN never wins a comparison, so track it apart
+      for (std::size_t i = 16; i < n_main; i += 16) {
+        const F a = F::load(v + i), b = F::load(v + i + 8);
+        nan = nan | a.is_nan() | b.is_nan();
+        lo0 = select(a < lo0, a, lo0);
+        hi0 = select(a > hi0, a, hi0);
+        lo1 = select(b < lo1, b, lo1);
+        hi1 = select(b > hi1, b, hi1);
+      }
+      lo0 = select(lo1 < lo0, lo1, lo0);
+      hi0 = select(hi1 > hi0, hi1, hi0);
+      // Lanes folded in halves (4, then 2, then 1), the later lane winning only when strictly
+      // beyond: the same ±0 as the order above.
+      float l[8], h[8];
+      simd::lanes(lo0, l);
+      simd::lanes(hi0, h);
+      for (int w = 4; w >= 1; w /= 2) {
+        for (int j = 0; j < w; ++j) {
+          l[j] = l[j + w] < l[j] ? l[j + w] : l[j];
+          h[j] = h[j + w] > h[j] ? h[j + w] : h[j];
+        }
+      }
+      mn = l[0];
+      mx = h[0];
+      if (nan.any()) st.finite = false;
     }
-    lo0 = lo1 < lo0 ? lo1 : lo0;
-    hi0 = hi1 > hi0 ? hi1 : hi0;
-    // Horizontal reduction in three halving steps.
-    V l = __builtin_shufflevector(lo0, lo0, 4, 5, 6, 7, 0, 1, 2, 3);
-    V h = __builtin_shufflevector(hi0, hi0, 4, 5, 6, 7, 0, 1, 2, 3);
-    lo0 = l < lo0 ? l : lo0;
-    hi0 = h > hi0 ? h : hi0;
-    l = __builtin_shufflevector(lo0, lo0, 2, 3, 0, 1, 6, 7, 4, 5);
-    h = __builtin_shufflevector(hi0, hi0, 2, 3, 0, 1, 6, 7, 4, 5);
-    lo0 = l < lo0 ? l : lo0;
-    hi0 = h > hi0 ? h : hi0;
-    mn = lo0[1] < lo0[0] ? lo0[1] : lo0[0];
-    mx = hi0[1] > hi0[0] ? hi0[1] : hi0[0];
-    nan |= __builtin_shufflevector(nan, nan, 4, 5, 6, 7, 0, 1, 2, 3);
-    nan |= __builtin_shufflevector(nan, nan, 2, 3, 0, 1, 6, 7, 4, 5);
-    if ((nan[0] | nan[1]) != 0) st.finite = false;
   }
 #endif
   for (std::size_t i = n_main; i < n; ++i) {
@@ -226,8 +208,9 @@ inline RangeStats range_stats(std::span<const float, Extent> x) noexcept {
   return st;
 }
 
+template <class A = simd::Arch8>
 inline RangeStats range_stats(const std::vector<float>& x) noexcept {
-  return range_stats(std::span<const float>(x.data(), x.size()));
+  return range_stats<std::dynamic_extent, A>(std::span<const float>(x.data(), x.size()));
 }
 
 /// Weighted sums for fitting x ≈ a·q + b over codes q (w empty = all weights 1).

@@ -89,14 +89,15 @@ LOWBIT_INLINE int dual_bound_encode(const DualBoundAffine& a, float x) noexcept 
   x = x >= a.lower ? x : a.lower;  // NaN lands on l
   x = x <= a.upper ? x : a.upper;
   // Z = rint(S·l) + 2^(b-1) = 2^(b-1) - z, so S·x - Z = S·x + z - 2^(b-1).
-  const float t = std::nearbyint(a.inv_step * x - static_cast<float>(a.half - a.zero));
+  // The product is rounded before the subtraction (no FMA), as in the vector loop and numpy.
+  const float t = std::nearbyint(no_contract(a.inv_step * x) - static_cast<float>(a.half - a.zero));
   const float lo = static_cast<float>(-a.half), hi = static_cast<float>(a.half - 1);
   const float q = t < lo ? lo : (t > hi ? hi : t);
   return static_cast<int>(q) + a.half;
 }
 
-/// Encodes n values with dual_bound_encode (bit-identical), vectorised like encode_n.
-template <class Code>
+/// Encodes n values with dual_bound_encode (bit-identical), on eight-float lanes like encode_n.
+template <class Code, class A = simd::Arch8>
 inline void dual_bound_encode_n(const DualBoundAffine& a, const float* x, std::size_t n,
                                 Code* out) noexcept {
   if (a.inv_step == 0.0f) {
@@ -104,27 +105,24 @@ inline void dual_bound_encode_n(const DualBoundAffine& a, const float* x, std::s
     return;
   }
   std::size_t n_main = 0;
-#if LOWBIT_VECTOR_EXT
-  constexpr int kW = 8;
-  n_main = n - n % kW;
-  using V = float __attribute__((vector_size(4 * kW)));
-  using Vi = std::int32_t __attribute__((vector_size(4 * kW)));
-  const V l = a.lower - V{}, u = a.upper - V{}, s = a.inv_step - V{};
-  const V zsh = static_cast<float>(a.half - a.zero) - V{};
-  const V lo = static_cast<float>(-a.half) - V{}, hi = static_cast<float>(a.half - 1) - V{};
-  const V magic = 0x1.8p23f - V{};
-  const Vi half = a.half - Vi{};
-  for (std::size_t i = 0; i < n_main; i += kW) {
-    V t;
-    std::memcpy(&t, x + i, sizeof(V));
-    t = t >= l ? t : l;
-    t = t <= u ? t : u;
-    t = s * t - zsh;  // |t| <= 2^b + 1: the magic-number rounding is exact
-    t = (t + magic) - magic;
-    t = t < lo ? lo : t;
-    t = t > hi ? hi : t;
-    const Vi q = __builtin_convertvector(t, Vi) + half;
-    for (int j = 0; j < kW; ++j) out[i + static_cast<std::size_t>(j)] = static_cast<Code>(q[j]);
+#if LOWBIT_HAS_F32X8
+  if constexpr (simd::kHasLanes<A>) {
+    using F = simd::F32x8<A>;
+    n_main = n - n % F::kLanes;
+    const F l = F::splat(a.lower), u = F::splat(a.upper), s = F::splat(a.inv_step);
+    const F zsh = F::splat(static_cast<float>(a.half - a.zero));
+    const F lo = F::splat(static_cast<float>(-a.half)),
+            hi = F::splat(static_cast<float>(a.half - 1));
+    const auto half = simd::I32x8<A>::splat(a.half);
+    for (std::size_t i = 0; i < n_main; i += F::kLanes) {
+      F t = F::load(x + i);
+      t = select(t >= l, t, l);
+      t = select(t <= u, t, u);
+      t = ((s * t).rounded() - zsh).round_even();  // |s·t - zsh| <= 2^b + 1: exact rounding
+      t = select(t < lo, lo, t);
+      t = select(t > hi, hi, t);
+      (t.to_int32() + half).store_as(out + i);
+    }
   }
 #endif
   for (std::size_t i = n_main; i < n; ++i) out[i] = static_cast<Code>(dual_bound_encode(a, x[i]));

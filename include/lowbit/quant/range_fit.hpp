@@ -61,11 +61,12 @@ struct FitOptions {
 };
 
 /// Weighted squared error Σ w·(decode(encode(x)) - x)² of coding x with parameters p (w empty =
-/// unweighted). For affine schemes (every integer scheme) the whole chain runs on 8-float vectors
-/// with x̂ = scale·(code - sub) + offset, which may differ from the exactly rounded S::decode in
-/// the last bit of x̂; the search only ranks candidates with it, and ref::quantize and
-/// lowbit::quantize share this function, so they still agree bit for bit.
-template <ElementwiseScheme S>
+/// unweighted). For affine schemes (every integer scheme) the whole chain runs on eight-float lanes
+/// (simd/f32x8.hpp) with x̂ = scale·(code - sub) + offset, which may differ from the exactly rounded
+/// S::decode in the last bit of x̂; the search only ranks candidates with it, and ref::quantize and
+/// lowbit::quantize share this function, so they still agree bit for bit. The lanes are summed in
+/// two alternating accumulators and then in lane order: the same double on every ISA.
+template <ElementwiseScheme S, class A = simd::Arch8>
 double group_error(std::span<const float> x, std::span<const float> w,
                    const typename S::Params& p) noexcept {
   const std::size_t n = x.size();
@@ -73,44 +74,40 @@ double group_error(std::span<const float> x, std::span<const float> w,
   const float* wp = w.empty() ? nullptr : w.data();
   double total = 0.0;
   std::size_t n_main = 0;  // covered by the vector loop; the tail uses the scalar spec
-#if LOWBIT_VECTOR_EXT
-  if constexpr (AffineEncodeScheme<S>) {
-    constexpr std::size_t kW = 8;
-    using V = float __attribute__((vector_size(4 * kW)));
+#if LOWBIT_HAS_F32X8
+  if constexpr (simd::kHasLanes<A> && AffineEncodeScheme<S>) {
+    using F = simd::F32x8<A>;
     const EncodeAffine e = S::encode_affine(p);
     const DecodeAffine d = S::decode_affine(p);
     if (e.scale != 0.0f) {
-      n_main = n - n % kW;
-      const V eoff = e.offset - V{}, esc = e.scale - V{}, lo = e.lo - V{}, hi = e.hi - V{};
-      const V magic = 0x1.8p23f - V{};
+      n_main = n - n % F::kLanes;
+      const F eoff = F::splat(e.offset), esc = F::splat(e.scale);
+      const F lo = F::splat(e.lo), hi = F::splat(e.hi);
       // code - sub = q + (add - sub), all small integers: exact in float.
-      const V shift = static_cast<float>(e.add - d.sub) - V{};
-      const V dsc = d.scale - V{}, doff = d.offset - V{};
-      V acc0 = V{}, acc1 = V{};
-      for (std::size_t i = 0; i < n_main; i += kW) {
-        V xv;
-        std::memcpy(&xv, xp + i, sizeof(V));
-        V t = (xv - eoff) / esc;
-        t = t >= lo ? t : lo;
-        t = t <= hi ? t : hi;
-        t = (t + magic) - magic;
-        V diff = dsc * (t + shift);
+      const F shift = F::splat(static_cast<float>(e.add - d.sub));
+      const F dsc = F::splat(d.scale), doff = F::splat(d.offset);
+      F acc0 = F::splat(0.0f), acc1 = F::splat(0.0f);
+      for (std::size_t i = 0; i < n_main; i += F::kLanes) {
+        const F xv = F::load(xp + i);
+        F t = (xv - eoff) / esc;
+        t = select(t >= lo, t, lo);
+        t = select(t <= hi, t, hi);
+        t = t.round_even();
+        F diff = dsc * (t + shift);
         diff = diff + doff;
         diff = diff - xv;
-        V sq = diff * diff;
-        if (wp != nullptr) {
-          V wv;
-          std::memcpy(&wv, wp + i, sizeof(V));
-          sq = sq * wv;
-        }
-        if ((i / kW) % 2 == 0) {
+        F sq = diff * diff;
+        if (wp != nullptr) sq = sq * F::load(wp + i);
+        if ((i / F::kLanes) % 2 == 0) {
           acc0 += sq;
         } else {
           acc1 += sq;
         }
       }
       acc0 += acc1;
-      for (std::size_t j = 0; j < kW; ++j) total += acc0[j];
+      float lane[8];
+      simd::lanes(acc0, lane);
+      for (float v : lane) total += v;
     }
   }
 #endif
