@@ -31,8 +31,8 @@
 #define LOWBIT_HAS_AVX2 0
 #endif
 // xsimd 8.1's avx512bw architecture needs F, CD, DQ and BW for integer batches.
-#if LOWBIT_USE_XSIMD && defined(__AVX512F__) && defined(__AVX512CD__) && \
-    defined(__AVX512DQ__) && defined(__AVX512BW__)
+#if LOWBIT_USE_XSIMD && defined(__AVX512F__) && defined(__AVX512CD__) && defined(__AVX512DQ__) && \
+    defined(__AVX512BW__)
 #define LOWBIT_HAS_AVX512BW 1
 #else
 #define LOWBIT_HAS_AVX512BW 0
