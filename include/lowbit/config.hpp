@@ -6,9 +6,10 @@
 // reference path whatever the compiler flags allow.
 #pragma once
 
-// xsimd carries the float side of every SIMD path (simd/f32x8.hpp, kernels/float_ops.hpp): the
-// kernels are compiled for an ISA only with it. lowbit::lowbit defines LOWBIT_HAS_XSIMD (1, or 0
-// when configured without); elsewhere the header's presence decides.
+// xsimd carries the vector loops of the quantizers, activation quantization and the Hadamard
+// rotation (simd/f32x8.hpp), and each ISA tag's `arch`: the kernels are compiled for an ISA only
+// with it. lowbit::lowbit defines LOWBIT_HAS_XSIMD (1, or 0 when configured without); elsewhere
+// the header's presence decides.
 #if !defined(LOWBIT_HAS_XSIMD) && defined(__has_include)
 #if __has_include(<xsimd/xsimd.hpp>)
 #define LOWBIT_HAS_XSIMD 1

@@ -124,8 +124,8 @@ inline void encode_n(const EncodeAffine& e, const float* x, std::size_t n, Code*
     const auto add = simd::I32x8<A>::splat(e.add);
     for (std::size_t i = 0; i < n_main; i += F::kLanes) {
       F t = (F::load(x + i) - off) / sc;
-      t = select(t >= lo, t, lo);
-      t = select(t <= hi, t, hi);
+      t = max_keep(t, lo);  // NaN lands on lo
+      t = min_keep(t, hi);
       (t.round_even().to_int32() + add).store_as(out + i);
     }
   }
@@ -139,7 +139,7 @@ inline void encode_n(const EncodeAffine& e, const float* x, std::size_t n, Code*
 /// themselves without -ffast-math). The signed extreme is then min or max; only when
 /// |min| == |max| does a scan decide which comes first.
 template <std::size_t Extent, class A = simd::Arch8>
-inline RangeStats range_stats(std::span<const float, Extent> x) noexcept {
+LOWBIT_INLINE RangeStats range_stats(std::span<const float, Extent> x) noexcept {
   RangeStats st;
   const std::size_t n = x.size();
   if (n == 0) return st;
@@ -157,26 +157,15 @@ inline RangeStats range_stats(std::span<const float, Extent> x) noexcept {
       for (std::size_t i = 16; i < n_main; i += 16) {
         const F a = F::load(v + i), b = F::load(v + i + 8);
         nan = nan | a.is_nan() | b.is_nan();
-        lo0 = select(a < lo0, a, lo0);
-        hi0 = select(a > hi0, a, hi0);
-        lo1 = select(b < lo1, b, lo1);
-        hi1 = select(b > hi1, b, hi1);
+        lo0 = min_keep(a, lo0);
+        hi0 = max_keep(a, hi0);
+        lo1 = min_keep(b, lo1);
+        hi1 = max_keep(b, hi1);
       }
-      lo0 = select(lo1 < lo0, lo1, lo0);
-      hi0 = select(hi1 > hi0, hi1, hi0);
-      // Lanes folded in halves (4, then 2, then 1), the later lane winning only when strictly
-      // beyond: the same ±0 as the order above.
-      float l[8], h[8];
-      simd::lanes(lo0, l);
-      simd::lanes(hi0, h);
-      for (int w = 4; w >= 1; w /= 2) {
-        for (int j = 0; j < w; ++j) {
-          l[j] = l[j + w] < l[j] ? l[j + w] : l[j];
-          h[j] = h[j + w] > h[j] ? h[j + w] : h[j];
-        }
-      }
-      mn = l[0];
-      mx = h[0];
+      lo0 = min_keep(lo1, lo0);
+      hi0 = max_keep(hi1, hi0);
+      mn = simd::fold<true>(lo0);
+      mx = simd::fold<false>(hi0);
       if (nan.any()) st.finite = false;
     }
   }

@@ -116,11 +116,11 @@ inline void dual_bound_encode_n(const DualBoundAffine& a, const float* x, std::s
     const auto half = simd::I32x8<A>::splat(a.half);
     for (std::size_t i = 0; i < n_main; i += F::kLanes) {
       F t = F::load(x + i);
-      t = select(t >= l, t, l);
-      t = select(t <= u, t, u);
+      t = max_keep(t, l);  // NaN lands on l
+      t = min_keep(t, u);
       t = ((s * t).rounded() - zsh).round_even();  // |s·t - zsh| <= 2^b + 1: exact rounding
-      t = select(t < lo, lo, t);
-      t = select(t > hi, hi, t);
+      t = max_keep(t, lo);
+      t = min_keep(t, hi);
       (t.to_int32() + half).store_as(out + i);
     }
   }

@@ -90,8 +90,8 @@ double group_error(std::span<const float> x, std::span<const float> w,
       for (std::size_t i = 0; i < n_main; i += F::kLanes) {
         const F xv = F::load(xp + i);
         F t = (xv - eoff) / esc;
-        t = select(t >= lo, t, lo);
-        t = select(t <= hi, t, hi);
+        t = max_keep(t, lo);
+        t = min_keep(t, hi);
         t = t.round_even();
         F diff = dsc * (t + shift);
         diff = diff + doff;

@@ -33,12 +33,16 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <type_traits>
 
 #include "lowbit/config.hpp"
 
 #if LOWBIT_USE_XSIMD
 #include <xsimd/xsimd.hpp>
+#endif
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
 #endif
 
 namespace lowbit::simd {
@@ -149,6 +153,40 @@ struct F32x8 {
     for (std::size_t k = 0; k < kParts; ++k) r.p[k] = xsimd::select(m.p[k], a.p[k], b.p[k]);
     return r;
   }
+  /// a < b ? a : b per lane (b when they are equal or either is NaN): one minps on x86, compare
+  /// and select elsewhere. Not xsimd::min, whose winner of a tie or a NaN changed between 8.1
+  /// (minps(a, b)) and 14 (minps(b, a)).
+  friend LOWBIT_INLINE F32x8 min_keep(const F32x8& a, const F32x8& b) noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+    F32x8 r;
+    for (std::size_t k = 0; k < kParts; ++k) {
+      if constexpr (kParts == 1) {
+        r.p[k] = _mm256_min_ps(a.p[k], b.p[k]);
+      } else {
+        r.p[k] = _mm_min_ps(a.p[k], b.p[k]);
+      }
+    }
+    return r;
+#else
+    return select(a < b, a, b);
+#endif
+  }
+  /// a > b ? a : b per lane (b when they are equal or either is NaN), as min_keep.
+  friend LOWBIT_INLINE F32x8 max_keep(const F32x8& a, const F32x8& b) noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+    F32x8 r;
+    for (std::size_t k = 0; k < kParts; ++k) {
+      if constexpr (kParts == 1) {
+        r.p[k] = _mm256_max_ps(a.p[k], b.p[k]);
+      } else {
+        r.p[k] = _mm_max_ps(a.p[k], b.p[k]);
+      }
+    }
+    return r;
+#else
+    return select(a > b, a, b);
+#endif
+  }
   /// Rounds half to even by adding and subtracting 1.5·2^23: exact for |x| < 2^22 in the default
   /// rounding mode, where it equals std::nearbyint (callers clamp to a code range first).
   LOWBIT_INLINE F32x8 round_even() const noexcept {
@@ -194,6 +232,30 @@ struct I32x8 {
   /// Stores the eight lanes as Code (each lane must fit in Code).
   template <class Code>
   LOWBIT_INLINE void store_as(Code* out) const noexcept {
+#if defined(__GNUC__)
+    if constexpr (sizeof(Code) == 1) {
+      // xsimd has no narrowing conversion in 8.1: the low bytes are picked by one byte shuffle
+      // (GCC/clang vector extensions on xsimd's registers), not extracted lane by lane.
+      using V16 = std::uint8_t __attribute__((vector_size(16)));
+      using V32 = std::uint8_t __attribute__((vector_size(32)));
+      static_assert(sizeof(typename B::register_type) == (kParts == 1 ? 32 : 16));
+      if constexpr (kParts == 1) {
+        V32 b;
+        const typename B::register_type r = p[0];
+        std::memcpy(&b, &r, sizeof(b));
+        const auto lo = __builtin_shufflevector(b, b, 0, 4, 8, 12, 16, 20, 24, 28);
+        std::memcpy(out, &lo, 8);
+      } else {
+        V16 b0, b1;
+        const typename B::register_type r0 = p[0], r1 = p[1];
+        std::memcpy(&b0, &r0, sizeof(b0));
+        std::memcpy(&b1, &r1, sizeof(b1));
+        const auto lo = __builtin_shufflevector(b0, b1, 0, 4, 8, 12, 16, 20, 24, 28);
+        std::memcpy(out, &lo, 8);
+      }
+      return;
+    }
+#endif
     alignas(32) std::int32_t q[8];
     for (std::size_t k = 0; k < kParts; ++k) p[k].store_aligned(q + k * B::size);
     for (int j = 0; j < 8; ++j) out[j] = static_cast<Code>(q[j]);
@@ -211,6 +273,41 @@ LOWBIT_INLINE I32x8<A> F32x8<A>::to_int32() const noexcept {
 template <class A>
 LOWBIT_INLINE void lanes(const F32x8<A>& v, float (&out)[8]) noexcept {
   v.store(out);
+}
+
+/// The least (Less) or greatest lane of v, folded in halves in lane order: lanes j and j + 4,
+/// then j and j + 2, then 0 and 1, lane j kept unless lane j + w is strictly beyond it (so of
+/// equal values, ±0 included, the lower lane wins). In registers on GCC/clang (xsimd has no
+/// cross-lane shuffle whose spelling 8.1 and 12-14 share), through memory elsewhere.
+template <bool Less, class A>
+LOWBIT_INLINE float fold(const F32x8<A>& v) noexcept {
+#if defined(__GNUC__)
+  using R = typename F32x8<A>::B::register_type;
+  using V4 = float __attribute__((vector_size(16)));
+  using V8 = float __attribute__((vector_size(32)));
+  V8 x;
+  if constexpr (F32x8<A>::kParts == 1) {
+    const R r = v.p[0];
+    std::memcpy(&x, &r, sizeof(V8));
+  } else {
+    V4 a, b;
+    const R r0 = v.p[0], r1 = v.p[1];
+    std::memcpy(&a, &r0, sizeof(V4));
+    std::memcpy(&b, &r1, sizeof(V4));
+    x = __builtin_shufflevector(a, b, 0, 1, 2, 3, 4, 5, 6, 7);
+  }
+  V8 y = __builtin_shufflevector(x, x, 4, 5, 6, 7, 0, 1, 2, 3);
+  x = Less ? (y < x ? y : x) : (y > x ? y : x);
+  y = __builtin_shufflevector(x, x, 2, 3, 0, 1, 6, 7, 4, 5);
+  x = Less ? (y < x ? y : x) : (y > x ? y : x);
+  return Less ? (x[1] < x[0] ? x[1] : x[0]) : (x[1] > x[0] ? x[1] : x[0]);
+#else
+  float l[8];
+  v.store(l);
+  for (int w = 4; w >= 1; w /= 2)
+    for (int j = 0; j < w; ++j) l[j] = (Less ? l[j + w] < l[j] : l[j + w] > l[j]) ? l[j + w] : l[j];
+  return l[0];
+#endif
 }
 
 #endif  // LOWBIT_HAS_F32X8
