@@ -108,7 +108,8 @@ TEST_CASE("group_error on lanes agrees with the scalar loop", "[f32x8]") {
     const std::vector<float> w = test::uniform(n, 0.1f, 2.0f, 91 + n);
     const auto p = S::fit_range(detail::range_stats(std::span<const float>(x)), 0.8f);
     for (bool weighted : {false, true}) {
-      const std::span<const float> ws = weighted ? std::span<const float>(w) : std::span<const float>();
+      const std::span<const float> ws =
+          weighted ? std::span<const float>(w) : std::span<const float>();
       const double fast = group_error<S>(x, ws, p);
       const double ref = group_error<S, simd::NoLanes>(x, ws, p);
       INFO("n = " << n << (weighted ? ", weighted" : ""));

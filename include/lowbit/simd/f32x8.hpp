@@ -157,35 +157,11 @@ struct F32x8 {
   /// and select elsewhere. Not xsimd::min, whose winner of a tie or a NaN changed between 8.1
   /// (minps(a, b)) and 14 (minps(b, a)).
   friend LOWBIT_INLINE F32x8 min_keep(const F32x8& a, const F32x8& b) noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-    F32x8 r;
-    for (std::size_t k = 0; k < kParts; ++k) {
-      if constexpr (kParts == 1) {
-        r.p[k] = _mm256_min_ps(a.p[k], b.p[k]);
-      } else {
-        r.p[k] = _mm_min_ps(a.p[k], b.p[k]);
-      }
-    }
-    return r;
-#else
-    return select(a < b, a, b);
-#endif
+    return keep<false>(a, b);
   }
   /// a > b ? a : b per lane (b when they are equal or either is NaN), as min_keep.
   friend LOWBIT_INLINE F32x8 max_keep(const F32x8& a, const F32x8& b) noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-    F32x8 r;
-    for (std::size_t k = 0; k < kParts; ++k) {
-      if constexpr (kParts == 1) {
-        r.p[k] = _mm256_max_ps(a.p[k], b.p[k]);
-      } else {
-        r.p[k] = _mm_max_ps(a.p[k], b.p[k]);
-      }
-    }
-    return r;
-#else
-    return select(a > b, a, b);
-#endif
+    return keep<true>(a, b);
   }
   /// Rounds half to even by adding and subtracting 1.5·2^23: exact for |x| < 2^22 in the default
   /// rounding mode, where it equals std::nearbyint (callers clamp to a code range first).
@@ -210,6 +186,25 @@ struct F32x8 {
   }
   /// The lanes as int32, truncated (exact for the integral values round_even gives).
   LOWBIT_INLINE I32x8<A> to_int32() const noexcept;
+
+ private:
+  /// min_keep (Greater false) and max_keep: minps/maxps(a, b) on x86, compare and select elsewhere.
+  template <bool Greater>
+  static LOWBIT_INLINE F32x8 keep(const F32x8& a, const F32x8& b) noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+    F32x8 r;
+    for (std::size_t k = 0; k < kParts; ++k) {
+      if constexpr (kParts == 1) {
+        r.p[k] = Greater ? _mm256_max_ps(a.p[k], b.p[k]) : _mm256_min_ps(a.p[k], b.p[k]);
+      } else {
+        r.p[k] = Greater ? _mm_max_ps(a.p[k], b.p[k]) : _mm_min_ps(a.p[k], b.p[k]);
+      }
+    }
+    return r;
+#else
+    return Greater ? select(a > b, a, b) : select(a < b, a, b);
+#endif
+  }
 };
 
 /// Eight int32 lanes (codes on their way to memory).

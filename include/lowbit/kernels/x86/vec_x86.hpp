@@ -8,7 +8,9 @@
 // Why not xsimd (lowbit uses raw intrinsics only where xsimd lacks the operation): every
 // hot operation here — vpmaddubsw, vpmaddwd, vpdpbusd, 16-bit lane shifts of packed bytes,
 // vcvtph2ps — is missing from xsimd 8.1, so a thin struct of intrinsics per width is the
-// smallest portable layer. Each struct is a template on the ISA tag, so an AVX-512 TU's copy of
+// smallest portable layer. The float operations stay intrinsics too: on xsimd 8.1 batches the
+// accumulator arrays spilled and the operator calls were not inlined (1.3-1.5x slower GEMM,
+// bench/RESULTS.md). Each struct is a template on the ISA tag, so an AVX-512 TU's copy of
 // an operation never stands in for an AVX2 TU's (the one-definition rule).
 // Lanes: `kLanes` 32-bit lanes = output rows served by one vector in the interleaved layout.
 #pragma once
