@@ -68,12 +68,16 @@
 
 #if defined(__GNUC__) || defined(__clang__)
 #define LOWBIT_INLINE inline __attribute__((always_inline))
+// Always inlined, and every call inside it inlined too (for thin wrappers around a library
+// whose own functions are only `inline`, as xsimd 8.1's are).
+#define LOWBIT_FLAT_INLINE inline __attribute__((always_inline, flatten))
 #define LOWBIT_LAMBDA_INLINE __attribute__((always_inline))  // after a lambda's parameters
 #define LOWBIT_RESTRICT __restrict__
 #define LOWBIT_LIKELY(x) __builtin_expect(!!(x), 1)
 #define LOWBIT_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #else
 #define LOWBIT_INLINE inline
+#define LOWBIT_FLAT_INLINE inline
 #define LOWBIT_LAMBDA_INLINE
 #define LOWBIT_RESTRICT
 #define LOWBIT_LIKELY(x) (x)

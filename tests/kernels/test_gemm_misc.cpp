@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "lowbit/lowbit.hpp"
@@ -189,4 +190,29 @@ TEST_CASE("kernel_name names the kernel gemv runs; KernelLayout is the ISA's til
   gemv<isa::scalar>(plain, VectorView<const float>(x.data(), k), VectorView<float>(want.data(), m),
                     ctx);
   CHECK(std::memcmp(y.data(), want.data(), y.size() * sizeof(float)) == 0);
+}
+
+// The float half of every vector struct (kernels/float_ops.hpp, on xsimd), lane by lane against
+// the scalar operations. The worked example of its essay: (1 + 2^-23)·(1 - 2^-23) - 1 is -2^-46
+// when rounded once (fused, what the scalar reference's std::fma gives) and 0 when the product is
+// rounded first, so an unfused multiply-add fails here.
+TEST_CASE("the kernels' float operations round as the scalar reference", "[gemm][float_ops]") {
+  test::for_each_isa([&](auto tag) {
+    using Isa = decltype(tag);
+    using V = kernels::VecFor<Isa, 16>;
+    if constexpr (!std::is_void_v<V>) {
+      constexpr int L = V::kLanes;
+      const float e = std::ldexp(1.0f, -23);
+      std::vector<float> a(L, 1.0f + e), b(L, 1.0f - e), c(L, -1.0f), out(L);
+      for (int j = 0; j < L; ++j) a[j] += static_cast<float>(j) * 2.0f * e;  // distinct lanes
+      V::fstore(out.data(), V::fmadd(V::fload(a.data()), V::fload(b.data()), V::fload(c.data())));
+      CHECK(out[0] == -std::ldexp(1.0f, -46));
+      for (int j = 0; j < L; ++j) CHECK(out[j] == std::fma(a[j], b[j], c[j]));
+      V::fstore(out.data(), V::fadd(V::rounded(V::fmul(V::fload(a.data()), V::fload(b.data()))),
+                                    V::fload(c.data())));
+      CHECK(out[0] == 0.0f);  // the product rounded on its own, then the add
+      V::fstore(out.data(), V::fsub(V::fset1(3.0f), V::fzero()));
+      for (int j = 0; j < L; ++j) CHECK(out[j] == 3.0f);
+    }
+  });
 }

@@ -10,7 +10,8 @@
 //                 byte), the second two SDOTs with 64 (128 does not fit a signed byte);
 //   without:      u8 and s8 widened to 16 bits, multiplied (|u·s| <= 255·127 fits int16),
 //                 pairwise-added to int32 twice.
-// Float operations are lane-wise IEEE (vfmaq_f32 is a fused multiply-add, as std::fma).
+// Float operations are xsimd's (kernels/float_ops.hpp), lane-wise IEEE (its fma is vfmaq_f32,
+// fused as std::fma).
 #pragma once
 
 #if !defined(LOWBIT_KERNELS_SELECT_INCLUDED)
@@ -24,15 +25,16 @@
 
 #include "lowbit/config.hpp"
 #include "lowbit/core/types.hpp"
+#include "lowbit/kernels/float_ops.hpp"
 #include "lowbit/kernels/vec_ops.hpp"
 #include "lowbit/simd/isa.hpp"
 
 namespace lowbit::kernels {
 
 template <class Isa>
-struct VecNeon {
+struct VecNeon : FloatOps<Isa, xsimd::neon64> {
   using I = uint8x16_t;
-  using F = float32x4_t;
+  using F = typename FloatOps<Isa, xsimd::neon64>::F;
   static constexpr int kLanes = 4;
   static constexpr bool kVnni = true;  // dpbusd below is exact for every code width
 
@@ -132,21 +134,7 @@ struct VecNeon {
 #endif
   }
   static LOWBIT_INLINE F cvt(I a) { return vcvtq_f32_s32(vreinterpretq_s32_u8(a)); }
-  static LOWBIT_INLINE F fzero() { return vdupq_n_f32(0.0f); }
-  static LOWBIT_INLINE F fset1(float v) { return vdupq_n_f32(v); }
-  static LOWBIT_INLINE F fload(const float* p) { return vld1q_f32(p); }
-  static LOWBIT_INLINE void fstore(float* p, F v) { vst1q_f32(p, v); }
-  static LOWBIT_INLINE F fadd(F a, F b) { return vaddq_f32(a, b); }
-  /// Returns a unchanged but opaque to the optimizer (see vec_x86.hpp).
-  static LOWBIT_INLINE F rounded(F a) {
-    __asm__("" : "+w"(a));
-    return a;
-  }
-  static LOWBIT_INLINE F fsub(F a, F b) { return vsubq_f32(a, b); }
-  static LOWBIT_INLINE F fmul(F a, F b) { return vmulq_f32(a, b); }
-  static LOWBIT_INLINE F fmadd(F a, F b, F c) { return vfmaq_f32(c, a, b); }
-  static LOWBIT_INLINE F fmin(F a, F b) { return vminq_f32(a, b); }
-  static LOWBIT_INLINE F fmax(F a, F b) { return vmaxq_f32(a, b); }
+  // The float operations are FloatOps' (kernels/float_ops.hpp).
   static LOWBIT_INLINE F load_f16(const f16* p) {
     std::uint16_t b[4];
     std::memcpy(b, p, sizeof(b));

@@ -5,13 +5,13 @@
 // Requires: SSE4.2 (SSSE3 pmaddubsw, SSE4.1 pmulld) / AVX2 + FMA (+ F16C) / AVX-512 F/BW/DQ/VL,
 //           with AVX512-VNNI used for vpdpbusd when the flags enable it (also on 256-bit
 //           vectors, through AVX512-VL).
-// Why not xsimd (lowbit uses raw intrinsics only where xsimd lacks the operation): every
-// hot operation here — vpmaddubsw, vpmaddwd, vpdpbusd, 16-bit lane shifts of packed bytes,
-// vcvtph2ps — is missing from xsimd 8.1, so a thin struct of intrinsics per width is the
-// smallest portable layer. The float operations stay intrinsics too: on xsimd 8.1 batches the
-// accumulator arrays spilled and the operator calls were not inlined (1.3-1.5x slower GEMM,
-// bench/RESULTS.md). Each struct is a template on the ISA tag, so an AVX-512 TU's copy of
-// an operation never stands in for an AVX2 TU's (the one-definition rule).
+// The float operations are xsimd's (kernels/float_ops.hpp, inherited); the integer ones are
+// intrinsics because every hot one — vpmaddubsw, vpmaddwd, vpdpbusd, 16-bit lane shifts of packed
+// bytes — and the half-float and deinterleaving loads (vcvtph2ps, shufps) have no xsimd 8.1
+// spelling. `cvt` (int32 → float) is an intrinsic too: wrapping the int32 accumulators in an
+// xsimd batch for the conversion made GCC keep them on the stack (float_ops.hpp). Each struct is
+// a template on the ISA tag, so an AVX-512 TU's copy of an operation never stands in for an AVX2
+// TU's (the one-definition rule).
 // Lanes: `kLanes` 32-bit lanes = output rows served by one vector in the interleaved layout.
 #pragma once
 
@@ -27,6 +27,7 @@
 
 #include "lowbit/config.hpp"
 #include "lowbit/core/types.hpp"
+#include "lowbit/kernels/float_ops.hpp"
 #include "lowbit/kernels/vec_ops.hpp"
 #include "lowbit/simd/isa.hpp"
 
@@ -36,9 +37,9 @@ namespace lowbit::kernels {
 /// 128-bit vectors: 4 rows per vector. No FMA or F16C is assumed: fused multiply-adds go through
 /// std::fma per lane (the reference's own operation) and half scales are widened in scalar code.
 template <class Isa>
-struct Vec128 {
+struct Vec128 : FloatOps<Isa, xsimd::sse4_2> {
   using I = __m128i;
-  using F = __m128;
+  using F = typename FloatOps<Isa, xsimd::sse4_2>::F;
   static constexpr int kLanes = 4;
   static constexpr bool kVnni = false;
   static LOWBIT_INLINE I load(const void* p) { return _mm_loadu_si128(static_cast<const I*>(p)); }
@@ -97,29 +98,8 @@ struct Vec128 {
   static LOWBIT_INLINE I mullo32(I a, I b) { return _mm_mullo_epi32(a, b); }
   static LOWBIT_INLINE I dpbusd(I acc, I, I) { return acc; }  // never called: kVnni is false
   static LOWBIT_INLINE F cvt(I a) { return _mm_cvtepi32_ps(a); }
-  static LOWBIT_INLINE F fzero() { return _mm_setzero_ps(); }
-  static LOWBIT_INLINE F fset1(float v) { return _mm_set1_ps(v); }
-  static LOWBIT_INLINE F fload(const float* p) { return _mm_loadu_ps(p); }
-  static LOWBIT_INLINE void fstore(float* p, F v) { _mm_storeu_ps(p, v); }
-  static LOWBIT_INLINE F fadd(F a, F b) { return _mm_add_ps(a, b); }
-  /// Returns a unchanged but opaque to the optimizer: a rounded product stays rounded (GCC's
-  /// default -ffp-contract=fast would otherwise fuse a later add into an FMA).
-  static LOWBIT_INLINE F rounded(F a) {
-    __asm__("" : "+x"(a));
-    return a;
-  }
-  static LOWBIT_INLINE F fsub(F a, F b) { return _mm_sub_ps(a, b); }
-  static LOWBIT_INLINE F fmul(F a, F b) { return _mm_mul_ps(a, b); }
-  static LOWBIT_INLINE F fmadd(F a, F b, F c) {  // a·b + c, rounded once, per lane
-    alignas(16) float x[4], y[4], z[4];
-    _mm_store_ps(x, a);
-    _mm_store_ps(y, b);
-    _mm_store_ps(z, c);
-    for (int i = 0; i < 4; ++i) x[i] = std::fma(x[i], y[i], z[i]);
-    return _mm_load_ps(x);
-  }
-  static LOWBIT_INLINE F fmin(F a, F b) { return _mm_min_ps(a, b); }
-  static LOWBIT_INLINE F fmax(F a, F b) { return _mm_max_ps(a, b); }
+  // The float operations are FloatOps' (kernels/float_ops.hpp); fmadd is std::fma per lane,
+  // as no FMA hardware is assumed at this width.
   static LOWBIT_INLINE F load_f16(const f16* p) {
     alignas(16) float x[4];
     for (int i = 0; i < 4; ++i) x[i] = p[i].to_float();
@@ -151,9 +131,9 @@ static_assert(VectorOps<Vec128<isa::sse4_2>>, "Vec128 lacks an operation of kern
 #if LOWBIT_HAS_AVX2
 /// 256-bit vectors: 8 rows per vector; vpdpbusd on ymm when the flags enable AVX512-VNNI + VL.
 template <class Isa>
-struct Vec256 {
+struct Vec256 : FloatOps<Isa, xsimd::fma3<xsimd::avx2>> {
   using I = __m256i;
-  using F = __m256;
+  using F = typename FloatOps<Isa, xsimd::fma3<xsimd::avx2>>::F;
   static constexpr int kLanes = 8;
   static constexpr bool kVnni = Isa::kVnni;
   static LOWBIT_INLINE I load(const void* p) {
@@ -226,22 +206,7 @@ struct Vec256 {
 #endif
   }
   static LOWBIT_INLINE F cvt(I a) { return _mm256_cvtepi32_ps(a); }
-  static LOWBIT_INLINE F fzero() { return _mm256_setzero_ps(); }
-  static LOWBIT_INLINE F fset1(float v) { return _mm256_set1_ps(v); }
-  static LOWBIT_INLINE F fload(const float* p) { return _mm256_loadu_ps(p); }
-  static LOWBIT_INLINE void fstore(float* p, F v) { _mm256_storeu_ps(p, v); }
-  static LOWBIT_INLINE F fadd(F a, F b) { return _mm256_add_ps(a, b); }
-  /// Returns a unchanged but opaque to the optimizer: a rounded product stays rounded (GCC's
-  /// default -ffp-contract=fast would otherwise fuse a later add into an FMA).
-  static LOWBIT_INLINE F rounded(F a) {
-    __asm__("" : "+x"(a));
-    return a;
-  }
-  static LOWBIT_INLINE F fsub(F a, F b) { return _mm256_sub_ps(a, b); }
-  static LOWBIT_INLINE F fmul(F a, F b) { return _mm256_mul_ps(a, b); }
-  static LOWBIT_INLINE F fmadd(F a, F b, F c) { return _mm256_fmadd_ps(a, b, c); }
-  static LOWBIT_INLINE F fmin(F a, F b) { return _mm256_min_ps(a, b); }
-  static LOWBIT_INLINE F fmax(F a, F b) { return _mm256_max_ps(a, b); }
+  // The float operations are FloatOps' (kernels/float_ops.hpp).
   static LOWBIT_INLINE F load_f16(const f16* p) {
 #if LOWBIT_HAS_F16C
     return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
@@ -291,9 +256,9 @@ static_assert(VectorOps<Vec256<isa::avx2>>, "Vec256 lacks an operation of kernel
 #if LOWBIT_HAS_AVX512BW
 /// 512-bit vectors: 16 rows per vector.
 template <class Isa>
-struct Vec512 {
+struct Vec512 : FloatOps<Isa, xsimd::avx512bw> {
   using I = __m512i;
-  using F = __m512;
+  using F = typename FloatOps<Isa, xsimd::avx512bw>::F;
   static constexpr int kLanes = 16;
   static constexpr bool kVnni = Isa::kVnni;
   static LOWBIT_INLINE I load(const void* p) { return _mm512_loadu_si512(p); }
@@ -355,22 +320,11 @@ struct Vec512 {
 #endif
   }
   static LOWBIT_INLINE F cvt(I a) { return _mm512_cvtepi32_ps(a); }
-  static LOWBIT_INLINE F fzero() { return _mm512_setzero_ps(); }
-  static LOWBIT_INLINE F fset1(float v) { return _mm512_set1_ps(v); }
-  static LOWBIT_INLINE F fload(const float* p) { return _mm512_loadu_ps(p); }
-  static LOWBIT_INLINE void fstore(float* p, F v) { _mm512_storeu_ps(p, v); }
-  static LOWBIT_INLINE F fadd(F a, F b) { return _mm512_add_ps(a, b); }
-  /// Returns a unchanged but opaque to the optimizer: a rounded product stays rounded (GCC's
-  /// default -ffp-contract=fast would otherwise fuse a later add into an FMA).
-  static LOWBIT_INLINE F rounded(F a) {
-    __asm__("" : "+v"(a));
-    return a;
-  }
-  static LOWBIT_INLINE F fsub(F a, F b) { return _mm512_sub_ps(a, b); }
-  static LOWBIT_INLINE F fmul(F a, F b) { return _mm512_mul_ps(a, b); }
+  // The float operations are FloatOps' (kernels/float_ops.hpp), except where xsimd < 11 has no
+  // fused AVX-512 multiply-add (its generic x·y + z rounds twice under clang).
+#if XSIMD_VERSION_MAJOR < 11
   static LOWBIT_INLINE F fmadd(F a, F b, F c) { return _mm512_fmadd_ps(a, b, c); }
-  static LOWBIT_INLINE F fmin(F a, F b) { return _mm512_min_ps(a, b); }
-  static LOWBIT_INLINE F fmax(F a, F b) { return _mm512_max_ps(a, b); }
+#endif
   static LOWBIT_INLINE F load_f16(const f16* p) {
     return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
   }
