@@ -7,9 +7,9 @@
 #pragma once
 
 // xsimd carries the vector loops of the quantizers, activation quantization and the Hadamard
-// rotation (simd/f32x8.hpp), and each ISA tag's `arch`: the kernels are compiled for an ISA only
-// with it. lowbit::lowbit defines LOWBIT_HAS_XSIMD (1, or 0 when configured without); elsewhere
-// the header's presence decides.
+// rotation (simd/f32x8.hpp), the kernels' float operations (kernels/float_ops.hpp), and each ISA
+// tag's `arch`: the kernels are compiled for an ISA only with it. lowbit::lowbit defines
+// LOWBIT_HAS_XSIMD (1, or 0 when configured without); elsewhere the header's presence decides.
 #if !defined(LOWBIT_HAS_XSIMD) && defined(__has_include)
 #if __has_include(<xsimd/xsimd.hpp>)
 #define LOWBIT_HAS_XSIMD 1

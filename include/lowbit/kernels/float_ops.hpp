@@ -5,7 +5,7 @@
 // float-activation kernels (gemm_f32) run on these; the integer kernels use them to fold their
 // scales into the int32 dot products. The vector structs (Vec128, Vec256, Vec512, VecNeon) take
 // them by inheritance; their integer half, and the int32 → float conversion that joins the two,
-// stay intrinsics (vec_x86.hpp and vec_neon.hpp say why).
+// stay intrinsics (vec_x86.hpp says why; the last point below).
 //
 // How it is spelled decides whether it is as fast as intrinsics. The micro-kernels keep arrays of
 // accumulators, and GCC keeps such an array in registers only while nothing takes an element's
