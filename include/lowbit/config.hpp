@@ -84,12 +84,14 @@
 #define LOWBIT_UNLIKELY(x) (x)
 #endif
 
-// x86 intrinsics, included once here for every lowbit header. GCC 12's own avx512fintrin.h
+// x86 intrinsics, included here first where AVX-512 is enabled. GCC 12's own avx512fintrin.h
 // raises false -Wmaybe-uninitialized / -Wuninitialized warnings once its _mm512_undefined_*
 // helpers are inlined (GCC bug 105593, fixed in GCC 13); they are located in GCC's header, so
 // ignoring them while it is read keeps a consumer's -Wall -Werror build clean without touching
-// the consumer's own warnings (when lowbit is the first to include <immintrin.h>).
-#if defined(__x86_64__) || defined(__i386__)
+// the consumer's own warnings (when lowbit is the first to include <immintrin.h>). Other builds
+// leave <immintrin.h> to the headers that use it (a quarter of a second of parsing saved for
+// code that only names weight types, lowbit/weights.hpp).
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__AVX512F__)
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // lowbit/lowbit.hpp: umbrella header: core types, schemes, granularities, packing, quantize,
-// and the reference kernels. io/, interop/ and calib/ beyond range fitting are included apart.
+// and the kernels, inline. io/, interop/ and calib/ beyond range fitting are included apart.
+// Files that only hold weights and call the kernels compiled elsewhere include the narrow
+// lowbit/weights.hpp and lowbit/dispatch/entry.hpp instead.
 #pragma once
 
 #include "lowbit/config.hpp"

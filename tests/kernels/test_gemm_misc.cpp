@@ -108,6 +108,20 @@ TEST_CASE("gemm errors name the problem", "[gemm][errors]") {
   REQUIRE_THROWS_AS(
       gemv_f32(w, VectorView<const float>(x.data(), 64), VectorView<float>(y.data(), 8, 2), ctx),
       Error);
+  // A strided vector is named, whichever of x and y it is.
+  std::vector<float> x2(128, 0.0f), y2(16);
+  REQUIRE_THROWS_WITH(
+      gemv(w, VectorView<const float>(x2.data(), 64, 2), VectorView<float>(y.data(), 8), ctx),
+      LOWBIT_CONTAINS("gemv: x must be contiguous (inc 1), got inc 2"));
+  REQUIRE_THROWS_WITH(
+      gemv(w, VectorView<const float>(x2.data(), 64), VectorView<float>(y2.data(), 8, 2), ctx),
+      LOWBIT_CONTAINS("gemv: y must be contiguous (inc 1), got inc 2"));
+  REQUIRE_THROWS_WITH(
+      gemv_f32(w, VectorView<const float>(x2.data(), 64, 2), VectorView<float>(y.data(), 8), ctx),
+      LOWBIT_CONTAINS("gemv_f32: x must be contiguous"));
+  Int8Activations one(1, 64);
+  REQUIRE_THROWS_WITH(gemv_int8(w, one, VectorView<float>(y2.data(), 8, 2), ctx),
+                      LOWBIT_CONTAINS("gemv_int8: y must be contiguous"));
 }
 
 TEST_CASE("one NaN policy: every entry point rejects non-finite activations", "[gemm][errors]") {

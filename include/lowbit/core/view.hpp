@@ -138,6 +138,14 @@ inline void check_finite(MatrixView<const float> w, const char* who) {
     if (k < w.cols()) fail(who, ": weight (", r, ", ", k, ") is ", w(r, k), ", not finite");
   }
 }
+
+/// A vector as a 1 × size matrix, for the GEMV entry points, which run the GEMM on one row:
+/// "<who>: <name> must be contiguous (inc 1), got inc 2" for a strided one.
+template <class T>
+MatrixView<T> vector_as_row(VectorView<T> v, const char* who, const char* name) {
+  if (!v.contiguous()) fail(who, ": ", name, " must be contiguous (inc 1), got inc ", v.inc());
+  return MatrixView<T>(v.data(), 1, v.size());
+}
 }  // namespace detail
 
 }  // namespace lowbit

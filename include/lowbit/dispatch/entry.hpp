@@ -9,9 +9,16 @@
 //   2. CMake: lowbit_add_dispatch_library(name ISAS scalar sse4_2 avx2 avx512bw SOURCES that.cpp)
 //      compiles that file once per ISA with the ISA's flags and -DLOWBIT_DISPATCH_ISA=lowbit::
 //      isa::<tag>, and tells its users which ISAs exist (LOWBIT_DISPATCH_WITH_<ISA>=1);
-//   3. baseline code (no -m flags) includes this header and calls lowbit::dispatch::gemm(...),
-//      which walks the compiled ISAs from the most to the least capable and runs the first one
-//      whose instructions the CPU has (Isa::available()).
+//   3. baseline code (no -m flags: lowbit_target_isa(app baseline)) includes this header and
+//      calls lowbit::dispatch::gemm(...) or dispatch::gemv(...), which walk the compiled ISAs
+//      from the most to the least capable and run the first one whose instructions the CPU has
+//      (Isa::available()).
+// This header is also the narrow include: with lowbit/weights.hpp (which it includes) it names
+// every weight type and entry point and includes no kernel, xsimd or intrinsic header, so the
+// files that call the kernels parse types and declarations only and instantiate no kernel
+// (bench/RESULTS.md, "Compile time per translation unit"); the kernels are compiled once, in
+// the per-ISA files. Context is only declared here: the file that constructs one includes
+// gemm/context.hpp.
 // Entry points are declared here and defined only in the per-ISA TUs (never inline here), so a
 // baseline TU can never inline AVX-512 code (the warning in xsimd's sum.hpp).
 // One caveat of every multi-ISA build of header-only code: non-template inline helpers and
@@ -25,9 +32,13 @@
 
 #include "lowbit/core/error.hpp"
 #include "lowbit/core/view.hpp"
-#include "lowbit/gemm/context.hpp"
-#include "lowbit/quant/activation.hpp"
+#include "lowbit/quant/activation_buffers.hpp"
 #include "lowbit/simd/isa.hpp"
+#include "lowbit/weights.hpp"
+
+namespace lowbit {
+class Context;  // gemm/context.hpp: only the TU that constructs one needs its definition
+}  // namespace lowbit
 
 namespace lowbit::dispatch {
 
@@ -72,15 +83,21 @@ inline std::string_view selected_isa() {
 }
 
 /// Runs gemm_entry on the best compiled ISA this CPU has; returns that ISA's name.
-template <class W>
+template <PackedWeights W>
 std::string_view gemm(const W& w, MatrixView<const float> x, MatrixView<float> y, Context& ctx) {
   return detail::pick([&](auto tag) {
     gemm_entry<decltype(tag)>(w, x, y, ctx);
     return decltype(tag)::name();
   });
 }
+/// y = Ŵ·x for one activation vector (gemm with one row); returns the ISA's name.
+template <PackedWeights W>
+std::string_view gemv(const W& w, VectorView<const float> x, VectorView<float> y, Context& ctx) {
+  return dispatch::gemm(w, lowbit::detail::vector_as_row(x, "dispatch::gemv", "x"),
+                        lowbit::detail::vector_as_row(y, "dispatch::gemv", "y"), ctx);
+}
 /// Runs gemm_int8_entry on the best compiled ISA this CPU has; returns that ISA's name.
-template <class W>
+template <PackedWeights W>
 std::string_view gemm_int8(const W& w, const Int8Activations& x, MatrixView<float> y,
                            Context& ctx) {
   return detail::pick([&](auto tag) {

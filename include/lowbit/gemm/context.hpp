@@ -22,7 +22,7 @@
 #include "lowbit/core/buffer.hpp"
 #include "lowbit/core/error.hpp"
 #include "lowbit/core/types.hpp"
-#include "lowbit/quant/activation.hpp"
+#include "lowbit/quant/activation_buffers.hpp"
 
 namespace lowbit {
 

@@ -531,20 +531,13 @@ void gemm_zp(const W& w, const ZeroPointRowSums& sums, const ZeroPointActivation
   gemm_zp<Isa>(w, sums, x, y, NoOutputStages{}, ctx);
 }
 
-namespace detail {
-inline MatrixView<float> vector_as_row(VectorView<float> y, const char* what) {
-  if (!y.contiguous()) fail(what, ": y must be contiguous (inc 1), got inc ", y.inc());
-  return MatrixView<float>(y.data(), 1, y.size());
-}
-}  // namespace detail
-
 /// y (m) = Ŵ·x̂ for one row of int8 activations. Bit-identical to ref::gemv_int8.
 template <class Isa = isa::best, PackedWeights W>
 void gemv_int8(const W& w, const Int8Activations& x, VectorView<float> y, Context& ctx) {
   if (x.rows() != 1) detail::fail("gemv_int8: expects one activation row, got ", x.rows());
   if (y.size() != w.rows())
     detail::fail("gemv_int8: y has ", y.size(), " elements, W has ", w.rows(), " rows");
-  gemm_int8<Isa>(w, x, detail::vector_as_row(y, "gemv_int8"), ctx);
+  gemm_int8<Isa>(w, x, detail::vector_as_row(y, "gemv_int8", "y"), ctx);
 }
 template <class Isa = isa::best, PackedWeights W>
 void gemv_int8(const W& w, const Int8Activations& x, VectorView<float> y) {
@@ -555,21 +548,18 @@ void gemv_int8(const W& w, const Int8Activations& x, VectorView<float> y) {
 /// y = Ŵ·x with x quantized to int8 on the fly (one token of decode).
 template <class Isa = isa::best, PackedWeights W>
 void gemv(const W& w, VectorView<const float> x, VectorView<float> y, Context& ctx) {
-  if (!x.contiguous()) detail::fail("gemv: x must be contiguous (inc 1), got inc ", x.inc());
   if (y.size() != w.rows())
     detail::fail("gemv: y has ", y.size(), " elements, W has ", w.rows(), " rows");
-  gemm<Isa>(w, MatrixView<const float>(x.data(), 1, x.size()), detail::vector_as_row(y, "gemv"),
-            ctx);
+  gemm<Isa>(w, detail::vector_as_row(x, "gemv", "x"), detail::vector_as_row(y, "gemv", "y"), ctx);
 }
 
 /// y = Ŵ·x with float activations.
 template <class Isa = isa::best, PackedWeights W>
 void gemv_f32(const W& w, VectorView<const float> x, VectorView<float> y, Context& ctx) {
-  if (!x.contiguous()) detail::fail("gemv_f32: x must be contiguous (inc 1), got inc ", x.inc());
   if (y.size() != w.rows())
     detail::fail("gemv_f32: y has ", y.size(), " elements, W has ", w.rows(), " rows");
-  gemm_f32<Isa>(w, MatrixView<const float>(x.data(), 1, x.size()),
-                detail::vector_as_row(y, "gemv_f32"), ctx);
+  gemm_f32<Isa>(w, detail::vector_as_row(x, "gemv_f32", "x"),
+                detail::vector_as_row(y, "gemv_f32", "y"), ctx);
 }
 
 /// The kernel gemv/gemm/gemm_int8 run for weights W on Isa, for logs and for tests that must

@@ -33,44 +33,14 @@
 #include <cstdint>
 #include <span>
 
-#include "lowbit/core/buffer.hpp"
 #include "lowbit/core/error.hpp"
 #include "lowbit/core/view.hpp"
+#include "lowbit/quant/activation_buffers.hpp"
 #include "lowbit/quant/common.hpp"
 #include "lowbit/quant/dual_bound.hpp"
 #include "lowbit/quant/options.hpp"
 
 namespace lowbit {
-
-/// Row padding of quantized activations, in codes (one AVX-512 register of int8).
-inline constexpr Index kActivationPad = 64;
-
-/// n rows of k int8 codes (row stride round_up(k, kActivationPad), zero padded) + a scale each.
-class Int8Activations {
- public:
-  Int8Activations() = default;
-  Int8Activations(Index rows, Index cols)
-      : rows_(rows),
-        cols_(cols),
-        stride_(round_up<Index>(cols, kActivationPad)),
-        codes_(detail::checked_mul(rows, round_up<Index>(cols, kActivationPad), "Int8Activations")),
-        scales_(rows) {}
-
-  Index rows() const noexcept { return rows_; }
-  Index cols() const noexcept { return cols_; }
-  Index stride() const noexcept { return stride_; }
-  const std::int8_t* row(Index r) const noexcept { return codes_.data() + r * stride_; }
-  std::int8_t* row(Index r) noexcept { return codes_.data() + r * stride_; }
-  float scale(Index r) const noexcept { return scales_[r]; }
-  float& scale(Index r) noexcept { return scales_[r]; }
-
- private:
-  Index rows_ = 0;
-  Index cols_ = 0;
-  Index stride_ = 0;
-  AlignedBuffer<std::int8_t> codes_;
-  AlignedBuffer<float> scales_;
-};
 
 /// Quantizes rows [r0, r1) of x into `out`, which must already have x's shape. Throws Error on
 /// NaN/Inf. Rows are independent, so callers may split them across threads.
@@ -97,49 +67,39 @@ inline void quantize_activations(MatrixView<const float> x, Int8Activations& out
   quantize_activation_rows<A>(x, out, 0, x.rows());
 }
 
-/// n rows of k unsigned codes of `bits` bits (row stride round_up(k, kActivationPad), padded
-/// with code 0), a step and a zero point per row: x̂ = step(t)·(a - zero(t)).
-class ZeroPointActivations {
- public:
-  ZeroPointActivations() = default;
-  ZeroPointActivations(Index rows, Index cols, int bits)
-      : rows_(rows),
-        cols_(cols),
-        stride_(round_up<Index>(cols, kActivationPad)),
-        bits_(bits),
-        codes_(detail::checked_mul(rows, round_up<Index>(cols, kActivationPad),
-                                   "ZeroPointActivations")),
-        steps_(rows),
-        zeros_(rows) {
-    if (bits < 2 || bits > 8) detail::fail("ZeroPointActivations: ", bits, " bits, expected 2..8");
-  }
-
-  Index rows() const noexcept { return rows_; }
-  Index cols() const noexcept { return cols_; }
-  Index stride() const noexcept { return stride_; }
-  int bits() const noexcept { return bits_; }
-  const std::uint8_t* row(Index r) const noexcept { return codes_.data() + r * stride_; }
-  std::uint8_t* row(Index r) noexcept { return codes_.data() + r * stride_; }
-  float step(Index r) const noexcept { return steps_[r]; }
-  float& step(Index r) noexcept { return steps_[r]; }
-  std::int32_t zero(Index r) const noexcept { return zeros_[r]; }
-  std::int32_t& zero(Index r) noexcept { return zeros_[r]; }
-  /// x̂(r, k), the dequantized value.
-  float value(Index r, Index k) const noexcept {
-    return steps_[r] * static_cast<float>(static_cast<std::int32_t>(row(r)[k]) - zeros_[r]);
-  }
-
- private:
-  Index rows_ = 0;
-  Index cols_ = 0;
-  Index stride_ = 0;
-  int bits_ = 8;
-  AlignedBuffer<std::uint8_t> codes_;
-  AlignedBuffer<float> steps_;
-  AlignedBuffer<std::int32_t> zeros_;
-};
-
 namespace detail {
+
+/// Encodes n values with dual_bound_encode (bit-identical), on eight-float lanes like encode_n.
+template <class Code, class A = simd::Arch8>
+inline void dual_bound_encode_n(const DualBoundAffine& a, const float* x, std::size_t n,
+                                Code* out) noexcept {
+  if (a.inv_step == 0.0f) {
+    for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<Code>(a.zero);
+    return;
+  }
+  std::size_t n_main = 0;
+#if LOWBIT_HAS_F32X8
+  if constexpr (simd::kHasLanes<A>) {
+    using F = simd::F32x8<A>;
+    n_main = n - n % F::kLanes;
+    const F l = F::splat(a.lower), u = F::splat(a.upper), s = F::splat(a.inv_step);
+    const F zsh = F::splat(static_cast<float>(a.half - a.zero));
+    const F lo = F::splat(static_cast<float>(-a.half)),
+            hi = F::splat(static_cast<float>(a.half - 1));
+    const auto half = simd::I32x8<A>::splat(a.half);
+    for (std::size_t i = 0; i < n_main; i += F::kLanes) {
+      F t = F::load(x + i);
+      t = max_keep(t, l);  // NaN lands on l
+      t = min_keep(t, u);
+      t = ((s * t).rounded() - zsh).round_even();  // |s·t - zsh| <= 2^b + 1: exact rounding
+      t = max_keep(t, lo);
+      t = min_keep(t, hi);
+      (t.to_int32() + half).store_as(out + i);
+    }
+  }
+#endif
+  for (std::size_t i = n_main; i < n; ++i) out[i] = static_cast<Code>(dual_bound_encode(a, x[i]));
+}
 
 inline void prepare_zero_point(MatrixView<const float> x, int bits, ZeroPointActivations& out) {
   if (out.rows() != x.rows() || out.cols() != x.cols() || out.bits() != bits)

@@ -44,7 +44,7 @@
 #include "lowbit/core/concepts.hpp"
 #include "lowbit/core/error.hpp"
 #include "lowbit/core/types.hpp"
-#include "lowbit/quant/common.hpp"
+#include "lowbit/quant/affine.hpp"
 
 namespace lowbit {
 

@@ -46,7 +46,7 @@
 #include "lowbit/core/bits.hpp"
 #include "lowbit/core/concepts.hpp"
 #include "lowbit/core/types.hpp"
-#include "lowbit/quant/common.hpp"
+#include "lowbit/quant/affine.hpp"
 
 namespace lowbit {
 
@@ -94,38 +94,6 @@ LOWBIT_INLINE int dual_bound_encode(const DualBoundAffine& a, float x) noexcept 
   const float lo = static_cast<float>(-a.half), hi = static_cast<float>(a.half - 1);
   const float q = t < lo ? lo : (t > hi ? hi : t);
   return static_cast<int>(q) + a.half;
-}
-
-/// Encodes n values with dual_bound_encode (bit-identical), on eight-float lanes like encode_n.
-template <class Code, class A = simd::Arch8>
-inline void dual_bound_encode_n(const DualBoundAffine& a, const float* x, std::size_t n,
-                                Code* out) noexcept {
-  if (a.inv_step == 0.0f) {
-    for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<Code>(a.zero);
-    return;
-  }
-  std::size_t n_main = 0;
-#if LOWBIT_HAS_F32X8
-  if constexpr (simd::kHasLanes<A>) {
-    using F = simd::F32x8<A>;
-    n_main = n - n % F::kLanes;
-    const F l = F::splat(a.lower), u = F::splat(a.upper), s = F::splat(a.inv_step);
-    const F zsh = F::splat(static_cast<float>(a.half - a.zero));
-    const F lo = F::splat(static_cast<float>(-a.half)),
-            hi = F::splat(static_cast<float>(a.half - 1));
-    const auto half = simd::I32x8<A>::splat(a.half);
-    for (std::size_t i = 0; i < n_main; i += F::kLanes) {
-      F t = F::load(x + i);
-      t = max_keep(t, l);  // NaN lands on l
-      t = min_keep(t, u);
-      t = ((s * t).rounded() - zsh).round_even();  // |s·t - zsh| <= 2^b + 1: exact rounding
-      t = max_keep(t, lo);
-      t = min_keep(t, hi);
-      (t.to_int32() + half).store_as(out + i);
-    }
-  }
-#endif
-  for (std::size_t i = n_main; i < n; ++i) out[i] = static_cast<Code>(dual_bound_encode(a, x[i]));
 }
 
 }  // namespace detail

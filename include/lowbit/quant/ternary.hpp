@@ -18,7 +18,7 @@
 #include "lowbit/core/bits.hpp"
 #include "lowbit/core/concepts.hpp"
 #include "lowbit/core/types.hpp"
-#include "lowbit/quant/common.hpp"
+#include "lowbit/quant/affine.hpp"
 
 namespace lowbit {
 

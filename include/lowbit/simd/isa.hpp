@@ -8,19 +8,16 @@
 // Every ISA-dependent function takes its tag as a template parameter, so TUs built with
 // different -m flags instantiate different symbols (ruy's rule: the linker keeps one copy of an
 // inline function, so two ISAs must never share one).
-// A tag's `arch` (the xsimd architecture) exists only when that ISA is compiled in and xsimd is
-// available; `available()` asks the CPU at run time (for opt-in runtime dispatch). VNNI is a
-// capability of the AVX-512 tag (`kVnni`, fixed by the compiler flags), not a tag of its own,
-// because xsimd 8.1 has no VNNI tag and newer versions renamed theirs.
+// `available()` asks the CPU at run time (for opt-in runtime dispatch). VNNI is a capability of
+// the AVX-512 tag (`kVnni`, fixed by the compiler flags), not a tag of its own. The tags name no
+// xsimd type (the vector structs of kernels/ pick their xsimd architecture), so this header, and
+// everything that only names an ISA, parses without xsimd or intrinsics.
 // LOWBIT_FORCE_SCALAR pins isa::best to isa::scalar (config.hpp turns every LOWBIT_HAS_* off).
 #pragma once
 
 #include <string_view>
 
 #include "lowbit/config.hpp"
-#if LOWBIT_USE_XSIMD
-#include <xsimd/xsimd.hpp>
-#endif
 
 namespace lowbit::isa {
 
@@ -37,9 +34,6 @@ struct simd : scalar {
 };
 
 struct sse4_2 : simd {
-#if LOWBIT_USE_XSIMD && LOWBIT_HAS_SSE4_2
-  using arch = xsimd::sse4_2;
-#endif
   static constexpr std::string_view name() { return "sse4_2"; }
   static bool available() noexcept {
 #if defined(__x86_64__) || defined(__i386__)
@@ -51,9 +45,6 @@ struct sse4_2 : simd {
 };
 
 struct avx2 : sse4_2 {
-#if LOWBIT_USE_XSIMD && LOWBIT_HAS_AVX2
-  using arch = xsimd::avx2;
-#endif
   static constexpr std::string_view name() { return "avx2"; }
   static bool available() noexcept {
 #if defined(__x86_64__) || defined(__i386__)
@@ -65,9 +56,6 @@ struct avx2 : sse4_2 {
 };
 
 struct avx512bw : avx2 {
-#if LOWBIT_USE_XSIMD && LOWBIT_HAS_AVX512BW
-  using arch = xsimd::avx512bw;
-#endif
   /// vpdpbusd is used when the flags enable AVX512-VNNI; the runtime check then requires it.
   static constexpr bool kVnni = LOWBIT_HAS_AVX512VNNI != 0;
   /// vpopcntq (the XNOR kernels) when the flags enable AVX512-VPOPCNTDQ; then required at run time.
@@ -90,9 +78,6 @@ struct avx512bw : avx2 {
 };
 
 struct neon64 : simd {
-#if LOWBIT_USE_XSIMD && LOWBIT_HAS_NEON64
-  using arch = xsimd::neon64;
-#endif
   static constexpr std::string_view name() { return "neon64"; }
   static bool available() noexcept {
 #if defined(__aarch64__)

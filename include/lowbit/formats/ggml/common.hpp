@@ -149,5 +149,8 @@ struct RowState {
   std::uint8_t iq4_codes[32] = {};
 };
 
+/// ggml's GROUP_MAX_EPS: a group whose largest magnitude is below it quantizes to all zeros (the
+/// k-quants' and IQ4_NL's scale searches).
+inline constexpr float kGroupMaxEps = 1e-15f;
 }  // namespace detail
 }  // namespace lowbit::ggml

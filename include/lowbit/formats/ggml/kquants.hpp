@@ -87,8 +87,6 @@ LOWBIT_GGML_EXACT_FN inline float make_qkx2(int n, int nmax, const float* x, con
   return scale;
 }
 
-inline constexpr float kGroupMaxEps = 1e-15f;
-
 /// make_qx_quants with rmse_type 1 and no importance weights (weights x²): signed codes
 /// L + nmax, the scale of the best of 19 trial inverse scales -(nmax + 0.1·is)/max.
 LOWBIT_GGML_EXACT_FN inline float make_qx(int n, int nmax, const float* x, std::int8_t* L) {
