@@ -12,6 +12,7 @@
 #include "llama/eval.hpp"
 #include "support/catch.hpp"
 #include "support/rng.hpp"
+#include "support/sanitizer.hpp"
 
 using namespace lowbit;
 
@@ -219,7 +220,8 @@ TEST_CASE("llama: ARB-RC's column scales travel in the archive and are checked",
 TEST_CASE("llama: quantized layer inputs, on integer kernels and dequantized", "[llama][act]") {
   const io::Llama2cModel ckpt = io::load_llama2c(kData + "/stories260K.bin");
   auto docs = llama::load_documents(kData + "/tinystories_val.tok512.ascii.i32");
-  const auto calib = llama::load_calibration(kData + "/tinystories_val.tok512.i32", 20);
+  const auto calib =
+      llama::load_calibration(kData + "/tinystories_val.tok512.i32", test::kSanitized ? 6 : 20);
   Context ctx(2);
   const llama::Model fp = llama::Model::from_llama2c(ckpt);
   const llama::ActRecording rec = llama::record_activations(fp, calib, 4, ctx);
