@@ -9,6 +9,8 @@
 //   5 llama2c     io::read_llama2c
 //   6 tokenizer   io::Tokenizer::read (the first byte picks the vocabulary size) and, on
 //                 success, encode/decode of the rest
+//   7 json        io::parse_json (Hugging Face's config.json and index), then, on success,
+//                 io::llama_config of it
 // A parser may throw lowbit::Error; anything else (a crash, a sanitizer report, another
 // exception, a hang) is a finding.
 #include <cstddef>
@@ -21,6 +23,7 @@
 #include "lowbit/io/archive.hpp"
 #include "lowbit/io/format.hpp"
 #include "lowbit/io/gguf.hpp"
+#include "lowbit/io/hf.hpp"
 #include "lowbit/io/llama2c.hpp"
 #include "lowbit/io/safetensors.hpp"
 #include "lowbit/io/serialize.hpp"
@@ -81,8 +84,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string text(reinterpret_cast<const char*>(data), size < 64 ? size : 64);
     const auto ids = t.encode(text);
     for (int id : ids) (void)t.decode(id > 0 ? id - 1 : 1, id);
+#elif LOWBIT_FUZZ_TARGET == 7
+    io::HfModel m;
+    m.config = io::parse_json(std::string_view(reinterpret_cast<const char*>(data), size), "fuzz");
+    const io::Llama2cConfig c = io::llama_config(m);
+    (void)c;
 #else
-#error "LOWBIT_FUZZ_TARGET must be 1..6"
+#error "LOWBIT_FUZZ_TARGET must be 1..7"
 #endif
   } catch (const Error&) {
   }

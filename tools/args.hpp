@@ -2,6 +2,8 @@
 // tools/args.hpp: the small command-line parser of the tools (--name value and --flag).
 #pragma once
 
+#include <sys/resource.h>
+
 #include <cstdlib>
 #include <map>
 #include <set>
@@ -58,6 +60,13 @@ class Args {
 inline bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() &&
          s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+/// The process's peak resident set so far, in MB (getrusage; Linux reports it in KiB).
+inline double peak_rss_mb() {
+  struct rusage ru {};
+  if (getrusage(RUSAGE_SELF, &ru) != 0) return 0.0;
+  return static_cast<double>(ru.ru_maxrss) / 1024.0;
 }
 
 }  // namespace lowbit::tools

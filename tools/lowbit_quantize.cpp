@@ -4,19 +4,31 @@
 //
 // usage: lowbit-quantize --model IN --policy NAME --out OUT.lowbit [--calib-tokens C.i32]
 //                        [--calib-docs N] [--threads N] [--seed N] [--keep A,B,...]
-// IN is a llama2.c checkpoint, or a .safetensors file (F32/F16/BF16). From llama2.c, the 7
+// IN is a llama2.c checkpoint, a .safetensors file (F32/F16/BF16), or a Hugging Face model
+// directory (config.json with model.safetensors or shards, io/hf.hpp), read as its shards in
+// order. From llama2.c, the 7
 // matrices of every layer are quantized and everything else is kept in fp32 (the archive then
 // runs in lowbit-eval --quantized). From safetensors, every 2-D tensor whose name contains none
-// of the --keep substrings (default embed,norm,lm_head) is quantized and the rest kept in fp32;
-// its names are kept. -imp, -gptq, -seq and -e2e policies record calibration activations from
-// the forward pass over the last --calib-docs (1000) documents of --calib-tokens (llama2.c only).
-// GGUF: --out X.gguf with --policy ggml-<q4_0|q4_1|q5_0|q5_1|q8_0> writes what llama-quantize
-// writes for that file type (io/gguf_llama.hpp: its per-tensor rules and tensor order, ggml's
-// reference quantizers; byte-identical on stories260K) from an F32/F16 llama GGUF --model; with
-// a lowbit policy of ggml's schemes (sym4-g32…: Q4_0, asym4-g32…: Q4_1, sym8-g32…: Q8_0; no
-// -rot) it writes the same file with lowbit's fits in place of ggml's in every tensor of that
-// type (llama/gguf_model.hpp: gguf_with_fits), a file llama.cpp runs. A .gguf --model also
-// takes every lowbit policy into a .lowbit archive.
+// of the --keep substrings (default embed,norm,lm_head) is quantized and the rest kept in the
+// dtype they came in (F32, F16 or BF16); names are kept, order is the file's. Safetensors input
+// is streamed: the file is mapped and each tensor is read, quantized, written and released in
+// turn (io::ArchiveWriter), so memory holds about one tensor, whatever the model's size. -imp,
+// -gptq, -seq and -e2e policies record calibration activations from the forward pass over the last
+// --calib-docs (1000) documents of --calib-tokens (llama2.c only). GGUF: --out X.gguf with --policy
+// ggml-<q4_0|q4_1|q5_0|q5_1|q8_0> writes what llama-quantize writes for that file type
+// (io/gguf_llama.hpp: its per-tensor rules and tensor order, ggml's reference quantizers;
+// byte-identical on stories260K) from an F32/F16 llama GGUF --model; with a lowbit policy of ggml's
+// schemes (sym4-g32…: Q4_0, asym4-g32…: Q4_1, sym8-g32…: Q8_0; no -rot) it writes the same file
+// with lowbit's fits in place of ggml's in every tensor of that type (llama/gguf_model.hpp:
+// gguf_with_fits), a file llama.cpp runs. A .gguf --model also takes every lowbit policy into a
+// .lowbit archive.
+// Fan-out (safetensors or HF input): --tensors REGEX takes only the tensors whose whole name
+// matches; --part I/N --parts-dir DIR does every N-th tensor from the I-th (in input order) and
+// writes each to DIR as its own small archive, renamed into place only when whole, so a rerun
+// skips what is done (checksum verified) and any scheduler can run the parts (GNU parallel, a
+// Slurm job array); lowbit-quantize --merge DIR --out X.lowbit joins them, byte for byte the
+// archive one process writes. DIR/plan.txt (policy, seed, the tensors in order) makes parts of
+// different runs refuse to mix.
 // Per tensor it prints shape, bpw, NMSE ‖W-Ŵ‖²/‖W‖² and, with calibration, the output error
 // tr(ΔW·H·ΔWᵀ)/tr(W·H·Wᵀ). On a terminal a progress bar runs on stderr. Exit status 0 on
 // success, 2 on a usage error, 1 on any other error.
@@ -25,7 +37,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <optional>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -33,15 +48,18 @@
 #include "llama/eval.hpp"
 #include "llama/gguf_model.hpp"
 #include "lowbit/io/gguf_llama.hpp"
+#include "lowbit/io/hf.hpp"
 #include "lowbit/io/safetensors.hpp"
 
 namespace {
 
 constexpr const char* kUsage =
-    "usage: lowbit-quantize --model IN(.bin|.safetensors|.gguf) --policy NAME --out "
+    "usage: lowbit-quantize --model IN(.bin|.safetensors|.gguf|HF dir) --policy NAME --out "
     "OUT(.lowbit|.gguf)\n"
     "                       [--calib-tokens C.i32] [--calib-docs N] [--threads N] [--seed N]\n"
     "                       [--keep A,B,...] [--allow-requantize]\n"
+    "  safetensors or HF dir input, to fan out: [--tensors REGEX] [--part I/N --parts-dir DIR];\n"
+    "  then: lowbit-quantize --merge DIR --out OUT.lowbit (byte for byte one process's output)\n"
     "  --out X.gguf: ggml-<q4_0|q4_1|q5_0|q5_1|q8_0> (llama-quantize's own file), or\n"
     "  sym4-g32..., asym4-g32..., sym8-g32... (lowbit's fits as Q4_0, Q4_1, Q8_0 blocks)\n";
 
@@ -76,6 +94,13 @@ class Reporter {
       std::fflush(stderr);
     }
   }
+  /// A tensor kept unquantized, in `dtype`.
+  void kept(const std::string& name, long long rows, long long cols, const std::string& dtype) {
+    if (tty_) std::fprintf(stderr, "\r\033[K");
+    const std::string shape = std::to_string(rows) + "x" + std::to_string(cols);
+    std::printf("%-28s %11s %8s %12s\n", name.c_str(), shape.c_str(), "kept", dtype.c_str());
+    std::fflush(stdout);
+  }
   void done() {
     if (tty_) std::fprintf(stderr, "\r\033[K");
   }
@@ -102,6 +127,241 @@ void check_gguf_input(const lowbit::io::GgufFile& g, const std::string& path, bo
   }
 }
 
+/// "I/N" with 0 <= I < N.
+void parse_part(const std::string& s, int& part, int& parts) {
+  const std::size_t slash = s.find('/');
+  char* end = nullptr;
+  const long i = slash == std::string::npos ? -1 : std::strtol(s.c_str(), &end, 10);
+  const long n = slash == std::string::npos ? -1 : std::strtol(s.c_str() + slash + 1, nullptr, 10);
+  if (slash == std::string::npos || end != s.c_str() + slash || n < 1 || n > 1000000 || i < 0 ||
+      i >= n)
+    throw lowbit::tools::UsageError{"--part needs I/N with 0 <= I < N, got '" + s + "'"};
+  part = static_cast<int>(i);
+  parts = static_cast<int>(n);
+}
+
+struct StreamOptions {
+  std::string in;  // a .safetensors file or a Hugging Face directory
+  bool hf = false;
+  lowbit::llama::Policy policy;
+  std::vector<std::string> keep;
+  std::uint64_t seed = 0;
+  std::optional<std::string> filter;  // --tensors: an ECMAScript regex over whole names
+  std::string parts_dir;              // --parts-dir: one file per finished tensor
+  int part = 0, parts = 1;
+};
+struct StreamResult {
+  double bits = 0.0, weights = 0.0;
+  std::uint64_t bytes = 0;
+  std::size_t quantized = 0, kept = 0, skipped = 0;
+};
+
+/// The parts directory's plan: what every part and the merge agree on (policy, source, and the
+/// tensors in order). Written by the first part to start, checked by every other.
+std::string parts_plan(const StreamOptions& o, const std::vector<std::string>& names) {
+  std::string plan = "lowbit parts 1\npolicy " + o.policy.name + "\nsource " +
+                     (o.hf ? "hf" : "safetensors") + "\nseed " + std::to_string(o.seed) +
+                     "\ntensors " + std::to_string(names.size()) + "\n";
+  for (const std::string& n : names) plan += n + "\n";
+  return plan;
+}
+std::string part_file(const std::string& dir, std::size_t seq) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "/t%07zu.lowbit", seq);
+  return dir + buf;
+}
+
+/// Whether `path` is a finished tensor file for `name`: a valid archive (checksum included)
+/// whose first entry is that tensor.
+bool finished(const std::string& path, const std::string& name) {
+  if (!std::filesystem::exists(path)) return false;
+  try {
+    const lowbit::io::Archive a = lowbit::io::Archive::load(path);
+    return !a.entries().empty() && a.entries().front().name == name;
+  } catch (const lowbit::Error&) {
+    return false;  // a torn or corrupted file is done again
+  }
+}
+
+/// Streams safetensors input into the archive `out` (or, with a parts directory, one file per
+/// tensor of this part): the file is mapped, and each tensor is converted, quantized or kept,
+/// written and released before the next, so memory holds one tensor whatever the model's size.
+/// A Hugging Face directory is its shards in order; only headers are read up front. The archive
+/// holds lowbit.policy, lowbit.source, then each tensor's entries in input order, whichever
+/// process made them, so parts merged are byte for byte one process's output.
+StreamResult stream_quantize(const StreamOptions& o, const std::string& out_path) {
+  using namespace lowbit;
+  std::vector<io::MappedFile> files;
+  std::vector<io::SafetensorsIndex> indexes;
+  if (o.hf) {
+    const io::HfModel hf = io::open_hf_model(o.in);
+    for (const std::string& shard : hf.shards) {
+      files.emplace_back(shard);
+      indexes.push_back(io::hf_shard_tensors(hf, files.back()));
+    }
+  } else {
+    files.emplace_back(o.in);
+    indexes.push_back(io::index_safetensors(files.back().bytes()));
+  }
+  std::optional<std::regex> filter;
+  if (o.filter) {
+    try {
+      filter.emplace(*o.filter, std::regex::ECMAScript);
+    } catch (const std::regex_error& e) {
+      throw tools::UsageError{"--tensors: bad regular expression '" + *o.filter + "': " + e.what()};
+    }
+  }
+  auto quantized = [&](const io::SafeTensorView& t) {
+    if (t.shape.size() != 2 || t.numel() == 0) return false;
+    for (const std::string& k : o.keep)
+      if (t.name.find(k) != std::string::npos) return false;
+    return true;
+  };
+  // Every selected tensor in order; seeds and parts follow this order.
+  struct Item {
+    std::size_t file;
+    const io::SafeTensorView* t;
+    std::size_t quant_seq;  // index among quantized tensors (the seed offset)
+  };
+  std::vector<Item> items;
+  std::vector<std::string> names;
+  std::size_t n_quant = 0;
+  for (std::size_t f = 0; f < files.size(); ++f)
+    for (const auto& t : indexes[f].tensors) {
+      if (filter && !std::regex_match(t.name, *filter)) continue;
+      items.push_back({f, &t, n_quant});
+      names.push_back(t.name);
+      n_quant += quantized(t);
+    }
+  if (items.empty())
+    fail("'", o.in, "': no tensor matches --tensors '", o.filter.value_or(""), "'");
+
+  std::optional<io::ArchiveWriter> single;
+  if (o.parts_dir.empty()) {
+    single.emplace(out_path);
+    single->add_text("lowbit.policy", o.policy.name);
+    single->add_text("lowbit.source", o.hf ? "hf" : "safetensors");
+  } else {
+    std::filesystem::create_directories(o.parts_dir);
+    const std::string plan = parts_plan(o, names), plan_path = o.parts_dir + "/plan.txt";
+    if (std::filesystem::exists(plan_path)) {
+      const std::vector<std::byte> have = io::read_file(plan_path);
+      if (std::string(reinterpret_cast<const char*>(have.data()), have.size()) != plan)
+        fail("'", plan_path, "' describes another run (policy, seed, input or --tensors differ)");
+    } else {
+      const std::string tmp = plan_path + ".tmp" + std::to_string(o.part);
+      io::write_file(std::as_bytes(std::span<const char>(plan.data(), plan.size())), tmp);
+      std::filesystem::rename(tmp, plan_path);  // atomic: parts racing write the same bytes
+    }
+  }
+  StreamResult r;
+  Reporter rep(false);
+  std::size_t done_quant = 0;
+  for (std::size_t j = 0; j < items.size(); ++j) {
+    if (static_cast<int>(j % static_cast<std::size_t>(o.parts)) != o.part) continue;
+    const io::SafeTensorView& t = *items[j].t;
+    const std::string path = o.parts_dir.empty() ? "" : part_file(o.parts_dir, j);
+    if (!path.empty() && finished(path, t.name)) {
+      ++r.skipped;
+      continue;
+    }
+    std::optional<io::ArchiveWriter> part;
+    if (!path.empty()) part.emplace(path + ".tmp");
+    io::ArchiveWriter& out = part ? *part : *single;
+    const Index rows = t.shape.empty() ? 1 : t.shape[0];
+    const Index cols = rows > 0 ? t.numel() / rows : 0;
+    const std::string what = "safetensors: tensor '" + t.name + "'";
+    if (quantized(t)) {
+      const std::vector<float> w = io::to_f32(t);
+      const MatrixView<const float> wv(w.data(), rows, cols);
+      check_finite(wv, what);  // names the tensor, row and column
+      const QuantizedTensor q =
+          llama::quantize_tensor(wv, o.policy, nullptr, o.seed + items[j].quant_seq);
+      rep.tensor(done_quant++, n_quant, t.name, rows, cols, q);
+      out.add_packed(t.name, q.image);
+      if (!q.rotation.empty()) out.add_i32(t.name + ".rotation", q.rotation);
+      if (!q.col_scale.empty()) out.add_f32(t.name + ".col_scale", q.col_scale);
+      r.bits += q.bpw * static_cast<double>(t.numel());
+      r.weights += static_cast<double>(t.numel());
+      ++r.quantized;
+    } else {
+      // Kept in the dtype it came in, after a check row by row.
+      std::vector<float> row(static_cast<std::size_t>(cols));
+      const auto row_bytes = static_cast<std::size_t>(cols * t.element_bytes());
+      for (Index i = 0; i < rows; ++i) {
+        io::SafeTensorView slice = t;
+        slice.shape = {cols};
+        slice.bytes = t.bytes.subspan(static_cast<std::size_t>(i) * row_bytes, row_bytes);
+        io::to_f32(slice, row);
+        check_finite(MatrixView<const float>(row.data(), 1, cols), what, i);
+      }
+      const io::EntryKind kind = t.dtype == "F32"    ? io::EntryKind::kF32
+                                 : t.dtype == "BF16" ? io::EntryKind::kBf16
+                                                     : io::EntryKind::kF16;
+      out.add_raw(t.name, kind, static_cast<std::uint64_t>(rows), static_cast<std::uint64_t>(cols),
+                  t.bytes);
+      rep.kept(t.name, rows, cols, t.dtype);
+      ++r.kept;
+    }
+    if (part) {
+      part->finish();
+      std::filesystem::rename(path + ".tmp", path);  // a file is there only when whole
+    }
+    files[items[j].file].release(t.bytes);
+  }
+  rep.done();
+  if (single) r.bytes = single->finish();
+  return r;
+}
+
+/// Joins a parts directory's tensor files into one archive, in the plan's order; every tensor
+/// must be there. The result is byte for byte what one process writes.
+std::uint64_t merge_parts(const std::string& dir, const std::string& out_path) {
+  using namespace lowbit;
+  const std::vector<std::byte> bytes = io::read_file(dir + "/plan.txt");
+  const std::string plan(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  std::vector<std::string> lines;
+  for (std::size_t i = 0; i < plan.size();) {
+    const std::size_t j = plan.find('\n', i);
+    if (j == std::string::npos) fail("'", dir, "/plan.txt' is truncated");
+    lines.push_back(plan.substr(i, j - i));
+    i = j + 1;
+  }
+  auto field = [&](std::size_t i, const std::string& key) {
+    if (i >= lines.size() || lines[i].rfind(key + " ", 0) != 0)
+      fail("'", dir, "/plan.txt': line ", i + 1, " should start with '", key, "'");
+    return lines[i].substr(key.size() + 1);
+  };
+  if (lines.empty() || lines[0] != "lowbit parts 1") fail("'", dir, "/plan.txt' is not a plan");
+  const std::string policy = field(1, "policy"), source = field(2, "source");
+  (void)field(3, "seed");
+  const std::string count = field(4, "tensors");
+  const std::size_t n = std::strtoull(count.c_str(), nullptr, 10);
+  if (lines.size() != 5 + n)
+    fail("'", dir, "/plan.txt' lists ", lines.size() - 5, " tensors, says ", n);
+  std::size_t missing = 0;
+  for (std::size_t j = 0; j < n; ++j) missing += !std::filesystem::exists(part_file(dir, j));
+  if (missing > 0)
+    fail("'", dir, "': ", missing, " of ", n, " tensors are not done yet (first: '",
+         part_file(dir,
+                   [&] {
+                     std::size_t j = 0;
+                     while (std::filesystem::exists(part_file(dir, j))) ++j;
+                     return j;
+                   }()),
+         "')");
+  io::ArchiveWriter out(out_path);
+  out.add_text("lowbit.policy", policy);
+  out.add_text("lowbit.source", source);
+  for (std::size_t j = 0; j < n; ++j) {
+    const io::Archive a = io::Archive::load(part_file(dir, j));
+    if (a.entries().empty() || a.entries().front().name != lines[5 + j])
+      fail("'", part_file(dir, j), "' does not hold tensor '", lines[5 + j], "'");
+    for (const auto& e : a.entries()) out.add_raw(e.name, e.kind, e.rows, e.cols, e.data);
+  }
+  return out.finish();
+}
+
 std::vector<std::string> split(const std::string& s) {
   std::vector<std::string> out;
   std::size_t i = 0;
@@ -120,17 +380,36 @@ std::vector<std::string> split(const std::string& s) {
 int main(int argc, char** argv) {
   using namespace lowbit;
   try {
-    const tools::Args args(argc, argv,
-                           {"--model", "--policy", "--out", "--calib-tokens", "--calib-docs",
-                            "--threads", "--seed", "--keep"},
-                           {"--help", "-h", "--allow-requantize"});
+    const tools::Args args(
+        argc, argv,
+        {"--model", "--policy", "--out", "--calib-tokens", "--calib-docs", "--threads", "--seed",
+         "--keep", "--tensors", "--part", "--parts-dir", "--merge"},
+        {"--help", "-h", "--allow-requantize"});
     if (args.has("--help") || args.has("-h")) {
       std::fputs(kUsage, stdout);
       std::fputs(llama::kPolicyHelp, stdout);
       return 0;
     }
-    if (!args.has("--model") || !args.has("--policy") || !args.has("--out"))
-      throw tools::UsageError{"--model, --policy and --out are required"};
+    if (args.has("--merge")) {
+      if (!args.has("--out") || args.has("--model") || args.has("--policy"))
+        throw tools::UsageError{"--merge DIR takes only --out X.lowbit"};
+      try {
+        const auto t0 = std::chrono::steady_clock::now();
+        const std::uint64_t n = merge_parts(args.str("--merge"), args.str("--out"));
+        std::printf("%s: merged %s, %llu bytes, %.1f s\n", args.str("--out").c_str(),
+                    args.str("--merge").c_str(), static_cast<unsigned long long>(n),
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        return 0;
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "lowbit-quantize: %s\n", e.what());
+        return 1;
+      }
+    }
+    if (args.has("--part") && !args.has("--parts-dir"))
+      throw tools::UsageError{"--part I/N writes its tensors to --parts-dir DIR"};
+    if (!args.has("--model") || !args.has("--policy") ||
+        (!args.has("--out") && !args.has("--parts-dir")))
+      throw tools::UsageError{"--model, --policy and --out (or --parts-dir) are required"};
     if (tools::ends_with(args.str("--out"), ".gguf")) {
       const std::string name = args.str("--policy");
       const std::pair<const char*, ggml::Type> kTypes[] = {{"ggml-q4_0", ggml::Type::Q4_0},
@@ -169,9 +448,15 @@ int main(int argc, char** argv) {
     const auto seed = static_cast<std::uint64_t>(args.num("--seed", 0x10b17, 0, 1LL << 62));
     const std::vector<std::string> keep = split(args.str("--keep", "embed,norm,lm_head"));
     const std::string in = args.str("--model");
-    const bool safetensors = tools::ends_with(in, ".safetensors");
+    const bool hf_dir = io::is_hf_model_dir(in);
+    const bool safetensors = hf_dir || tools::ends_with(in, ".safetensors");
     const bool gguf_in = tools::ends_with(in, ".gguf");
     const bool gguf_out = tools::ends_with(args.str("--out"), ".gguf");
+    if (args.has("--parts-dir") && args.has("--out"))
+      throw tools::UsageError{"with --parts-dir, --out belongs to the --merge step"};
+    if (!safetensors && (args.has("--tensors") || args.has("--parts-dir")))
+      throw tools::UsageError{
+          "--tensors, --part and --parts-dir take safetensors input (a file or an HF directory)"};
     if (safetensors && p.needs_calibration())
       throw tools::UsageError{"policy " + p.name +
                               " needs calibration, which runs the llama2.c forward pass; "
@@ -182,6 +467,7 @@ int main(int argc, char** argv) {
       const auto t0 = std::chrono::steady_clock::now();
       io::Archive archive;
       std::vector<std::byte> image;
+      std::uint64_t out_bytes = 0;
       double bits = 0.0, weights = 0.0;
       if (!safetensors) {
         std::optional<io::GgufFile> gin;
@@ -218,46 +504,40 @@ int main(int argc, char** argv) {
         }
         bits = bpw * weights;
       } else {
-        const auto tensors = io::load_safetensors(in);
-        archive.add_text("lowbit.policy", p.name);
-        archive.add_text("lowbit.source", "safetensors");
-        std::size_t n_quant = 0, i = 0;
-        auto quantized = [&](const std::string& name, const io::SafeTensor& t) {
-          if (t.shape.size() != 2 || t.numel() == 0) return false;
-          for (const std::string& k : keep)
-            if (name.find(k) != std::string::npos) return false;
-          return true;
-        };
-        for (const auto& [name, t] : tensors) n_quant += quantized(name, t);
-        Reporter rep(false);
-        for (const auto& [name, t] : tensors) {
-          // Every tensor, kept or quantized, is checked here, so an error names it.
-          const Index rows = t.shape.empty() ? 1 : t.shape[0];
-          const Index cols = rows > 0 ? t.numel() / rows : 0;
-          check_finite(MatrixView<const float>(t.data.data(), rows, cols),
-                       "safetensors: tensor '" + name + "'");
-          if (quantized(name, t)) {
-            const MatrixView<const float> w(t.data.data(), t.shape[0], t.shape[1]);
-            const QuantizedTensor q = llama::quantize_tensor(w, p, nullptr, seed + i);
-            rep.tensor(i++, n_quant, name, t.shape[0], t.shape[1], q);
-            archive.add_packed(name, q.image);
-            if (!q.rotation.empty()) archive.add_i32(name + ".rotation", q.rotation);
-            if (!q.col_scale.empty()) archive.add_f32(name + ".col_scale", q.col_scale);
-            bits += q.bpw * static_cast<double>(t.numel());
-            weights += static_cast<double>(t.numel());
-          } else {
-            archive.add_f32(name, MatrixView<const float>(t.data.data(), rows, cols));
-          }
+        StreamOptions o;
+        o.in = in;
+        o.hf = hf_dir;
+        o.policy = p;
+        o.keep = keep;
+        o.seed = seed;
+        if (args.has("--tensors")) o.filter = args.str("--tensors");
+        o.parts_dir = args.str("--parts-dir");
+        if (args.has("--part")) parse_part(args.str("--part"), o.part, o.parts);
+        const StreamResult r = stream_quantize(o, args.str("--out"));
+        bits = r.bits;
+        weights = r.weights;
+        out_bytes = r.bytes;
+        if (!o.parts_dir.empty()) {
+          std::printf(
+              "%s: part %d/%d: %zu tensors quantized, %zu kept, %zu already done, %.0f MB "
+              "peak RSS\n",
+              o.parts_dir.c_str(), o.part, o.parts, r.quantized, r.kept, r.skipped,
+              tools::peak_rss_mb());
+          return 0;
         }
-        rep.done();
       }
-      if (!gguf_out) image = archive.serialize();
-      io::write_file(image, args.str("--out"));
+      if (!safetensors) {
+        if (!gguf_out) image = archive.serialize();
+        io::write_file(image, args.str("--out"));
+        out_bytes = image.size();
+      }
       const double secs =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      std::printf("%s: policy %s, %.4f bpw over %.0f quantized weights, %zu bytes, %.1f s\n",
-                  args.str("--out").c_str(), p.name.c_str(), weights > 0 ? bits / weights : 0.0,
-                  weights, image.size(), secs);
+      std::printf(
+          "%s: policy %s, %.4f bpw over %.0f quantized weights, %llu bytes, %.1f s, peak RSS %.0f "
+          "MB\n",
+          args.str("--out").c_str(), p.name.c_str(), weights > 0 ? bits / weights : 0.0, weights,
+          static_cast<unsigned long long>(out_bytes), secs, tools::peak_rss_mb());
       return 0;
     } catch (const std::exception& e) {
       std::fprintf(stderr, "lowbit-quantize: %s\n", e.what());

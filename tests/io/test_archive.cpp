@@ -3,6 +3,7 @@
 // kind, the byte layout read back by hand, every truncation point, every single-byte corruption,
 // and hostile files whose checksum was recomputed (bad kinds, sizes, offsets, overlaps, names).
 #include <cstring>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -168,4 +169,58 @@ TEST_CASE("archive: hostile files with a valid checksum", "[io][archive]") {
   REQUIRE_THROWS_AS(a.add_text("", "2"), Error);
   std::vector<std::byte> junk(40, std::byte{1});
   REQUIRE_THROWS_AS(a.add_packed("m", junk), Error);
+}
+
+TEST_CASE("archive: bf16 and f16 entries keep their bits and read as floats", "[io][archive]") {
+  io::Archive a;
+  const std::vector<std::uint16_t> b = {0x3f80, 0xc000, 0x0000, 0x7f7f};  // 1, -2, 0, 3.39e38
+  const std::vector<std::uint16_t> h = {0x3c00, 0xc000, 0x3555};          // 1, -2, 0.333251953125
+  a.add_raw("b", io::EntryKind::kBf16, 2, 2, std::as_bytes(std::span<const std::uint16_t>(b)));
+  a.add_raw("h", io::EntryKind::kF16, 1, 3, std::as_bytes(std::span<const std::uint16_t>(h)));
+  const io::Archive r = io::Archive::parse(a.serialize());
+  CHECK(r.get("b", io::EntryKind::kBf16).rows == 2);
+  CHECK(r.f32("b") == std::vector<float>{1.0f, -2.0f, 0.0f, 3.3895313892515355e38f});
+  CHECK(r.f32("h") == std::vector<float>{1.0f, -2.0f, 0.333251953125f});
+  // The size must match the kind and shape.
+  REQUIRE_THROWS_WITH(
+      a.add_raw("c", io::EntryKind::kBf16, 2, 3, std::as_bytes(std::span<const std::uint16_t>(b))),
+      LOWBIT_CONTAINS("archive: entry 'c': 8 bytes, its shape needs 12"));
+}
+
+TEST_CASE("archive: ArchiveWriter streams the same bytes as serialize", "[io][archive]") {
+  const io::Archive a = sample();
+  const std::string path = "lowbit_test_archive_writer.lowbit";
+  {
+    io::ArchiveWriter w(path);
+    for (const auto& e : a.entries()) w.add_raw(e.name, e.kind, e.rows, e.cols, e.data);
+    CHECK(w.size() == a.entries().size());
+    CHECK(w.finish() == a.serialize().size());
+    REQUIRE_THROWS_WITH(w.add_text("late", "x"), LOWBIT_CONTAINS("already finished"));
+  }
+  CHECK(io::read_file(path) == a.serialize());
+  CHECK(!std::filesystem::exists(path + ".data.tmp"));
+  // The typed adders write what Archive's write.
+  {
+    io::ArchiveWriter w(path);
+    const std::vector<float> f = {1.5f, -2.0f, 0.25f, 3.0f, 4.0f, 5.0f};
+    w.add_f32("norm.weight", MatrixView<const float>(f.data(), 2, 3));
+    const std::vector<std::int32_t> i = {7, -1, 1 << 30};
+    w.add_i32("config", i);
+    w.add_text("policy", "sym4-g32");
+    w.add_packed("layers.0.w", io::serialize(packed(5, 70)));
+    w.add_text("empty", "");
+    REQUIRE_THROWS_WITH(w.add_text("policy", "again"), LOWBIT_CONTAINS("duplicate entry 'policy'"));
+    REQUIRE_THROWS_AS(w.add_text("with space", "x"), Error);
+    w.finish();
+  }
+  CHECK(io::read_file(path) == a.serialize());
+  std::remove(path.c_str());
+  // A writer given up before finish() leaves neither the output nor its temporary.
+  {
+    io::ArchiveWriter w(path);
+    w.add_text("x", "1");
+  }
+  CHECK(!std::filesystem::exists(path));
+  CHECK(!std::filesystem::exists(path + ".data.tmp"));
+  REQUIRE_THROWS_WITH(io::ArchiveWriter("."), LOWBIT_CONTAINS("is a directory"));
 }

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "lowbit/io/file.hpp"
+#include "lowbit/io/json.hpp"
 #include "lowbit/io/safetensors.hpp"
 #include "support/catch.hpp"
 
@@ -102,4 +104,113 @@ TEST_CASE("safetensors: malformed files throw Error", "[io][safetensors][errors]
     REQUIRE_THROWS_AS(io::read_safetensors(file(json, eight)), Error);
   }
   REQUIRE_THROWS_AS(io::load_safetensors("/nonexistent.safetensors"), Error);
+}
+
+TEST_CASE("safetensors: the index views each tensor in data order, unconverted",
+          "[io][safetensors]") {
+  // The golden file's JSON lists b before c; a file whose JSON order differs from the data's.
+  const std::string json =
+      "{\"c\": {\"dtype\": \"BF16\", \"data_offsets\": [32, 36], \"shape\": [2, 1]},"
+      " \"__metadata__\": {\"format\": \"pt\"},"
+      " \"a.weight\": {\"dtype\": \"F32\", \"shape\": [2, 3], \"data_offsets\": [0, 24]},"
+      " \"b\": {\"shape\": [4], \"dtype\": \"F16\", \"data_offsets\": [24, 32]}}";
+  const std::vector<std::byte> f = file(json, golden_data());
+  const io::SafetensorsIndex idx = io::index_safetensors(f);
+  REQUIRE(idx.tensors.size() == 3);
+  CHECK(idx.tensors[0].name == "a.weight");
+  CHECK(idx.tensors[1].name == "b");
+  CHECK(idx.tensors[2].name == "c");
+  CHECK(idx.metadata.at("format") == "pt");
+  // Views into the file's bytes: the data region starts after the 8-byte length and the JSON.
+  CHECK(idx.tensors[1].bytes.data() == f.data() + 8 + json.size() + 24);
+  CHECK(idx.tensors[1].bytes.size() == 8);
+  CHECK(idx.tensors[1].element_bytes() == 2);
+  CHECK(io::to_f32(*idx.find("b")) == std::vector<float>{1.0f, -2.0f, 0.5f, 0x1p-24f});
+  CHECK(io::to_f32(*idx.find("c")) == std::vector<float>{1.0f, 3.0f});
+  CHECK(idx.find("d") == nullptr);
+  std::vector<float> wrong(5);
+  REQUIRE_THROWS_WITH(io::to_f32(*idx.find("b"), wrong),
+                      LOWBIT_CONTAINS("tensor 'b' has 4 values, the output 5"));
+}
+
+TEST_CASE("safetensors: a mapped file reads as the file read whole", "[io][safetensors]") {
+  const std::vector<std::byte> f = file(kGolden, golden_data());
+  const std::string path = "lowbit_test_mapped.safetensors";
+  io::write_file(f, path);
+  {
+    const io::MappedFile m(path);
+    REQUIRE(m.size() == f.size());
+    CHECK(std::equal(m.bytes().begin(), m.bytes().end(), f.begin(), f.end()));
+    const io::SafetensorsIndex idx = io::index_safetensors(m.bytes());
+    const std::vector<float> a = io::to_f32(idx.tensors[0]);
+    m.release(m.bytes());  // the pages go; the contents stay readable
+    CHECK(io::to_f32(idx.tensors[0]) == a);
+    io::MappedFile moved = io::MappedFile(path);
+    CHECK(moved.size() == f.size());
+  }
+  std::remove(path.c_str());
+  io::write_file({}, path);
+  CHECK(io::MappedFile(path).bytes().empty());
+  std::remove(path.c_str());
+  REQUIRE_THROWS_WITH(io::MappedFile("."), LOWBIT_CONTAINS("is a directory"));
+  REQUIRE_THROWS_WITH(io::MappedFile("/nonexistent/x"), LOWBIT_CONTAINS("no such file"));
+}
+
+TEST_CASE("json: Hugging Face's config files parse; malformed ones name the byte", "[io][json]") {
+  const io::JsonValue v = io::parse_json(
+      "{\"hidden_size\": 2048, \"rms_norm_eps\": 1e-05, \"rope_theta\": 500000.0,"
+      " \"tie_word_embeddings\": true, \"rope_scaling\": null, \"neg\": -0.5,"
+      " \"architectures\": [\"LlamaForCausalLM\"], \"nested\": {\"a\": [1, [2, {}]]}}",
+      "config.json");
+  REQUIRE(v.kind == io::JsonValue::Kind::kObject);
+  CHECK(v.find("hidden_size")->number == 2048.0);
+  CHECK(v.find("rms_norm_eps")->number == 1e-05);
+  CHECK(v.find("rope_theta")->number == 500000.0);
+  CHECK(v.find("tie_word_embeddings")->boolean);
+  CHECK(v.find("rope_scaling")->kind == io::JsonValue::Kind::kNull);
+  CHECK(v.find("neg")->number == -0.5);
+  CHECK(v.find("architectures")->items.at(0).string == "LlamaForCausalLM");
+  CHECK(v.find("nested")->find("a")->items.at(1).items.at(1).kind == io::JsonValue::Kind::kObject);
+  CHECK(v.find("missing") == nullptr);
+  CHECK(v.members.front().first == "hidden_size");  // file order
+  auto error = [](const std::string& text) {
+    try {
+      (void)io::parse_json(text, "config.json");
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  CHECK(error("{\"a\": 1,}").find("config.json at byte 8") != std::string::npos);
+  CHECK(error("{\"a\": 01}").find("leading zero") != std::string::npos);
+  CHECK(error("{\"a\": 1.}").find("digits after '.'") != std::string::npos);
+  CHECK(error("{\"a\": 1e}").find("exponent") != std::string::npos);
+  CHECK(error("{\"a\": 1, \"a\": 2}").find("repeated key 'a'") != std::string::npos);
+  CHECK(error("{\"a\": tru}").find("expected a number") != std::string::npos);
+  CHECK(error("[1] 2").find("after the top-level value") != std::string::npos);
+  CHECK(error(std::string(70, '[') + std::string(70, ']')).find("deeper than 64") !=
+        std::string::npos);
+  CHECK(error("").find("expected a number") != std::string::npos);
+}
+
+TEST_CASE("safetensors: a written header reads back with its tensors", "[io][safetensors]") {
+  const std::vector<io::SafeTensorSpec> specs = {{"model.embed_tokens.weight", "BF16", {3, 2}},
+                                                 {"we\"ird\\name", "F32", {2}},
+                                                 {"e", "F16", {0}}};
+  std::vector<std::byte> f = io::safetensors_header(specs, {{"format", "pt"}});
+  CHECK(f.size() % 8 == 0);
+  const std::size_t header = f.size();
+  for (const auto& s : specs)
+    for (Index i = 0; i < s.bytes(); ++i) f.push_back(static_cast<std::byte>(i + 1));
+  const io::SafetensorsIndex idx = io::index_safetensors(f);
+  REQUIRE(idx.tensors.size() == 3);
+  CHECK(idx.metadata.at("format") == "pt");
+  CHECK(idx.tensors[0].name == "model.embed_tokens.weight");
+  CHECK(idx.tensors[0].shape == std::vector<Index>{3, 2});
+  CHECK(idx.tensors[0].bytes.data() == f.data() + header);
+  CHECK(idx.tensors[1].name == "we\"ird\\name");
+  CHECK(idx.tensors[1].dtype == "F32");
+  CHECK(idx.tensors[2].bytes.empty());
+  REQUIRE_THROWS_WITH(io::safetensors_header(std::vector<io::SafeTensorSpec>{{"x", "I8", {1}}}, {}),
+                      LOWBIT_CONTAINS("cannot write dtype I8"));
 }

@@ -35,20 +35,7 @@ io::Archive rebuilt(const io::Archive& good, const std::string& which, Change&& 
       change(b, e);
       continue;
     }
-    switch (e.kind) {
-      case io::EntryKind::kF32:
-        b.add_f32(e.name, good.f32(e.name));
-        break;
-      case io::EntryKind::kI32:
-        b.add_i32(e.name, good.i32(e.name));
-        break;
-      case io::EntryKind::kText:
-        b.add_text(e.name, good.text(e.name));
-        break;
-      case io::EntryKind::kPacked:
-        b.add_packed(e.name, e.data);
-        break;
-    }
+    b.add_raw(e.name, e.kind, e.rows, e.cols, e.data);
   }
   return b;
 }

@@ -120,13 +120,15 @@ inline Index first_non_finite(const float* row, Index n) noexcept {
 /// Throws Error if x holds a NaN or ±Inf: "<what>: value nan at row 3, column 17 is not
 /// finite" (`what` names the tensor or the argument, e.g. "tensor 'blk.0.attn_q.weight'").
 /// Every entry point that takes floats from outside (quantizers, gemm_f32, the file readers'
-/// callers) uses it, so a NaN is an error where it enters, never a NaN result.
-inline void check_finite(MatrixView<const float> x, std::string_view what) {
+/// callers) uses it, so a NaN is an error where it enters, never a NaN result. `first_row` is
+/// added to the row it names, for callers that check a large tensor a slice at a time.
+inline void check_finite(MatrixView<const float> x, std::string_view what, Index first_row = 0) {
   for (Index r = 0; r < x.rows(); ++r) {
     const float* row = x.row_ptr(r);
     const Index k = detail::first_non_finite(row, x.cols());
     if (k < x.cols())
-      detail::fail(what, ": value ", row[k], " at row ", r, ", column ", k, " is not finite");
+      detail::fail(what, ": value ", row[k], " at row ", first_row + r, ", column ", k,
+                   " is not finite");
   }
 }
 

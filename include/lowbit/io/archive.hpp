@@ -12,33 +12,48 @@
 //   24      T      E entries, each:
 //                    2  name length L (1..1024)
 //                    L  name (bytes 0x21..0x7e: printable ASCII, no spaces), unique in the file
-//                    1  kind (1 f32 array, 2 int32 array, 3 packed matrix, 4 text)
+//                    1  kind (1 f32 array, 2 int32 array, 3 packed matrix, 4 text,
+//                       5 bf16 array, 6 f16 array)
 //                    8  rows, 8 cols  (shape; int32 arrays and text: 1 × count)
 //                    8  offset of the data (from the start of the file, a multiple of 64)
 //                    8  size of the data in bytes
 //   ...            data, each entry's at its offset; gaps are zero bytes
 //   end-4   4      CRC-32 (IEEE, as in format.hpp) of every byte before it
 //
-// Sizes by kind: f32 rows·cols·4, int32 cols·4, text cols (UTF-8), packed matrix: a whole
+// Sizes by kind: f32 rows·cols·4, bf16 and f16 rows·cols·2 (a tensor kept in the dtype it came
+// in), int32 cols·4, text cols (UTF-8), packed matrix: a whole
 // packed-matrix file image (format.hpp: its own header, parameters, codes and CRC), whose
 // rows × cols must equal the entry's shape. A reader checks everything before using it: magic,
 // version, counts, the table inside the file, every name, kind, shape/size relation (overflow
 // checked), every offset aligned, inside the data area and not overlapping another entry, the
 // checksum; packed images are validated again, fully, when they are decoded. Any failure throws
 // lowbit::Error naming the entry and the field. Entries are kept in file order.
+//
+// # Streaming
+// Archive holds every entry in memory. ArchiveWriter writes the same bytes entry by entry,
+// holding only the table: the data go to a temporary file beside the output as they come, and
+// finish() writes the header and table, then copies the data after them, computing the checksum
+// on the way (the table comes first in the file, and its size is known only at the end). A model
+// larger than memory is quantized through it one tensor at a time; a file written by
+// ArchiveWriter is byte for byte Archive::serialize() of the same entries in the same order.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <map>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "lowbit/core/bits.hpp"
 #include "lowbit/core/error.hpp"
+#include "lowbit/core/types.hpp"
 #include "lowbit/core/view.hpp"
 #include "lowbit/io/format.hpp"
 #include "lowbit/io/serialize.hpp"
@@ -49,7 +64,14 @@ inline constexpr std::array<char, 8> kArchiveMagic = {'L', 'O', 'W', 'B', 'I', '
 inline constexpr std::uint32_t kArchiveVersion = 1;
 inline constexpr std::size_t kArchiveAlign = 64;
 
-enum class EntryKind : std::uint8_t { kF32 = 1, kI32 = 2, kPacked = 3, kText = 4 };
+enum class EntryKind : std::uint8_t {
+  kF32 = 1,
+  kI32 = 2,
+  kPacked = 3,
+  kText = 4,
+  kBf16 = 5,
+  kF16 = 6
+};
 
 /// One named tensor of an archive; `data` holds its bytes exactly as stored.
 struct ArchiveEntry {
@@ -58,6 +80,82 @@ struct ArchiveEntry {
   std::uint64_t rows = 0, cols = 0;
   std::vector<std::byte> data;
 };
+
+namespace detail {
+
+inline std::size_t archive_align(std::size_t n) {
+  return (n + kArchiveAlign - 1) / kArchiveAlign * kArchiveAlign;
+}
+
+/// The bytes an entry of `kind` and shape must hold (size for a packed image, which carries its
+/// own shape); throws Error naming the entry when the shape is impossible.
+inline std::uint64_t archive_entry_bytes(const std::string& name, EntryKind kind,
+                                         std::uint64_t rows, std::uint64_t cols,
+                                         std::uint64_t size) {
+  using lowbit::detail::fail;
+  if (rows > kMaxDim || cols > kMaxDim)
+    fail("archive: entry '", name, "': shape ", rows, " x ", cols, " exceeds 2^40");
+  std::uint64_t want = 0;
+  switch (kind) {
+    case EntryKind::kF32:
+    case EntryKind::kBf16:
+    case EntryKind::kF16:
+      if (__builtin_mul_overflow(rows, cols, &want) ||
+          __builtin_mul_overflow(want, std::uint64_t{kind == EntryKind::kF32 ? 4u : 2u}, &want))
+        fail("archive: entry '", name, "': size overflows");
+      return want;
+    case EntryKind::kI32:
+    case EntryKind::kText:
+      if (rows != 1) fail("archive: entry '", name, "': ", rows, " rows, must be 1");
+      return kind == EntryKind::kI32 ? cols * 4 : cols;
+    case EntryKind::kPacked:
+      return size;  // the image's own header is checked by read_header
+  }
+  fail("archive: entry '", name, "': unknown kind ", int(kind));
+}
+
+/// Checks a name for the table: 1..1024 bytes of printable ASCII without spaces.
+inline void check_archive_name(const std::string& name) {
+  if (name.empty() || name.size() > 1024)
+    lowbit::detail::fail("archive: name '", name, "' must have 1..1024 characters");
+  for (char c : name)
+    if (c < 0x21 || c > 0x7e)
+      lowbit::detail::fail("archive: name '", name, "' has a character outside 0x21..0x7e");
+}
+
+/// The file's first bytes: header, entry table and the zero padding up to the first entry's data.
+/// `entries` give name, kind, shape and data size; their data follow, each aligned to 64.
+inline std::vector<std::byte> archive_head(const std::vector<ArchiveEntry>& entries,
+                                           const std::vector<std::uint64_t>& sizes) {
+  using lowbit::detail::store_le;
+  std::size_t table = 0;
+  for (const auto& e : entries) table += 2 + e.name.size() + 1 + 32;
+  const std::size_t data_start = archive_align(24 + table);
+  std::vector<std::byte> out(data_start);
+  std::byte* p = out.data();
+  std::memcpy(p, kArchiveMagic.data(), kArchiveMagic.size());
+  store_le<std::uint32_t>(p + 8, kArchiveVersion);
+  store_le<std::uint32_t>(p + 12, static_cast<std::uint32_t>(entries.size()));
+  store_le<std::uint64_t>(p + 16, static_cast<std::uint64_t>(table));
+  std::byte* t = p + 24;
+  std::size_t at = data_start;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const ArchiveEntry& e = entries[i];
+    store_le<std::uint16_t>(t, static_cast<std::uint16_t>(e.name.size()));
+    std::memcpy(t + 2, e.name.data(), e.name.size());
+    t += 2 + e.name.size();
+    store_le<std::uint8_t>(t, static_cast<std::uint8_t>(e.kind));
+    store_le<std::uint64_t>(t + 1, e.rows);
+    store_le<std::uint64_t>(t + 9, e.cols);
+    store_le<std::uint64_t>(t + 17, static_cast<std::uint64_t>(at));
+    store_le<std::uint64_t>(t + 25, sizes[i]);
+    t += 33;
+    at = archive_align(at + static_cast<std::size_t>(sizes[i]));
+  }
+  return out;
+}
+
+}  // namespace detail
 
 /// A set of named tensors, written and read as one lowbit archive file (see the top of this file).
 class Archive {
@@ -99,6 +197,18 @@ class Archive {
   void add_packed(const std::string& name, const M& m) {
     add_packed(name, io::serialize(m));
   }
+  /// An entry of any kind from its stored bytes (little-endian values; a packed image), checked
+  /// against its kind and shape: how a tensor kept as bf16 or f16 goes in, and how entries are
+  /// copied between archives.
+  void add_raw(const std::string& name, EntryKind kind, std::uint64_t rows, std::uint64_t cols,
+               std::span<const std::byte> bytes) {
+    ArchiveEntry e = start(name, kind, 0, 0);
+    e.rows = rows;
+    e.cols = cols;
+    check_raw(e, bytes);
+    e.data.assign(bytes.begin(), bytes.end());
+    push(std::move(e));
+  }
 
   const std::vector<ArchiveEntry>& entries() const noexcept { return entries_; }
   /// The entry called `name`, or nullptr.
@@ -115,11 +225,22 @@ class Archive {
                            int(kind));
     return *e;
   }
+  /// The values of a float entry (f32, or bf16/f16 converted exactly).
   std::vector<float> f32(const std::string& name) const {
-    const ArchiveEntry& e = get(name, EntryKind::kF32);
-    std::vector<float> out(e.data.size() / 4);
+    const ArchiveEntry* e = find(name);
+    if (e != nullptr && (e->kind == EntryKind::kBf16 || e->kind == EntryKind::kF16)) {
+      std::vector<float> out(e->data.size() / 2);
+      for (std::size_t i = 0; i < out.size(); ++i) {
+        const auto h = lowbit::detail::load_le<std::uint16_t>(e->data.data() + 2 * i);
+        out[i] = e->kind == EntryKind::kBf16 ? bf16::from_bits(h).to_float()
+                                             : f16::from_bits(h).to_float();
+      }
+      return out;
+    }
+    const ArchiveEntry& f = get(name, EntryKind::kF32);
+    std::vector<float> out(f.data.size() / 4);
     for (std::size_t i = 0; i < out.size(); ++i)
-      out[i] = lowbit::detail::load_le<float>(e.data.data() + 4 * i);
+      out[i] = lowbit::detail::load_le<float>(f.data.data() + 4 * i);
     return out;
   }
   std::vector<std::int32_t> i32(const std::string& name) const {
@@ -146,36 +267,16 @@ class Archive {
 
   /// The file image.
   std::vector<std::byte> serialize() const {
-    using lowbit::detail::store_le;
-    std::size_t table = 0;
-    for (const auto& e : entries_) table += 2 + e.name.size() + 1 + 32;
-    std::size_t at = align(24 + table);
-    std::vector<std::size_t> offsets;
+    std::vector<std::uint64_t> sizes;
+    for (const auto& e : entries_) sizes.push_back(e.data.size());
+    std::vector<std::byte> out = detail::archive_head(entries_, sizes);
     for (const auto& e : entries_) {
-      offsets.push_back(at);
-      at = align(at + e.data.size());
+      out.insert(out.end(), e.data.begin(), e.data.end());
+      out.resize(detail::archive_align(out.size()));
     }
-    std::vector<std::byte> out(at + kChecksumBytes);
-    std::byte* p = out.data();
-    std::memcpy(p, kArchiveMagic.data(), kArchiveMagic.size());
-    store_le<std::uint32_t>(p + 8, kArchiveVersion);
-    store_le<std::uint32_t>(p + 12, static_cast<std::uint32_t>(entries_.size()));
-    store_le<std::uint64_t>(p + 16, static_cast<std::uint64_t>(table));
-    std::byte* t = p + 24;
-    for (std::size_t i = 0; i < entries_.size(); ++i) {
-      const ArchiveEntry& e = entries_[i];
-      store_le<std::uint16_t>(t, static_cast<std::uint16_t>(e.name.size()));
-      std::memcpy(t + 2, e.name.data(), e.name.size());
-      t += 2 + e.name.size();
-      store_le<std::uint8_t>(t, static_cast<std::uint8_t>(e.kind));
-      store_le<std::uint64_t>(t + 1, e.rows);
-      store_le<std::uint64_t>(t + 9, e.cols);
-      store_le<std::uint64_t>(t + 17, static_cast<std::uint64_t>(offsets[i]));
-      store_le<std::uint64_t>(t + 25, static_cast<std::uint64_t>(e.data.size()));
-      t += 33;
-      if (!e.data.empty()) std::memcpy(p + offsets[i], e.data.data(), e.data.size());
-    }
-    store_le<std::uint32_t>(p + at, crc32(std::span<const std::byte>(p, at)));
+    const std::uint32_t crc = crc32(out);
+    out.resize(out.size() + kChecksumBytes);
+    lowbit::detail::store_le<std::uint32_t>(out.data() + out.size() - kChecksumBytes, crc);
     return out;
   }
   void save(const std::string& path) const { write_file(serialize(), path); }
@@ -219,31 +320,14 @@ class Archive {
           fail("archive: entry ", i, ": name has a byte outside 0x21..0x7e");
       t += 2 + len;
       const auto kind = load_le<std::uint8_t>(p + t);
-      if (kind < 1 || kind > 4) fail("archive: entry '", e.name, "': unknown kind ", int{kind});
+      if (kind < 1 || kind > 6) fail("archive: entry '", e.name, "': unknown kind ", int{kind});
       e.kind = static_cast<EntryKind>(kind);
       e.rows = load_le<std::uint64_t>(p + t + 1);
       e.cols = load_le<std::uint64_t>(p + t + 9);
       const auto off = load_le<std::uint64_t>(p + t + 17);
       const auto size = load_le<std::uint64_t>(p + t + 25);
       t += 33;
-      if (e.rows > kMaxDim || e.cols > kMaxDim)
-        fail("archive: entry '", e.name, "': shape ", e.rows, " x ", e.cols, " exceeds 2^40");
-      std::uint64_t want = 0;
-      switch (e.kind) {
-        case EntryKind::kF32:
-          if (__builtin_mul_overflow(e.rows, e.cols, &want) ||
-              __builtin_mul_overflow(want, std::uint64_t{4}, &want))
-            fail("archive: entry '", e.name, "': size overflows");
-          break;
-        case EntryKind::kI32:
-        case EntryKind::kText:
-          if (e.rows != 1) fail("archive: entry '", e.name, "': ", e.rows, " rows, must be 1");
-          want = e.kind == EntryKind::kI32 ? e.cols * 4 : e.cols;
-          break;
-        case EntryKind::kPacked:
-          want = size;  // checked by read_header below
-          break;
-      }
+      const std::uint64_t want = detail::archive_entry_bytes(e.name, e.kind, e.rows, e.cols, size);
       if (size != want)
         fail("archive: entry '", e.name, "': ", size, " bytes, its shape needs ", want);
       if (off % kArchiveAlign != 0)
@@ -276,21 +360,28 @@ class Archive {
   static Archive load(const std::string& path) { return parse(read_file(path)); }
 
  private:
-  static std::size_t align(std::size_t n) {
-    return (n + kArchiveAlign - 1) / kArchiveAlign * kArchiveAlign;
-  }
   static ArchiveEntry start(const std::string& name, EntryKind kind, Index rows, Index cols) {
-    if (name.empty() || name.size() > 1024)
-      lowbit::detail::fail("archive: name '", name, "' must have 1..1024 characters");
-    for (char c : name)
-      if (c < 0x21 || c > 0x7e)
-        lowbit::detail::fail("archive: name '", name, "' has a character outside 0x21..0x7e");
+    detail::check_archive_name(name);
     ArchiveEntry e;
     e.name = name;
     e.kind = kind;
     e.rows = static_cast<std::uint64_t>(rows);
     e.cols = static_cast<std::uint64_t>(cols);
     return e;
+  }
+  /// Checks bytes against e's kind and shape (a packed image's own header included).
+  static void check_raw(const ArchiveEntry& e, std::span<const std::byte> bytes) {
+    const std::uint64_t want =
+        detail::archive_entry_bytes(e.name, e.kind, e.rows, e.cols, bytes.size());
+    if (bytes.size() != want)
+      lowbit::detail::fail("archive: entry '", e.name, "': ", bytes.size(),
+                           " bytes, its shape needs ", want);
+    if (e.kind == EntryKind::kPacked) {
+      const FileInfo info = read_header(bytes);
+      if (info.rows != e.rows || info.cols != e.cols)
+        lowbit::detail::fail("archive: entry '", e.name, "': the packed matrix is ", info.rows,
+                             " x ", info.cols, ", the entry says ", e.rows, " x ", e.cols);
+    }
   }
   void push(ArchiveEntry e) {
     if (index_.count(e.name) != 0) lowbit::detail::fail("archive: duplicate entry '", e.name, "'");
@@ -299,8 +390,122 @@ class Archive {
     entries_.push_back(std::move(e));
   }
 
+  friend class ArchiveWriter;
   std::vector<ArchiveEntry> entries_;
   std::map<std::string, std::size_t> index_;
+};
+
+/// Writes an archive entry by entry with only its table in memory (see "Streaming" above). The
+/// data go to `path` + ".data.tmp" until finish(); a writer destroyed before finish() removes
+/// the temporary and leaves no output file.
+class ArchiveWriter {
+ public:
+  explicit ArchiveWriter(std::string path)
+      : path_(std::move(path)), tmp_path_(path_ + ".data.tmp") {
+    if (std::filesystem::is_directory(path_))
+      lowbit::detail::fail("archive: '", path_, "' is a directory, not a file to write");
+    tmp_.reset(std::fopen(tmp_path_.c_str(), "wb+"));
+    if (!tmp_) lowbit::detail::fail("archive: cannot open '", tmp_path_, "' for writing");
+  }
+  ArchiveWriter(const ArchiveWriter&) = delete;
+  ArchiveWriter& operator=(const ArchiveWriter&) = delete;
+  ~ArchiveWriter() {
+    if (tmp_) {
+      tmp_.reset();
+      std::remove(tmp_path_.c_str());
+    }
+  }
+
+  void add_f32(const std::string& name, MatrixView<const float> m) {
+    std::vector<std::byte> bytes(static_cast<std::size_t>(m.rows() * m.cols()) * 4);
+    for (Index r = 0; r < m.rows(); ++r)
+      for (Index c = 0; c < m.cols(); ++c)
+        lowbit::detail::store_le<float>(
+            bytes.data() + 4 * static_cast<std::size_t>(r * m.cols() + c), m(r, c));
+    add_raw(name, EntryKind::kF32, static_cast<std::uint64_t>(m.rows()),
+            static_cast<std::uint64_t>(m.cols()), bytes);
+  }
+  void add_f32(const std::string& name, std::span<const float> v) {
+    add_f32(name, MatrixView<const float>(v.data(), 1, static_cast<Index>(v.size())));
+  }
+  void add_i32(const std::string& name, std::span<const std::int32_t> v) {
+    std::vector<std::byte> bytes(v.size() * 4);
+    for (std::size_t i = 0; i < v.size(); ++i)
+      lowbit::detail::store_le<std::int32_t>(bytes.data() + 4 * i, v[i]);
+    add_raw(name, EntryKind::kI32, 1, v.size(), bytes);
+  }
+  void add_text(const std::string& name, std::string_view text) {
+    add_raw(name, EntryKind::kText, 1, text.size(),
+            std::as_bytes(std::span<const char>(text.data(), text.size())));
+  }
+  /// A packed-matrix file image.
+  void add_packed(const std::string& name, std::span<const std::byte> image) {
+    const FileInfo info = read_header(image);
+    add_raw(name, EntryKind::kPacked, info.rows, info.cols, image);
+  }
+  /// An entry from its stored bytes, checked as Archive::add_raw checks it.
+  void add_raw(const std::string& name, EntryKind kind, std::uint64_t rows, std::uint64_t cols,
+               std::span<const std::byte> bytes) {
+    if (!tmp_) lowbit::detail::fail("archive: '", path_, "' is already finished");
+    ArchiveEntry e = Archive::start(name, kind, 0, 0);
+    e.rows = rows;
+    e.cols = cols;
+    Archive::check_raw(e, bytes);
+    if (names_.count(name) != 0) lowbit::detail::fail("archive: duplicate entry '", name, "'");
+    if (entries_.size() >= (1u << 20)) lowbit::detail::fail("archive: more than 2^20 entries");
+    names_[name] = entries_.size();
+    entries_.push_back(std::move(e));  // the table keeps name, kind and shape; data go to disk
+    sizes_.push_back(bytes.size());
+    write(tmp_.get(), bytes, tmp_path_);
+    static constexpr std::byte kZeros[kArchiveAlign] = {};
+    const std::size_t pad = detail::archive_align(bytes.size()) - bytes.size();
+    write(tmp_.get(), std::span<const std::byte>(kZeros, pad), tmp_path_);
+  }
+  /// Entries written so far.
+  std::size_t size() const noexcept { return entries_.size(); }
+
+  /// Writes the file: header, table, the data, the checksum. Returns its size in bytes.
+  std::uint64_t finish() {
+    if (!tmp_) lowbit::detail::fail("archive: '", path_, "' is already finished");
+    const std::vector<std::byte> head = detail::archive_head(entries_, sizes_);
+    std::unique_ptr<std::FILE, int (*)(std::FILE*)> out(std::fopen(path_.c_str(), "wb"),
+                                                        &std::fclose);
+    if (!out) lowbit::detail::fail("archive: cannot open '", path_, "' for writing");
+    write(out.get(), head, path_);
+    std::uint32_t crc = crc32(head);
+    std::uint64_t total = head.size();
+    if (std::fflush(tmp_.get()) != 0 || std::fseek(tmp_.get(), 0, SEEK_SET) != 0)
+      lowbit::detail::fail("archive: cannot read back '", tmp_path_, "'");
+    std::vector<std::byte> buf(std::size_t{1} << 20);
+    std::size_t got = 0;
+    while ((got = std::fread(buf.data(), 1, buf.size(), tmp_.get())) > 0) {
+      const std::span<const std::byte> chunk(buf.data(), got);
+      crc = crc32(chunk, crc);
+      write(out.get(), chunk, path_);
+      total += got;
+    }
+    if (std::ferror(tmp_.get())) lowbit::detail::fail("archive: read error on '", tmp_path_, "'");
+    std::byte tail[kChecksumBytes];
+    lowbit::detail::store_le<std::uint32_t>(tail, crc);
+    write(out.get(), tail, path_);
+    if (std::fclose(out.release()) != 0)
+      lowbit::detail::fail("archive: cannot close '", path_, "'");
+    tmp_.reset();
+    std::remove(tmp_path_.c_str());
+    return total + kChecksumBytes;
+  }
+
+ private:
+  static void write(std::FILE* f, std::span<const std::byte> bytes, const std::string& path) {
+    if (!bytes.empty() && std::fwrite(bytes.data(), 1, bytes.size(), f) != bytes.size())
+      lowbit::detail::fail("archive: short write to '", path, "'");
+  }
+
+  std::string path_, tmp_path_;
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> tmp_{nullptr, &std::fclose};
+  std::vector<ArchiveEntry> entries_;
+  std::vector<std::uint64_t> sizes_;
+  std::map<std::string, std::size_t> names_;
 };
 
 }  // namespace lowbit::io

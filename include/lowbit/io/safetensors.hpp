@@ -14,8 +14,13 @@
 //   the byte size is computed with overflow checks and equals end - begin;
 // - the tensors tile the data region exactly: sorted by offset they start at 0, do not overlap
 //   or leave holes, and end at the end of the file.
-// Values are converted to fp32 on load (F16/BF16 exactly); non-finite values are kept (the
-// format allows them; quantizers reject them with their own error).
+// # Two ways in
+// index_safetensors validates all of the above and returns each tensor's dtype, shape and bytes,
+// in file order, without converting anything: over a MappedFile (io/file.hpp) a tool converts and
+// releases one tensor at a time, so a model larger than memory can be quantized. to_f32 converts
+// one tensor (F16/BF16 exactly); read_safetensors / load_safetensors convert every tensor at
+// once. Non-finite values are kept (the format allows them; quantizers reject them with their
+// own error, naming the tensor).
 #pragma once
 
 #include <algorithm>
@@ -24,14 +29,43 @@
 #include <map>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "lowbit/core/bits.hpp"
 #include "lowbit/core/error.hpp"
 #include "lowbit/core/types.hpp"
+#include "lowbit/io/json.hpp"
 #include "lowbit/io/llama2c.hpp"
 
 namespace lowbit::io {
+
+/// One tensor of a safetensors file, not converted: its bytes are a view of the file's.
+struct SafeTensorView {
+  std::string name;
+  std::string dtype;         // "F32", "F16" or "BF16"
+  std::vector<Index> shape;  // row-major
+  std::span<const std::byte> bytes;
+  Index numel() const noexcept {
+    Index n = 1;
+    for (Index d : shape) n *= d;
+    return n;
+  }
+  /// Bytes per value (4 for F32, 2 for F16 and BF16).
+  Index element_bytes() const noexcept { return dtype == "F32" ? 4 : 2; }
+};
+
+/// The tensors of a safetensors file in the order of their data, and its metadata.
+struct SafetensorsIndex {
+  std::vector<SafeTensorView> tensors;
+  std::map<std::string, std::string> metadata;
+  /// The tensor called `name`, or nullptr.
+  const SafeTensorView* find(std::string_view name) const {
+    for (const auto& t : tensors)
+      if (t.name == name) return &t;
+    return nullptr;
+  }
+};
 
 struct SafeTensor {
   std::string dtype;         // "F32", "F16" or "BF16" as stored
@@ -44,149 +78,9 @@ struct SafeTensor {
   }
 };
 
-namespace detail {
-
-/// A strict JSON reader for the safetensors header (objects, arrays, strings, integers).
-class JsonCursor {
- public:
-  explicit JsonCursor(std::string_view s) : s_(s) {}
-
-  void ws() {
-    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r'))
-      ++i_;
-  }
-  bool peek(char c) {
-    ws();
-    return i_ < s_.size() && s_[i_] == c;
-  }
-  void expect(char c) {
-    ws();
-    if (i_ >= s_.size() || s_[i_] != c) fail("expected '", std::string(1, c), "'");
-    ++i_;
-  }
-  std::string string() {
-    expect('"');
-    std::string out;
-    while (true) {
-      if (i_ >= s_.size()) fail("unterminated string");
-      const char c = s_[i_++];
-      if (c == '"') return out;
-      if (static_cast<unsigned char>(c) < 0x20) fail("control character in a string");
-      if (c != '\\') {
-        out += c;
-        continue;
-      }
-      if (i_ >= s_.size()) fail("unterminated escape");
-      const char e = s_[i_++];
-      switch (e) {
-        case '"':
-          out += '"';
-          break;
-        case '\\':
-          out += '\\';
-          break;
-        case '/':
-          out += '/';
-          break;
-        case 'b':
-          out += '\b';
-          break;
-        case 'f':
-          out += '\f';
-          break;
-        case 'n':
-          out += '\n';
-          break;
-        case 'r':
-          out += '\r';
-          break;
-        case 't':
-          out += '\t';
-          break;
-        case 'u': {
-          if (s_.size() - i_ < 4) fail("short \\u escape");
-          unsigned v = 0;
-          for (int k = 0; k < 4; ++k) {
-            const char h = s_[i_++];
-            v <<= 4;
-            if (h >= '0' && h <= '9')
-              v |= static_cast<unsigned>(h - '0');
-            else if (h >= 'a' && h <= 'f')
-              v |= static_cast<unsigned>(h - 'a' + 10);
-            else if (h >= 'A' && h <= 'F')
-              v |= static_cast<unsigned>(h - 'A' + 10);
-            else
-              fail("bad hex digit in \\u escape");
-          }
-          if (v < 0x80) {  // names are ASCII in practice; keep others as UTF-8
-            out += static_cast<char>(v);
-          } else if (v < 0x800) {
-            out += static_cast<char>(0xC0 | (v >> 6));
-            out += static_cast<char>(0x80 | (v & 0x3F));
-          } else {
-            out += static_cast<char>(0xE0 | (v >> 12));
-            out += static_cast<char>(0x80 | ((v >> 6) & 0x3F));
-            out += static_cast<char>(0x80 | (v & 0x3F));
-          }
-          break;
-        }
-        default:
-          fail("bad escape \\", std::string(1, e));
-      }
-    }
-  }
-  /// A non-negative integer below 2^62 (no sign, fraction or exponent).
-  Index integer() {
-    ws();
-    const std::size_t start = i_;
-    Index v = 0;
-    while (i_ < s_.size() && s_[i_] >= '0' && s_[i_] <= '9') {
-      if (v > (Index{1} << 58)) fail("integer too large");
-      v = v * 10 + (s_[i_++] - '0');
-    }
-    if (i_ == start) fail("expected a non-negative integer");
-    if (i_ - start > 1 && s_[start] == '0') fail("leading zero in an integer");
-    if (i_ < s_.size() && (s_[i_] == '.' || s_[i_] == 'e' || s_[i_] == 'E'))
-      fail("expected an integer, found a fraction or exponent");
-    return v;
-  }
-  std::vector<Index> integer_array() {
-    std::vector<Index> out;
-    expect('[');
-    if (peek(']')) {
-      ++i_;
-      return out;
-    }
-    while (true) {
-      out.push_back(integer());
-      if (out.size() > 64) fail("array longer than 64 entries");
-      if (peek(',')) {
-        ++i_;
-        continue;
-      }
-      expect(']');
-      return out;
-    }
-  }
-  void end() {
-    ws();
-    if (i_ != s_.size()) fail("unexpected characters after the header object");
-  }
-
-  template <class... A>
-  [[noreturn]] void fail(const A&... a) const {
-    lowbit::detail::fail("safetensors: header JSON at byte ", i_, ": ", a...);
-  }
-
- private:
-  std::string_view s_;
-  std::size_t i_ = 0;
-};
-
-}  // namespace detail
-
-/// Parses a safetensors file held in memory. Throws Error on any malformed part.
-inline std::map<std::string, SafeTensor> read_safetensors(std::span<const std::byte> in) {
+/// Validates a safetensors file held in memory (or mapped) and indexes its tensors, in the order
+/// of their data, without converting them. Throws Error on any malformed part.
+inline SafetensorsIndex index_safetensors(std::span<const std::byte> in) {
   using lowbit::detail::fail;
   if (in.size() < 8) fail("safetensors: file of ", in.size(), " bytes has no header length");
   std::uint64_t n = 0;
@@ -204,6 +98,7 @@ inline std::map<std::string, SafeTensor> read_safetensors(std::span<const std::b
     Index begin = 0, end = 0;
   };
   std::vector<Entry> entries;
+  SafetensorsIndex index;
   detail::JsonCursor j(json);
   j.expect('{');
   std::map<std::string, bool> seen;
@@ -217,9 +112,9 @@ inline std::map<std::string, SafeTensor> read_safetensors(std::span<const std::b
       if (name == "__metadata__") {  // string → string
         if (!j.peek('}')) {
           while (true) {
-            (void)j.string();
+            std::string key = j.string();
             j.expect(':');
-            (void)j.string();
+            index.metadata[std::move(key)] = j.string();
             if (j.peek(',')) {
               j.expect(',');
               continue;
@@ -271,7 +166,6 @@ inline std::map<std::string, SafeTensor> read_safetensors(std::span<const std::b
   j.expect('}');
   j.end();
 
-  std::map<std::string, SafeTensor> out;
   std::vector<std::pair<Index, Index>> ranges;
   for (const Entry& e : entries) {
     Index elem = 0;
@@ -295,22 +189,12 @@ inline std::map<std::string, SafeTensor> read_safetensors(std::span<const std::b
            data.size(), " bytes)");
     }
     ranges.emplace_back(e.begin, e.end);
-    SafeTensor t;
+    SafeTensorView t;
+    t.name = e.name;
     t.dtype = e.dtype;
     t.shape = e.shape;
-    t.data.resize(static_cast<std::size_t>(count));
-    const std::byte* p = data.data() + e.begin;
-    for (Index i = 0; i < count; ++i) {
-      if (elem == 4) {
-        std::memcpy(&t.data[static_cast<std::size_t>(i)], p + 4 * i, 4);
-      } else {
-        std::uint16_t h;
-        std::memcpy(&h, p + 2 * i, 2);
-        t.data[static_cast<std::size_t>(i)] =
-            e.dtype == "F16" ? f16::from_bits(h).to_float() : bf16::from_bits(h).to_float();
-      }
-    }
-    out.emplace(e.name, std::move(t));
+    t.bytes = data.subspan(static_cast<std::size_t>(e.begin), static_cast<std::size_t>(bytes));
+    index.tensors.push_back(std::move(t));
   }
   std::sort(ranges.begin(), ranges.end());
   Index pos = 0;
@@ -321,6 +205,120 @@ inline std::map<std::string, SafeTensor> read_safetensors(std::span<const std::b
   }
   if (static_cast<std::uint64_t>(pos) != data.size())
     fail("safetensors: tensors cover ", pos, " bytes of a ", data.size(), "-byte data region");
+  std::stable_sort(index.tensors.begin(), index.tensors.end(),
+                   [](const SafeTensorView& a, const SafeTensorView& b) {
+                     return a.bytes.data() < b.bytes.data();
+                   });
+  return index;
+}
+
+/// Converts tensor t to fp32 into out (t.numel() values; F16 and BF16 exactly).
+inline void to_f32(const SafeTensorView& t, std::span<float> out) {
+  if (static_cast<Index>(out.size()) != t.numel())
+    lowbit::detail::fail("safetensors: tensor '", t.name, "' has ", t.numel(),
+                         " values, the output ", out.size());
+  const std::byte* p = t.bytes.data();
+  const std::size_t n = out.size();
+  if (t.dtype == "F32") {
+    if (n > 0) std::memcpy(out.data(), p, 4 * n);
+  } else if (t.dtype == "F16") {
+    for (std::size_t i = 0; i < n; ++i)
+      out[i] = f16::from_bits(lowbit::detail::load_le<std::uint16_t>(p + 2 * i)).to_float();
+  } else {
+    for (std::size_t i = 0; i < n; ++i)
+      out[i] = bf16::from_bits(lowbit::detail::load_le<std::uint16_t>(p + 2 * i)).to_float();
+  }
+}
+inline std::vector<float> to_f32(const SafeTensorView& t) {
+  std::vector<float> out(static_cast<std::size_t>(t.numel()));
+  to_f32(t, out);
+  return out;
+}
+
+/// Parses a safetensors file held in memory and converts every tensor to fp32. Throws Error on
+/// any malformed part.
+inline std::map<std::string, SafeTensor> read_safetensors(std::span<const std::byte> in) {
+  std::map<std::string, SafeTensor> out;
+  for (const SafeTensorView& v : index_safetensors(in).tensors) {
+    SafeTensor t;
+    t.dtype = v.dtype;
+    t.shape = v.shape;
+    t.data = to_f32(v);
+    out.emplace(v.name, std::move(t));
+  }
+  return out;
+}
+
+/// A tensor to be written: name, dtype ("F32", "F16", "BF16") and shape.
+struct SafeTensorSpec {
+  std::string name;
+  std::string dtype;
+  std::vector<Index> shape;
+  /// Bytes of its data.
+  Index bytes() const {
+    Index n = dtype == "F32" ? 4 : 2;
+    for (Index d : shape) n = lowbit::detail::checked_mul(n, d, "safetensors size");
+    return n;
+  }
+};
+
+namespace detail {
+inline void append_json_string(std::string& out, std::string_view s) {
+  out += '"';
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\u00";
+      out += kHex[(c >> 4) & 0xf];
+      out += kHex[c & 0xf];
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+}
+}  // namespace detail
+
+/// The bytes a safetensors file starts with when it holds `tensors` with their data following in
+/// this order: the header length, then the JSON header (metadata first), padded with spaces to a
+/// multiple of 8 bytes as Hugging Face's writer pads it. A writer streams each tensor's data
+/// after it (SafeTensorSpec::bytes() each, nothing between).
+inline std::vector<std::byte> safetensors_header(
+    std::span<const SafeTensorSpec> tensors, const std::map<std::string, std::string>& metadata) {
+  std::string json = "{";
+  if (!metadata.empty()) {
+    json += "\"__metadata__\":{";
+    bool first = true;
+    for (const auto& [k, v] : metadata) {
+      if (!first) json += ',';
+      first = false;
+      detail::append_json_string(json, k);
+      json += ':';
+      detail::append_json_string(json, v);
+    }
+    json += '}';
+  }
+  Index at = 0;
+  for (const SafeTensorSpec& t : tensors) {
+    if (t.dtype != "F32" && t.dtype != "F16" && t.dtype != "BF16")
+      lowbit::detail::fail("safetensors: tensor '", t.name, "': cannot write dtype ", t.dtype);
+    if (json.size() > 1) json += ',';
+    detail::append_json_string(json, t.name);
+    json += ":{\"dtype\":\"" + t.dtype + "\",\"shape\":[";
+    for (std::size_t i = 0; i < t.shape.size(); ++i)
+      json += (i ? "," : "") + std::to_string(t.shape[i]);
+    const Index end = at + t.bytes();
+    json += "],\"data_offsets\":[" + std::to_string(at) + "," + std::to_string(end) + "]}";
+    at = end;
+  }
+  json += '}';
+  while ((8 + json.size()) % 8 != 0) json += ' ';
+  std::vector<std::byte> out(8 + json.size());
+  lowbit::detail::store_le<std::uint64_t>(out.data(), json.size());
+  std::memcpy(out.data() + 8, json.data(), json.size());
   return out;
 }
 
