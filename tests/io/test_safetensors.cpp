@@ -172,7 +172,7 @@ TEST_CASE("json: Hugging Face's config files parse; malformed ones name the byte
   CHECK(v.find("architectures")->items.at(0).string == "LlamaForCausalLM");
   CHECK(v.find("nested")->find("a")->items.at(1).items.at(1).kind == io::JsonValue::Kind::kObject);
   CHECK(v.find("missing") == nullptr);
-  CHECK(v.members.front().first == "hidden_size");  // file order
+  CHECK(v.members.front().key == "hidden_size");  // file order
   auto error = [](const std::string& text) {
     try {
       (void)io::parse_json(text, "config.json");

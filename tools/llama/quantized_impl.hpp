@@ -59,9 +59,13 @@ QuantizedTensor quantize_with(MatrixView<const float> w, const Policy& p,
   if (seq && (cal->cross.rows() != cols || cal->cross.cols() != cols || cal->h_ref.rows() != cols ||
               cal->h_ref.cols() != cols))
     fail("quantize: cross statistics do not match W's ", cols, " columns");
-  const Eigen::MatrixXd W = calib::to_eigen(w, "quantize");
+  // Without calibration nothing needs W in double: the quantizer reads w itself (or its rotated
+  // copy), and the error is summed from w and Ŵ directly (a 1B model streams at the speed of
+  // its quantizer, not of three dense double copies per tensor).
+  const bool calibrated = cal != nullptr;
+  const Eigen::MatrixXd W = calibrated ? calib::to_eigen(w, "quantize") : Eigen::MatrixXd();
   // The target: W itself, or with -seq W' = W·C·(H + λI)⁻¹ (see TensorCalibration).
-  Eigen::MatrixXd target = W;
+  Eigen::MatrixXd target = seq ? W : Eigen::MatrixXd();
   if (seq) {
     // Ridge toward W, not toward 0: W' = (W·C + λ·W)·(H + λI)⁻¹ minimises
     // Σ‖W·x̃ - W'·x‖² + λ‖W' - W‖², so directions the calibration inputs barely excite keep W.
@@ -74,16 +78,22 @@ QuantizedTensor quantize_with(MatrixView<const float> w, const Policy& p,
     target = ldlt.solve(rhs.transpose() * W.transpose()).transpose();
     if (!target.allFinite()) fail("quantize: the -seq target is not finite");
   }
-  std::vector<float> wr(static_cast<std::size_t>(rows * cols));
-  const MatrixView<float> wv(wr.data(), rows, cols);
-  for (Index r = 0; r < rows; ++r)
-    for (Index c = 0; c < cols; ++c) wv(r, c) = static_cast<float>(target(r, c));
+  // The matrix the quantizer reads: w itself, or a copy that -seq replaces or -rot rotates.
+  std::vector<float> wr;
+  MatrixView<const float> wq = w;
+  if (seq || p.rot) {
+    wr.resize(static_cast<std::size_t>(rows * cols));
+    const MatrixView<float> wv(wr.data(), rows, cols);
+    for (Index r = 0; r < rows; ++r)
+      for (Index c = 0; c < cols; ++c) wv(r, c) = seq ? static_cast<float>(target(r, c)) : w(r, c);
+    wq = wv;
+  }
   calib::HadamardRotation q;
   Eigen::MatrixXd hr;
   const Eigen::MatrixXd* h = cal != nullptr ? &cal->h : nullptr;
   if (p.rot) {
     q = calib::HadamardRotation(cols, seed);
-    q.apply_rows(wv);
+    q.apply_rows(MatrixView<float>(wr.data(), rows, cols));
     if (h != nullptr) {
       hr = *h;
       calib::rotate_hessian(q, hr);
@@ -100,7 +110,7 @@ QuantizedTensor quantize_with(MatrixView<const float> w, const Policy& p,
   }
   std::vector<float> col_scale;
   const PackedMatrix<S, PerGroup<G>, Plain> plain =
-      quantize_fn(MatrixView<const float>(wv), h, std::span<const float>(imp), col_scale);
+      quantize_fn(wq, h, std::span<const float>(imp), col_scale);
   if (!col_scale.empty() && col_scale.size() != static_cast<std::size_t>(cols))
     fail("quantize: ", col_scale.size(), " column scales for ", cols, " columns");
   // A quantizer may return a wider matrix (zero-padded inputs, CCQ): its extra columns meet zero
@@ -140,12 +150,20 @@ QuantizedTensor quantize_with(MatrixView<const float> w, const Policy& p,
       q.apply_transpose(std::span<float>(deq.data() + r * cols, static_cast<std::size_t>(cols)),
                         tmp);
   }
-  Eigen::MatrixXd Wq(rows, cols);
-  for (Index r = 0; r < rows; ++r)
-    for (Index c = 0; c < cols; ++c) Wq(r, c) = deq[static_cast<std::size_t>(r * cols + c)];
-  const double wn = W.squaredNorm();
-  t.nmse = wn > 0.0 ? (W - Wq).squaredNorm() / wn : 0.0;
-  if (cal != nullptr) {
+  double wn = 0.0, en = 0.0;
+  for (Index r = 0; r < rows; ++r) {
+    const float* d = deq.data() + r * cols;
+    for (Index c = 0; c < cols; ++c) {
+      const double a = w(r, c), e = a - static_cast<double>(d[c]);
+      wn += a * a;
+      en += e * e;
+    }
+  }
+  t.nmse = wn > 0.0 ? en / wn : 0.0;
+  if (calibrated) {
+    Eigen::MatrixXd Wq(rows, cols);
+    for (Index r = 0; r < rows; ++r)
+      for (Index c = 0; c < cols; ++c) Wq(r, c) = deq[static_cast<std::size_t>(r * cols + c)];
     // Σ‖W·x̃ - Ŵ·x‖² = tr(W·H̃·Wᵀ) - 2·tr(W·C·Ŵᵀ) + tr(Ŵ·H·Ŵᵀ)  (x̃ = x without -seq).
     const Eigen::MatrixXd& href = seq ? cal->h_ref : cal->h;
     const Eigen::MatrixXd& cross = seq ? cal->cross : cal->h;

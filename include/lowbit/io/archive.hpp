@@ -438,19 +438,36 @@ class ArchiveWriter {
     add_raw(name, EntryKind::kText, 1, text.size(),
             std::as_bytes(std::span<const char>(text.data(), text.size())));
   }
-  /// A packed-matrix file image.
+  /// A packed-matrix file image (validated once, checksum included).
   void add_packed(const std::string& name, std::span<const std::byte> image) {
     const FileInfo info = read_header(image);
-    add_raw(name, EntryKind::kPacked, info.rows, info.cols, image);
+    ArchiveEntry e = Archive::start(name, EntryKind::kPacked, 0, 0);
+    e.rows = info.rows;
+    e.cols = info.cols;
+    append(std::move(e), image);
   }
   /// An entry from its stored bytes, checked as Archive::add_raw checks it.
   void add_raw(const std::string& name, EntryKind kind, std::uint64_t rows, std::uint64_t cols,
                std::span<const std::byte> bytes) {
-    if (!tmp_) lowbit::detail::fail("archive: '", path_, "' is already finished");
     ArchiveEntry e = Archive::start(name, kind, 0, 0);
     e.rows = rows;
     e.cols = cols;
     Archive::check_raw(e, bytes);
+    append(std::move(e), bytes);
+  }
+  /// Entries written so far.
+  std::size_t size() const noexcept { return entries_.size(); }
+
+  /// Writes the file: header, table, the data, the checksum. Returns its size in bytes.
+  std::uint64_t finish() {
+    if (!tmp_) lowbit::detail::fail("archive: '", path_, "' is already finished");
+    return finish_file();
+  }
+
+ private:
+  void append(ArchiveEntry e, std::span<const std::byte> bytes) {
+    if (!tmp_) lowbit::detail::fail("archive: '", path_, "' is already finished");
+    const std::string& name = e.name;
     if (names_.count(name) != 0) lowbit::detail::fail("archive: duplicate entry '", name, "'");
     if (entries_.size() >= (1u << 20)) lowbit::detail::fail("archive: more than 2^20 entries");
     names_[name] = entries_.size();
@@ -461,12 +478,7 @@ class ArchiveWriter {
     const std::size_t pad = detail::archive_align(bytes.size()) - bytes.size();
     write(tmp_.get(), std::span<const std::byte>(kZeros, pad), tmp_path_);
   }
-  /// Entries written so far.
-  std::size_t size() const noexcept { return entries_.size(); }
-
-  /// Writes the file: header, table, the data, the checksum. Returns its size in bytes.
-  std::uint64_t finish() {
-    if (!tmp_) lowbit::detail::fail("archive: '", path_, "' is already finished");
+  std::uint64_t finish_file() {
     const std::vector<std::byte> head = detail::archive_head(entries_, sizes_);
     std::unique_ptr<std::FILE, int (*)(std::FILE*)> out(std::fopen(path_.c_str(), "wb"),
                                                         &std::fclose);
@@ -495,7 +507,6 @@ class ArchiveWriter {
     return total + kChecksumBytes;
   }
 
- private:
   static void write(std::FILE* f, std::span<const std::byte> bytes, const std::string& path) {
     if (!bytes.empty() && std::fwrite(bytes.data(), 1, bytes.size(), f) != bytes.size())
       lowbit::detail::fail("archive: short write to '", path, "'");

@@ -67,7 +67,7 @@ inline HfModel open_hf_model(const std::string& dir) {
     if (map == nullptr || map->kind != JsonValue::Kind::kObject)
       fail("hf: '", index.string(), "' has no \"weight_map\" object");
     std::set<std::string> files;
-    for (const auto& [tensor, file] : map->members) {
+    for (const auto& [tensor, file] : map->members) {  // JsonMember{key, value}
       if (file.kind != JsonValue::Kind::kString)
         fail("hf: '", index.string(), "': tensor '", tensor, "' maps to no file name");
       const std::string& f = file.string;

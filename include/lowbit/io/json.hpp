@@ -203,6 +203,8 @@ class JsonCursor {
 
 }  // namespace detail
 
+struct JsonMember;
+
 /// A parsed JSON value. Objects keep their members in file order; a repeated key is an error.
 struct JsonValue {
   enum class Kind : std::uint8_t { kNull, kBool, kNumber, kString, kArray, kObject };
@@ -210,17 +212,26 @@ struct JsonValue {
   bool boolean = false;
   double number = 0.0;
   std::string string;
-  std::vector<JsonValue> items;                            // kArray
-  std::vector<std::pair<std::string, JsonValue>> members;  // kObject
+  std::vector<JsonValue> items;     // kArray
+  std::vector<JsonMember> members;  // kObject
 
   /// The member called `key` of an object, or nullptr (also for a value that is no object).
-  const JsonValue* find(std::string_view key) const {
-    if (kind != Kind::kObject) return nullptr;
-    for (const auto& [k, v] : members)
-      if (k == key) return &v;
-    return nullptr;
-  }
+  const JsonValue* find(std::string_view key) const;
 };
+
+/// One member of an object (a struct, not std::pair: a pair of an incomplete JsonValue trips
+/// clang 14 with libstdc++).
+struct JsonMember {
+  std::string key;
+  JsonValue value;
+};
+
+inline const JsonValue* JsonValue::find(std::string_view key) const {
+  if (kind != Kind::kObject) return nullptr;
+  for (const auto& m : members)
+    if (m.key == key) return &m.value;
+  return nullptr;
+}
 
 namespace detail {
 inline JsonValue parse_json_value(JsonCursor& j, int depth) {
@@ -237,9 +248,10 @@ inline JsonValue parse_json_value(JsonCursor& j, int depth) {
     while (true) {
       std::string key = j.string();
       for (const auto& m : v.members)
-        if (m.first == key) j.fail("repeated key '", key, "'");
+        if (m.key == key) j.fail("repeated key '", key, "'");
       j.expect(':');
-      v.members.emplace_back(std::move(key), parse_json_value(j, depth + 1));
+      JsonValue member = parse_json_value(j, depth + 1);
+      v.members.push_back(JsonMember{std::move(key), std::move(member)});
       if (j.peek(',')) {
         j.expect(',');
         continue;
