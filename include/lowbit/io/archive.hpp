@@ -114,6 +114,22 @@ inline std::uint64_t archive_entry_bytes(const std::string& name, EntryKind kind
   fail("archive: entry '", name, "': unknown kind ", int(kind));
 }
 
+/// The stored bytes of an f32 entry (little-endian, row-major) and of an int32 entry.
+inline std::vector<std::byte> archive_f32_bytes(MatrixView<const float> m) {
+  std::vector<std::byte> bytes(static_cast<std::size_t>(m.rows() * m.cols()) * 4);
+  for (Index r = 0; r < m.rows(); ++r)
+    for (Index c = 0; c < m.cols(); ++c)
+      lowbit::detail::store_le<float>(bytes.data() + 4 * static_cast<std::size_t>(r * m.cols() + c),
+                                      m(r, c));
+  return bytes;
+}
+inline std::vector<std::byte> archive_i32_bytes(std::span<const std::int32_t> v) {
+  std::vector<std::byte> bytes(v.size() * 4);
+  for (std::size_t i = 0; i < v.size(); ++i)
+    lowbit::detail::store_le<std::int32_t>(bytes.data() + 4 * i, v[i]);
+  return bytes;
+}
+
 /// Checks a name for the table: 1..1024 bytes of printable ASCII without spaces.
 inline void check_archive_name(const std::string& name) {
   if (name.empty() || name.size() > 1024)
@@ -162,11 +178,7 @@ class Archive {
  public:
   void add_f32(const std::string& name, MatrixView<const float> m) {
     ArchiveEntry e = start(name, EntryKind::kF32, m.rows(), m.cols());
-    e.data.resize(static_cast<std::size_t>(m.rows() * m.cols()) * 4);
-    for (Index r = 0; r < m.rows(); ++r)
-      for (Index c = 0; c < m.cols(); ++c)
-        lowbit::detail::store_le<float>(
-            e.data.data() + 4 * static_cast<std::size_t>(r * m.cols() + c), m(r, c));
+    e.data = detail::archive_f32_bytes(m);
     push(std::move(e));
   }
   void add_f32(const std::string& name, std::span<const float> v) {
@@ -174,9 +186,7 @@ class Archive {
   }
   void add_i32(const std::string& name, std::span<const std::int32_t> v) {
     ArchiveEntry e = start(name, EntryKind::kI32, 1, static_cast<Index>(v.size()));
-    e.data.resize(v.size() * 4);
-    for (std::size_t i = 0; i < v.size(); ++i)
-      lowbit::detail::store_le<std::int32_t>(e.data.data() + 4 * i, v[i]);
+    e.data = detail::archive_i32_bytes(v);
     push(std::move(e));
   }
   void add_text(const std::string& name, std::string_view text) {
@@ -417,22 +427,14 @@ class ArchiveWriter {
   }
 
   void add_f32(const std::string& name, MatrixView<const float> m) {
-    std::vector<std::byte> bytes(static_cast<std::size_t>(m.rows() * m.cols()) * 4);
-    for (Index r = 0; r < m.rows(); ++r)
-      for (Index c = 0; c < m.cols(); ++c)
-        lowbit::detail::store_le<float>(
-            bytes.data() + 4 * static_cast<std::size_t>(r * m.cols() + c), m(r, c));
     add_raw(name, EntryKind::kF32, static_cast<std::uint64_t>(m.rows()),
-            static_cast<std::uint64_t>(m.cols()), bytes);
+            static_cast<std::uint64_t>(m.cols()), detail::archive_f32_bytes(m));
   }
   void add_f32(const std::string& name, std::span<const float> v) {
     add_f32(name, MatrixView<const float>(v.data(), 1, static_cast<Index>(v.size())));
   }
   void add_i32(const std::string& name, std::span<const std::int32_t> v) {
-    std::vector<std::byte> bytes(v.size() * 4);
-    for (std::size_t i = 0; i < v.size(); ++i)
-      lowbit::detail::store_le<std::int32_t>(bytes.data() + 4 * i, v[i]);
-    add_raw(name, EntryKind::kI32, 1, v.size(), bytes);
+    add_raw(name, EntryKind::kI32, 1, v.size(), detail::archive_i32_bytes(v));
   }
   void add_text(const std::string& name, std::string_view text) {
     add_raw(name, EntryKind::kText, 1, text.size(),
