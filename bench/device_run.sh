@@ -40,6 +40,30 @@ if [ "${1:-}" = ggml ]; then
   family_run bench_ggml "*" \
     '^((Eigen/0|EigenGemm/0/512)|(Gemv|Gemm)/.*/(q8_0|q4_0|q4_K|q2_K|q6_K|tq2_0)/0/(1|512/1|16|512/16))/real_time$' ggml
 fi
+if [ "${1:-}" = model ]; then
+  cmake --build $B -j16 --target lowbit-bench lowbit-synth > "$OUT/build.txt" 2>&1 ||
+    { grep -m20 error "$OUT/build.txt"; exit 1; }
+  if [ -n "${LLAMA_CPP_SRC:-}" ]; then
+    cmake -S "$LLAMA_CPP_SRC" -B /tmp/llama-build -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON \
+      -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
+      -DLLAMA_BUILD_SERVER=OFF > "$OUT/llama_cfg.txt" 2>&1 &&
+      cmake --build /tmp/llama-build -j16 --target llama-bench > "$OUT/llama_build.txt" 2>&1 ||
+      { tail -20 "$OUT/llama_cfg.txt" "$OUT/llama_build.txt"; }
+  fi
+  for t in ${TYPES:-q4_0 tq2_0 q4_K q2_K}; do
+    F=/tmp/1b-$t.gguf
+    [ -f $F ] || $B/tools/lowbit-synth --shape llama-3.2-1b --gguf $t --out $F --threads 16 > /dev/null
+    for act in ${ACTS:-f32 int8}; do
+      $B/tools/lowbit-bench --model $F -p 512 -n 128 -t ${THREADS:-1,16} -r ${REPS:-3} --act $act --json |
+        tee -a "$OUT/lowbit.jsonl" | cut -c1-200
+    done
+    if [ -x /tmp/llama-build/bin/llama-bench ]; then
+      /tmp/llama-build/bin/llama-bench -m $F -p 512 -n 128 -t ${THREADS:-1,16} -r ${REPS:-3} -o jsonl \
+        2> /dev/null | tee -a "$OUT/llama.jsonl" | cut -c1-200
+    fi
+  done
+  exit 0
+fi
 if [ "${1:-}" = seq ]; then
   family_run bench_trellis "[trellis],[ccq]" \
     '^(Eigen/0|Gemv/.*/0/(1|16)|Stream/.*/0/1|Gemm/avx512.*/0/512/(1|16))/' trellis

@@ -38,10 +38,13 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <regex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "args.hpp"
@@ -49,6 +52,7 @@
 #include "llama/gguf_model.hpp"
 #include "lowbit/io/gguf_llama.hpp"
 #include "lowbit/io/hf.hpp"
+#include "lowbit/io/hf_gguf.hpp"
 #include "lowbit/io/safetensors.hpp"
 
 namespace {
@@ -60,8 +64,10 @@ constexpr const char* kUsage =
     "                       [--keep A,B,...] [--allow-requantize]\n"
     "  safetensors or HF dir input, to fan out: [--tensors REGEX] [--part I/N --parts-dir DIR];\n"
     "  then: lowbit-quantize --merge DIR --out OUT.lowbit (byte for byte one process's output)\n"
-    "  --out X.gguf: ggml-<q4_0|q4_1|q5_0|q5_1|q8_0> (llama-quantize's own file), or\n"
-    "  sym4-g32..., asym4-g32..., sym8-g32... (lowbit's fits as Q4_0, Q4_1, Q8_0 blocks)\n";
+    "  --out X.gguf from a GGUF: ggml-<q4_0|q4_1|q5_0|q5_1|q8_0> (llama-quantize's own file),\n"
+    "  or sym4-g32..., asym4-g32..., sym8-g32... (lowbit's fits as Q4_0, Q4_1, Q8_0 blocks)\n"
+    "  --out X.gguf from an HF dir: ggml-<type> for any ggml type (q4_0, q4_K, q2_K, tq2_0, f16,\n"
+    "  ...), llama-quantize --pure's layout, streamed on --threads threads\n";
 
 using lowbit::llama::QuantizedTensor;
 
@@ -314,6 +320,106 @@ StreamResult stream_quantize(const StreamOptions& o, const std::string& out_path
   return r;
 }
 
+/// A Hugging Face Llama directory streamed into a GGUF file llama.cpp loads: the layout, names
+/// and types of io::llama_gguf_head for base type `base` (llama-quantize --pure's rules), the
+/// vocabulary of io::hf_tokenizer_kv, attn_q/attn_k rows permuted for llama.cpp's RoPE, every
+/// tensor converted a chunk of rows at a time (checked finite, quantized by ggml's reference
+/// quantizers on `threads` threads), written (io::GgufStreamWriter) and released.
+std::uint64_t hf_to_gguf(const std::string& dir, const std::string& out_path,
+                         lowbit::ggml::Type base, int threads) {
+  using namespace lowbit;
+  const io::HfModel hf = io::open_hf_model(dir);
+  const io::Llama2cConfig c = io::llama_config(hf);
+  std::vector<io::MappedFile> files;
+  std::vector<io::SafetensorsIndex> indexes;
+  files.reserve(hf.shards.size());
+  for (const std::string& shard : hf.shards) {
+    files.emplace_back(shard);
+    indexes.push_back(io::hf_shard_tensors(hf, files.back()));
+  }
+  std::map<std::string, std::pair<std::size_t, const io::SafeTensorView*>> by_gguf;
+  for (std::size_t f = 0; f < files.size(); ++f)
+    for (const auto& t : indexes[f].tensors) {
+      const std::string g = io::gguf_name_of_hf(t.name);
+      if (!g.empty()) by_gguf[g] = {f, &t};
+    }
+  bool synthetic = false;
+  const auto vocab = io::hf_tokenizer_kv(hf, c.vocab_size, synthetic);
+  // general.name: config.json's _name_or_path, as transformers writes it, else the folder's name.
+  const io::JsonValue* np = hf.config.find("_name_or_path");
+  const std::string name = np != nullptr && np->kind == io::JsonValue::Kind::kString
+                               ? np->string
+                               : std::filesystem::path(dir).filename().string();
+  io::GgufStreamWriter w(out_path, io::llama_gguf_head(c, base, name, vocab));
+  if (synthetic)
+    std::printf(
+        "%s: no tokenizer.json: a synthetic vocabulary (token ids run, text is "
+        "meaningless)\n",
+        dir.c_str());
+  std::vector<float> rows;
+  std::vector<std::byte> out;
+  for (const io::GgufTensor& t : w.head().tensors) {
+    const auto it = by_gguf.find(t.name);
+    if (it == by_gguf.end()) fail("hf: '", dir, "': no tensor for llama.cpp's '", t.name, "'");
+    const io::SafeTensorView& v = *it->second.second;
+    const auto cols = static_cast<Index>(t.ne[0]);
+    const Index n_rows = t.numel() / cols;
+    const bool shape_ok = t.ne.size() == 1
+                              ? v.shape.size() == 1 && v.shape[0] == cols
+                              : v.shape.size() == 2 && v.shape[0] == n_rows && v.shape[1] == cols;
+    if (!shape_ok)
+      fail("hf: tensor '", v.name, "' does not have the shape config.json gives ", t.name);
+    const bool permute = t.name.find(".attn_q.") != std::string::npos ||
+                         t.name.find(".attn_k.") != std::string::npos;
+    const auto type = static_cast<ggml::Type>(t.type);
+    const auto info = *ggml::type_info(t.type);
+    const Index row_bytes = cols / info.block * info.bytes;
+    const auto in_row = static_cast<std::size_t>(cols * v.element_bytes());
+    const std::string what = "safetensors: tensor '" + v.name + "'";
+    const Index step = std::max<Index>(1, (Index{1} << 22) / cols);
+    for (Index r0 = 0; r0 < n_rows; r0 += step) {
+      const Index nr = std::min(step, n_rows - r0);
+      rows.resize(static_cast<std::size_t>(nr * cols));
+      out.resize(static_cast<std::size_t>(nr * row_bytes));
+      std::vector<std::exception_ptr> errors(static_cast<std::size_t>(threads));
+      auto work = [&](int k, Index a, Index b) {
+        try {
+          for (Index r = a; r < b; ++r) {
+            const Index src = permute ? io::hf_row_of_gguf_row(r0 + r, c.head_size()) : r0 + r;
+            io::SafeTensorView slice = v;
+            slice.shape = {cols};
+            slice.bytes = v.bytes.subspan(static_cast<std::size_t>(src) * in_row, in_row);
+            const std::span<float> x(rows.data() + r * cols, static_cast<std::size_t>(cols));
+            io::to_f32(slice, x);
+            check_finite(MatrixView<const float>(x.data(), 1, cols), what, src);
+            std::byte* y = out.data() + r * row_bytes;
+            if (type == ggml::Type::F32) {
+              std::memcpy(y, x.data(), x.size() * 4);
+            } else if (type == ggml::Type::F16) {
+              for (Index j = 0; j < cols; ++j) ggml::detail::put_f16(y + 2 * j, x[j]);
+            } else {
+              ggml::quantize_chunk(type, x.data(), cols, y);
+            }
+          }
+        } catch (...) {
+          errors[static_cast<std::size_t>(k)] = std::current_exception();
+        }
+      };
+      const int nt = static_cast<int>(std::min<Index>(threads, nr));
+      std::vector<std::thread> pool;
+      for (int k = 1; k < nt; ++k) pool.emplace_back(work, k, nr * k / nt, nr * (k + 1) / nt);
+      work(0, 0, nr / nt);
+      for (auto& th : pool) th.join();
+      for (auto& e : errors)
+        if (e) std::rethrow_exception(e);
+      w.append(out);
+    }
+    files[it->second.first].release(v.bytes);
+  }
+  w.finish();
+  return std::filesystem::file_size(out_path);
+}
+
 /// Joins a parts directory's tensor files into one archive, in the plan's order; every tensor
 /// must be there. The result is byte for byte what one process writes.
 std::uint64_t merge_parts(const std::string& dir, const std::string& out_path) {
@@ -410,6 +516,31 @@ int main(int argc, char** argv) {
     if (!args.has("--model") || !args.has("--policy") ||
         (!args.has("--out") && !args.has("--parts-dir")))
       throw tools::UsageError{"--model, --policy and --out (or --parts-dir) are required"};
+    if (tools::ends_with(args.str("--out"), ".gguf") && io::is_hf_model_dir(args.str("--model")) &&
+        args.str("--policy").rfind("ggml-", 0) == 0) {
+      const std::string tname = args.str("--policy").substr(5);
+      const ggml::Codec* codec = nullptr;
+      for (const ggml::Codec& cd : ggml::kCodecs)
+        if (cd.info.name == tname && cd.type != ggml::Type::BF16) codec = &cd;
+      if (codec == nullptr)
+        throw tools::UsageError{"no ggml type '" + tname +
+                                "' (ggml-q4_0, ggml-q4_K, ggml-q2_K, "
+                                "ggml-tq2_0, ggml-f16, ...)"};
+      const int threads = static_cast<int>(args.num("--threads", 1, 1, 1024));
+      try {
+        const auto t0 = std::chrono::steady_clock::now();
+        const std::uint64_t bytes =
+            hf_to_gguf(args.str("--model"), args.str("--out"), codec->type, threads);
+        std::printf("%s: %s, %llu bytes, %.1f s, peak RSS %.0f MB\n", args.str("--out").c_str(),
+                    args.str("--policy").c_str(), static_cast<unsigned long long>(bytes),
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
+                    tools::peak_rss_mb());
+        return 0;
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "lowbit-quantize: %s\n", e.what());
+        return 1;
+      }
+    }
     if (tools::ends_with(args.str("--out"), ".gguf")) {
       const std::string name = args.str("--policy");
       const std::pair<const char*, ggml::Type> kTypes[] = {{"ggml-q4_0", ggml::Type::Q4_0},

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // tools/lowbit_synth.cpp: writes a Llama-architecture model of a real shape with seeded random
 // weights, in Hugging Face's layout (config.json, model.safetensors.index.json and bf16
-// model-0000i-of-0000n.safetensors shards), without ever holding more than one chunk of rows.
+// model-0000i-of-0000n.safetensors shards), or as one GGUF file in one of llama.cpp's types,
+// without ever holding more than one chunk of rows.
 //
 // usage: lowbit-synth --shape NAME --out DIR [--seed N] [--shard-kb N] [--layers N]
+//        lowbit-synth --shape NAME --gguf TYPE --out FILE [--seed N] [--layers N] [--threads N]
 // Shapes: llama-3.2-1b (dim 2048, 16 layers, MLP 8192, 32/8 heads, vocab 128256, tied
 // classifier, RoPE θ 500000), llama-3-8b (4096, 32, 14336, 32/8, 128256, separate classifier,
 // θ 500000) and tiny (64, 2, 172, 8/4, 512, separate; for tests). --layers overrides the depth.
@@ -13,6 +15,14 @@
 // Weights are Gaussian-like (a sum of four uniforms) with standard deviation 0.02, norms 1; each
 // value is a hash of (seed, tensor, index), so a tensor is the same whatever the sharding.
 // The output directory is created if needed; existing files of the same names are replaced.
+//
+// With --gguf TYPE (f16, q8_0, q4_0, q4_K, q2_K, tq2_0 or any block type lowbit writes) the
+// model is the one llama.cpp's converter would make of the Hugging Face directory with the same
+// seed (the bf16 values; attn_q/attn_k rows permuted for llama.cpp's RoPE), quantized as
+// llama-quantize --pure TYPE quantizes it (io::llama_gguf_head: the classifier Q6_K, norms F32),
+// with a synthetic vocabulary (io::synthetic_tokenizer) so llama.cpp loads it. Rows are
+// quantized on --threads threads (default: all), and written as they are made
+// (io::GgufStreamWriter).
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -20,10 +30,13 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "args.hpp"
 #include "lowbit/core/types.hpp"
+#include "lowbit/formats/ggml/blocks.hpp"
+#include "lowbit/io/gguf_llama.hpp"
 #include "lowbit/io/safetensors.hpp"
 
 namespace {
@@ -32,7 +45,9 @@ using lowbit::Index;
 
 constexpr const char* kUsage =
     "usage: lowbit-synth --shape llama-3.2-1b|llama-3-8b|tiny --out DIR [--seed N] "
-    "[--shard-kb N] [--layers N]\n";
+    "[--shard-kb N] [--layers N]\n"
+    "       lowbit-synth --shape NAME --gguf TYPE --out FILE [--seed N] [--layers N] "
+    "[--threads N]\n";
 
 struct Shape {
   const char* name;
@@ -105,13 +120,93 @@ std::string shard_name(std::size_t i, std::size_t n) {
   return buf;
 }
 
+/// The ggml type named `name` (as ggml spells it, any case).
+lowbit::ggml::Type parse_type(const std::string& name) {
+  auto lower = [](std::string_view v) {
+    std::string o(v);
+    for (char& ch : o) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    return o;
+  };
+  for (const auto& c : lowbit::ggml::kCodecs)
+    if (lower(c.info.name) == lower(name) && c.type != lowbit::ggml::Type::BF16) return c.type;
+  throw lowbit::tools::UsageError{"unknown GGUF type '" + name + "'"};
+}
+
+/// The model of `shape` as a GGUF file of base type `base` (see the top of this file).
+void write_gguf_model(const Shape& shape, std::uint64_t seed, lowbit::ggml::Type base,
+                      const std::string& path, int threads) {
+  using namespace lowbit;
+  io::Llama2cConfig c;
+  c.dim = static_cast<int>(shape.dim);
+  c.hidden_dim = static_cast<int>(shape.hidden);
+  c.n_layers = static_cast<int>(shape.layers);
+  c.n_heads = static_cast<int>(shape.heads);
+  c.n_kv_heads = static_cast<int>(shape.kv_heads);
+  c.vocab_size = static_cast<int>(shape.vocab);
+  c.seq_len = static_cast<int>(shape.context);
+  c.shared_classifier = shape.tied;
+  c.rope_theta = shape.rope_theta;
+  io::GgufStreamWriter w(path,
+                         io::llama_gguf_head(c, base, std::string("lowbit-synth ") + shape.name,
+                                             io::synthetic_tokenizer(c.vocab_size)));
+  const std::vector<Planned> hf = plan(shape);
+  const Index head = shape.dim / shape.heads;
+  std::vector<float> rows;
+  std::vector<std::byte> out;
+  for (const io::GgufTensor& t : w.head().tensors) {
+    std::size_t ti = hf.size();
+    for (std::size_t i = 0; i < hf.size(); ++i)
+      if (io::gguf_name_of_hf(hf[i].spec.name) == t.name) ti = i;
+    if (ti == hf.size()) fail("lowbit-synth: no Hugging Face tensor for '", t.name, "'");
+    const bool permute = t.name.find(".attn_q.") != std::string::npos ||
+                         t.name.find(".attn_k.") != std::string::npos;
+    const Index cols = static_cast<Index>(t.ne[0]), n_rows = t.numel() / cols;
+    const auto type = static_cast<ggml::Type>(t.type);
+    const auto info = *ggml::type_info(t.type);
+    const Index row_bytes = cols / info.block * info.bytes;
+    // About 4 M values a step, split over the threads by rows.
+    const Index step = std::max<Index>(1, (Index{1} << 22) / cols);
+    for (Index r0 = 0; r0 < n_rows; r0 += step) {
+      const Index nr = std::min(step, n_rows - r0);
+      rows.resize(static_cast<std::size_t>(nr * cols));
+      out.resize(static_cast<std::size_t>(nr * row_bytes));
+      auto work = [&](Index a, Index b) {
+        for (Index r = a; r < b; ++r) {
+          const Index src = permute ? io::hf_row_of_gguf_row(r0 + r, head) : r0 + r;
+          float* x = rows.data() + r * cols;
+          for (Index j = 0; j < cols; ++j)
+            x[j] = hf[ti].norm ? 1.0f
+                               : static_cast<float>(bf16(
+                                     value(seed, ti, static_cast<std::uint64_t>(src * cols + j))));
+          std::byte* y = out.data() + r * row_bytes;
+          if (type == ggml::Type::F32) {
+            std::memcpy(y, x, static_cast<std::size_t>(cols) * 4);
+          } else if (type == ggml::Type::F16) {
+            for (Index j = 0; j < cols; ++j) ggml::detail::put_f16(y + 2 * j, x[j]);
+          } else {
+            ggml::quantize_chunk(type, x, cols, y);
+          }
+        }
+      };
+      const Index nt = std::min<Index>(threads, nr);
+      std::vector<std::thread> pool;
+      for (Index k = 1; k < nt; ++k) pool.emplace_back(work, nr * k / nt, nr * (k + 1) / nt);
+      work(0, nr / nt);
+      for (auto& th : pool) th.join();
+      w.append(out);
+    }
+  }
+  w.finish();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace lowbit;
   try {
-    const tools::Args args(argc, argv, {"--shape", "--out", "--seed", "--shard-kb", "--layers"},
-                           {"--help", "-h"});
+    const tools::Args args(
+        argc, argv, {"--shape", "--out", "--seed", "--shard-kb", "--layers", "--gguf", "--threads"},
+        {"--help", "-h"});
     if (args.has("--help") || args.has("-h")) {
       std::fputs(kUsage, stdout);
       return 0;
@@ -127,6 +222,21 @@ int main(int argc, char** argv) {
     const auto seed = static_cast<std::uint64_t>(args.num("--seed", 1, 0, 1LL << 62));
     const long long shard_kb = args.num("--shard-kb", 2000000, 1, 1LL << 40);
     const std::string dir = args.str("--out");
+    if (args.has("--gguf")) {
+      const ggml::Type type = parse_type(args.str("--gguf"));
+      const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+      const int threads = static_cast<int>(args.num("--threads", hw, 1, 1024));
+      try {
+        write_gguf_model(shape, seed, type, dir, threads);
+        std::printf("%s: %s as GGUF %s, seed %llu, peak RSS %.0f MB\n", dir.c_str(), shape.name,
+                    args.str("--gguf").c_str(), static_cast<unsigned long long>(seed),
+                    tools::peak_rss_mb());
+        return 0;
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "lowbit-synth: %s\n", e.what());
+        return 1;
+      }
+    }
     try {
       std::filesystem::create_directories(dir);
       std::vector<Planned> tensors = plan(shape);
@@ -182,14 +292,15 @@ int main(int argc, char** argv) {
       char config[1024];
       std::snprintf(
           config, sizeof(config),
-          "{\n  \"architectures\": [\"LlamaForCausalLM\"],\n  \"model_type\": \"llama\",\n"
+          "{\n  \"_name_or_path\": \"lowbit-synth %s\",\n"
+          "  \"architectures\": [\"LlamaForCausalLM\"],\n  \"model_type\": \"llama\",\n"
           "  \"hidden_size\": %td,\n  \"intermediate_size\": %td,\n  \"num_hidden_layers\": %td,\n"
           "  \"num_attention_heads\": %td,\n  \"num_key_value_heads\": %td,\n  \"head_dim\": %td,\n"
           "  \"vocab_size\": %td,\n  \"max_position_embeddings\": %td,\n"
           "  \"rms_norm_eps\": 1e-05,\n  \"rope_theta\": %.1f,\n  \"tie_word_embeddings\": %s,\n"
           "  \"hidden_act\": \"silu\",\n  \"torch_dtype\": \"bfloat16\"\n}\n",
-          shape.dim, shape.hidden, shape.layers, shape.heads, shape.kv_heads, head_dim, shape.vocab,
-          shape.context, shape.rope_theta, shape.tied ? "true" : "false");
+          shape.name, shape.dim, shape.hidden, shape.layers, shape.heads, shape.kv_heads, head_dim,
+          shape.vocab, shape.context, shape.rope_theta, shape.tied ? "true" : "false");
       const std::string cfg = config;
       io::write_file(std::as_bytes(std::span<const char>(index.data(), index.size())),
                      dir + "/model.safetensors.index.json");

@@ -3,8 +3,10 @@
 // files (../shared/data/gguf: header facts, the tensor table, F32 tensors equal to the
 // llama2.c checkpoint, Q8_0/Q4_0/Q5_0 tensors equal to lowbit's ggml quantizers on the F32
 // weights, a byte-for-byte round trip through the writer), and malformed files.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <limits>
 #include <string>
 #include <vector>
@@ -244,3 +246,114 @@ TEST_CASE("gguf: metadata cannot make the reader allocate, and bad values name t
   CHECK_THROWS_WITH(io::llama_from_gguf(bad), LOWBIT_CONTAINS("blk.1.ffn_down.weight"));
 }
 #endif
+
+#if defined(LOWBIT_SHARED_DATA_DIR)
+TEST_CASE("gguf: streamed writing gives write_gguf's bytes; a mapped file reads as a loaded one",
+          "[io][gguf][stream]") {
+  // llama.cpp's Q4_0 file: its table and tensors streamed in pieces, byte for byte the file.
+  const std::string src = std::string(LOWBIT_SHARED_DATA_DIR) + "/gguf/stories260K-q4_0.gguf";
+  const std::vector<std::byte> want = io::read_file(src);
+  const io::GgufFile f = io::read_gguf(want);
+  const std::string out =
+      (std::filesystem::temp_directory_path() / "lowbit_test_stream.gguf").string();
+  {
+    io::GgufStreamWriter w(out, f);
+    REQUIRE(w.head().tensors.size() == f.tensors.size());
+    for (std::size_t i = 0; i < f.tensors.size(); ++i) {
+      CHECK(w.head().tensors[i].offset == f.tensors[i].offset);
+      CHECK(w.head().tensors[i].bytes == f.tensors[i].bytes);
+      const auto b = f.tensor_bytes(f.tensors[i]);
+      const std::size_t cut = b.size() / 3;  // in two pieces
+      w.append(b.first(cut));
+      CHECK(w.next() == i);
+      w.append(b.subspan(cut));
+    }
+    CHECK(w.next() == f.tensors.size());
+    CHECK_THROWS_WITH(w.append(want), LOWBIT_CONTAINS("past the last tensor"));
+    w.finish();
+  }
+  CHECK(io::read_file(out) == want);
+  // Mapped: the same table, tensors read in place.
+  const io::MappedGguf m = io::map_gguf(out);
+  CHECK(m.gguf.data.empty());
+  REQUIRE(m.gguf.tensors.size() == f.tensors.size());
+  for (std::size_t i = 0; i < f.tensors.size(); ++i) {
+    const auto a = m.gguf.tensor_bytes(m.gguf.tensors[i]), b = f.tensor_bytes(f.tensors[i]);
+    CHECK(std::equal(a.begin(), a.end(), b.begin(), b.end()));
+  }
+  CHECK(io::tensor_floats(m.gguf, *m.gguf.tensor("output_norm.weight")) ==
+        io::tensor_floats(f, *f.tensor("output_norm.weight")));
+  // A writer left unfinished leaves nothing; finishing early, directories and bad types are
+  // errors naming what is wrong.
+  const std::string partial = out + ".partial";
+  {
+    io::GgufStreamWriter w(partial, f);
+    w.append(f.tensor_bytes(f.tensors[0]));
+    CHECK_THROWS_WITH(w.finish(), LOWBIT_CONTAINS("finished after 1 of"));
+  }
+  CHECK_FALSE(std::filesystem::exists(partial));
+  CHECK_FALSE(std::filesystem::exists(partial + ".tmp"));
+  CHECK_THROWS_WITH(io::GgufStreamWriter(std::filesystem::temp_directory_path().string(), f),
+                    LOWBIT_CONTAINS("is a directory"));
+  io::GgufFile bad = f;
+  const auto q4 = std::find_if(bad.tensors.begin(), bad.tensors.end(), [](const io::GgufTensor& t) {
+    return t.type == static_cast<std::uint32_t>(ggml::Type::Q4_0);
+  });
+  REQUIRE(q4 != bad.tensors.end());
+  q4->ne[0] = 33;
+  CHECK_THROWS_WITH(io::GgufStreamWriter(partial, bad),
+                    LOWBIT_CONTAINS("tensor '" + q4->name + "' is not 1..4 dimensions of whole"));
+  CHECK_THROWS_WITH(io::map_gguf(partial), LOWBIT_CONTAINS("no such file"));
+  std::filesystem::remove(out);
+}
+#endif
+
+TEST_CASE("gguf: a Llama model laid out as llama.cpp lays it out", "[io][gguf][llama_head]") {
+  // Hugging Face names and the RoPE row permutation of convert_hf_to_gguf.py (head of 4 rows:
+  // llama.cpp's pairs (0,1), (2,3) are Hugging Face's rows (0,2), (1,3)).
+  CHECK(io::gguf_name_of_hf("model.embed_tokens.weight") == "token_embd.weight");
+  CHECK(io::gguf_name_of_hf("model.layers.12.self_attn.k_proj.weight") == "blk.12.attn_k.weight");
+  CHECK(io::gguf_name_of_hf("model.layers.3.mlp.down_proj.weight") == "blk.3.ffn_down.weight");
+  CHECK(io::gguf_name_of_hf("model.layers.0.post_attention_layernorm.weight") ==
+        "blk.0.ffn_norm.weight");
+  CHECK(io::gguf_name_of_hf("lm_head.weight") == "output.weight");
+  CHECK(io::gguf_name_of_hf("model.layers.x.mlp.down_proj.weight").empty());
+  CHECK(io::gguf_name_of_hf("model.layers.1.mlp.act").empty());
+  const Index want[8] = {0, 2, 1, 3, 4, 6, 5, 7};
+  for (Index g = 0; g < 8; ++g) CHECK(io::hf_row_of_gguf_row(g, 4) == want[g]);
+  // llama-quantize --pure's types.
+  using ggml::Type;
+  CHECK(io::llama_cpp_type("blk.0.attn_q.weight", 2048, 2, Type::Q4_0, true) == Type::Q4_0);
+  CHECK(io::llama_cpp_type("blk.0.attn_norm.weight", 2048, 1, Type::Q4_0, true) == Type::F32);
+  CHECK(io::llama_cpp_type("token_embd.weight", 2048, 2, Type::Q4_0, true) == Type::Q6_K);
+  CHECK(io::llama_cpp_type("token_embd.weight", 2048, 2, Type::Q4_0, false) == Type::Q4_0);
+  CHECK(io::llama_cpp_type("token_embd.weight", 2048, 2, Type::TQ2_0, false) == Type::Q4_K);
+  CHECK(io::llama_cpp_type("output.weight", 2048, 2, Type::Q2_K, false) == Type::Q6_K);
+  CHECK(io::llama_cpp_type("output.weight", 64, 2, Type::Q4_K, false) == Type::Q8_0);
+  CHECK(io::llama_cpp_type("output.weight", 2048, 2, Type::Q8_0, false) == Type::Q8_0);
+  CHECK(io::llama_cpp_type("blk.0.ffn_down.weight", 172, 2, Type::Q4_K, false) == Type::F16);
+  // The head: keys llama.cpp reads, tensors in the converter's order, a synthetic vocabulary.
+  io::Llama2cConfig c;
+  c.dim = 256, c.hidden_dim = 512, c.n_layers = 2, c.n_heads = 4, c.n_kv_heads = 2;
+  c.vocab_size = 300, c.seq_len = 128, c.shared_classifier = false, c.rope_theta = 500000.0;
+  const io::GgufFile h =
+      io::llama_gguf_head(c, Type::Q2_K, "t", io::synthetic_tokenizer(c.vocab_size));
+  CHECK(h.find("llama.attention.head_count_kv")->bits == 2);
+  CHECK(h.find("llama.rope.dimension_count")->bits == 64);
+  CHECK(h.find("llama.rope.freq_base")->as_double() == 500000.0);
+  CHECK(h.find("general.file_type")->bits == 10);
+  const io::GgufValue* tokens = h.find("tokenizer.ggml.tokens");
+  REQUIRE(tokens->items.size() == 300);
+  CHECK(tokens->items[1].str == "<s>");
+  CHECK(tokens->items[3 + 0x0A].str == "<0x0A>");
+  CHECK(tokens->items[299].str == "\xE2\x96\x81t299");
+  REQUIRE(h.tensors.size() == 2 + 9 * 2 + 1);
+  CHECK(h.tensors.front().name == "token_embd.weight");
+  CHECK(h.tensors[3].name == "blk.0.attn_k.weight");
+  CHECK(h.tensors[3].ne == std::vector<std::uint64_t>{256, 128});
+  CHECK(h.tensors.back().name == "output.weight");
+  CHECK(h.tensors.back().type == static_cast<std::uint32_t>(Type::Q6_K));
+  CHECK_THROWS_WITH(io::synthetic_tokenizer(258), LOWBIT_CONTAINS("259.."));
+  c.n_kv_heads = 3;
+  CHECK_THROWS_WITH(io::llama_gguf_head(c, Type::Q4_0, "t", {}), LOWBIT_CONTAINS("not consistent"));
+}

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "lowbit/io/hf.hpp"
+#include "lowbit/io/hf_gguf.hpp"
 #include "support/catch.hpp"
 
 using namespace lowbit;
@@ -144,4 +145,86 @@ TEST_CASE("hf: config.json fields are checked and named", "[io][hf]") {
   CHECK(io::llama_config(m).n_kv_heads == 8);
   CHECK(with("\"tie_word_embeddings\": true,", "").empty());
   CHECK(!io::llama_config(m).shared_classifier);
+}
+
+TEST_CASE("hf: tokenizer.json as llama.cpp's GGUF vocabulary; what does not convert is an error",
+          "[io][hf][tokenizer]") {
+  const fs::path d = fs::temp_directory_path() / "lowbit_test_hf_tok";
+  fs::remove_all(d);
+  fs::create_directories(d);
+  write_text(d / "config.json",
+             kConfig.substr(0, kConfig.size() - 1) + ", \"bos_token_id\": 6, \"eos_token_id\": 7}");
+  write_shard(d / "model.safetensors", {"a"});
+  const io::HfModel m = io::open_hf_model(d.string());
+  bool synthetic = false;
+  // No tokenizer.json: the synthetic vocabulary, said so.
+  auto kv = io::hf_tokenizer_kv(m, 512, synthetic);
+  CHECK(synthetic);
+  CHECK(kv.front().second.str == "llama");
+  // Byte-level BPE with Llama 3's pre-tokenizer, both spellings of merges, added tokens; id 5
+  // unnamed (padding).
+  const std::string llama3_split =
+      R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+)";
+  write_text(d / "tokenizer.json",
+             R"({"added_tokens": [{"id": 6, "content": "<|begin_of_text|>", "special": true},
+                                  {"id": 7, "content": "<|end|>", "special": true},
+                                  {"id": 4, "content": "xy", "special": false}],
+                 "pre_tokenizer": {"type": "Sequence", "pretokenizers": [{"type": "Split",
+                   "pattern": {"Regex": ")" +
+                 llama3_split + R"("}}, {"type": "ByteLevel"}]},
+                 "model": {"type": "BPE", "byte_fallback": false,
+                   "vocab": {"a": 0, "b": 1, "ab": 2, "\u0120a": 3},
+                   "merges": ["a b", ["\u0120", "a"]]}})");
+  kv = io::hf_tokenizer_kv(m, 8, synthetic);
+  CHECK_FALSE(synthetic);
+  auto find = [&](const std::string& k) -> const io::GgufValue& {
+    for (const auto& [key, v] : kv)
+      if (key == k) return v;
+    FAIL("no key " << k);
+    return kv.front().second;
+  };
+  CHECK(find("tokenizer.ggml.model").str == "gpt2");
+  CHECK(find("tokenizer.ggml.pre").str == "llama-bpe");
+  const auto& tokens = find("tokenizer.ggml.tokens").items;
+  REQUIRE(tokens.size() == 8);
+  CHECK(tokens[2].str == "ab");
+  CHECK(tokens[3].str ==
+        "\xC4\xA0"
+        "a");
+  CHECK(tokens[4].str == "xy");
+  CHECK(tokens[5].str == "[PAD5]");
+  CHECK(tokens[6].str == "<|begin_of_text|>");
+  const auto& types = find("tokenizer.ggml.token_type").items;
+  CHECK(types[0].bits == 1);
+  CHECK(types[4].bits == 4);
+  CHECK(types[5].bits == 4);
+  CHECK(types[6].bits == 3);
+  const auto& merges = find("tokenizer.ggml.merges").items;
+  REQUIRE(merges.size() == 2);
+  CHECK(merges[0].str == "a b");
+  CHECK(merges[1].str == "\xC4\xA0 a");
+  CHECK(find("tokenizer.ggml.bos_token_id").bits == 6);
+  CHECK(find("tokenizer.ggml.eos_token_id").bits == 7);
+  // Not converted: errors naming the file and what is wrong.
+  const std::string tj = (d / "tokenizer.json").string();
+  write_text(d / "tokenizer.json", R"({"model": {"type": "Unigram", "vocab": []}})");
+  CHECK_THAT(error_of([&] { io::hf_tokenizer_kv(m, 8, synthetic); }),
+             LOWBIT_CONTAINS(tj + "': model.type is not \"BPE\""));
+  write_text(d / "tokenizer.json",
+             R"({"model": {"type": "BPE", "byte_fallback": true, "vocab": {}, "merges": []}})");
+  CHECK_THAT(error_of([&] { io::hf_tokenizer_kv(m, 8, synthetic); }),
+             LOWBIT_CONTAINS("byte_fallback"));
+  write_text(d / "tokenizer.json",
+             R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": 8}, "merges": []}})");
+  CHECK_THAT(error_of([&] { io::hf_tokenizer_kv(m, 8, synthetic); }),
+             LOWBIT_CONTAINS("token 'b' has id 8, not in 0..7"));
+  write_text(d / "tokenizer.json",
+             R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": 0}, "merges": []}})");
+  CHECK_THAT(error_of([&] { io::hf_tokenizer_kv(m, 8, synthetic); }),
+             LOWBIT_CONTAINS("id 0 names two tokens"));
+  write_text(d / "tokenizer.json",
+             R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": [["a"]]}})");
+  CHECK_THAT(error_of([&] { io::hf_tokenizer_kv(m, 8, synthetic); }),
+             LOWBIT_CONTAINS("a merge is neither"));
+  fs::remove_all(d);
 }

@@ -30,65 +30,63 @@ std::vector<std::byte> fit_blocks(const std::vector<std::byte>& image) {
 
 template <ggml::Type T>
 std::unique_ptr<Linear> block_linear(std::span<const std::byte> data, Index rows, Index cols,
-                                     bool float_activations) {
+                                     bool float_activations, int threads) {
   using W = ggml::KernelOf<T>;
   return std::make_unique<PackedLinear<W>>(
-      repack<typename W::layout_type>(ggml::to_packed<T>(data, rows, cols)), float_activations);
-}
-
-/// The Linear of tensor t (rows × cols, checked by llama_from_gguf before), or an fp32 one of
-/// the decoded weights w for a type without blocks.
-std::unique_ptr<Linear> linear_of(const io::GgufFile& f, const io::GgufTensor& t,
-                                  MatrixView<const float> w, bool fa) {
-  const auto data = f.tensor_bytes(t);
-  const Index rows = w.rows(), cols = w.cols();
-  switch (static_cast<ggml::Type>(t.type)) {
-    case ggml::Type::Q8_0:
-      return block_linear<ggml::Type::Q8_0>(data, rows, cols, fa);
-    case ggml::Type::Q4_0:
-      return block_linear<ggml::Type::Q4_0>(data, rows, cols, fa);
-    case ggml::Type::Q4_1:
-      return block_linear<ggml::Type::Q4_1>(data, rows, cols, fa);
-    case ggml::Type::Q5_0:
-      return block_linear<ggml::Type::Q5_0>(data, rows, cols, fa);
-    case ggml::Type::Q5_1:
-      return block_linear<ggml::Type::Q5_1>(data, rows, cols, fa);
-    case ggml::Type::IQ4_NL:
-      return block_linear<ggml::Type::IQ4_NL>(data, rows, cols, fa);
-    case ggml::Type::MXFP4:
-      return block_linear<ggml::Type::MXFP4>(data, rows, cols, fa);
-    case ggml::Type::Q2_K:
-      return block_linear<ggml::Type::Q2_K>(data, rows, cols, fa);
-    case ggml::Type::Q3_K:
-      return block_linear<ggml::Type::Q3_K>(data, rows, cols, fa);
-    case ggml::Type::Q4_K:
-      return block_linear<ggml::Type::Q4_K>(data, rows, cols, fa);
-    case ggml::Type::Q5_K:
-      return block_linear<ggml::Type::Q5_K>(data, rows, cols, fa);
-    case ggml::Type::Q6_K:
-      return block_linear<ggml::Type::Q6_K>(data, rows, cols, fa);
-    case ggml::Type::TQ1_0:
-      return block_linear<ggml::Type::TQ1_0>(data, rows, cols, fa);
-    case ggml::Type::TQ2_0:
-      return block_linear<ggml::Type::TQ2_0>(data, rows, cols, fa);
-    default:
-      return std::make_unique<F32Linear>(w);  // F32, F16, BF16 (decoded by llama_from_gguf)
-  }
+      repack<typename W::layout_type>(ggml::to_packed<T>(data, rows, cols), threads),
+      float_activations);
 }
 
 }  // namespace
+
+std::unique_ptr<Linear> linear_from_gguf(const io::GgufFile& f, const io::GgufTensor& t, bool fa,
+                                         int threads) {
+  if (t.ne.size() != 2) lowbit::fail("GGUF: tensor '", t.name, "' is not a matrix");
+  const auto data = f.tensor_bytes(t);
+  const auto rows = static_cast<Index>(t.ne[1]), cols = static_cast<Index>(t.ne[0]);
+  switch (static_cast<ggml::Type>(t.type)) {
+    case ggml::Type::Q8_0:
+      return block_linear<ggml::Type::Q8_0>(data, rows, cols, fa, threads);
+    case ggml::Type::Q4_0:
+      return block_linear<ggml::Type::Q4_0>(data, rows, cols, fa, threads);
+    case ggml::Type::Q4_1:
+      return block_linear<ggml::Type::Q4_1>(data, rows, cols, fa, threads);
+    case ggml::Type::Q5_0:
+      return block_linear<ggml::Type::Q5_0>(data, rows, cols, fa, threads);
+    case ggml::Type::Q5_1:
+      return block_linear<ggml::Type::Q5_1>(data, rows, cols, fa, threads);
+    case ggml::Type::IQ4_NL:
+      return block_linear<ggml::Type::IQ4_NL>(data, rows, cols, fa, threads);
+    case ggml::Type::MXFP4:
+      return block_linear<ggml::Type::MXFP4>(data, rows, cols, fa, threads);
+    case ggml::Type::Q2_K:
+      return block_linear<ggml::Type::Q2_K>(data, rows, cols, fa, threads);
+    case ggml::Type::Q3_K:
+      return block_linear<ggml::Type::Q3_K>(data, rows, cols, fa, threads);
+    case ggml::Type::Q4_K:
+      return block_linear<ggml::Type::Q4_K>(data, rows, cols, fa, threads);
+    case ggml::Type::Q5_K:
+      return block_linear<ggml::Type::Q5_K>(data, rows, cols, fa, threads);
+    case ggml::Type::Q6_K:
+      return block_linear<ggml::Type::Q6_K>(data, rows, cols, fa, threads);
+    case ggml::Type::TQ1_0:
+      return block_linear<ggml::Type::TQ1_0>(data, rows, cols, fa, threads);
+    case ggml::Type::TQ2_0:
+      return block_linear<ggml::Type::TQ2_0>(data, rows, cols, fa, threads);
+    default: {  // F32, F16, BF16
+      const std::vector<float> w = io::tensor_floats(f, t);
+      return std::make_unique<F32Linear>(MatrixView<const float>(w.data(), rows, cols));
+    }
+  }
+}
 
 Model model_from_gguf(const io::GgufFile& f, int min_seq_len, bool float_activations) {
   const io::Llama2cModel m = io::llama_from_gguf(f, min_seq_len);
   Model out;
   static_cast<FloatParts&>(out) = FloatParts::from_llama2c(m);
-  for (int l = 0; l < m.config.n_layers; ++l) {
-    const MatrixView<const float> w[7] = {m.wq_at(l), m.wk_at(l), m.wv_at(l), m.wo_at(l),
-                                          m.w1_at(l), m.w2_at(l), m.w3_at(l)};
-    for (int j = 0; j < 7; ++j) {
-      out.linear.push_back(linear_of(f, *f.tensor(gguf_name(l, j)), w[j], float_activations));
-    }
-  }
+  for (int l = 0; l < m.config.n_layers; ++l)  // shapes checked by llama_from_gguf
+    for (int j = 0; j < 7; ++j)
+      out.linear.push_back(linear_from_gguf(f, *f.tensor(gguf_name(l, j)), float_activations));
   return out;
 }
 

@@ -16,6 +16,13 @@
 
 namespace lowbit::llama {
 
+/// The matrix t of f (ne[1] rows of ne[0]) as a Linear: a ggml block type becomes the lowbit
+/// matrix of its type repacked to its kernel layout (the bytes of f are read once, here); F32,
+/// F16 and BF16 run in fp32. `threads` repack it. Throws Error for a tensor that is not 2-D or a
+/// type without a kernel.
+std::unique_ptr<Linear> linear_from_gguf(const io::GgufFile& f, const io::GgufTensor& t,
+                                         bool float_activations, int threads = 1);
+
 /// The model of f on lowbit's kernels (int8 per-token activations, or float ones); RoPE tables
 /// for at least min_seq_len positions (io::llama_from_gguf).
 Model model_from_gguf(const io::GgufFile& f, int min_seq_len, bool float_activations);

@@ -16,6 +16,7 @@
 #include <cmath>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <vector>
@@ -66,7 +67,7 @@ class F32Linear final : public Linear {
 
 /// Packed weights of any kernel layout, run through lowbit::gemm (activations quantized to
 /// int8 per token, the inference path) or lowbit::gemm_f32 (float activations); affine schemes
-/// also take zero-point activation codes (lowbit::gemm_zp, row sums computed here).
+/// also take zero-point activation codes (lowbit::gemm_zp, row sums computed on first use).
 template <class W>
 class PackedLinear final : public Linear {
   static constexpr bool kZp =
@@ -74,11 +75,10 @@ class PackedLinear final : public Linear {
 
  public:
   PackedLinear(W w, bool float_activations)
-      : w_(std::move(w)), float_activations_(float_activations) {
-    if constexpr (kZp) sums_ = ZeroPointRowSums(w_);
-  }
+      : w_(std::move(w)), float_activations_(float_activations) {}
   bool forward_zp(const ZeroPointActivations& x, MatrixView<float> y, Context& ctx) const override {
     if constexpr (kZp) {
+      std::call_once(sums_once_, [this] { sums_ = ZeroPointRowSums(w_); });
       lowbit::gemm_zp(w_, sums_, x, y, ctx);
       return true;
     } else {
@@ -99,7 +99,8 @@ class PackedLinear final : public Linear {
  private:
   W w_;
   bool float_activations_;
-  ZeroPointRowSums sums_;
+  mutable std::once_flag sums_once_;
+  mutable ZeroPointRowSums sums_;
 };
 
 /// A layer whose weights were rotated along their inputs (W·Qᵀ, calib/rotation.hpp): every

@@ -25,8 +25,11 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <map>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -35,6 +38,7 @@
 #include "lowbit/core/error.hpp"
 #include "lowbit/core/types.hpp"
 #include "lowbit/formats/ggml/blocks.hpp"
+#include "lowbit/io/file.hpp"
 #include "lowbit/io/llama2c.hpp"
 
 namespace lowbit::io {
@@ -99,6 +103,9 @@ struct GgufFile {
   std::uint64_t alignment = 32;
   std::uint64_t data_offset = 0;  // of the data's start in the file
   std::vector<std::byte> data;    // the data section (from data_offset to the end)
+  /// The data section in memory owned elsewhere (read_gguf_view, map_gguf), when `data` is
+  /// empty; the owner must outlive this file.
+  std::span<const std::byte> view;
 
   const GgufValue* find(std::string_view key) const noexcept {
     for (const auto& [k, v] : kv)
@@ -111,7 +118,8 @@ struct GgufFile {
     return nullptr;
   }
   std::span<const std::byte> tensor_bytes(const GgufTensor& t) const noexcept {
-    return {data.data() + t.offset, static_cast<std::size_t>(t.bytes)};
+    const std::byte* base = data.empty() ? view.data() : data.data();
+    return {base + t.offset, static_cast<std::size_t>(t.bytes)};
   }
 };
 
@@ -235,8 +243,9 @@ inline GgufValue gguf_value(GgufCursor& c, GgufType t, int depth) {
 
 }  // namespace detail
 
-/// Parses a whole GGUF file (see the header for what is checked).
-inline GgufFile read_gguf(std::span<const std::byte> in) {
+/// Parses a GGUF file's metadata and tensor table with every check of read_gguf, without
+/// copying its data: `view` is the data section inside `in`, which must outlive the result.
+inline GgufFile read_gguf_view(std::span<const std::byte> in) {
   detail::GgufCursor c(in);
   const auto magic = c.get<std::uint32_t>("magic");
   if (magic != 0x46554747u) lowbit::detail::fail("GGUF: bad magic (not a GGUF file)");
@@ -319,8 +328,35 @@ inline GgufFile read_gguf(std::span<const std::byte> in) {
   for (std::size_t i = 1; i < spans.size(); ++i)
     if (spans[i].first < spans[i - 1].second)
       lowbit::detail::fail("GGUF: two tensors overlap in the data");
-  f.data.assign(in.begin() + static_cast<std::ptrdiff_t>(f.data_offset), in.end());
+  f.view = in.subspan(static_cast<std::size_t>(f.data_offset));
   return f;
+}
+
+/// Parses a whole GGUF file (see the header for what is checked), copying its data.
+inline GgufFile read_gguf(std::span<const std::byte> in) {
+  GgufFile f = read_gguf_view(in);
+  f.data.assign(f.view.begin(), f.view.end());
+  f.view = {};
+  return f;
+}
+
+/// A GGUF file memory-mapped (io::MappedFile): the tensors are read from the page cache as
+/// they are used, so a model of any size opens in constant memory. Movable; `gguf` stays valid
+/// while this object lives.
+struct MappedGguf {
+  MappedFile file;
+  GgufFile gguf;
+};
+
+/// Maps and parses the GGUF file at `path`; errors name the file.
+inline MappedGguf map_gguf(const std::string& path) {
+  MappedGguf m{MappedFile(path), {}};
+  try {
+    m.gguf = read_gguf_view(m.file.bytes());
+  } catch (const Error& e) {
+    lowbit::detail::fail(path, ": ", e.what());
+  }
+  return m;
 }
 
 inline GgufFile load_gguf(const std::string& path) {
@@ -415,11 +451,11 @@ class GgufWriter {
 };
 }  // namespace detail
 
-/// Serializes f: its key/values and tensor infos in order, each tensor's bytes at its offset
-/// (offsets and sizes as in f.tensors, checked as the reader checks them), zero padding. A file
-/// read by read_gguf and written back gives the same bytes when its padding was zeros.
-inline std::vector<std::byte> write_gguf(const GgufFile& f) {
-  detail::GgufWriter w;
+namespace detail {
+/// The bytes of f before its data: header, key/values, tensor infos, zero padding to the
+/// alignment.
+inline std::vector<std::byte> gguf_head_bytes(const GgufFile& f) {
+  GgufWriter w;
   w.put<std::uint32_t>(0x46554747u);
   w.put<std::uint32_t>(f.version);
   w.put<std::uint64_t>(f.tensors.size());
@@ -437,10 +473,119 @@ inline std::vector<std::byte> write_gguf(const GgufFile& f) {
     w.put<std::uint64_t>(t.offset);
   }
   w.out.resize((w.out.size() + f.alignment - 1) / f.alignment * f.alignment, std::byte{0});
+  return std::move(w.out);
+}
+}  // namespace detail
+
+/// Serializes f: its key/values and tensor infos in order, each tensor's bytes at its offset
+/// (offsets and sizes as in f.tensors, checked as the reader checks them), zero padding. A file
+/// read by read_gguf and written back gives the same bytes when its padding was zeros.
+inline std::vector<std::byte> write_gguf(const GgufFile& f) {
+  detail::GgufWriter w;
+  w.out = detail::gguf_head_bytes(f);
   w.out.insert(w.out.end(), f.data.begin(), f.data.end());
   // Whatever was written must read back (sizes, offsets, alignment, overlaps).
   read_gguf(w.out);
   return w.out;
 }
+
+/// Writes a GGUF file one tensor at a time with only its metadata in memory, so a model of any
+/// size is written in constant memory. The tensor table is fixed up front (names, shapes, types):
+/// each tensor's size follows from its type, and its offset is the next multiple of the
+/// alignment in table order, so the header is written first and the data streamed after it.
+/// The bytes are those write_gguf writes for the same table and data. Everything goes to
+/// `path` + ".tmp", renamed to `path` by finish(); a writer destroyed before finish() removes it.
+class GgufStreamWriter {
+ public:
+  /// `head`: version, alignment, key/values and tensors (name, ne, type); offsets and sizes are
+  /// assigned here, `data` is ignored. Throws Error for a type lowbit does not know or rows that
+  /// are not whole blocks (naming the tensor), or a file that cannot be opened.
+  GgufStreamWriter(std::string path, GgufFile head)
+      : path_(std::move(path)), tmp_path_(path_ + ".tmp"), head_(std::move(head)) {
+    using lowbit::detail::fail;
+    if (std::filesystem::is_directory(path_))
+      fail("GGUF: '", path_, "' is a directory, not a file to write");
+    if (head_.alignment == 0 || (head_.alignment & (head_.alignment - 1)) != 0)
+      fail("GGUF: alignment ", head_.alignment, " is not a power of two");
+    std::uint64_t at = 0;
+    for (GgufTensor& t : head_.tensors) {
+      const auto info = ggml::type_info(t.type);
+      if (!info) fail("GGUF: tensor '", t.name, "' has ggml type ", t.type, ", unknown to lowbit");
+      if (t.ne.empty() || t.ne.size() > 4 || t.ne[0] % static_cast<std::uint64_t>(info->block))
+        fail("GGUF: tensor '", t.name, "' is not 1..4 dimensions of whole ", info->name, " blocks");
+      t.bytes = static_cast<std::uint64_t>(t.numel() / info->block * info->bytes);
+      t.offset = at;
+      at = (at + t.bytes + head_.alignment - 1) / head_.alignment * head_.alignment;
+    }
+    head_.data.clear();
+    head_.view = {};
+    file_.reset(std::fopen(tmp_path_.c_str(), "wb"));
+    if (!file_) fail("GGUF: cannot open '", tmp_path_, "' for writing");
+    const std::vector<std::byte> h = detail::gguf_head_bytes(head_);
+    put(h);
+  }
+  GgufStreamWriter(const GgufStreamWriter&) = delete;
+  GgufStreamWriter& operator=(const GgufStreamWriter&) = delete;
+  ~GgufStreamWriter() {
+    if (file_) {
+      file_.reset();
+      std::remove(tmp_path_.c_str());
+    }
+  }
+
+  /// The table with its offsets and sizes.
+  const GgufFile& head() const noexcept { return head_; }
+  /// The index of the tensor the next bytes belong to (tensors().size() when all are written).
+  std::size_t next() const noexcept { return next_; }
+
+  /// Appends bytes to the current tensor (a tensor may come in several pieces); a tensor that
+  /// is complete is padded and the next one begins. Throws Error past the last tensor's end.
+  void append(std::span<const std::byte> bytes) {
+    while (!bytes.empty()) {
+      if (next_ >= head_.tensors.size())
+        lowbit::detail::fail("GGUF: '", path_, "': ", bytes.size(), " bytes past the last tensor");
+      const GgufTensor& t = head_.tensors[next_];
+      const std::size_t take =
+          static_cast<std::size_t>(std::min<std::uint64_t>(bytes.size(), t.bytes - in_tensor_));
+      put(bytes.first(take));
+      bytes = bytes.subspan(take);
+      in_tensor_ += take;
+      if (in_tensor_ == t.bytes) {
+        const std::uint64_t pad = (head_.alignment - t.bytes % head_.alignment) % head_.alignment;
+        const std::vector<std::byte> zeros(static_cast<std::size_t>(pad), std::byte{0});
+        put(zeros);
+        ++next_;
+        in_tensor_ = 0;
+      }
+    }
+  }
+
+  /// Checks that every tensor was written, closes and renames the file, and reads its table
+  /// back (read_gguf_view's checks).
+  void finish() {
+    if (next_ != head_.tensors.size() || in_tensor_ != 0)
+      lowbit::detail::fail("GGUF: '", path_, "': finished after ", next_, " of ",
+                           head_.tensors.size(), " tensors");
+    if (std::fclose(file_.release()) != 0)
+      lowbit::detail::fail("GGUF: cannot close '", tmp_path_, "'");
+    std::error_code ec;
+    std::filesystem::rename(tmp_path_, path_, ec);
+    if (ec) lowbit::detail::fail("GGUF: cannot rename '", tmp_path_, "' to '", path_, "'");
+    const MappedFile check(path_);
+    (void)read_gguf_view(check.bytes());
+  }
+
+ private:
+  void put(std::span<const std::byte> b) {
+    if (!b.empty() && std::fwrite(b.data(), 1, b.size(), file_.get()) != b.size())
+      lowbit::detail::fail("GGUF: short write to '", tmp_path_, "'");
+  }
+
+  std::string path_, tmp_path_;
+  GgufFile head_;
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file_{nullptr, &std::fclose};
+  std::size_t next_ = 0;
+  std::uint64_t in_tensor_ = 0;
+};
 
 }  // namespace lowbit::io

@@ -25,7 +25,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "lowbit/io/gguf.hpp"
@@ -220,6 +223,235 @@ inline GgufFile quantize_like_llama_cpp(const GgufFile& in, ggml::Type base) {
     out.tensors.push_back(std::move(o));
   }
   return out;
+}
+
+// # Writing a Llama model as llama.cpp lays it out (llama_gguf_head)
+// For models that arrive in Hugging Face's layout (or are generated) and leave as a GGUF file that
+// llama.cpp loads, without a Python converter: the key/values llama.cpp's loader reads for the
+// llama architecture, the tensor table in convert_hf_to_gguf.py's names and order, and one type
+// per tensor by the rules of llama-quantize --pure for a base type: every layer matrix in the
+// base type, 1-D tensors F32, the classifier (output.weight, or token_embd.weight when the
+// embedding is tied) Q6_K (Q8_0 for a Q8_0 or F16 base: F16), an untied token_embd.weight in
+// the base type, except Q4_K for the ternary bases (as llama-quantize does); a tensor whose
+// rows are not whole blocks of its type falls back to F16. Hugging Face stores attn_q/attn_k
+// rows for RoPE on split halves, llama.cpp on interleaved pairs: hf_row_of_gguf_row gives the
+// permutation convert_hf_to_gguf.py applies.
+
+/// llama.cpp's tensor name of a Hugging Face Llama tensor ("" if it has none).
+inline std::string gguf_name_of_hf(const std::string& hf) {
+  static constexpr std::pair<const char*, const char*> kLayer[] = {
+      {"input_layernorm.weight", "attn_norm.weight"},
+      {"self_attn.q_proj.weight", "attn_q.weight"},
+      {"self_attn.k_proj.weight", "attn_k.weight"},
+      {"self_attn.v_proj.weight", "attn_v.weight"},
+      {"self_attn.o_proj.weight", "attn_output.weight"},
+      {"post_attention_layernorm.weight", "ffn_norm.weight"},
+      {"mlp.gate_proj.weight", "ffn_gate.weight"},
+      {"mlp.up_proj.weight", "ffn_up.weight"},
+      {"mlp.down_proj.weight", "ffn_down.weight"}};
+  if (hf == "model.embed_tokens.weight") return "token_embd.weight";
+  if (hf == "model.norm.weight") return "output_norm.weight";
+  if (hf == "lm_head.weight") return "output.weight";
+  const std::string pre = "model.layers.";
+  if (hf.rfind(pre, 0) != 0) return "";
+  const std::size_t dot = hf.find('.', pre.size());
+  if (dot == std::string::npos || dot == pre.size()) return "";
+  const std::string layer = hf.substr(pre.size(), dot - pre.size());
+  if (layer.find_first_not_of("0123456789") != std::string::npos) return "";
+  for (const auto& [from, to] : kLayer)
+    if (hf.compare(dot + 1, std::string::npos, from) == 0) return "blk." + layer + "." + to;
+  return "";
+}
+
+/// The row of a Hugging Face q_proj/k_proj matrix that becomes row g of llama.cpp's attn_q /
+/// attn_k (heads of head_dim rows; pair (2i, 2i+1) of a head comes from rows i and i + head/2).
+inline Index hf_row_of_gguf_row(Index g, Index head_dim) {
+  const Index h = g / head_dim, r = g % head_dim, half = head_dim / 2;
+  return h * head_dim + (r % 2) * half + r / 2;
+}
+
+/// The type llama-quantize --pure gives tensor `name` (ne0 values a row, `dims` dimensions) for
+/// a base type (see above).
+inline ggml::Type llama_cpp_type(const std::string& name, std::uint64_t ne0, std::size_t dims,
+                                 ggml::Type base, bool tied) {
+  if (dims == 1) return ggml::Type::F32;
+  ggml::Type t = base;
+  const bool ternary = base == ggml::Type::TQ1_0 || base == ggml::Type::TQ2_0;
+  if (name == "output.weight" || (tied && name == "token_embd.weight")) {
+    t = base == ggml::Type::F16    ? ggml::Type::F16
+        : base == ggml::Type::Q8_0 ? ggml::Type::Q8_0
+                                   : ggml::Type::Q6_K;
+    if (t == ggml::Type::Q6_K && ne0 % 256 != 0) t = ggml::Type::Q8_0;
+  } else if (name == "token_embd.weight" && ternary) {
+    t = ggml::Type::Q4_K;
+  }
+  const auto info = ggml::type_info(static_cast<std::uint32_t>(t));
+  if (!info || ne0 % static_cast<std::uint64_t>(info->block) != 0) t = ggml::Type::F16;
+  return t;
+}
+
+/// llama.cpp's general.file_type of a base type (the LLAMA_FTYPE_MOSTLY_* number).
+inline std::uint32_t llama_cpp_file_type(ggml::Type base) {
+  switch (base) {
+    case ggml::Type::F32:
+      return 0;
+    case ggml::Type::F16:
+      return 1;
+    case ggml::Type::Q4_0:
+      return 2;
+    case ggml::Type::Q4_1:
+      return 3;
+    case ggml::Type::Q8_0:
+      return 7;
+    case ggml::Type::Q5_0:
+      return 8;
+    case ggml::Type::Q5_1:
+      return 9;
+    case ggml::Type::Q2_K:
+      return 10;
+    case ggml::Type::Q3_K:
+      return 12;  // Q3_K_M
+    case ggml::Type::Q4_K:
+      return 14;  // Q4_K_S
+    case ggml::Type::Q5_K:
+      return 16;  // Q5_K_S
+    case ggml::Type::Q6_K:
+      return 18;
+    case ggml::Type::IQ4_NL:
+      return 25;
+    case ggml::Type::BF16:
+      return 32;
+    case ggml::Type::TQ1_0:
+      return 36;
+    case ggml::Type::TQ2_0:
+      return 37;
+    case ggml::Type::MXFP4:
+      return 38;
+  }
+  lowbit::detail::fail("GGUF: no llama.cpp file type for ggml type ",
+                       static_cast<std::uint32_t>(base));
+}
+
+namespace detail {
+inline GgufValue gguf_u32(std::uint32_t v) {
+  GgufValue g;
+  g.type = GgufType::U32;
+  g.bits = v;
+  return g;
+}
+inline GgufValue gguf_f32(float v) {
+  GgufValue g;
+  g.type = GgufType::F32;
+  std::uint32_t b;
+  std::memcpy(&b, &v, 4);
+  g.bits = b;
+  return g;
+}
+inline GgufValue gguf_str(std::string s) {
+  GgufValue g;
+  g.type = GgufType::String;
+  g.str = std::move(s);
+  return g;
+}
+}  // namespace detail
+
+/// A vocabulary for a model without one (generated weights): llama.cpp's SentencePiece
+/// ("llama") tokenizer keys with <unk>, <s>, </s>, the 256 byte tokens <0x00>..<0xFF>, then
+/// "▁t<i>" for every other id, score -i. Enough for llama.cpp to load the model and run token
+/// ids; its text is meaningless.
+inline std::vector<std::pair<std::string, GgufValue>> synthetic_tokenizer(int vocab) {
+  if (vocab < 259 || vocab > Llama2cModel::kMaxDim)
+    lowbit::detail::fail("GGUF: a synthetic vocabulary needs 259..", Llama2cModel::kMaxDim,
+                         " tokens, not ", vocab);
+  GgufValue tokens, scores, types;
+  tokens.type = scores.type = types.type = GgufType::Array;
+  tokens.elem_type = GgufType::String;
+  scores.elem_type = GgufType::F32;
+  types.elem_type = GgufType::I32;
+  for (int i = 0; i < vocab; ++i) {
+    std::string t;
+    int type = 1;  // normal
+    if (i == 0) {
+      t = "<unk>", type = 2;
+    } else if (i <= 2) {
+      t = i == 1 ? "<s>" : "</s>", type = 3;  // control
+    } else if (i < 259) {
+      char b[8];
+      std::snprintf(b, sizeof(b), "<0x%02X>", i - 3);
+      t = b, type = 6;  // byte
+    } else {
+      t = "\xE2\x96\x81t" + std::to_string(i);
+    }
+    tokens.items.push_back(detail::gguf_str(std::move(t)));
+    scores.items.push_back(detail::gguf_f32(static_cast<float>(-i)));
+    GgufValue ty;
+    ty.type = GgufType::I32;
+    ty.bits = static_cast<std::uint64_t>(type);
+    types.items.push_back(ty);
+  }
+  return {{"tokenizer.ggml.model", detail::gguf_str("llama")},
+          {"tokenizer.ggml.tokens", tokens},
+          {"tokenizer.ggml.scores", scores},
+          {"tokenizer.ggml.token_type", types},
+          {"tokenizer.ggml.unknown_token_id", detail::gguf_u32(0)},
+          {"tokenizer.ggml.bos_token_id", detail::gguf_u32(1)},
+          {"tokenizer.ggml.eos_token_id", detail::gguf_u32(2)}};
+}
+
+/// The key/values and tensor table (names, shapes, types; no data) of a Llama model of config
+/// c as llama.cpp lays it out (see above), with the tokenizer's keys appended; the tensors in
+/// convert_hf_to_gguf.py's order. Feed it to GgufStreamWriter.
+inline GgufFile llama_gguf_head(const Llama2cConfig& c, ggml::Type base, const std::string& name,
+                                const std::vector<std::pair<std::string, GgufValue>>& tokenizer) {
+  if (c.dim < 1 || c.n_heads < 1 || c.n_kv_heads < 1 || c.n_layers < 1 || c.hidden_dim < 1 ||
+      c.vocab_size < 1 || c.dim % c.n_heads != 0 || c.n_heads % c.n_kv_heads != 0 ||
+      c.head_size() % 2 != 0)
+    lowbit::detail::fail("GGUF: the Llama configuration is not consistent (dim ", c.dim, ", heads ",
+                         c.n_heads, "/", c.n_kv_heads, ")");
+  GgufFile f;
+  auto kv = [&](const char* k, GgufValue v) { f.kv.emplace_back(k, std::move(v)); };
+  kv("general.architecture", detail::gguf_str("llama"));
+  kv("general.name", detail::gguf_str(name));
+  kv("llama.vocab_size", detail::gguf_u32(static_cast<std::uint32_t>(c.vocab_size)));
+  kv("llama.context_length", detail::gguf_u32(static_cast<std::uint32_t>(c.seq_len)));
+  kv("llama.embedding_length", detail::gguf_u32(static_cast<std::uint32_t>(c.dim)));
+  kv("llama.block_count", detail::gguf_u32(static_cast<std::uint32_t>(c.n_layers)));
+  kv("llama.feed_forward_length", detail::gguf_u32(static_cast<std::uint32_t>(c.hidden_dim)));
+  kv("llama.rope.dimension_count", detail::gguf_u32(static_cast<std::uint32_t>(c.head_size())));
+  kv("llama.attention.head_count", detail::gguf_u32(static_cast<std::uint32_t>(c.n_heads)));
+  kv("llama.attention.head_count_kv", detail::gguf_u32(static_cast<std::uint32_t>(c.n_kv_heads)));
+  kv("llama.rope.freq_base", detail::gguf_f32(static_cast<float>(c.rope_theta)));
+  kv("llama.attention.layer_norm_rms_epsilon", detail::gguf_f32(1e-5f));
+  kv("general.file_type", detail::gguf_u32(llama_cpp_file_type(base)));
+  kv("general.quantization_version", detail::gguf_u32(2));
+  for (const auto& [k, v] : tokenizer) f.kv.emplace_back(k, v);
+  const bool tied = c.shared_classifier;
+  auto add = [&](const std::string& n, std::vector<std::uint64_t> ne) {
+    GgufTensor t;
+    t.name = n;
+    t.type = static_cast<std::uint32_t>(llama_cpp_type(n, ne[0], ne.size(), base, tied));
+    t.ne = std::move(ne);
+    f.tensors.push_back(std::move(t));
+  };
+  const auto D = static_cast<std::uint64_t>(c.dim), F = static_cast<std::uint64_t>(c.hidden_dim),
+             KV = static_cast<std::uint64_t>(c.kv_dim()),
+             V = static_cast<std::uint64_t>(c.vocab_size);
+  add("token_embd.weight", {D, V});
+  for (int l = 0; l < c.n_layers; ++l) {
+    const std::string b = "blk." + std::to_string(l) + ".";
+    add(b + "attn_norm.weight", {D});
+    add(b + "attn_q.weight", {D, D});
+    add(b + "attn_k.weight", {D, KV});
+    add(b + "attn_v.weight", {D, KV});
+    add(b + "attn_output.weight", {D, D});
+    add(b + "ffn_norm.weight", {D});
+    add(b + "ffn_gate.weight", {D, F});
+    add(b + "ffn_up.weight", {D, F});
+    add(b + "ffn_down.weight", {F, D});
+  }
+  add("output_norm.weight", {D});
+  if (!tied) add("output.weight", {D, V});
+  return f;
 }
 
 }  // namespace lowbit::io
