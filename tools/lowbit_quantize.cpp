@@ -14,7 +14,9 @@
 // is streamed: the file is mapped and each tensor is read, quantized, written and released in
 // turn (io::ArchiveWriter), so memory holds about one tensor, whatever the model's size. -imp,
 // -gptq, -seq and -e2e policies record calibration activations from the forward pass over the last
-// --calib-docs (1000) documents of --calib-tokens (llama2.c only). GGUF: --out X.gguf with --policy
+// --calib-docs (1000) documents of --calib-tokens: for llama2.c and GGUF models in memory, for a
+// Hugging Face directory one layer at a time (llama/layerwise.hpp: the memory it needs is printed
+// before it starts; -e2e is not layer-wise and is refused there). GGUF: --out X.gguf with --policy
 // ggml-<q4_0|q4_1|q5_0|q5_1|q8_0> writes what llama-quantize writes for that file type
 // (io/gguf_llama.hpp: its per-tensor rules and tensor order, ggml's reference quantizers;
 // byte-identical on stories260K) from an F32/F16 llama GGUF --model; with a lowbit policy of ggml's
@@ -50,6 +52,7 @@
 #include "args.hpp"
 #include "llama/eval.hpp"
 #include "llama/gguf_model.hpp"
+#include "llama/layerwise.hpp"
 #include "lowbit/io/gguf_llama.hpp"
 #include "lowbit/io/hf.hpp"
 #include "lowbit/io/hf_gguf.hpp"
@@ -189,6 +192,37 @@ bool finished(const std::string& path, const std::string& name) {
   }
 }
 
+/// A quantized tensor's archive entries: its packed image, and its rotation and column scales
+/// when the policy has them.
+void add_quantized(lowbit::io::ArchiveWriter& out, const std::string& name,
+                   const QuantizedTensor& q) {
+  out.add_packed(name, q.image);
+  if (!q.rotation.empty()) out.add_i32(name + ".rotation", q.rotation);
+  if (!q.col_scale.empty()) out.add_f32(name + ".col_scale", q.col_scale);
+}
+
+/// A tensor kept in the dtype it came in, after a check row by row.
+void add_kept(lowbit::io::ArchiveWriter& out, const lowbit::io::SafeTensorView& t) {
+  using namespace lowbit;
+  const Index rows = t.shape.empty() ? 1 : t.shape[0];
+  const Index cols = rows > 0 ? t.numel() / rows : 0;
+  const std::string what = "safetensors: tensor '" + t.name + "'";
+  std::vector<float> row(static_cast<std::size_t>(cols));
+  const auto row_bytes = static_cast<std::size_t>(cols * t.element_bytes());
+  for (Index i = 0; i < rows; ++i) {
+    io::SafeTensorView slice = t;
+    slice.shape = {cols};
+    slice.bytes = t.bytes.subspan(static_cast<std::size_t>(i) * row_bytes, row_bytes);
+    io::to_f32(slice, row);
+    check_finite(MatrixView<const float>(row.data(), 1, cols), what, i);
+  }
+  const io::EntryKind kind = t.dtype == "F32"    ? io::EntryKind::kF32
+                             : t.dtype == "BF16" ? io::EntryKind::kBf16
+                                                 : io::EntryKind::kF16;
+  out.add_raw(t.name, kind, static_cast<std::uint64_t>(rows), static_cast<std::uint64_t>(cols),
+              t.bytes);
+}
+
 /// Streams safetensors input into the archive `out` (or, with a parts directory, one file per
 /// tensor of this part): the file is mapped, and each tensor is converted, quantized or kept,
 /// written and released before the next, so memory holds one tensor whatever the model's size.
@@ -284,28 +318,12 @@ StreamResult stream_quantize(const StreamOptions& o, const std::string& out_path
       const QuantizedTensor q =
           llama::quantize_tensor(wv, o.policy, nullptr, o.seed + items[j].quant_seq);
       rep.tensor(done_quant++, n_quant, t.name, rows, cols, q);
-      out.add_packed(t.name, q.image);
-      if (!q.rotation.empty()) out.add_i32(t.name + ".rotation", q.rotation);
-      if (!q.col_scale.empty()) out.add_f32(t.name + ".col_scale", q.col_scale);
+      add_quantized(out, t.name, q);
       r.bits += q.bpw * static_cast<double>(t.numel());
       r.weights += static_cast<double>(t.numel());
       ++r.quantized;
     } else {
-      // Kept in the dtype it came in, after a check row by row.
-      std::vector<float> row(static_cast<std::size_t>(cols));
-      const auto row_bytes = static_cast<std::size_t>(cols * t.element_bytes());
-      for (Index i = 0; i < rows; ++i) {
-        io::SafeTensorView slice = t;
-        slice.shape = {cols};
-        slice.bytes = t.bytes.subspan(static_cast<std::size_t>(i) * row_bytes, row_bytes);
-        io::to_f32(slice, row);
-        check_finite(MatrixView<const float>(row.data(), 1, cols), what, i);
-      }
-      const io::EntryKind kind = t.dtype == "F32"    ? io::EntryKind::kF32
-                                 : t.dtype == "BF16" ? io::EntryKind::kBf16
-                                                     : io::EntryKind::kF16;
-      out.add_raw(t.name, kind, static_cast<std::uint64_t>(rows), static_cast<std::uint64_t>(cols),
-                  t.bytes);
+      add_kept(out, t);
       rep.kept(t.name, rows, cols, t.dtype);
       ++r.kept;
     }
@@ -588,10 +606,18 @@ int main(int argc, char** argv) {
     if (!safetensors && (args.has("--tensors") || args.has("--parts-dir")))
       throw tools::UsageError{
           "--tensors, --part and --parts-dir take safetensors input (a file or an HF directory)"};
-    if (safetensors && p.needs_calibration())
+    if (safetensors && !hf_dir && p.needs_calibration())
       throw tools::UsageError{"policy " + p.name +
-                              " needs calibration, which runs the llama2.c forward pass; "
-                              "safetensors input takes uncalibrated policies"};
+                              " needs calibration, which runs the model's forward pass: give a "
+                              "Hugging Face directory (config.json), not a bare safetensors file"};
+    if (hf_dir && p.e2e)
+      throw tools::UsageError{"policy " + p.name +
+                              ": -e2e tunes the whole model end to end, which is not layer-wise; "
+                              "a Hugging Face directory is calibrated layer by layer (use -seq)"};
+    if (hf_dir && p.needs_calibration() &&
+        (args.has("--tensors") || args.has("--parts-dir") || args.has("--part")))
+      throw tools::UsageError{"policy " + p.name +
+                              " calibrates layer by layer in one process: no --tensors or parts"};
     if (p.needs_calibration() && !args.has("--calib-tokens"))
       throw tools::UsageError{"policy " + p.name + " needs --calib-tokens"};
     try {
@@ -634,6 +660,45 @@ int main(int argc, char** argv) {
               static_cast<double>(info.rows) * static_cast<double>(t.cols > 0 ? t.cols : info.cols);
         }
         bits = bpw * weights;
+      } else if (hf_dir && p.needs_calibration()) {
+        // Layer by layer (llama/layerwise.hpp), with the memory it needs said first.
+        const std::vector<std::vector<int>> calib = llama::load_calibration(
+            args.str("--calib-tokens"), static_cast<std::size_t>(calib_docs));
+        const io::Llama2cConfig cfg = io::llama_config(io::open_hf_model(in));
+        Index tokens = 0;
+        for (const auto& d : calib)
+          tokens += std::min<Index>(static_cast<Index>(d.size()), cfg.seq_len);
+        const llama::LayerwiseMemory mem = llama::layerwise_memory(cfg, p, tokens);
+        std::printf(
+            "calibration: %zu documents, %lld tokens; layer by layer, about %.0f MB (hidden "
+            "states %.0f, one layer's weights %.0f, statistics %.0f, quantizer %.0f)\n",
+            calib.size(), static_cast<long long>(tokens), mem.total() / 1e6, mem.hidden / 1e6,
+            mem.weights / 1e6, mem.statistics / 1e6, mem.quantizer / 1e6);
+        std::fflush(stdout);
+        io::ArchiveWriter out(args.str("--out"));
+        out.add_text("lowbit.policy", p.name);
+        out.add_text("lowbit.source", "hf");
+        Context ctx(threads);
+        Reporter rep(true);
+        std::size_t done = 0;
+        const auto n_mat = static_cast<std::size_t>(7 * cfg.n_layers);
+        llama::layerwise_quantize(in, p, calib, ctx, seed, [&](const llama::LayerwiseTensor& t) {
+          if (t.q != nullptr) {
+            const io::FileInfo info = io::read_header(t.q->image);
+            rep.tensor(done++, n_mat, t.name, static_cast<long long>(info.rows),
+                       static_cast<long long>(info.cols), *t.q);
+            add_quantized(out, t.name, *t.q);
+            const double nw = static_cast<double>(info.rows) * static_cast<double>(info.cols);
+            bits += t.q->bpw * nw;
+            weights += nw;
+          } else {
+            add_kept(out, *t.kept);
+            const Index rows = t.kept->shape.empty() ? 1 : t.kept->shape[0];
+            rep.kept(t.name, rows, rows > 0 ? t.kept->numel() / rows : 0, t.kept->dtype);
+          }
+        });
+        rep.done();
+        out_bytes = out.finish();
       } else {
         StreamOptions o;
         o.in = in;

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <string>
 
+#include "attention.hpp"
 #include "gguf_model.hpp"
 #include "lowbit/io/gguf_llama.hpp"
 
@@ -168,7 +169,7 @@ void Decoder::eval(std::span<const int> tokens, std::span<float> logits, Context
   if (!logits.empty() && static_cast<Index>(logits.size()) != c.vocab_size)
     fail("llama: ", logits.size(), " logits for a vocabulary of ", c.vocab_size);
   const Index D = c.dim, H = c.n_heads, KVH = c.n_kv_heads, hs = c.head_size(), half = hs / 2;
-  const Index kvd = c.kv_dim(), F = c.hidden_dim, P0 = pos_, S = P0 + T;
+  const Index kvd = c.kv_dim(), F = c.hidden_dim, P0 = pos_;
   auto sized = [](std::vector<float>& v, Index n) { v.resize(static_cast<std::size_t>(n)); };
   sized(x_, T * D), sized(xb_, T * D), sized(q_, T * D), sized(o_, T * D), sized(tmp_, T * D);
   sized(k_, T * kvd), sized(v_, T * kvd), sized(h1_, T * F), sized(h3_, T * F);
@@ -188,10 +189,6 @@ void Decoder::eval(std::span<const int> tokens, std::span<float> logits, Context
       }
     }
   };
-  using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-  using CMap = Eigen::Map<const RowMat, 0, Eigen::OuterStride<>>;
-  using MMap = Eigen::Map<RowMat, 0, Eigen::OuterStride<>>;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(hs));
   for (int l = 0; l < c.n_layers; ++l) {
     auto lin = [&](int j) -> const Linear& {
       return *linear_[static_cast<std::size_t>(7 * l + j)];
@@ -207,28 +204,7 @@ void Decoder::eval(std::span<const int> tokens, std::span<float> logits, Context
     float* vc = vcache_.data() + static_cast<std::size_t>(l) * context_ * kvd;
     std::memcpy(kc + P0 * kvd, k_.data(), static_cast<std::size_t>(T * kvd) * 4);
     std::memcpy(vc + P0 * kvd, v_.data(), static_cast<std::size_t>(T * kvd) * 4);
-    ctx.parallel_for(H, [&](Index h0, Index h1) {
-      RowMat sc;
-      for (Index h = h0; h < h1; ++h) {
-        const Index kh = h / (H / KVH);
-        const CMap Q(q_.data() + h * hs, T, hs, Eigen::OuterStride<>(D));
-        const CMap K(kc + kh * hs, S, hs, Eigen::OuterStride<>(kvd));
-        const CMap Vm(vc + kh * hs, S, hs, Eigen::OuterStride<>(kvd));
-        sc.noalias() = Q * K.transpose();
-        for (Index t = 0; t < T; ++t) {
-          const Index n = P0 + t + 1;  // causal: positions 0..P0+t
-          auto row = sc.row(t);
-          auto live = row.head(n).array();
-          live *= scale;
-          const float mx = live.maxCoeff();
-          live = (live - mx).exp();
-          live /= live.sum();
-          if (n < S) row.tail(S - n).setZero();
-        }
-        MMap O(o_.data() + h * hs, T, hs, Eigen::OuterStride<>(D));
-        O.noalias() = sc * Vm;
-      }
-    });
+    causal_attention(q_.data(), D, kc, vc, kvd, o_.data(), D, T, P0, H, KVH, hs, ctx);
     timers_.attention += since(t_att);
     matmul(lin(3), o_.data(), tmp_.data(), T, ctx);
     for (std::size_t i = 0; i < x_.size(); ++i) x_[i] += tmp_[i];
