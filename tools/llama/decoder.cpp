@@ -54,36 +54,14 @@ Decoder::Decoder(const io::GgufFile& f, const DecoderOptions& o, const io::Mappe
   using lowbit::fail;
   if (o.context < 1 || o.context > (1 << 20))
     fail("llama: a context of ", o.context, " positions (1..2^20)");
-  // The configuration as llama_from_gguf reads it, without decoding any tensor.
-  const io::GgufValue* arch = f.find("general.architecture");
-  if (!arch || arch->type != io::GgufType::String || arch->str != "llama")
-    fail("GGUF: not a llama-architecture model");
-  auto dim_of = [&](const char* key) {
-    const std::int64_t v = io::detail::gguf_int(f, key);
-    if (v < 1 || v > io::Llama2cModel::kMaxDim) fail("GGUF: ", key, " = ", v, " is out of range");
-    return static_cast<int>(v);
-  };
   io::Llama2cConfig& c = config_;
-  c.dim = dim_of("llama.embedding_length");
-  c.hidden_dim = dim_of("llama.feed_forward_length");
-  c.n_layers = dim_of("llama.block_count");
-  c.n_heads = dim_of("llama.attention.head_count");
-  c.n_kv_heads =
-      f.find("llama.attention.head_count_kv") ? dim_of("llama.attention.head_count_kv") : c.n_heads;
+  c = io::llama_gguf_config(f);
   c.seq_len = o.context;
-  if (c.dim % c.n_heads != 0 || c.head_size() % 2 != 0 || c.n_heads % c.n_kv_heads != 0)
-    fail("GGUF: head counts do not divide the embedding length");
   const io::GgufTensor* emb = f.tensor("token_embd.weight");
-  if (!emb || emb->ne.size() != 2 || emb->ne[0] != static_cast<std::uint64_t>(c.dim) ||
+  if (emb->ne[0] != static_cast<std::uint64_t>(c.dim) ||
       emb->ne[1] > static_cast<std::uint64_t>(io::Llama2cModel::kMaxDim))
     fail("GGUF: token_embd.weight is not a [", c.dim, ", vocab] matrix");
   embedding_ = emb;
-  c.vocab_size = static_cast<int>(emb->ne[1]);
-  c.shared_classifier = f.tensor("output.weight") == nullptr;
-  const io::GgufValue* base = f.find("llama.rope.freq_base");
-  c.rope_theta = base && base->type == io::GgufType::F32 ? base->as_double() : 10000.0;
-  if (!std::isfinite(c.rope_theta) || c.rope_theta <= 1.0)
-    fail("GGUF: llama.rope.freq_base = ", c.rope_theta, " is not a finite base above 1");
 
   const auto D = static_cast<std::uint64_t>(c.dim), F = static_cast<std::uint64_t>(c.hidden_dim),
              KV = static_cast<std::uint64_t>(c.kv_dim()),

@@ -72,10 +72,11 @@ inline std::vector<float> gguf_matrix(const GgufFile& f, const std::string& name
 /// RoPE table rows llama_from_gguf computes when the caller asks for fewer positions.
 inline constexpr int kRopeTablePositions = 4096;
 
-/// The llama-architecture model in f, decoded to fp32 (see the header). seq_len is
-/// max(context_length, min_seq_len); the RoPE tables (freq_cos/freq_sin) cover
-/// min(seq_len, max(min_seq_len, kRopeTablePositions)) positions.
-inline Llama2cModel llama_from_gguf(const GgufFile& f, int min_seq_len = 0) {
+/// The Llama configuration in f's metadata, checked, without decoding any tensor: dimensions,
+/// head counts, the vocabulary (token_embd.weight's rows, at most Llama2cModel::kMaxDim), a
+/// shared classifier when f has no output.weight, RoPE's base (llama.rope.freq_base, default
+/// 10000); seq_len is llama.context_length.
+inline Llama2cConfig llama_gguf_config(const GgufFile& f) {
   using lowbit::detail::fail;
   const GgufValue* arch = f.find("general.architecture");
   if (!arch || arch->type != GgufType::String || arch->str != "llama")
@@ -85,21 +86,35 @@ inline Llama2cModel llama_from_gguf(const GgufFile& f, int min_seq_len = 0) {
     if (v < 1 || v > Llama2cModel::kMaxDim) fail("GGUF: ", key, " = ", v, " is out of range");
     return static_cast<int>(v);
   };
-  Llama2cModel m;
-  Llama2cConfig& c = m.config;
+  Llama2cConfig c;
   c.dim = dim_of("llama.embedding_length");
   c.hidden_dim = dim_of("llama.feed_forward_length");
   c.n_layers = dim_of("llama.block_count");
   c.n_heads = dim_of("llama.attention.head_count");
   c.n_kv_heads =
       f.find("llama.attention.head_count_kv") ? dim_of("llama.attention.head_count_kv") : c.n_heads;
-  c.seq_len = std::max(dim_of("llama.context_length"), min_seq_len);
+  c.seq_len = dim_of("llama.context_length");
   if (c.dim % c.n_heads != 0 || c.head_size() % 2 != 0 || c.n_heads % c.n_kv_heads != 0)
     fail("GGUF: head counts do not divide the embedding length");
   const GgufTensor* emb = f.tensor("token_embd.weight");
   if (!emb || emb->ne.size() != 2) fail("GGUF: llama model without a 2-D token_embd.weight");
   c.vocab_size = static_cast<int>(std::min<std::uint64_t>(emb->ne[1], Llama2cModel::kMaxDim));
   c.shared_classifier = f.tensor("output.weight") == nullptr;
+  const GgufValue* base = f.find("llama.rope.freq_base");
+  c.rope_theta = base && base->type == GgufType::F32 ? base->as_double() : 10000.0;
+  if (!std::isfinite(c.rope_theta) || c.rope_theta <= 1.0)
+    fail("GGUF: llama.rope.freq_base = ", c.rope_theta, " is not a finite base above 1");
+  return c;
+}
+
+/// The llama-architecture model in f, decoded to fp32 (see the header). seq_len is
+/// max(context_length, min_seq_len); the RoPE tables (freq_cos/freq_sin) cover
+/// min(seq_len, max(min_seq_len, kRopeTablePositions)) positions.
+inline Llama2cModel llama_from_gguf(const GgufFile& f, int min_seq_len = 0) {
+  Llama2cModel m;
+  Llama2cConfig& c = m.config;
+  c = llama_gguf_config(f);
+  c.seq_len = std::max(c.seq_len, min_seq_len);
   const Index D = c.dim, H = c.hidden_dim, KV = c.kv_dim(), V = c.vocab_size;
   m.tok_embeddings = detail::gguf_matrix(f, "token_embd.weight", V, D);
   auto append = [](std::vector<float>& dst, const std::vector<float>& src) {
@@ -119,11 +134,7 @@ inline Llama2cModel llama_from_gguf(const GgufFile& f, int min_seq_len = 0) {
   }
   m.rms_final = detail::gguf_matrix(f, "output_norm.weight", D, 1);
   if (!c.shared_classifier) m.wcls = detail::gguf_matrix(f, "output.weight", V, D);
-  const GgufValue* base = f.find("llama.rope.freq_base");
-  const double theta = base && base->type == GgufType::F32 ? base->as_double() : 10000.0;
-  if (!std::isfinite(theta) || theta <= 1.0)
-    fail("GGUF: llama.rope.freq_base = ", theta, " is not a finite base above 1");
-  c.rope_theta = theta;
+  const double theta = c.rope_theta;
   // The tables are llama2.c's fields, computed, not read: only for the positions a caller
   // needs (min_seq_len) or the first kRopeTablePositions, so a context_length of 2^24 in
   // the metadata costs no memory.
