@@ -48,7 +48,7 @@ if [ "${1:-}" = model ]; then
       -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
       -DLLAMA_BUILD_SERVER=OFF > "$OUT/llama_cfg.txt" 2>&1 &&
       cmake --build /tmp/llama-build -j16 --target llama-bench > "$OUT/llama_build.txt" 2>&1 ||
-      { tail -20 "$OUT/llama_cfg.txt" "$OUT/llama_build.txt"; }
+      { tail -n 20 "$OUT/llama_cfg.txt" "$OUT/llama_build.txt"; }
   fi
   for t in ${TYPES:-q4_0 tq2_0 q4_K q2_K}; do
     F=/tmp/1b-$t.gguf
