@@ -1,13 +1,20 @@
 // SPDX-License-Identifier: Apache-2.0
-// tools/args.hpp: the small command-line parser of the tools (--name value and --flag).
+// tools/args.hpp: the small command-line parser of the tools (--name value and --flag), and
+// what every tool shares besides: peak RSS, splitting rows over threads.
 #pragma once
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <exception>
 #include <map>
 #include <set>
 #include <string>
+#include <thread>
+#include <vector>
+
+#include "lowbit/core/types.hpp"
 
 namespace lowbit::tools {
 
@@ -67,6 +74,27 @@ inline double peak_rss_mb() {
   struct rusage ru {};
   if (getrusage(RUSAGE_SELF, &ru) != 0) return 0.0;
   return static_cast<double>(ru.ru_maxrss) / 1024.0;
+}
+
+/// Calls fn(begin, end) on `threads` contiguous chunks of [0, n) (fewer when n is smaller), one
+/// std::thread each besides the caller, and waits; the first chunk's exception is rethrown.
+template <class Fn>
+void parallel_rows(Index n, int threads, const Fn& fn) {
+  const auto nt = static_cast<Index>(std::max<Index>(1, std::min<Index>(threads, n)));
+  std::vector<std::exception_ptr> errors(static_cast<std::size_t>(nt));
+  auto run = [&](Index k) {
+    try {
+      fn(n * k / nt, n * (k + 1) / nt);
+    } catch (...) {
+      errors[static_cast<std::size_t>(k)] = std::current_exception();
+    }
+  };
+  std::vector<std::thread> pool;
+  for (Index k = 1; k < nt; ++k) pool.emplace_back(run, k);
+  run(0);
+  for (auto& t : pool) t.join();
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
 }
 
 }  // namespace lowbit::tools

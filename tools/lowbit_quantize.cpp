@@ -40,13 +40,11 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <exception>
 #include <filesystem>
 #include <map>
 #include <optional>
 #include <regex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "args.hpp"
@@ -399,37 +397,18 @@ std::uint64_t hf_to_gguf(const std::string& dir, const std::string& out_path,
       const Index nr = std::min(step, n_rows - r0);
       rows.resize(static_cast<std::size_t>(nr * cols));
       out.resize(static_cast<std::size_t>(nr * row_bytes));
-      std::vector<std::exception_ptr> errors(static_cast<std::size_t>(threads));
-      auto work = [&](int k, Index a, Index b) {
-        try {
-          for (Index r = a; r < b; ++r) {
-            const Index src = permute ? io::hf_row_of_gguf_row(r0 + r, c.head_size()) : r0 + r;
-            io::SafeTensorView slice = v;
-            slice.shape = {cols};
-            slice.bytes = v.bytes.subspan(static_cast<std::size_t>(src) * in_row, in_row);
-            const std::span<float> x(rows.data() + r * cols, static_cast<std::size_t>(cols));
-            io::to_f32(slice, x);
-            check_finite(MatrixView<const float>(x.data(), 1, cols), what, src);
-            std::byte* y = out.data() + r * row_bytes;
-            if (type == ggml::Type::F32) {
-              std::memcpy(y, x.data(), x.size() * 4);
-            } else if (type == ggml::Type::F16) {
-              for (Index j = 0; j < cols; ++j) ggml::detail::put_f16(y + 2 * j, x[j]);
-            } else {
-              ggml::quantize_chunk(type, x.data(), cols, y);
-            }
-          }
-        } catch (...) {
-          errors[static_cast<std::size_t>(k)] = std::current_exception();
+      tools::parallel_rows(nr, threads, [&](Index a, Index b) {
+        for (Index r = a; r < b; ++r) {
+          const Index src = permute ? io::hf_row_of_gguf_row(r0 + r, c.head_size()) : r0 + r;
+          io::SafeTensorView slice = v;
+          slice.shape = {cols};
+          slice.bytes = v.bytes.subspan(static_cast<std::size_t>(src) * in_row, in_row);
+          const std::span<float> x(rows.data() + r * cols, static_cast<std::size_t>(cols));
+          io::to_f32(slice, x);
+          check_finite(MatrixView<const float>(x.data(), 1, cols), what, src);
+          ggml::encode_row(type, x.data(), cols, out.data() + r * row_bytes);
         }
-      };
-      const int nt = static_cast<int>(std::min<Index>(threads, nr));
-      std::vector<std::thread> pool;
-      for (int k = 1; k < nt; ++k) pool.emplace_back(work, k, nr * k / nt, nr * (k + 1) / nt);
-      work(0, 0, nr / nt);
-      for (auto& th : pool) th.join();
-      for (auto& e : errors)
-        if (e) std::rethrow_exception(e);
+      });
       w.append(out);
     }
     files[it->second.first].release(v.bytes);

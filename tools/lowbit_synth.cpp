@@ -170,7 +170,7 @@ void write_gguf_model(const Shape& shape, std::uint64_t seed, lowbit::ggml::Type
       const Index nr = std::min(step, n_rows - r0);
       rows.resize(static_cast<std::size_t>(nr * cols));
       out.resize(static_cast<std::size_t>(nr * row_bytes));
-      auto work = [&](Index a, Index b) {
+      tools::parallel_rows(nr, threads, [&](Index a, Index b) {
         for (Index r = a; r < b; ++r) {
           const Index src = permute ? io::hf_row_of_gguf_row(r0 + r, head) : r0 + r;
           float* x = rows.data() + r * cols;
@@ -178,21 +178,9 @@ void write_gguf_model(const Shape& shape, std::uint64_t seed, lowbit::ggml::Type
             x[j] = hf[ti].norm ? 1.0f
                                : static_cast<float>(bf16(
                                      value(seed, ti, static_cast<std::uint64_t>(src * cols + j))));
-          std::byte* y = out.data() + r * row_bytes;
-          if (type == ggml::Type::F32) {
-            std::memcpy(y, x, static_cast<std::size_t>(cols) * 4);
-          } else if (type == ggml::Type::F16) {
-            for (Index j = 0; j < cols; ++j) ggml::detail::put_f16(y + 2 * j, x[j]);
-          } else {
-            ggml::quantize_chunk(type, x, cols, y);
-          }
+          ggml::encode_row(type, x, cols, out.data() + r * row_bytes);
         }
-      };
-      const Index nt = std::min<Index>(threads, nr);
-      std::vector<std::thread> pool;
-      for (Index k = 1; k < nt; ++k) pool.emplace_back(work, nr * k / nt, nr * (k + 1) / nt);
-      work(0, nr / nt);
-      for (auto& th : pool) th.join();
+      });
       w.append(out);
     }
   }

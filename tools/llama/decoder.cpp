@@ -37,16 +37,6 @@ std::vector<float> norm_of(const io::GgufFile& f, const std::string& name, int d
   return io::tensor_floats(f, need(f, name, static_cast<std::uint64_t>(dim), 0));
 }
 
-void rmsnorm(const float* x, const float* g, float* out, Index n, Index d) {
-  for (Index t = 0; t < n; ++t) {
-    const float* xt = x + t * d;
-    float ss = 0.0f;
-    for (Index i = 0; i < d; ++i) ss += xt[i] * xt[i];
-    const float inv = 1.0f / std::sqrt(ss / static_cast<float>(d) + 1e-5f);
-    for (Index i = 0; i < d; ++i) out[t * d + i] = xt[i] * inv * g[i];
-  }
-}
-
 }  // namespace
 
 Decoder::Decoder(const io::GgufFile& f, const DecoderOptions& o, const io::MappedFile* mapping)

@@ -67,15 +67,6 @@ class HfTensors {
   std::map<std::string, std::pair<std::size_t, const io::SafeTensorView*>> by_name_;
 };
 
-void rmsnorm(const float* x, const float* g, float* out, Index T, Index D) {
-  for (Index t = 0; t < T; ++t) {
-    double ss = 0.0;
-    for (Index i = 0; i < D; ++i) ss += static_cast<double>(x[t * D + i]) * x[t * D + i];
-    const float inv = static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(D) + 1e-5));
-    for (Index i = 0; i < D; ++i) out[t * D + i] = x[t * D + i] * inv * g[i];
-  }
-}
-
 /// One layer over one document of T tokens, x (T × D) updated in place; on_input(k, x_k) sees
 /// each of the 4 distinct inputs before the matrices that read it. RoPE on split halves.
 struct Layer {

@@ -191,6 +191,16 @@ class PaddedLinear final : public Linear {
   Index cols_;
 };
 
+/// RMSNorm of T rows of D values: out = x · g / sqrt(mean x² + 1e-5), the mean in double.
+inline void rmsnorm(const float* x, const float* g, float* out, Index T, Index D) {
+  for (Index t = 0; t < T; ++t) {
+    double ss = 0.0;
+    for (Index i = 0; i < D; ++i) ss += static_cast<double>(x[t * D + i]) * x[t * D + i];
+    const float inv = static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(D) + 1e-5));
+    for (Index i = 0; i < D; ++i) out[t * D + i] = x[t * D + i] * inv * g[i];
+  }
+}
+
 /// The names of the seven matrices of a layer, in the order Model::linear indexes them.
 inline constexpr const char* kMatrixNames[7] = {"wq", "wk", "wv", "wo", "w1", "w2", "w3"};
 
@@ -327,16 +337,6 @@ class Model : public FloatParts {
     rmsnorm(x.data(), rms_final.data(), xb.data(), T, D);
     interop::eigen_gemm(MatrixView<const float>(classifier.data(), c.vocab_size, D),
                         MatrixView<const float>(xb.data(), T, D), logits);
-  }
-
- private:
-  static void rmsnorm(const float* x, const float* g, float* out, Index T, Index D) {
-    for (Index t = 0; t < T; ++t) {
-      double ss = 0.0;
-      for (Index i = 0; i < D; ++i) ss += static_cast<double>(x[t * D + i]) * x[t * D + i];
-      const float inv = static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(D) + 1e-5));
-      for (Index i = 0; i < D; ++i) out[t * D + i] = x[t * D + i] * inv * g[i];
-    }
   }
 };
 

@@ -12,6 +12,7 @@
 // functions.
 #pragma once
 
+#include <cstring>
 #include <optional>
 #include <string>
 
@@ -139,6 +140,27 @@ inline void quantize_chunk(Type t, const float* x, Index n, std::byte* out) {
   }
   for (Index b = 0; b < n / c.info.block; ++b)
     c.chunk(x + b * c.info.block, out + b * c.info.bytes);
+}
+
+/// A row of n floats as ggml stores it in type t: F32 as is, F16 and BF16 rounded to nearest
+/// even, a block type as quantize_chunk writes it (what llama-quantize writes for that type).
+inline void encode_row(Type t, const float* x, Index n, std::byte* out) {
+  switch (t) {
+    case Type::F32:
+      std::memcpy(out, x, static_cast<std::size_t>(n) * 4);
+      return;
+    case Type::F16:
+      for (Index j = 0; j < n; ++j) detail::put_f16(out + 2 * j, x[j]);
+      return;
+    case Type::BF16:
+      for (Index j = 0; j < n; ++j) {
+        const std::uint16_t b = bf16(x[j]).bits;
+        std::memcpy(out + 2 * j, &b, 2);
+      }
+      return;
+    default:
+      quantize_chunk(t, x, n, out);
+  }
 }
 
 /// ggml's dequantize_row_<t>: n / block blocks at in → n floats.
