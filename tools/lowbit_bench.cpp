@@ -2,8 +2,8 @@
 // tools/lowbit_bench.cpp: tokens per second of a Llama GGUF model on lowbit's kernels, measured
 // the way llama-bench measures llama.cpp.
 //
-// usage: lowbit-bench --model FILE.gguf [-p 512] [-n 128] [-t 1,2] [-r 3] [--act f32|int8]
-//                     [--json]
+// usage: lowbit-bench --model FILE.gguf [-p 512] [-n 128] [-t 1,2] [-r 3]
+//                     [--act int8|int8-token|f32] [--json]
 //
 // The file is memory-mapped and each matrix repacked once into its kernel layout (Decoder,
 // tools/llama/decoder.hpp); the load time and the peak resident set are printed. Then, for each
@@ -17,9 +17,10 @@
 // ± standard deviation over the runs (llama-bench's avg_ts/stddev_ts), with the share of the
 // time spent in the matrix products and in attention.
 //
-// --act selects the activations of the products: f32 (default) keeps them in fp32 (gemm_f32),
-// more precise than llama.cpp's, which quantizes them to 8 bits per block of 32 or 256 values;
-// int8 quantizes them to int8 with one scale per token (coarser than llama.cpp's blocks).
+// --act selects the activations of the products: int8 (default) quantizes them to int8 with one
+// scale per weight group (16, 32 or 256 values: as fine as llama.cpp's q8_0 / q8_K blocks, or
+// finer); int8-token with one scale per token (cheaper, coarser than llama.cpp's); f32 keeps
+// them in fp32 (gemm_f32, more precise than llama.cpp's).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -36,13 +37,14 @@
 namespace {
 
 constexpr const char* kUsage =
-    "usage: lowbit-bench --model FILE.gguf [-p 512] [-n 128] [-t 1,2] [-r 3] [--act f32|int8] "
-    "[--json]\n"
+    "usage: lowbit-bench --model FILE.gguf [-p 512] [-n 128] [-t 1,2] [-r 3] "
+    "[--act int8|int8-token|f32] [--json]\n"
     "  -p N        prompt tokens evaluated as one batch (pp test; 0 skips it)\n"
     "  -n N        tokens generated one at a time (tg test; 0 skips it)\n"
     "  -t A,B,...  thread counts (default 1)\n"
     "  -r N        timed repetitions of each test (default 3)\n"
-    "  --act f32   fp32 activations (default); int8: int8 with one scale per token\n"
+    "  --act int8  int8 activations, a scale per weight group (default, llama.cpp's precision);\n"
+    "              int8-token: a scale per token; f32: fp32 activations\n"
     "  --json      one JSON object per line instead of the table\n";
 
 std::vector<int> parse_list(const std::string& s) {
@@ -90,8 +92,9 @@ int main(int argc, char** argv) {
     const int n_gen = static_cast<int>(args.num("-n", 128, 0, 1 << 16));
     const int reps = static_cast<int>(args.num("-r", 3, 1, 1000));
     const std::vector<int> threads = parse_list(args.has("-t") ? args.str("-t") : "1");
-    const std::string act = args.has("--act") ? args.str("--act") : "f32";
-    if (act != "f32" && act != "int8") throw tools::UsageError{"--act is f32 or int8"};
+    const std::string act = args.has("--act") ? args.str("--act") : "int8";
+    if (act != "f32" && act != "int8" && act != "int8-token")
+      throw tools::UsageError{"--act is int8, int8-token or f32"};
     if (n_prompt == 0 && n_gen == 0) throw tools::UsageError{"-p and -n are both 0"};
     const bool json = args.has("--json");
     const std::string path = args.str("--model");
@@ -128,7 +131,9 @@ int main(int argc, char** argv) {
             "%.2f GiB; activations %s\n\n",
             path.c_str(), c.dim, c.n_layers, c.hidden_dim, c.n_heads, c.n_kv_heads, c.vocab_size,
             params / 1e9, file_gib, types.c_str(), load_s, dec.weight_bytes() / (1 << 30),
-            act == "f32" ? "fp32" : "int8 per token");
+            act == "f32"    ? "fp32"
+            : act == "int8" ? "int8, a scale per weight group"
+                            : "int8, a scale per token");
         std::printf("| threads | test   |              t/s | matmul | attention |\n");
         std::printf("| ------: | :----- | ---------------: | -----: | --------: |\n");
       }
@@ -137,6 +142,7 @@ int main(int argc, char** argv) {
       std::vector<float> logits(static_cast<std::size_t>(c.vocab_size));
       for (const int nt : threads) {
         Context ctx(nt);
+        if (act == "int8") ctx.set_activation_scales(ActivationScales::kPerGroup);
         for (int test = 0; test < 2; ++test) {
           const int n = test == 0 ? n_prompt : n_gen;
           if (n == 0) continue;

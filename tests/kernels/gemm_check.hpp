@@ -2,7 +2,8 @@
 // tests/kernels/gemm_check.hpp: shared checks of the GEMM/GEMV entry points against the
 // references, instantiated per scheme list in several TUs (several TUs compile in parallel).
 //   int8 path:  gemm_int8 / gemv_int8 / gemm == ref::gemm_int8 (+ pipeline) bit for bit, on every
-//               compiled ISA, for 1 and 3 threads.
+//               compiled ISA, for 1 and 3 threads, with one activation scale per row and one per
+//               weight group.
 //   float path: gemm_f32 / gemv_f32 within |y - y_ref| <= 2^-17 · Σ_k (|s|·(c + sub) + |m|)·|x|
 //               of ref::gemm (double accumulation), with s, sub, m the decode constants of the
 //               weight's group: the kernel sums c·x and x in fp32 and subtracts sub·Σx once per
@@ -97,7 +98,8 @@ bool layout_takes(Index k) {
 template <class S, class G, int NR, class L = Interleaved<NR, 32>, class Fit = Fitter<S>>
 void check_int8_path(std::uint64_t seed) {
   using W = PackedMatrix<S, G, L>;
-  Context ctx1(1), ctx3(3);
+  Context ctx1(1), ctx3(3), ctxg(2);
+  ctxg.set_activation_scales(ActivationScales::kPerGroup);
   for (const auto& shape : gemm_shapes()) {
     const Index m = shape[0], n = shape[1], k = shape[2];
     if (!layout_takes<L>(k)) continue;
@@ -121,6 +123,10 @@ void check_int8_path(std::uint64_t seed) {
         v = v < -1.5f ? -1.5f : (v > 2.0f ? 2.0f : v);
       }
     const OutputPipeline<AddBias, Clamp> pipe(AddBias{bias}, Clamp{-1.5f, 2.0f});
+    Int8Activations ab;
+    quantize_activations(MatrixView<const float>(xf.data(), n, k), G::group_cols(k), ab);
+    std::vector<float> want_b(static_cast<std::size_t>(n * m));
+    ref::gemm_int8(plain, ab, MatrixView<float>(want_b.data(), n, m));
     for_each_isa([&](auto tag) {
       using Isa = decltype(tag);
       INFO(std::string(Isa::name())
@@ -141,6 +147,15 @@ void check_int8_path(std::uint64_t seed) {
         gemv_int8<Isa>(w, a, VectorView<float>(y.data(), m), ctx3);
         REQUIRE(std::memcmp(y.data(), want.data(), y.size() * sizeof(float)) == 0);
       }
+      // A scale per weight group of activations (ggml's q8 blocks), pre-quantized and through
+      // gemm() on a per-group context.
+      std::fill(y.begin(), y.end(), -7.0f);
+      gemm_int8<Isa>(w, ab, MatrixView<float>(y.data(), n, m), ctx3);
+      REQUIRE(std::memcmp(y.data(), want_b.data(), y.size() * sizeof(float)) == 0);
+      std::fill(y.begin(), y.end(), -7.0f);
+      gemm<Isa>(w, MatrixView<const float>(xf.data(), n, k), MatrixView<float>(y.data(), n, m),
+                ctxg);
+      REQUIRE(std::memcmp(y.data(), want_b.data(), y.size() * sizeof(float)) == 0);
     });
   }
 }

@@ -45,6 +45,65 @@ TEST_CASE("int8 activations: per-row scale, range, padding, zero rows, errors", 
   }
 }
 
+TEST_CASE("int8 activations per block: each block quantized as a row of its own", "[activation]") {
+  const Index n = 3, k = 70, block = 32;  // blocks of 32, 32 and 6 columns
+  std::vector<float> x = test::gaussian(static_cast<std::size_t>(n * k), 2);
+  for (Index c = 32; c < 64; ++c) x[static_cast<std::size_t>(k + c)] = 0.0f;  // row 1, block 1: 0
+  x[3] = 100.0f;                                                              // an outlier channel
+  Int8Activations a;
+  quantize_activations(MatrixView<const float>(x.data(), n, k), block, a);
+  REQUIRE(a.block() == block);
+  REQUIRE(a.scales_per_row() == 3);
+  CHECK(a.scale(0, 0) == 100.0f / 127.0f);
+  CHECK(a.scale(1, 1) == 0.0f);
+  for (Index r = 0; r < n; ++r)
+    for (Index b = 0; b < 3; ++b) {
+      const Index k0 = b * block, len = b < 2 ? block : k - 64;
+      std::vector<float> part(x.begin() + r * k + k0, x.begin() + r * k + k0 + len);
+      Int8Activations one;
+      quantize_activations(MatrixView<const float>(part.data(), 1, len), one);
+      REQUIRE(a.scale(r, b) == one.scale(0));
+      REQUIRE(a.scales(r)[b] == one.scale(0));
+      for (Index c = 0; c < len; ++c) REQUIRE(a.row(r)[k0 + c] == one.row(0)[c]);
+    }
+  for (Index c = k; c < a.stride(); ++c) REQUIRE(a.row(0)[c] == 0);
+  // The outlier costs only its own block: the other blocks of row 0 keep their resolution.
+  Int8Activations per_row;
+  quantize_activations(MatrixView<const float>(x.data(), n, k), per_row);
+  double e_row = 0.0, e_block = 0.0;
+  for (Index c = 32; c < k; ++c) {
+    e_row += std::fabs(per_row.scale(0) * per_row.row(0)[c] - x[static_cast<std::size_t>(c)]);
+    e_block += std::fabs(a.scale(0, c / block) * a.row(0)[c] - x[static_cast<std::size_t>(c)]);
+  }
+  CHECK(e_block < 0.05 * e_row);
+  CHECK_THROWS_AS(Int8Activations(1, 4, -1), Error);
+}
+
+TEST_CASE("gemm_int8 with a scale per activation block is exact where every value is exact",
+          "[reference_int8]") {
+  using S = Asymmetric<4, AsymmetricOffset::kIntZero, float>;
+  PackedMatrix<S, PerGroup<4>, Plain> w(1, 6);
+  const int codes[6] = {0, 1, 2, 3, 15, 7};
+  for (Index c = 0; c < 6; ++c) w.set_code(0, c, static_cast<std::uint32_t>(codes[c]));
+  w.params()[0] = {0.5f, 3};
+  w.params()[1] = {2.0f, 1};
+  // Block 0 amax 127 (scale 1), block 1 amax 254 (scale 2): codes 127 and -127.
+  const std::vector<float> xf = {127.0f, -1.0f, 2.0f, 0.0f, 254.0f, -254.0f};
+  Int8Activations a;
+  quantize_activations(MatrixView<const float>(xf.data(), 1, 6), 4, a);
+  REQUIRE(a.scale(0, 0) == 1.0f);
+  REQUIRE(a.scale(0, 1) == 2.0f);
+  std::vector<float> y(1);
+  ref::gemv_int8(w, a, VectorView<float>(y.data(), 1));
+  // group 0: 0.5*((0-3)*127 + (1-3)*-1 + (2-3)*2 + 0) = -190.5, times 1;
+  // group 1: 2*((15-1)*127 + (7-1)*-127) = 2032, times 2
+  CHECK(y[0] == -190.5f + 4064.0f);
+  // Blocks that are not the weight groups are refused.
+  Int8Activations bad;
+  quantize_activations(MatrixView<const float>(xf.data(), 1, 6), 2, bad);
+  CHECK_THROWS_AS(ref::gemv_int8(w, bad, VectorView<float>(y.data(), 1)), Error);
+}
+
 TEST_CASE("gemm_int8 is exact where every value is exact", "[reference_int8]") {
   // f32 power-of-two scales, small integers: every product and sum is exact in fp32, so the
   // result must equal the integer arithmetic done by hand.
@@ -83,26 +142,27 @@ TEMPLATE_TEST_CASE("gemm_int8 matches the double-precision product of the decode
       const std::vector<float> wf = test::gaussian(static_cast<std::size_t>(m * k), ++seed);
       const auto w = quantize<S, PerGroup<32>, Plain>(MatrixView<const float>(wf.data(), m, k), {});
       const std::vector<float> wd = dequantize(w);
-      for (Index n : {1, 4}) {
-        const std::vector<float> xf = test::gaussian(static_cast<std::size_t>(n * k), ++seed);
-        Int8Activations a;
-        quantize_activations(MatrixView<const float>(xf.data(), n, k), a);
-        std::vector<float> y(static_cast<std::size_t>(n * m));
-        ref::gemm_int8(w, a, MatrixView<float>(y.data(), n, m));
-        for (Index t = 0; t < n; ++t) {
-          for (Index r = 0; r < m; ++r) {
-            double exact = 0.0, mag = 0.0;
-            for (Index c = 0; c < k; ++c) {
-              const double p = static_cast<double>(wd[static_cast<std::size_t>(r * k + c)]) *
-                               a.scale(t) * a.row(t)[c];
-              exact += p;
-              mag += std::fabs(p);
+      for (Index n : {1, 4})
+        for (Index block : {0, 32}) {
+          const std::vector<float> xf = test::gaussian(static_cast<std::size_t>(n * k), ++seed);
+          Int8Activations a;
+          quantize_activations(MatrixView<const float>(xf.data(), n, k), block, a);
+          std::vector<float> y(static_cast<std::size_t>(n * m));
+          ref::gemm_int8(w, a, MatrixView<float>(y.data(), n, m));
+          for (Index t = 0; t < n; ++t) {
+            for (Index r = 0; r < m; ++r) {
+              double exact = 0.0, mag = 0.0;
+              for (Index c = 0; c < k; ++c) {
+                const double p = static_cast<double>(wd[static_cast<std::size_t>(r * k + c)]) *
+                                 a.scale(t, block > 0 ? c / block : 0) * a.row(t)[c];
+                exact += p;
+                mag += std::fabs(p);
+              }
+              REQUIRE(std::fabs(y[static_cast<std::size_t>(t * m + r)] - exact) <=
+                      1e-5 * mag + 1e-30);
             }
-            REQUIRE(std::fabs(y[static_cast<std::size_t>(t * m + r)] - exact) <=
-                    1e-5 * mag + 1e-30);
           }
         }
-      }
     }
   }
 }

@@ -32,7 +32,8 @@ namespace lowbit::llama {
 
 struct DecoderOptions {
   int context = 4096;              // KV-cache positions (prompt + generated tokens)
-  bool float_activations = false;  // gemm_f32 (fp32 activations) instead of int8 per token
+  bool float_activations = false;  // gemm_f32 (fp32 activations) instead of gemm (int8; per
+                                   // row or per group: the Context's activation_scales())
   int load_threads = 1;            // threads repacking the matrices at load
 };
 

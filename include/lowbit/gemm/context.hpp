@@ -2,15 +2,16 @@
 // lowbit/gemm/context.hpp: Context, the thread pool and scratch memory of the GEMM/GEMV entry
 // points.
 //
-// A Context owns `threads - 1` worker threads (the caller is the last one) that sleep between
-// calls, plus scratch buffers reused across calls (packed activations), so a decode loop
-// allocates nothing after its first token. Work is split into fixed contiguous chunks that
-// depend only on (n, threads), and each output element is computed by one thread with the same
-// operations in the same order, so results are bit-identical for every thread count. A Context
-// is not reentrant: one call at a time (use one Context per calling thread).
+// A Context owns `threads - 1` worker threads (the caller is the last one) that poll for the
+// next call for a moment (200 µs) and then sleep, plus scratch buffers reused across calls (packed
+// activations), so a decode loop allocates nothing after its first token. Work is split into fixed
+// contiguous chunks that depend only on (n, threads), and each output element is computed by one
+// thread with the same operations in the same order, so results are bit-identical for every thread
+// count. A Context is not reentrant: one call at a time (use one Context per calling thread).
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
@@ -26,6 +27,11 @@
 
 namespace lowbit {
 
+/// How gemm/gemv quantize float activations to int8: one scale per row (per token, the
+/// cheapest), or one per weight group of each row (32 or 256 columns: as fine as ggml's q8_0 /
+/// q8_K activations, robust to outlier channels; one more fma per group in the kernels).
+enum class ActivationScales { kPerRow, kPerGroup };
+
 class Context {
  public:
   /// A context running on `threads` threads (1 = the caller only). Throws Error for threads < 1.
@@ -38,12 +44,7 @@ class Context {
   Context(const Context&) = delete;
   Context& operator=(const Context&) = delete;
   ~Context() {
-    {
-      std::lock_guard<std::mutex> lk(mu_);
-      stop_ = true;
-      ++generation_;
-    }
-    cv_.notify_all();
+    publish(0);
     for (auto& t : workers_) t.join();
   }
 
@@ -59,20 +60,17 @@ class Context {
       return;
     }
     errors_.assign(static_cast<std::size_t>(t), nullptr);
-    {
-      std::lock_guard<std::mutex> lk(mu_);
-      job_ = &fn;
-      job_n_ = n;
-      job_chunks_ = t;
-      pending_ = t - 1;
-      ++generation_;
-    }
-    cv_.notify_all();
+    job_ = &fn;
+    job_n_ = n;
+    job_chunks_ = t;
+    pending_.store(t - 1, std::memory_order_relaxed);
+    publish(t);
     run_chunk(0);
-    std::unique_lock<std::mutex> lk(mu_);
-    done_cv_.wait(lk, [this] { return pending_ == 0; });
+    if (!spin_until([this] { return pending_.load(std::memory_order_acquire) == 0; })) {
+      std::unique_lock<std::mutex> lk(mu_);
+      done_cv_.wait(lk, [this] { return pending_.load(std::memory_order_acquire) == 0; });
+    }
     job_ = nullptr;
-    lk.unlock();
     for (auto& e : errors_)
       if (e) std::rethrow_exception(e);
   }
@@ -112,7 +110,51 @@ class Context {
   /// Scratch int8 activations (gemm/gemv quantize float activations into it).
   Int8Activations& activations() noexcept { return activations_; }
 
+  /// The activation scales gemm/gemv use for float activations (default: per row).
+  ActivationScales activation_scales() const noexcept { return scales_; }
+  void set_activation_scales(ActivationScales s) noexcept { scales_ = s; }
+
  private:
+  /// How long a thread polls before it sleeps: workers between calls (a decode step issues
+  /// hundreds of short products; a futex wake-up per worker and call costs more than many of
+  /// them at 16 threads), the caller for the last chunk. Bounded, so idle threads soon sleep.
+  static constexpr auto kSpin = std::chrono::microseconds(200);
+
+  /// Starts a call of `chunks` chunks (0: shutdown): the call's word (a counter and the chunk
+  /// count) is stored with release after the job, under the lock, as a sleeping worker checks it
+  /// under the lock too (no lost wake-up); spinning workers see it without a system call. A
+  /// worker decides whether it takes part from the word alone, so one that does not never reads
+  /// the job, which the next call may be rewriting.
+  void publish(int chunks) {
+    std::lock_guard<std::mutex> lk(mu_);
+    const std::uint64_t next = ((word_.load(std::memory_order_relaxed) >> kChunkBits) + 1)
+                               << kChunkBits;
+    word_.store(next | static_cast<std::uint64_t>(chunks), std::memory_order_release);
+    if (sleepers_ > 0) cv_.notify_all();
+  }
+
+  /// Polls `done` for up to kSpin; whether it became true. Between bursts of polls the thread
+  /// yields, so on a machine with more threads than cores the polling gives way to work.
+  template <class Done>
+  static bool spin_until(Done&& done) {
+    const auto until = std::chrono::steady_clock::now() + kSpin;
+    for (;;) {
+      for (int i = 0; i < 64; ++i) {
+        if (done()) return true;
+        cpu_relax();
+      }
+      if (std::chrono::steady_clock::now() >= until) return done();
+      std::this_thread::yield();
+    }
+  }
+  static void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    asm volatile("yield");
+#endif
+  }
+
   void run_chunk(int i) {
     try {
       (*job_)(job_n_ * i / job_chunks_, job_n_ * (i + 1) / job_chunks_);
@@ -123,15 +165,21 @@ class Context {
   void worker(int i) {
     std::uint64_t seen = 0;
     for (;;) {
-      std::unique_lock<std::mutex> lk(mu_);
-      cv_.wait(lk, [&] { return generation_ != seen; });
-      seen = generation_;
-      if (stop_) return;
-      if (job_ == nullptr || i >= job_chunks_) continue;
-      lk.unlock();
+      if (!spin_until([&] { return word_.load(std::memory_order_acquire) != seen; })) {
+        std::unique_lock<std::mutex> lk(mu_);
+        ++sleepers_;
+        cv_.wait(lk, [&] { return word_.load(std::memory_order_acquire) != seen; });
+        --sleepers_;
+      }
+      seen = word_.load(std::memory_order_acquire);
+      const int chunks = static_cast<int>(seen & ((1u << kChunkBits) - 1));
+      if (chunks == 0) return;  // shutdown
+      if (i >= chunks) continue;
       run_chunk(i);
-      lk.lock();
-      if (--pending_ == 0) done_cv_.notify_one();
+      if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        std::lock_guard<std::mutex> lk(mu_);  // the caller may be about to sleep: see the wait
+        done_cv_.notify_one();
+      }
     }
   }
 
@@ -139,15 +187,18 @@ class Context {
   std::vector<std::thread> workers_;
   std::mutex mu_;
   std::condition_variable cv_, done_cv_;
-  std::uint64_t generation_ = 0;
-  bool stop_ = false;
+  static constexpr int kChunkBits = 11;  // chunk counts 0..1024
+  std::atomic<std::uint64_t> word_{0};   // (call counter << kChunkBits) | chunks of the call
+  int sleepers_ = 0;                     // workers waiting on cv_ (under mu_)
+  // The current call, published to the workers by the release store of its word.
   const std::function<void(Index, Index)>* job_ = nullptr;
   Index job_n_ = 0;
   int job_chunks_ = 0;
-  int pending_ = 0;
+  std::atomic<int> pending_{0};  // worker chunks still running
   std::vector<std::exception_ptr> errors_;
   AlignedBuffer<std::byte> scratch_;
   Int8Activations activations_;
+  ActivationScales scales_ = ActivationScales::kPerRow;
 };
 
 }  // namespace lowbit

@@ -4,10 +4,12 @@
 //
 // Convention (as ref::gemm): W is m × k (rows = outputs), X is n × k (rows = tokens), Y = X·Wᵀ
 // is n × m. Four activation kinds:
-//   gemm_int8(W, Int8Activations, Y, …)   pre-quantized int8 rows (quant/activation.hpp);
+//   gemm_int8(W, Int8Activations, Y, …)   pre-quantized int8 rows (quant/activation.hpp), one
+//                                         scale per row or per weight group;
 //                                         bit-identical to ref::gemm_int8 on every ISA
-//   gemm(W, X float, Y, …)                quantizes X per row to int8 (into the Context's
-//                                         scratch) and runs gemm_int8: llama.cpp's decode path
+//   gemm(W, X float, Y, …)                quantizes X to int8 (into the Context's scratch; per
+//                                         row, or per group: Context::set_activation_scales)
+//                                         and runs gemm_int8: llama.cpp's decode path
 //   gemm_f32(W, X float, Y, …)            float activations, weights decoded to float in
 //                                         registers; within a relative bound of ref::gemm
 //   gemm_zp(W, ZeroPointRowSums, ZeroPointActivations, Y, …)
@@ -64,6 +66,18 @@ inline void check_gemm_shapes(const char* what, Index wrows, Index wcols, Index 
   }
 }
 
+/// The columns of W's groups for a row of `cols` (1 for an empty row).
+template <class W>
+Index weight_group_cols(Index cols) {
+  return cols > 0 ? W::granularity_type::group_cols(cols) : 1;
+}
+
+/// Whether W's integer path takes a scale per block of activations (affine and plane schemes:
+/// blocks = groups); the sequence-code schemes take one per row.
+template <class W>
+inline constexpr bool kBlockActivations =
+    AffineDecodeScheme<typename W::scheme_type> || PlaneDecodeScheme<typename W::scheme_type>;
+
 template <class P>
 void apply_rows(const P& pipe, MatrixView<float> y) {
   for (Index t = 0; t < y.rows(); ++t) pipe.apply(y.row_ptr(t), 0, y.cols());
@@ -119,10 +133,17 @@ void run_interleaved(const PackedMatrix<S, G, L>& w, const XA* xi, MatrixView<co
            : static_cast<std::size_t>(n - rem0) * row_elems * sizeof(float);
   const std::size_t xsum_bytes =
       kInt ? static_cast<std::size_t>(n * groups) * sizeof(std::int32_t) : 0;
-  std::byte* scratch = ctx.scratch(xs_bytes + rows_bytes + xsum_bytes + 64);
+  // Per-block activation scales (one per group): panels' in [panel][g][m] order (single rows
+  // read theirs in place).
+  bool blocked = false;
+  if constexpr (kInt && !kZp) blocked = xi->block() > 0;
+  const std::size_t xscale_bytes =
+      blocked ? static_cast<std::size_t>(np * MR * groups) * sizeof(float) : 0;
+  std::byte* scratch = ctx.scratch(xs_bytes + rows_bytes + xsum_bytes + xscale_bytes + 64);
   std::byte* xs_base = scratch;
   std::byte* rows_base = scratch + xs_bytes;
   auto* xsum = reinterpret_cast<std::int32_t*>(scratch + xs_bytes + rows_bytes);
+  auto* xscale = reinterpret_cast<float*>(scratch + xs_bytes + rows_bytes + xsum_bytes);
 
   // Activation packing (step-major panels: [step][m][4]) and group sums ([panel][g][m], then
   // one [g] array per single row), on the context's threads: panels first, then single rows.
@@ -165,6 +186,10 @@ void run_interleaved(const PackedMatrix<S, G, L>& w, const XA* xi, MatrixView<co
         for (Index k = g * gcols; k < k1; ++k) sum += q[k];
         sums[g * stride] = sum - static_cast<std::int32_t>(k1 - g * gcols) * zp_shift;  // Σa'
       }
+      if constexpr (!kZp) {
+        if (blocked && in_panel)
+          for (Index g = 0; g < groups; ++g) xscale[(p * groups + g) * MR + r] = xi->scale(t, g);
+      }
     } else {
       const float* xr = xf.row_ptr(t);
       if (in_panel) {
@@ -197,8 +222,8 @@ void run_interleaved(const PackedMatrix<S, G, L>& w, const XA* xi, MatrixView<co
       const float zs = static_cast<float>(xi->zero(t) - zp_shift), s = xi->step(t);
       for (Index r = 0; r < valid; ++r) yr[r] = std::fma(-zs, rsums[c0 + r], acc[r]) * s;
     } else {
-      const float s = kInt ? xi->scale(t) : 1.0f;
-      for (Index r = 0; r < valid; ++r) yr[r] = kInt ? acc[r] * s : acc[r];
+      const float s = kInt && !blocked ? xi->scale(t) : 1.0f;
+      for (Index r = 0; r < valid; ++r) yr[r] = kInt && !blocked ? acc[r] * s : acc[r];
     }
     pipe.apply(yr, c0, valid);
   };
@@ -233,6 +258,7 @@ void run_interleaved(const PackedMatrix<S, G, L>& w, const XA* xi, MatrixView<co
           std::fill(acc, acc + MR * NR, 0.0f);
           a.xs = xs_base + static_cast<std::size_t>(p) * panel_elems * act_bytes;
           a.xsum = xsum + p * groups * MR;
+          a.xscale = blocked ? xscale + p * groups * MR : nullptr;
           if constexpr (kInt && PlaneDecodeScheme<S>) {
             kernels::PlaneTile<V, S, G, L, MR>::run(a);
           } else if constexpr (kInt) {
@@ -249,6 +275,7 @@ void run_interleaved(const PackedMatrix<S, G, L>& w, const XA* xi, MatrixView<co
             a.xs = int_in_place ? static_cast<const void*>(xi->row(t))
                                 : rows_base + static_cast<Index>(row_elems) * (t - rem0);
             a.xsum = xsum + np * MR * groups + (t - rem0) * groups;
+            if constexpr (!kZp) a.xscale = blocked ? xi->scales(t) : nullptr;
             if constexpr (PlaneDecodeScheme<S>) {
               kernels::PlaneTile<V, S, G, L, 1>::run(a);
             } else {
@@ -382,6 +409,7 @@ void gemm_int8_impl(const W& w, const Int8Activations& x, MatrixView<float> y, c
                     Context& ctx) {
   constexpr kernels::Path kPath = kernels::int8_path<Isa, W>();
   if constexpr (kPath == kernels::Path::kSequence) {
+    detail::check_per_row_activations("gemm_int8", x);
     run_seq_tiles<kernels::SeqKernel<Isa, typename W::scheme_type, typename W::granularity_type>>(
         w, x, y, pipe, ctx);
     return;
@@ -394,7 +422,7 @@ void gemm_int8_impl(const W& w, const Int8Activations& x, MatrixView<float> y, c
   }
 #if LOWBIT_HAS_AVX2
   else if constexpr (kPath == kernels::Path::kPlain4Gemv) {
-    if (x.rows() == 1 && y.stride() >= 1) {
+    if (x.rows() == 1 && y.stride() >= 1 && x.block() == 0) {
       kernels::GemvPlain4Avx2<Isa, typename W::scheme_type, W::granularity_type::kGroupSize>::run(
           w, x, VectorView<float>(y.row_ptr(0), y.cols()));
       apply_rows(pipe, y);
@@ -426,6 +454,7 @@ template <class Isa = isa::best, PackedWeights W, class P>
 void gemm_int8(const W& w, const Int8Activations& x, MatrixView<float> y, const P& pipe,
                Context& ctx) {
   detail::check_gemm_shapes("gemm_int8", w.rows(), w.cols(), x.rows(), x.cols(), y);
+  detail::check_activation_blocks("gemm_int8", x, detail::weight_group_cols<W>(w.cols()), w.cols());
   pipe.check(y.cols());
   detail::gemm_int8_impl<Isa>(w, x, y, pipe, ctx);
 }
@@ -434,14 +463,21 @@ void gemm_int8(const W& w, const Int8Activations& x, MatrixView<float> y, Contex
   gemm_int8<Isa>(w, x, y, NoOutputStages{}, ctx);
 }
 
-/// Y = X·Ŵᵀ with X quantized per row to int8 first (dynamic per-token activations): the
-/// inference path. Throws Error on shapes and on NaN/Inf in X.
+/// Y = X·Ŵᵀ with X quantized to int8 first, one scale per row (token) or, when the context asks
+/// for ActivationScales::kPerGroup, one per weight group of each row (ggml's precision; weights of
+/// the sequence-code schemes keep one per row): the inference path. Throws Error on shapes and
+/// on NaN/Inf in X.
 template <class Isa = isa::best, PackedWeights W, class P>
 void gemm(const W& w, MatrixView<const float> x, MatrixView<float> y, const P& pipe, Context& ctx) {
   detail::check_gemm_shapes("gemm", w.rows(), w.cols(), x.rows(), x.cols(), y);
   pipe.check(y.cols());
   Int8Activations& xq = ctx.activations();
-  if (xq.rows() != x.rows() || xq.cols() != x.cols()) xq = Int8Activations(x.rows(), x.cols());
+  Index block = 0;
+  if constexpr (detail::kBlockActivations<W>)
+    if (ctx.activation_scales() == ActivationScales::kPerGroup)
+      block = detail::weight_group_cols<W>(w.cols());
+  if (xq.rows() != x.rows() || xq.cols() != x.cols() || xq.block() != block)
+    xq = Int8Activations(x.rows(), x.cols(), block);
   // Rows are independent: quantize them on the context's threads (an exception from any row is
   // rethrown, the lowest row's first).
   ctx.parallel_for(x.rows(), [&](Index r0, Index r1) { quantize_activation_rows(x, xq, r0, r1); });
@@ -567,7 +603,7 @@ void gemv_f32(const W& w, VectorView<const float> x, VectorView<float> y, Contex
 /// Sparse34Tiles), "<isa> sequence-code kernel" (SeqTiles, Wint25Words), "<isa> plain 4-bit GEMV"
 /// (Plain 4-bit, n = 1 only), or "scalar reference". Two run-time exceptions fall back to the
 /// reference whatever this says: lane tiles whose groups are longer than 66,311 columns, and the
-/// plain 4-bit kernel for n > 1.
+/// plain 4-bit kernel for n > 1 or per-block activation scales.
 template <PackedWeights W, class Isa = isa::best>
 std::string kernel_name() {
   const std::string isa(Isa::name());

@@ -28,7 +28,9 @@
 // # Float exactness
 // The group's product float(idot)·scale is passed through V::rounded before it is added: GCC
 // contracts a multiply and a later add into one FMA under its default -ffp-contract=fast, which
-// would skip the reference's rounding of the product.
+// would skip the reference's rounding of the product. With a scale per block of activations
+// (TileArgs::xscale, ggml's q8_0 / q8_K precision) the group's term t is added as fma(t, s, acc),
+// the reference's operation, one broadcast and one fma per group and activation row.
 #pragma once
 
 #if !defined(LOWBIT_KERNELS_SELECT_INCLUDED)
@@ -197,6 +199,8 @@ struct TileArgs {
   const void* params = nullptr;        // the tile's first parameter set
   const void* xs = nullptr;            // panel activations, step-major (int32 or float, see below)
   const std::int32_t* xsum = nullptr;  // int path: Σq per (group, m): xsum[g·MR + m]
+  const float* xscale = nullptr;       // int path, per-block activation scales: xscale[g·MR + m]
+                                       // (null: one scale per row, applied by the caller)
   Index g_begin = 0, g_end = 0;        // groups to process, in order
   Index group_blocks = 0;              // blocks per group (PerChannel/PerTensor: all)
   Index nblocks = 0;                   // blocks per tile row
@@ -361,11 +365,10 @@ struct IntTile {
             idot = V::sub32(iacc[m][v], V::mullo32(tp.sub[v], V::set1_32(xsum)));
           }
           const F p = V::rounded(V::fmul(V::cvt(idot), tp.scale[v]));
-          if constexpr (TileParams<V, S, G, NV>::kSymmetric) {
-            facc[m][v] = V::fadd(facc[m][v], p);
-          } else {
-            facc[m][v] = V::fadd(facc[m][v], V::fmadd(tp.offset[v], xsf, p));
-          }
+          F t = p;
+          if constexpr (!TileParams<V, S, G, NV>::kSymmetric) t = V::fmadd(tp.offset[v], xsf, p);
+          facc[m][v] = a.xscale != nullptr ? V::fmadd(t, V::fset1(a.xscale[g * MR + m]), facc[m][v])
+                                           : V::fadd(facc[m][v], t);
         }
       }
     };
@@ -489,7 +492,8 @@ struct PlaneTile {
           t = V::fmadd(V::fload(of + v * V::kLanes), xsf, t);
           for (int p = 1; p < P; ++p)
             t = V::fmadd(V::fload(sc[p] + v * V::kLanes), V::cvt(iacc[p][m][v]), t);
-          facc[m][v] = V::fadd(facc[m][v], t);
+          facc[m][v] = a.xscale != nullptr ? V::fmadd(t, V::fset1(a.xscale[g * MR + m]), facc[m][v])
+                                           : V::fadd(facc[m][v], t);
         }
       }
     }

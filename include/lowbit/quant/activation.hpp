@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 // lowbit/quant/activation.hpp: quantized activations, the integer kernels' inputs.
 //
-// # Int8Activations: dynamic per-row (per-token) symmetric int8
-// Each activation row x (one token) gets its own fp32 scale s = amax(x)/127 and codes
-// q = round_half_even(clamp(x/s, -127, 127)), so x ≈ s·q. -128 is never produced: the integer
-// kernels may negate codes or use them as the signed operand of u8×s8 products without
+// # Int8Activations: dynamic symmetric int8, one scale per row or per block of a row
+// Each activation row x (one token), or each block of `block` columns of it, gets its own fp32
+// scale s = amax/127 and codes q = round_half_even(clamp(x/s, -127, 127)), so x ≈ s·q. Per row
+// is the cheapest; per block (32 or 256 columns, the weight group) is as fine as ggml's q8_0 and
+// q8_K activations, and keeps one outlier channel from flattening a whole token: with
+// x = (100, 1, 1, …) one scale for the row makes every 1 a code 1 (error up to 0.5·100/127 each),
+// a scale per 32 columns keeps the other blocks' 1s at code 127. -128 is never produced: the
+// integer kernels may negate codes or use them as the signed operand of u8×s8 products without
 // overflow. A row of zeros has s = 0 and q = 0. NaN/Inf activations throw Error naming the
 // position. Rows are stored padded to a multiple of kActivationPad with zero codes, so vector
 // kernels may read whole blocks past k without changing any sum.
@@ -42,28 +46,45 @@
 
 namespace lowbit {
 
-/// Quantizes rows [r0, r1) of x into `out`, which must already have x's shape. Throws Error on
-/// NaN/Inf. Rows are independent, so callers may split them across threads.
+/// Quantizes rows [r0, r1) of x into `out`, which must already have x's shape (and the block
+/// size wanted: one scale per row, or per out.block() columns). Throws Error on NaN/Inf. Rows are
+/// independent, so callers may split them across threads.
 template <class A = simd::Arch8>
 inline void quantize_activation_rows(MatrixView<const float> x, Int8Activations& out, Index r0,
                                      Index r1) {
+  const Index cols = x.cols();
+  const Index block = out.block() > 0 ? out.block() : (cols > 0 ? cols : 1);
   for (Index r = r0; r < r1; ++r) {
     detail::check_row_finite(x, r, "activation");  // names the column of a NaN/Inf
-    const std::span<const float> row(x.row_ptr(r), static_cast<std::size_t>(x.cols()));
-    const RangeStats st = detail::range_stats<std::dynamic_extent, A>(row);
-    const float amax = -st.min > st.max ? -st.min : st.max;
-    const float s = amax / 127.0f;
-    out.scale(r) = s;
-    const EncodeAffine e{0.0f, s, -127.0f, 127.0f, 0, 0};
-    detail::encode_n<std::int8_t, A>(e, row.data(), row.size(), out.row(r));
+    for (Index b = 0; b < out.scales_per_row(); ++b) {
+      const Index k0 = b * block, n = cols - k0 < block ? cols - k0 : block;
+      const std::span<const float> part(x.row_ptr(r) + k0, static_cast<std::size_t>(n));
+      const RangeStats st = detail::range_stats<std::dynamic_extent, A>(part);
+      const float amax = -st.min > st.max ? -st.min : st.max;
+      const float s = amax / 127.0f;
+      out.scale(r, b) = s;
+      const EncodeAffine e{0.0f, s, -127.0f, 127.0f, 0, 0};
+      detail::encode_n<std::int8_t, A>(e, part.data(), part.size(), out.row(r) + k0);
+    }
   }
 }
 
-/// Quantizes every row of x (n × k) into `out` (resized when its shape differs). Throws Error on
-/// NaN/Inf. The definition of the int8 activation codes used by every integer kernel.
+/// Quantizes every row of x (n × k) into `out` with one scale per row (resized when its shape
+/// or block differs). Throws Error on NaN/Inf. The definition of the int8 activation codes used
+/// by every integer kernel.
 template <class A = simd::Arch8>
 inline void quantize_activations(MatrixView<const float> x, Int8Activations& out) {
-  if (out.rows() != x.rows() || out.cols() != x.cols()) out = Int8Activations(x.rows(), x.cols());
+  if (out.rows() != x.rows() || out.cols() != x.cols() || out.block() != 0)
+    out = Int8Activations(x.rows(), x.cols());
+  quantize_activation_rows<A>(x, out, 0, x.rows());
+}
+
+/// The same with one scale per `block` columns of each row (block 0: per row): each block's
+/// codes are those of a row holding that block alone.
+template <class A = simd::Arch8>
+inline void quantize_activations(MatrixView<const float> x, Index block, Int8Activations& out) {
+  if (out.rows() != x.rows() || out.cols() != x.cols() || out.block() != block)
+    out = Int8Activations(x.rows(), x.cols(), block);
   quantize_activation_rows<A>(x, out, 0, x.rows());
 }
 

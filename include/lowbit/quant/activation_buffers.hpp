@@ -17,29 +17,51 @@ namespace lowbit {
 /// Row padding of quantized activations, in codes (one AVX-512 register of int8).
 inline constexpr Index kActivationPad = 64;
 
-/// n rows of k int8 codes (row stride round_up(k, kActivationPad), zero padded) + a scale each.
+/// n rows of k int8 codes (row stride round_up(k, kActivationPad), zero padded) and their
+/// scales: one per row (block() == 0, per token), or one per block of block() columns of each
+/// row (the last block of a row may be shorter), as ggml's q8_0 (32) and q8_K (256) blocks.
 class Int8Activations {
  public:
   Int8Activations() = default;
-  Int8Activations(Index rows, Index cols)
+  /// rows × cols codes with one scale per row (block = 0) or per `block` columns of each row.
+  /// Throws Error for a negative block.
+  Int8Activations(Index rows, Index cols, Index block = 0)
       : rows_(rows),
         cols_(cols),
         stride_(round_up<Index>(cols, kActivationPad)),
+        block_(checked_block(block)),
+        per_row_(block > 0 && cols > 0 ? ceil_div<Index>(cols, block) : 1),
         codes_(detail::checked_mul(rows, round_up<Index>(cols, kActivationPad), "Int8Activations")),
-        scales_(rows) {}
+        scales_(detail::checked_mul(rows, per_row_, "Int8Activations scales")) {}
 
   Index rows() const noexcept { return rows_; }
   Index cols() const noexcept { return cols_; }
   Index stride() const noexcept { return stride_; }
+  /// Columns per scale; 0 = one scale per row.
+  Index block() const noexcept { return block_; }
+  /// Scales per row: 1 per row, or ceil(cols / block).
+  Index scales_per_row() const noexcept { return per_row_; }
   const std::int8_t* row(Index r) const noexcept { return codes_.data() + r * stride_; }
   std::int8_t* row(Index r) noexcept { return codes_.data() + r * stride_; }
-  float scale(Index r) const noexcept { return scales_[r]; }
-  float& scale(Index r) noexcept { return scales_[r]; }
+  /// The scale of row r (per-row activations; with blocks, the row's first block's).
+  float scale(Index r) const noexcept { return scales_[r * per_row_]; }
+  float& scale(Index r) noexcept { return scales_[r * per_row_]; }
+  /// The scale of block b of row r.
+  float scale(Index r, Index b) const noexcept { return scales_[r * per_row_ + b]; }
+  float& scale(Index r, Index b) noexcept { return scales_[r * per_row_ + b]; }
+  /// Row r's scales_per_row() scales.
+  const float* scales(Index r) const noexcept { return scales_.data() + r * per_row_; }
 
  private:
+  static Index checked_block(Index block) {
+    if (block < 0) detail::fail("Int8Activations: block of ", block, " columns");
+    return block;
+  }
   Index rows_ = 0;
   Index cols_ = 0;
   Index stride_ = 0;
+  Index block_ = 0;
+  Index per_row_ = 1;
   AlignedBuffer<std::int8_t> codes_;
   AlignedBuffer<float> scales_;
 };

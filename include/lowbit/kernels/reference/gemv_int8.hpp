@@ -10,6 +10,11 @@
 //   t_g    = fma(d.offset, float(xsum_g), float(idot_g) · d.scale)     (fp32, this order)
 //   acc    = acc + t_g                         (fp32, groups in increasing k)
 //   y[t, r] = acc · s_x
+// With a scale per block of activations (Int8Activations::block() > 0, ggml's q8_0 / q8_K), the
+// blocks are the weight groups (block = the group's columns; error otherwise) and each group's
+// term is scaled as it is added:
+//   acc    = fma(t_g, s_{t,g}, acc)            (fp32, groups in increasing k)
+//   y[t, r] = acc
 // Every float operation is spelled out (std::fma, no contraction left to the compiler), so a SIMD
 // kernel that performs the same operations per output row reproduces y bit for bit, whatever it
 // does inside the integer dot products. Integer conversions to float round to nearest even.
@@ -46,15 +51,35 @@ inline void check_int8_ref_shapes(Index wrows, Index wcols, const Int8Activation
   if (y.rows() != x.rows() || y.cols() != wrows)
     fail("ref::gemm_int8: Y is ", y.rows(), " x ", y.cols(), ", expected ", x.rows(), " x ", wrows);
 }
+/// Whether x's scales fit W's groups of gc columns (cols columns): per row, or one block per
+/// group (a single group when both cover the row).
+inline bool activation_blocks_fit(const Int8Activations& x, Index gc, Index cols) noexcept {
+  return x.block() == 0 || x.block() == gc || (x.block() >= cols && gc >= cols);
+}
+/// Throws Error unless x's scales fit W's groups (activation_blocks_fit).
+inline void check_activation_blocks(const char* what, const Int8Activations& x, Index gc,
+                                    Index cols) {
+  if (!activation_blocks_fit(x, gc, cols))
+    fail(what, ": activation scales per ", x.block(), " columns need weight groups of ", x.block(),
+         ", W has groups of ", gc);
+}
+/// Throws Error unless x has one scale per row (the sequence-code schemes' integer path, whose
+/// subgroups are not the activation blocks).
+inline void check_per_row_activations(const char* what, const Int8Activations& x) {
+  if (x.block() != 0)
+    fail(what, ": sequence-code weights take one activation scale per row, not per ", x.block(),
+         " columns");
+}
 /// acc of weight row r (its codes in `codes`) against one activation row a, whose codes enter as
-/// a[k] - shift: Σ_g fma(d.offset, float(xsum_g), float(idot_g)·d.scale) in increasing k.
+/// a[k] - shift: Σ_g fma(d.offset, float(xsum_g), float(idot_g)·d.scale) in increasing k, each
+/// term times its group's activation scale xs[g] first when xs is not null (per-block scales).
 template <AffineDecodeScheme S, Granularity G, class L, class A>
 float int_row_acc(const PackedMatrix<S, G, L>& w, Index r, const std::int32_t* codes, const A* a,
-                  std::int32_t shift) {
+                  std::int32_t shift, const float* xs = nullptr) {
   const Index cols = w.cols();
   const Index gc = cols > 0 ? G::group_cols(cols) : 1;
   float acc = 0.0f;
-  for (Index k0 = 0; k0 < cols; k0 += gc) {
+  for (Index k0 = 0, g = 0; k0 < cols; k0 += gc, ++g) {
     const Index k1 = k0 + gc < cols ? k0 + gc : cols;
     const DecodeAffine d = S::decode_affine(w.params_at(r, k0));
     std::int64_t idot = 0, xsum = 0;
@@ -65,7 +90,7 @@ float int_row_acc(const PackedMatrix<S, G, L>& w, Index r, const std::int32_t* c
     }
     const float tg =
         std::fma(d.offset, static_cast<float>(xsum), static_cast<float>(idot) * d.scale);
-    acc = acc + tg;
+    acc = xs != nullptr ? std::fma(tg, xs[g], acc) : acc + tg;
   }
   return acc;
 }
@@ -78,30 +103,34 @@ template <AffineDecodeScheme S, Granularity G, class L>
 void gemm_int8(const PackedMatrix<S, G, L>& w, const Int8Activations& x, MatrixView<float> y) {
   detail::check_int8_ref_shapes(w.rows(), w.cols(), x, y);
   const Index cols = w.cols();
+  detail::check_activation_blocks("ref::gemm_int8", x, cols > 0 ? G::group_cols(cols) : 1, cols);
   std::vector<std::int32_t> codes(static_cast<std::size_t>(cols));
   for (Index r = 0; r < w.rows(); ++r) {
     for (Index k = 0; k < cols; ++k)
       codes[static_cast<std::size_t>(k)] = static_cast<std::int32_t>(w.code(r, k));
     for (Index t = 0; t < x.rows(); ++t)
-      y(t, r) = detail::int_row_acc(w, r, codes.data(), x.row(t), 0) * x.scale(t);
+      y(t, r) = x.block() > 0 ? detail::int_row_acc(w, r, codes.data(), x.row(t), 0, x.scales(t))
+                              : detail::int_row_acc(w, r, codes.data(), x.row(t), 0) * x.scale(t);
   }
 }
 
 /// The integer path of multi-plane schemes (PlaneDecodeScheme: ŵ = offset + Σ_p scale_p·bit_p(c)):
 /// per group idot_p = Σ bit_p(c_k)·q_k and xsum = Σ q_k (exact), then in fp32
 ///   t_g = fma(offset, float(xsum), float(idot_0)·scale_0);  t_g = fma(scale_p, float(idot_p), t_g)
-///   for p = 1 .. P-1;  acc = acc + t_g;  y = acc·s_x.
+///   for p = 1 .. P-1;  acc = acc + t_g;  y = acc·s_x  (per-block scales: acc = fma(t_g, s_{t,g},
+///   acc); y = acc, as for affine schemes).
 template <PlaneDecodeScheme S, Granularity G, class L>
 void gemm_int8(const PackedMatrix<S, G, L>& w, const Int8Activations& x, MatrixView<float> y) {
   detail::check_int8_ref_shapes(w.rows(), w.cols(), x, y);
   constexpr int P = S::kPlanes;
   const Index cols = w.cols();
   const Index gc = G::group_cols(cols);
+  detail::check_activation_blocks("ref::gemm_int8", x, gc, cols);
   for (Index r = 0; r < w.rows(); ++r)
     for (Index t = 0; t < x.rows(); ++t) {
       const std::int8_t* q = x.row(t);
       float acc = 0.0f;
-      for (Index k0 = 0; k0 < cols; k0 += gc) {
+      for (Index k0 = 0, g = 0; k0 < cols; k0 += gc, ++g) {
         const Index k1 = k0 + gc < cols ? k0 + gc : cols;
         const PlaneAffine d = S::plane_affine(w.params_at(r, k0));
         std::int64_t idot[P] = {}, xsum = 0;
@@ -113,9 +142,9 @@ void gemm_int8(const PackedMatrix<S, G, L>& w, const Int8Activations& x, MatrixV
         float tg =
             std::fma(d.offset, static_cast<float>(xsum), static_cast<float>(idot[0]) * d.scale[0]);
         for (int p = 1; p < P; ++p) tg = std::fma(d.scale[p], static_cast<float>(idot[p]), tg);
-        acc = acc + tg;
+        acc = x.block() > 0 ? std::fma(tg, x.scale(t, g), acc) : acc + tg;
       }
-      y(t, r) = acc * x.scale(t);
+      y(t, r) = x.block() > 0 ? acc : acc * x.scale(t);
     }
 }
 

@@ -66,6 +66,7 @@ void gemm(const PackedMatrix<S, G, L>& w, MatrixView<const float> x, MatrixView<
 template <IntSequenceScheme S, Granularity G, class L>
 void gemm_int8(const PackedMatrix<S, G, L>& w, const Int8Activations& x, MatrixView<float> y) {
   detail::check_int8_ref_shapes(w.rows(), w.cols(), x, y);
+  detail::check_per_row_activations("ref::gemm_int8", x);
   const Index cols = w.cols(), gc = G::group_cols(cols);
   std::vector<std::uint8_t> codes;
   std::vector<std::int32_t> vals(static_cast<std::size_t>(cols));
@@ -105,6 +106,7 @@ void gemm_int8(const PackedMatrix<S, G, L>& w, const Int8Activations& x, MatrixV
 template <SequenceScheme S, Granularity G, class L>
 requires(!IntSequenceScheme<S>) void gemm_int8(const PackedMatrix<S, G, L>& w,
                                                const Int8Activations& x, MatrixView<float> y) {
+  detail::check_per_row_activations("ref::gemm_int8", x);
   std::vector<float> xf(static_cast<std::size_t>(x.rows() * x.cols()));
   for (Index t = 0; t < x.rows(); ++t)
     for (Index k = 0; k < x.cols(); ++k)
