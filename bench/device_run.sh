@@ -3,7 +3,10 @@
 # tests and benchmarks with -march=native, runs the
 # conformance tests on every ISA the CPU has, the runtime-dispatch example, then AVX-512 vs AVX2
 # GEMV/GEMM per core, GEMM n = 512 at 1 and 16 threads, and the thread-scaling ceiling probe.
-# Writes logs and JSON under $OUT. `bash bench/device_run.sh seq` runs the sequence-code kernels
+# Writes logs and JSON under $OUT. `bash bench/device_run.sh model` times whole models: lowbit-bench
+# and llama-bench (built from LLAMA_CPP_SRC) on 1B-shaped GGUF files of TYPES (`model-build`
+# only builds and writes the files; LOWBIT_BUILD, LLAMA_BUILD and GGUF_DIR in the repository keep
+# them for the next call). `bash bench/device_run.sh seq` runs the sequence-code kernels
 # instead: their conformance tests and bench_trellis's GEMV/GEMM cases;
 # `bash bench/device_run.sh act` the zero-point activation kernels: the gemm_zp
 # conformance tests and bench_act (W4A4/W4A8/W2A8, n = 1 and 512, 1 and 16 threads);
@@ -16,7 +19,9 @@
 set -u
 OUT=${OUT:-/tmp/out}
 mkdir -p "$OUT"
-B=/tmp/lowbit-build
+B=${LOWBIT_BUILD:-/tmp/lowbit-build}  # a folder in the repository survives between device calls
+LB=${LLAMA_BUILD:-/tmp/llama-build}
+GG=${GGUF_DIR:-/tmp}
 { lscpu; g++ --version; cmake --version; } > "$OUT/machine.txt" 2>&1
 cmake -S . -B $B -DCMAKE_BUILD_TYPE=Release -DLOWBIT_ISA=native -DLOWBIT_TEST_ISAS=native \
   ${XSIMD_PREFIX:+-DCMAKE_PREFIX_PATH=$XSIMD_PREFIX} \
@@ -40,25 +45,29 @@ if [ "${1:-}" = ggml ]; then
   family_run bench_ggml "*" \
     '^((Eigen/0|EigenGemm/0/512)|(Gemv|Gemm)/.*/(q8_0|q4_0|q4_K|q2_K|q6_K|tq2_0)/0/(1|512/1|16|512/16))/real_time$' ggml
 fi
-if [ "${1:-}" = model ]; then
+if [ "${1:-}" = model ] || [ "${1:-}" = model-build ]; then
   cmake --build $B -j16 --target lowbit-bench lowbit-synth > "$OUT/build.txt" 2>&1 ||
     { grep -m20 error "$OUT/build.txt"; exit 1; }
-  if [ -n "${LLAMA_CPP_SRC:-}" ]; then
-    cmake -S "$LLAMA_CPP_SRC" -B /tmp/llama-build -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON \
+  if [ -n "${LLAMA_CPP_SRC:-}" ] && [ ! -x $LB/bin/llama-bench ]; then
+    cmake -S "$LLAMA_CPP_SRC" -B $LB -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON \
       -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
       -DLLAMA_BUILD_SERVER=OFF > "$OUT/llama_cfg.txt" 2>&1 &&
-      cmake --build /tmp/llama-build -j16 --target llama-bench > "$OUT/llama_build.txt" 2>&1 ||
+      cmake --build $LB -j16 --target llama-bench > "$OUT/llama_build.txt" 2>&1 ||
       { tail -n 20 "$OUT/llama_cfg.txt" "$OUT/llama_build.txt"; }
   fi
   for t in ${TYPES:-q4_0 tq2_0 q4_K q2_K}; do
-    F=/tmp/1b-$t.gguf
+    F=$GG/1b-$t.gguf
     [ -f $F ] || $B/tools/lowbit-synth --shape llama-3.2-1b --gguf $t --out $F --threads 16 > /dev/null
-    for act in ${ACTS:-f32 int8}; do
+  done
+  [ "$1" = model-build ] && exit 0
+  for t in ${TYPES:-q4_0 tq2_0 q4_K q2_K}; do
+    F=$GG/1b-$t.gguf
+    for act in ${ACTS:-int8 f32}; do
       $B/tools/lowbit-bench --model $F -p 512 -n 128 -t ${THREADS:-1,16} -r ${REPS:-3} --act $act --json |
         tee -a "$OUT/lowbit.jsonl" | cut -c1-200
     done
-    if [ -x /tmp/llama-build/bin/llama-bench ]; then
-      /tmp/llama-build/bin/llama-bench -m $F -p 512 -n 128 -t ${THREADS:-1,16} -r ${REPS:-3} -o jsonl \
+    if [ -x $LB/bin/llama-bench ]; then
+      $LB/bin/llama-bench -m $F -p 512 -n 128 -t ${THREADS:-1,16} -r ${REPS:-3} -o jsonl \
         2> /dev/null | tee -a "$OUT/llama.jsonl" | cut -c1-200
     fi
   done
