@@ -199,6 +199,15 @@ void add_quantized(lowbit::io::ArchiveWriter& out, const std::string& name,
   if (!q.col_scale.empty()) out.add_f32(name + ".col_scale", q.col_scale);
 }
 
+/// The names of the archive entries add_quantized writes for a tensor under policy p (so a
+/// writer can leave the table's space in front of the data and write every byte once).
+void add_entry_names(const lowbit::llama::Policy& p, const std::string& name,
+                     std::vector<std::string>& out) {
+  out.push_back(name);
+  if (p.rot) out.push_back(name + ".rotation");
+  if (p.family == lowbit::llama::Family::kArbrc) out.push_back(name + ".col_scale");
+}
+
 /// A tensor kept in the dtype it came in, after a check row by row.
 void add_kept(lowbit::io::ArchiveWriter& out, const lowbit::io::SafeTensorView& t) {
   using namespace lowbit;
@@ -276,7 +285,15 @@ StreamResult stream_quantize(const StreamOptions& o, const std::string& out_path
 
   std::optional<io::ArchiveWriter> single;
   if (o.parts_dir.empty()) {
-    single.emplace(out_path);
+    std::vector<std::string> entries = {"lowbit.policy", "lowbit.source"};
+    for (const auto& it : items) {
+      if (quantized(*it.t)) {
+        add_entry_names(o.policy, it.t->name, entries);
+      } else {
+        entries.push_back(it.t->name);
+      }
+    }
+    single.emplace(out_path, entries);
     single->add_text("lowbit.policy", o.policy.name);
     single->add_text("lowbit.source", o.hf ? "hf" : "safetensors");
   } else {
@@ -304,7 +321,15 @@ StreamResult stream_quantize(const StreamOptions& o, const std::string& out_path
       continue;
     }
     std::optional<io::ArchiveWriter> part;
-    if (!path.empty()) part.emplace(path + ".tmp");
+    if (!path.empty()) {
+      std::vector<std::string> entries;
+      if (quantized(t)) {
+        add_entry_names(o.policy, t.name, entries);
+      } else {
+        entries.push_back(t.name);
+      }
+      part.emplace(path + ".tmp", entries);
+    }
     io::ArchiveWriter& out = part ? *part : *single;
     const Index rows = t.shape.empty() ? 1 : t.shape[0];
     const Index cols = rows > 0 ? t.numel() / rows : 0;

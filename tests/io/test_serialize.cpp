@@ -100,6 +100,27 @@ TEST_CASE("crc32 eight bytes at a time equals the bitwise definition, chained an
   }
 }
 
+TEST_CASE("crc32_combine: the CRC of a followed by b from the two CRCs", "[io]") {
+  // Against the CRC of the concatenation computed directly, for every cut of 300 bytes and for
+  // long runs of zeros (lengths with high bits set, where the powers of x are multiplied in).
+  std::vector<std::byte> b(300);
+  std::uint32_t x = 777;
+  for (auto& v : b) v = static_cast<std::byte>((x = x * 1103515245u + 12345u) >> 24);
+  const std::span<const std::byte> all(b);
+  for (std::size_t cut = 0; cut <= b.size(); ++cut) {
+    INFO("cut " << cut);
+    REQUIRE(io::crc32_combine(io::crc32(all.first(cut)), io::crc32(all.subspan(cut)),
+                              b.size() - cut) == io::crc32(all));
+  }
+  for (std::size_t zeros : {std::size_t{1} << 16, (std::size_t{1} << 20) + 4097}) {
+    std::vector<std::byte> z(zeros, std::byte{0});
+    std::vector<std::byte> cat(b.begin(), b.end());
+    cat.insert(cat.end(), z.begin(), z.end());
+    REQUIRE(io::crc32_combine(io::crc32(all), io::crc32(z), zeros) == io::crc32(cat));
+  }
+  CHECK(io::crc32_combine(0x12345678u, 0u, 0) == 0x12345678u);  // b empty: crc32(b) = 0
+}
+
 TEST_CASE("golden bytes freeze the format", "[io]") {
   const Golden q = golden_matrix();
   CHECK(Sym4f::scale(q.params()[0]) == 0.25f);

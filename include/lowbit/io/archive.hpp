@@ -31,9 +31,10 @@
 //
 // # Streaming
 // Archive holds every entry in memory. ArchiveWriter writes the same bytes entry by entry,
-// holding only the table: the data go to a temporary file beside the output as they come, and
-// finish() writes the header and table, then copies the data after them, computing the checksum
-// on the way (the table comes first in the file, and its size is known only at the end). A model
+// holding only the table. The table comes first in the file; given the entries' names up front
+// its size is known (35 + name bytes each), so the data go to their final offsets as they come
+// and finish() fills the table in front, the checksum combined from the table's and the data's
+// (crc32_combine); otherwise the data are copied behind the table at the end. A model
 // larger than memory is quantized through it one tensor at a time; a file written by
 // ArchiveWriter is byte for byte Archive::serialize() of the same entries in the same order.
 #pragma once
@@ -405,17 +406,26 @@ class Archive {
   std::map<std::string, std::size_t> index_;
 };
 
-/// Writes an archive entry by entry with only its table in memory (see "Streaming" above). The
-/// data go to `path` + ".data.tmp" until finish(); a writer destroyed before finish() removes
-/// the temporary and leaves no output file.
+/// Writes an archive entry by entry with only its table in memory (see "Streaming" above). Given
+/// the names of the entries to come, the table's size is known (35 + name bytes per entry), so
+/// the data go straight to their final offsets in `path` + ".tmp" and finish() writes the header
+/// and table in front, combines the checksums and renames the file to `path`: every byte written
+/// once, the output's size on disk once. Without the names (or if the entries written need
+/// another table size) the data are copied once more behind the table at finish(). A writer
+/// destroyed before finish() removes its temporary and leaves no output file.
 class ArchiveWriter {
  public:
-  explicit ArchiveWriter(std::string path)
-      : path_(std::move(path)), tmp_path_(path_ + ".data.tmp") {
+  explicit ArchiveWriter(std::string path, std::span<const std::string> names = {})
+      : path_(std::move(path)), tmp_path_(path_ + ".tmp") {
     if (std::filesystem::is_directory(path_))
       lowbit::detail::fail("archive: '", path_, "' is a directory, not a file to write");
+    std::size_t table = 0;
+    for (const auto& n : names) table += 35 + n.size();
+    data_start_ = names.empty() ? 0 : detail::archive_align(24 + table);
     tmp_.reset(std::fopen(tmp_path_.c_str(), "wb+"));
     if (!tmp_) lowbit::detail::fail("archive: cannot open '", tmp_path_, "' for writing");
+    if (data_start_ > 0 && std::fseek(tmp_.get(), static_cast<long>(data_start_), SEEK_SET) != 0)
+      lowbit::detail::fail("archive: cannot seek in '", tmp_path_, "'");
   }
   ArchiveWriter(const ArchiveWriter&) = delete;
   ArchiveWriter& operator=(const ArchiveWriter&) = delete;
@@ -475,38 +485,55 @@ class ArchiveWriter {
     names_[name] = entries_.size();
     entries_.push_back(std::move(e));  // the table keeps name, kind and shape; data go to disk
     sizes_.push_back(bytes.size());
-    write(tmp_.get(), bytes, tmp_path_);
     static constexpr std::byte kZeros[kArchiveAlign] = {};
-    const std::size_t pad = detail::archive_align(bytes.size()) - bytes.size();
-    write(tmp_.get(), std::span<const std::byte>(kZeros, pad), tmp_path_);
+    const std::span<const std::byte> pad(kZeros,
+                                         detail::archive_align(bytes.size()) - bytes.size());
+    write(tmp_.get(), bytes, tmp_path_);
+    write(tmp_.get(), pad, tmp_path_);
+    data_crc_ = crc32(pad, crc32(bytes, data_crc_));
+    data_bytes_ += bytes.size() + pad.size();
   }
   std::uint64_t finish_file() {
     const std::vector<std::byte> head = detail::archive_head(entries_, sizes_);
+    const std::uint32_t crc = crc32_combine(crc32(head), data_crc_, data_bytes_);
+    std::byte tail[kChecksumBytes];
+    lowbit::detail::store_le<std::uint32_t>(tail, crc);
+    write(tmp_.get(), tail, tmp_path_);
+    if (head.size() == data_start_) {  // the table fits the space left for it
+      if (std::fseek(tmp_.get(), 0, SEEK_SET) != 0)
+        lowbit::detail::fail("archive: cannot seek in '", tmp_path_, "'");
+      write(tmp_.get(), head, tmp_path_);
+      if (std::fclose(tmp_.release()) != 0)
+        lowbit::detail::fail("archive: cannot close '", tmp_path_, "'");
+      std::error_code ec;
+      std::filesystem::rename(tmp_path_, path_, ec);
+      if (ec) {
+        std::remove(tmp_path_.c_str());
+        lowbit::detail::fail("archive: cannot rename '", tmp_path_, "' to '", path_, "'");
+      }
+      return head.size() + data_bytes_ + kChecksumBytes;
+    }
+    // Another table size: the data and checksum copied behind the table.
     std::unique_ptr<std::FILE, int (*)(std::FILE*)> out(std::fopen(path_.c_str(), "wb"),
                                                         &std::fclose);
     if (!out) lowbit::detail::fail("archive: cannot open '", path_, "' for writing");
     write(out.get(), head, path_);
-    std::uint32_t crc = crc32(head);
-    std::uint64_t total = head.size();
-    if (std::fflush(tmp_.get()) != 0 || std::fseek(tmp_.get(), 0, SEEK_SET) != 0)
+    if (std::fflush(tmp_.get()) != 0 ||
+        std::fseek(tmp_.get(), static_cast<long>(data_start_), SEEK_SET) != 0)
       lowbit::detail::fail("archive: cannot read back '", tmp_path_, "'");
     std::vector<std::byte> buf(std::size_t{1} << 20);
-    std::size_t got = 0;
-    while ((got = std::fread(buf.data(), 1, buf.size(), tmp_.get())) > 0) {
-      const std::span<const std::byte> chunk(buf.data(), got);
-      crc = crc32(chunk, crc);
-      write(out.get(), chunk, path_);
-      total += got;
+    std::uint64_t copied = 0;
+    for (std::size_t got; (got = std::fread(buf.data(), 1, buf.size(), tmp_.get())) > 0;) {
+      write(out.get(), std::span<const std::byte>(buf.data(), got), path_);
+      copied += got;
     }
-    if (std::ferror(tmp_.get())) lowbit::detail::fail("archive: read error on '", tmp_path_, "'");
-    std::byte tail[kChecksumBytes];
-    lowbit::detail::store_le<std::uint32_t>(tail, crc);
-    write(out.get(), tail, path_);
+    if (std::ferror(tmp_.get()) || copied != data_bytes_ + kChecksumBytes)
+      lowbit::detail::fail("archive: read error on '", tmp_path_, "'");
     if (std::fclose(out.release()) != 0)
       lowbit::detail::fail("archive: cannot close '", path_, "'");
     tmp_.reset();
     std::remove(tmp_path_.c_str());
-    return total + kChecksumBytes;
+    return head.size() + copied;
   }
 
   static void write(std::FILE* f, std::span<const std::byte> bytes, const std::string& path) {
@@ -516,6 +543,9 @@ class ArchiveWriter {
 
   std::string path_, tmp_path_;
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> tmp_{nullptr, &std::fclose};
+  std::uint64_t data_start_ = 0;  // where the data begin in the temporary (the table's space)
+  std::uint64_t data_bytes_ = 0;  // data written, padding included
+  std::uint32_t data_crc_ = 0;    // their CRC-32
   std::vector<ArchiveEntry> entries_;
   std::vector<std::uint64_t> sizes_;
   std::map<std::string, std::size_t> names_;

@@ -97,6 +97,41 @@ inline std::uint32_t crc32(std::span<const std::byte> bytes, std::uint32_t crc =
   return ~crc;
 }
 
+namespace detail {
+/// a·b mod P in GF(2)[x], CRC-32's reflected representation (bit 31 is x^0): b is shifted
+/// through x^0 .. x^31 while the bits of a select which multiples are summed.
+constexpr std::uint32_t crc_multiply(std::uint32_t a, std::uint32_t b) noexcept {
+  std::uint32_t product = 0;
+  for (std::uint32_t m = 1u << 31; m != 0; m >>= 1) {
+    if (a & m) product ^= b;
+    b = (b & 1u) ? (b >> 1) ^ 0xEDB88320u : b >> 1;
+  }
+  return product;
+}
+/// x^(2^k) mod P for k = 0..63 (x^1 is bit 30).
+inline constexpr std::array<std::uint32_t, 64> kCrcPowers = [] {
+  std::array<std::uint32_t, 64> t{};
+  std::uint32_t p = 1u << 30;
+  for (auto& v : t) {
+    v = p;
+    p = crc_multiply(p, p);
+  }
+  return t;
+}();
+}  // namespace detail
+
+/// The CRC-32 of a followed by b from crc32(a), crc32(b) and b's length: appending n bytes
+/// multiplies a's remainder by x^(8n), and the CRC's pre- and post-inversion cancel in the sum,
+/// so crc32_combine(crc32(a), crc32(b), |b|) == crc32(a followed by b) (|b| < 2^61). O(log n): a
+/// writer checksums a file's parts in the order it produces them, not the order they are stored.
+inline std::uint32_t crc32_combine(std::uint32_t crc_a, std::uint32_t crc_b,
+                                   std::uint64_t b_bytes) noexcept {
+  std::uint32_t shift = 1u << 31;                               // x^0
+  for (std::uint64_t n = b_bytes, k = 3; n != 0; n >>= 1, ++k)  // x^(8n): Π x^(2^k), n's bits
+    if (n & 1u) shift = detail::crc_multiply(detail::kCrcPowers[k & 63], shift);
+  return detail::crc_multiply(shift, crc_a) ^ crc_b;
+}
+
 /// Everything the header of a file says, validated for internal consistency.
 struct FileInfo {
   std::uint32_t version = 0;
