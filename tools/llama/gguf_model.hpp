@@ -23,8 +23,8 @@ namespace lowbit::llama {
 std::unique_ptr<Linear> linear_from_gguf(const io::GgufFile& f, const io::GgufTensor& t,
                                          bool float_activations, int threads = 1);
 
-/// The model of f on lowbit's kernels (int8 per-token activations, or float ones); RoPE tables
-/// for at least min_seq_len positions (io::llama_from_gguf).
+/// The model of f on lowbit's kernels (int8 activations, per row or per group as the Context
+/// says, or float ones); RoPE tables for at least min_seq_len positions (io::llama_from_gguf).
 Model model_from_gguf(const io::GgufFile& f, int min_seq_len, bool float_activations);
 
 /// llama-quantize's file of the F32/F16 GGUF `in` for the ggml type of policy p (sym4-g32: Q4_0,

@@ -66,8 +66,9 @@ class F32Linear final : public Linear {
 };
 
 /// Packed weights of any kernel layout, run through lowbit::gemm (activations quantized to
-/// int8 per token, the inference path) or lowbit::gemm_f32 (float activations); affine schemes
-/// also take zero-point activation codes (lowbit::gemm_zp, row sums computed on first use).
+/// int8 per row or per group as the Context says, the inference path) or lowbit::gemm_f32 (float
+/// activations); affine schemes also take zero-point activation codes (lowbit::gemm_zp, row sums
+/// computed on first use).
 template <class W>
 class PackedLinear final : public Linear {
   static constexpr bool kZp =
