@@ -199,11 +199,13 @@ void add_quantized(lowbit::io::ArchiveWriter& out, const std::string& name,
   if (!q.col_scale.empty()) out.add_f32(name + ".col_scale", q.col_scale);
 }
 
-/// The names of the archive entries add_quantized writes for a tensor under policy p (so a
-/// writer can leave the table's space in front of the data and write every byte once).
-void add_entry_names(const lowbit::llama::Policy& p, const std::string& name,
+/// The names of the archive entries a tensor gets under policy p: add_quantized's when it is
+/// quantized, add_kept's otherwise (so a writer can leave the table's space in front of the data
+/// and write every byte once).
+void add_entry_names(const lowbit::llama::Policy& p, const std::string& name, bool quantized,
                      std::vector<std::string>& out) {
   out.push_back(name);
+  if (!quantized) return;
   if (p.rot) out.push_back(name + ".rotation");
   if (p.family == lowbit::llama::Family::kArbrc) out.push_back(name + ".col_scale");
 }
@@ -286,13 +288,7 @@ StreamResult stream_quantize(const StreamOptions& o, const std::string& out_path
   std::optional<io::ArchiveWriter> single;
   if (o.parts_dir.empty()) {
     std::vector<std::string> entries = {"lowbit.policy", "lowbit.source"};
-    for (const auto& it : items) {
-      if (quantized(*it.t)) {
-        add_entry_names(o.policy, it.t->name, entries);
-      } else {
-        entries.push_back(it.t->name);
-      }
-    }
+    for (const auto& it : items) add_entry_names(o.policy, it.t->name, quantized(*it.t), entries);
     single.emplace(out_path, entries);
     single->add_text("lowbit.policy", o.policy.name);
     single->add_text("lowbit.source", o.hf ? "hf" : "safetensors");
@@ -323,11 +319,7 @@ StreamResult stream_quantize(const StreamOptions& o, const std::string& out_path
     std::optional<io::ArchiveWriter> part;
     if (!path.empty()) {
       std::vector<std::string> entries;
-      if (quantized(t)) {
-        add_entry_names(o.policy, t.name, entries);
-      } else {
-        entries.push_back(t.name);
-      }
+      add_entry_names(o.policy, t.name, quantized(t), entries);
       part.emplace(path + ".tmp", entries);
     }
     io::ArchiveWriter& out = part ? *part : *single;

@@ -77,6 +77,20 @@ TEST_CASE("int8 activations per block: each block quantized as a row of its own"
   }
   CHECK(e_block < 0.05 * e_row);
   CHECK_THROWS_AS(Int8Activations(1, 4, -1), Error);
+  // Quantizing into an object that held wider rows (junk in the old padding) reuses its buffers
+  // and gives what a fresh object gives, padding zero included.
+  std::vector<float> wide = test::gaussian(static_cast<std::size_t>(4 * 300), 3);
+  Int8Activations reused;
+  quantize_activations(MatrixView<const float>(wide.data(), 4, 300), 32, reused);
+  const std::int8_t* buffer = reused.row(0);
+  quantize_activations(MatrixView<const float>(x.data(), n, k), block, reused);
+  CHECK(reused.row(0) == buffer);
+  REQUIRE(reused.stride() == a.stride());
+  REQUIRE(reused.scales_per_row() == a.scales_per_row());
+  for (Index r = 0; r < n; ++r) {
+    for (Index c = 0; c < a.stride(); ++c) REQUIRE(reused.row(r)[c] == a.row(r)[c]);
+    for (Index b = 0; b < a.scales_per_row(); ++b) REQUIRE(reused.scale(r, b) == a.scale(r, b));
+  }
 }
 
 TEST_CASE("gemm_int8 with a scale per activation block is exact where every value is exact",

@@ -477,7 +477,7 @@ void gemm(const W& w, MatrixView<const float> x, MatrixView<float> y, const P& p
     if (ctx.activation_scales() == ActivationScales::kPerGroup)
       block = detail::weight_group_cols<W>(w.cols());
   if (xq.rows() != x.rows() || xq.cols() != x.cols() || xq.block() != block)
-    xq = Int8Activations(x.rows(), x.cols(), block);
+    xq.reshape(x.rows(), x.cols(), block);  // buffers kept: no allocation once large enough
   // Rows are independent: quantize them on the context's threads (an exception from any row is
   // rethrown, the lowest row's first).
   ctx.parallel_for(x.rows(), [&](Index r0, Index r1) { quantize_activation_rows(x, xq, r0, r1); });

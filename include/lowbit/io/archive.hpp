@@ -503,8 +503,10 @@ class ArchiveWriter {
       if (std::fseek(tmp_.get(), 0, SEEK_SET) != 0)
         lowbit::detail::fail("archive: cannot seek in '", tmp_path_, "'");
       write(tmp_.get(), head, tmp_path_);
-      if (std::fclose(tmp_.release()) != 0)
+      if (std::fclose(tmp_.release()) != 0) {
+        std::remove(tmp_path_.c_str());
         lowbit::detail::fail("archive: cannot close '", tmp_path_, "'");
+      }
       std::error_code ec;
       std::filesystem::rename(tmp_path_, path_, ec);
       if (ec) {

@@ -75,7 +75,7 @@ inline void quantize_activation_rows(MatrixView<const float> x, Int8Activations&
 template <class A = simd::Arch8>
 inline void quantize_activations(MatrixView<const float> x, Int8Activations& out) {
   if (out.rows() != x.rows() || out.cols() != x.cols() || out.block() != 0)
-    out = Int8Activations(x.rows(), x.cols());
+    out.reshape(x.rows(), x.cols(), 0);
   quantize_activation_rows<A>(x, out, 0, x.rows());
 }
 
@@ -84,7 +84,7 @@ inline void quantize_activations(MatrixView<const float> x, Int8Activations& out
 template <class A = simd::Arch8>
 inline void quantize_activations(MatrixView<const float> x, Index block, Int8Activations& out) {
   if (out.rows() != x.rows() || out.cols() != x.cols() || out.block() != block)
-    out = Int8Activations(x.rows(), x.cols(), block);
+    out.reshape(x.rows(), x.cols(), block);
   quantize_activation_rows<A>(x, out, 0, x.rows());
 }
 

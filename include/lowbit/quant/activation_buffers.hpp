@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 
 #include "lowbit/core/bits.hpp"
 #include "lowbit/core/buffer.hpp"
@@ -25,14 +26,24 @@ class Int8Activations {
   Int8Activations() = default;
   /// rows × cols codes with one scale per row (block = 0) or per `block` columns of each row.
   /// Throws Error for a negative block.
-  Int8Activations(Index rows, Index cols, Index block = 0)
-      : rows_(rows),
-        cols_(cols),
-        stride_(round_up<Index>(cols, kActivationPad)),
-        block_(checked_block(block)),
-        per_row_(block > 0 && cols > 0 ? ceil_div<Index>(cols, block) : 1),
-        codes_(detail::checked_mul(rows, round_up<Index>(cols, kActivationPad), "Int8Activations")),
-        scales_(detail::checked_mul(rows, per_row_, "Int8Activations scales")) {}
+  Int8Activations(Index rows, Index cols, Index block = 0) { reshape(rows, cols, block); }
+
+  /// Gives this object the shape of Int8Activations(rows, cols, block), keeping its buffers when
+  /// they are large enough (a decode loop whose products alternate between widths and group
+  /// sizes then allocates nothing): every row's padding is zeroed, its codes and scales are left
+  /// for the quantizer to write. Throws Error for a negative block.
+  void reshape(Index rows, Index cols, Index block) {
+    if (block < 0) detail::fail("Int8Activations: block of ", block, " columns");
+    const Index stride = round_up<Index>(cols, kActivationPad);
+    const Index per_row = block > 0 && cols > 0 ? ceil_div<Index>(cols, block) : 1;
+    const Index codes = detail::checked_mul(rows, stride, "Int8Activations");
+    const Index scales = detail::checked_mul(rows, per_row, "Int8Activations scales");
+    if (codes_.size() < codes) codes_ = AlignedBuffer<std::int8_t>(codes);
+    if (scales_.size() < scales) scales_ = AlignedBuffer<float>(scales);
+    rows_ = rows, cols_ = cols, stride_ = stride, block_ = block, per_row_ = per_row;
+    for (Index r = 0; r < rows; ++r)
+      std::memset(row(r) + cols, 0, static_cast<std::size_t>(stride - cols));
+  }
 
   Index rows() const noexcept { return rows_; }
   Index cols() const noexcept { return cols_; }
@@ -53,10 +64,6 @@ class Int8Activations {
   const float* scales(Index r) const noexcept { return scales_.data() + r * per_row_; }
 
  private:
-  static Index checked_block(Index block) {
-    if (block < 0) detail::fail("Int8Activations: block of ", block, " columns");
-    return block;
-  }
   Index rows_ = 0;
   Index cols_ = 0;
   Index stride_ = 0;
