@@ -41,8 +41,9 @@ class Int8Activations {
     if (codes_.size() < codes) codes_ = AlignedBuffer<std::int8_t>(codes);
     if (scales_.size() < scales) scales_ = AlignedBuffer<float>(scales);
     rows_ = rows, cols_ = cols, stride_ = stride, block_ = block, per_row_ = per_row;
-    for (Index r = 0; r < rows; ++r)
-      std::memset(row(r) + cols, 0, static_cast<std::size_t>(stride - cols));
+    if (stride > cols)  // (an empty buffer has no pointer to pass memset)
+      for (Index r = 0; r < rows; ++r)
+        std::memset(row(r) + cols, 0, static_cast<std::size_t>(stride - cols));
   }
 
   Index rows() const noexcept { return rows_; }
