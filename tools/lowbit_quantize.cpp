@@ -667,9 +667,10 @@ int main(int argc, char** argv) {
         const llama::LayerwiseMemory mem = llama::layerwise_memory(cfg, p, tokens);
         std::printf(
             "calibration: %zu documents, %lld tokens; layer by layer, about %.0f MB (hidden "
-            "states %.0f, one layer's weights %.0f, statistics %.0f, quantizer %.0f)\n",
+            "states %.0f, one layer's weights %.0f, statistics %.0f, quantizer %.0f, buffers "
+            "%.0f)\n",
             calib.size(), static_cast<long long>(tokens), mem.total() / 1e6, mem.hidden / 1e6,
-            mem.weights / 1e6, mem.statistics / 1e6, mem.quantizer / 1e6);
+            mem.weights / 1e6, mem.statistics / 1e6, mem.quantizer / 1e6, mem.runtime / 1e6);
         std::fflush(stdout);
         io::ArchiveWriter out(args.str("--out"));
         out.add_text("lowbit.policy", p.name);

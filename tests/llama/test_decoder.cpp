@@ -81,6 +81,18 @@ TEST_CASE("decoder: prompt then one token at a time equals the forward pass (lla
   }
 }
 
+TEST_CASE("decoder: a prompt of several 64-query attention blocks, rows split over threads",
+          "[llama][decoder]") {
+  // 130 prompt tokens: attention blocks of 64, 64 and 2 queries (each over its own key prefix),
+  // the element-wise steps over 3 threads' row ranges; then 20 single tokens.
+  Context ctx(3);
+  const io::GgufFile f = io::load_gguf(kGguf + "stories260K-q4_0.gguf");
+  const llama::Model ref = llama::model_from_gguf(f, 160, true);
+  const float e = decode_error(f, ref, doc_of(150, 512), 130, ctx);
+  INFO("relative error " << e);
+  CHECK(e <= 1e-4f);
+}
+
 TEST_CASE("decoder: a generated Llama-3-style GGUF (GQA, θ 500000, Q6_K classifier, mapped)",
           "[llama][decoder]") {
   // dim 256, 2 layers, 4 query heads of 64 sharing 2 KV heads, vocab 300, tied classifier:

@@ -202,5 +202,7 @@ TEST_CASE("layerwise: -e2e, bad tokens and missing documents are errors", "[llam
   CHECK(m1.hidden == 1000.0 * 64 * 4);
   CHECK(m2.hidden == 2 * m1.hidden);
   CHECK(m2.statistics == 3 * m1.statistics);
+  CHECK(m1.total() == m1.hidden + m1.weights + m1.statistics + m1.quantizer + m1.runtime);
+  CHECK(m1.runtime > 120e6);
   fs::remove_all(f.dir);
 }

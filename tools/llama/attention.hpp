@@ -5,9 +5,12 @@
 //
 // T queries at positions p0..p0+T-1 attend to keys/values 0..S-1 (S = p0 + T: a cache whose
 // first p0 positions were filled before), query t to positions 0..p0+t. Query head h reads
-// key/value head h / (heads / kv_heads). Per head, the scores Q·Kᵀ / √head and the product P·V
-// are Eigen GEMMs (softmax in between, vectorised), and the heads are split over the Context's
-// threads.
+// key/value head h / (heads / kv_heads). The work is cut into (head, block of 64 queries) items:
+// a block's queries see at most the first p0 + (its last query) + 1 positions, so its scores
+// Q·Kᵀ / √head and the product P·V are Eigen GEMMs over those keys only (a prompt of T tokens
+// costs about half of the T × T products), softmax in between (vectorised). The items go to the
+// Context's threads as they finish, longest first; each writes its own output rows, so the
+// result does not depend on the schedule.
 #pragma once
 
 #include <Eigen/Core>
@@ -25,18 +28,22 @@ inline void causal_attention(const float* q, Index q_stride, const float* k, con
   using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   using CMap = Eigen::Map<const RowMat, 0, Eigen::OuterStride<>>;
   using MMap = Eigen::Map<RowMat, 0, Eigen::OuterStride<>>;
-  const Index S = p0 + T;
+  constexpr Index kBlock = 64;
+  const Index nb = (T + kBlock - 1) / kBlock;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hs));
-  ctx.parallel_for(heads, [&](Index h0, Index h1) {
+  ctx.parallel_for_dynamic(heads * nb, 1, [&](Index i0, Index i1) {
     RowMat sc;
-    for (Index h = h0; h < h1; ++h) {
+    for (Index i = i0; i < i1; ++i) {
+      const Index b = nb - 1 - i / heads, h = i % heads;  // the last (longest) blocks first
+      const Index t0 = b * kBlock, tb = T - t0 < kBlock ? T - t0 : kBlock;
+      const Index S = p0 + t0 + tb;  // keys the block's last query sees
       const Index kh = h / (heads / kv_heads);
-      const CMap Q(q + h * hs, T, hs, Eigen::OuterStride<>(q_stride));
+      const CMap Q(q + t0 * q_stride + h * hs, tb, hs, Eigen::OuterStride<>(q_stride));
       const CMap K(k + kh * hs, S, hs, Eigen::OuterStride<>(kv_stride));
       const CMap V(v + kh * hs, S, hs, Eigen::OuterStride<>(kv_stride));
       sc.noalias() = Q * K.transpose();
-      for (Index t = 0; t < T; ++t) {
-        const Index n = p0 + t + 1;
+      for (Index t = 0; t < tb; ++t) {
+        const Index n = p0 + t0 + t + 1;
         auto row = sc.row(t);
         auto live = row.head(n).array();
         live *= scale;
@@ -45,7 +52,7 @@ inline void causal_attention(const float* q, Index q_stride, const float* k, con
         live /= live.sum();
         if (n < S) row.tail(S - n).setZero();
       }
-      MMap O(o + h * hs, T, hs, Eigen::OuterStride<>(o_stride));
+      MMap O(o + t0 * o_stride + h * hs, tb, hs, Eigen::OuterStride<>(o_stride));
       O.noalias() = sc * V;
     }
   });

@@ -5,6 +5,7 @@
 #include <Eigen/Core>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <string>
 
 #include "attention.hpp"
@@ -141,10 +142,30 @@ void Decoder::eval(std::span<const int> tokens, std::span<float> logits, Context
   auto sized = [](std::vector<float>& v, Index n) { v.resize(static_cast<std::size_t>(n)); };
   sized(x_, T * D), sized(xb_, T * D), sized(q_, T * D), sized(o_, T * D), sized(tmp_, T * D);
   sized(k_, T * kvd), sized(v_, T * kvd), sized(h1_, T * F), sized(h3_, T * F);
-  for (Index t = 0; t < T; ++t) embed(tokens[static_cast<std::size_t>(t)], x_.data() + t * D);
-
-  auto rope = [&](float* a, Index heads, Index stride) {
-    for (Index t = 0; t < T; ++t) {
+  // The element-wise steps run over row ranges, on the Context's threads when the batch has
+  // enough rows to pay for the hand-off (a prompt; one decoded token stays on the caller's).
+  auto rows = [&](const std::function<void(Index, Index)>& fn) {
+    if (T >= 16 && ctx.threads() > 1)
+      ctx.parallel_for(T, fn);
+    else
+      fn(0, T);
+  };
+  rows([&](Index t0, Index t1) {
+    for (Index t = t0; t < t1; ++t) embed(tokens[static_cast<std::size_t>(t)], x_.data() + t * D);
+  });
+  auto norm = [&](const float* g) {
+    rows([&](Index t0, Index t1) {
+      rmsnorm(x_.data() + t0 * D, g, xb_.data() + t0 * D, t1 - t0, D);
+    });
+  };
+  auto residual = [&]() {
+    rows([&](Index t0, Index t1) {
+      for (Index i = t0 * D; i < t1 * D; ++i)
+        x_[static_cast<std::size_t>(i)] += tmp_[static_cast<std::size_t>(i)];
+    });
+  };
+  auto rope = [&](float* a, Index heads, Index stride, Index t0, Index t1) {
+    for (Index t = t0; t < t1; ++t) {
       const float* cs = cos_.data() + (P0 + t) * half;
       const float* sn = sin_.data() + (P0 + t) * half;
       for (Index h = 0; h < heads; ++h) {
@@ -161,13 +182,15 @@ void Decoder::eval(std::span<const int> tokens, std::span<float> logits, Context
     auto lin = [&](int j) -> const Linear& {
       return *linear_[static_cast<std::size_t>(7 * l + j)];
     };
-    rmsnorm(x_.data(), rms_att_.data() + l * D, xb_.data(), T, D);
+    norm(rms_att_.data() + l * D);
     matmul(lin(0), xb_.data(), q_.data(), T, ctx);
     matmul(lin(1), xb_.data(), k_.data(), T, ctx);
     matmul(lin(2), xb_.data(), v_.data(), T, ctx);
     const auto t_att = Clock::now();
-    rope(q_.data(), H, D);
-    rope(k_.data(), KVH, kvd);
+    rows([&](Index t0, Index t1) {
+      rope(q_.data(), H, D, t0, t1);
+      rope(k_.data(), KVH, kvd, t0, t1);
+    });
     float* kc = kcache_.data() + static_cast<std::size_t>(l) * context_ * kvd;
     float* vc = vcache_.data() + static_cast<std::size_t>(l) * context_ * kvd;
     std::memcpy(kc + P0 * kvd, k_.data(), static_cast<std::size_t>(T * kvd) * 4);
@@ -175,17 +198,17 @@ void Decoder::eval(std::span<const int> tokens, std::span<float> logits, Context
     causal_attention(q_.data(), D, kc, vc, kvd, o_.data(), D, T, P0, H, KVH, hs, ctx);
     timers_.attention += since(t_att);
     matmul(lin(3), o_.data(), tmp_.data(), T, ctx);
-    for (std::size_t i = 0; i < x_.size(); ++i) x_[i] += tmp_[i];
-    rmsnorm(x_.data(), rms_ffn_.data() + l * D, xb_.data(), T, D);
+    residual();
+    norm(rms_ffn_.data() + l * D);
     matmul(lin(4), xb_.data(), h1_.data(), T, ctx);
     matmul(lin(6), xb_.data(), h3_.data(), T, ctx);
-    {  // SwiGLU, vectorised by Eigen
-      Eigen::Map<Eigen::ArrayXf> a(h1_.data(), T * F);
-      const Eigen::Map<const Eigen::ArrayXf> b(h3_.data(), T * F);
+    rows([&](Index t0, Index t1) {  // SwiGLU, vectorised by Eigen
+      Eigen::Map<Eigen::ArrayXf> a(h1_.data() + t0 * F, (t1 - t0) * F);
+      const Eigen::Map<const Eigen::ArrayXf> b(h3_.data() + t0 * F, (t1 - t0) * F);
       a = a / (1.0f + (-a).exp()) * b;
-    }
+    });
     matmul(lin(5), h1_.data(), tmp_.data(), T, ctx);
-    for (std::size_t i = 0; i < x_.size(); ++i) x_[i] += tmp_[i];
+    residual();
   }
   pos_ += static_cast<int>(T);
   if (!logits.empty()) {

@@ -12,10 +12,11 @@
 // The forward pass is model.hpp's (llama2.c's architecture with grouped-query attention and
 // RoPE on interleaved pairs, as llama.cpp stores Llama weights), computed for `n` new tokens at
 // positions pos()..pos()+n-1: their keys and values are appended to the cache (fp32,
-// context × kv_dim per layer), and each attends to every cached position up to its own. Per
-// head, the scores Q·Kᵀ and the product P·V are Eigen GEMMs (GEMVs for one token), the heads
-// split over the Context's threads; the linear layers run on lowbit's kernels through the same
-// Context. For one token after a prompt of T, the logits equal those of Model::forward on the
+// context × kv_dim per layer), and each attends to every cached position up to its own
+// (attention.hpp: Eigen GEMMs per head and block of queries, over the Context's threads); the
+// linear layers run on lowbit's kernels through the same Context, and for a batch the
+// element-wise steps (embedding rows, norms, RoPE, SwiGLU, residuals) split its rows over the
+// threads too. For one token after a prompt of T, the logits equal those of Model::forward on the
 // T + 1 tokens, up to float summation order (tests/llama/test_decoder.cpp: ≤ 1e-4 relative).
 #pragma once
 

@@ -33,10 +33,11 @@
 namespace lowbit::llama {
 
 /// Bytes layerwise_quantize will hold at most (hidden states, one layer's fp32 weights and
-/// statistics, quantize_tensor's working set for the largest matrix), itemised.
+/// statistics, quantize_tensor's working set for the largest matrix, the forward pass's buffers
+/// and the process's own), itemised.
 struct LayerwiseMemory {
-  double hidden = 0.0, weights = 0.0, statistics = 0.0, quantizer = 0.0;
-  double total() const noexcept { return hidden + weights + statistics + quantizer; }
+  double hidden = 0.0, weights = 0.0, statistics = 0.0, quantizer = 0.0, runtime = 0.0;
+  double total() const noexcept { return hidden + weights + statistics + quantizer + runtime; }
 };
 LayerwiseMemory layerwise_memory(const io::Llama2cConfig& c, const Policy& p, Index tokens);
 

@@ -35,6 +35,7 @@
 #include <Eigen/Core>
 #include <algorithm>
 #include <numeric>
+#include <utility>
 #include <vector>
 
 #include "lowbit/calib/rotation.hpp"
@@ -162,16 +163,28 @@ PackedMatrix<S, G, Plain> gptq(MatrixView<const float> w, const Eigen::MatrixXd&
     for (Index a = 0; a < cols; ++a)
       for (Index b = 0; b < cols; ++b)
         Hp(a, b) = H(perm[static_cast<std::size_t>(a)], perm[static_cast<std::size_t>(b)]);
-    W = Wp;
-    H = Hp;
+    W = std::move(Wp);
+    H = std::move(Hp);
   }
   H.diagonal().array() += opt.damp * H.diagonal().mean();
-  Eigen::LLT<Eigen::MatrixXd> llt(H);
-  if (llt.info() != Eigen::Success) fail("gptq: the damped Hessian is not positive definite");
-  const Eigen::MatrixXd Hinv = llt.solve(Eigen::MatrixXd::Identity(cols, cols));
-  Eigen::LLT<Eigen::MatrixXd> llt_inv(Hinv);
-  if (llt_inv.info() != Eigen::Success) fail("gptq: the inverse Hessian is not positive definite");
-  const Eigen::MatrixXd U = llt_inv.matrixU();
+  // U: the upper Cholesky factor of H⁻¹ (H⁻¹ = UᵀU), computed with two cols × cols matrices
+  // alive, not five: H is factored in place, H⁻¹ solved into U, H freed, U factored in place
+  // (its lower triangle becomes L = Uᵀ) and transposed in place. Only U's upper triangle is read
+  // below.
+  Eigen::MatrixXd U;
+  {
+    Eigen::LLT<Eigen::Ref<Eigen::MatrixXd>> llt(H);
+    if (llt.info() != Eigen::Success) fail("gptq: the damped Hessian is not positive definite");
+    U.setIdentity(cols, cols);
+    llt.solveInPlace(U);  // no temporary beside U
+  }
+  H = Eigen::MatrixXd();
+  {
+    Eigen::LLT<Eigen::Ref<Eigen::MatrixXd>> llt_inv(U);
+    if (llt_inv.info() != Eigen::Success)
+      fail("gptq: the inverse Hessian is not positive definite");
+  }
+  U.transposeInPlace();
 
   const Index gc = G::group_cols(cols);
   auto params = out.params();

@@ -99,6 +99,7 @@ struct FloatMinPair<Asymmetric<B, AsymmetricOffset::kFloatMin, T>> : std::true_t
 /// NV vectors of V::kLanes scales of type T (float, f16 or bf16) from s.
 template <class V, class T, int NV>
 LOWBIT_INLINE void load_scales(const T* s, typename V::F* out) {
+  LOWBIT_UNROLL
   for (int v = 0; v < NV; ++v) {
     if constexpr (std::is_same_v<T, float>) {
       out[v] = V::fload(s + v * V::kLanes);
@@ -126,6 +127,7 @@ struct TileParams {
   LOWBIT_INLINE void load(const typename S::Params* p) {
     if constexpr (G::kKind == GranularityKind::kPerTensor) {
       const DecodeAffine d = S::decode_affine(p[0]);
+      LOWBIT_UNROLL
       for (int v = 0; v < NV; ++v) {
         scale[v] = V::fset1(d.scale);
         sub[v] = V::set1_32(d.sub);
@@ -138,6 +140,7 @@ struct TileParams {
     } else if constexpr (kNoSub) {
       using T = typename FloatMinPair<S>::ScaleT;
       static_assert(sizeof(typename S::Params) == 2 * sizeof(T));
+      LOWBIT_UNROLL
       for (int v = 0; v < NV; ++v) {  // whole vectors of pairs, split in registers
         if constexpr (std::is_same_v<T, f16>) {
           V::load_f16_pairs(reinterpret_cast<const f16*>(p + v * V::kLanes), scale[v], offset[v]);
@@ -162,6 +165,7 @@ struct TileParams {
         sb[i] = d.sub;
         of[i] = d.offset;
       }
+      LOWBIT_UNROLL
       for (int v = 0; v < NV; ++v) {
         scale[v] = V::fload(sc + v * V::kLanes);
         sub[v] = V::load(sb + v * V::kLanes);
@@ -252,14 +256,16 @@ struct IntTile {
                                        Index b1, typename V::I* iacc) {
     using I = typename V::I;
     I acc[kPerChunk][NV];
-    for (int t = 0; t < kPerChunk; ++t)
-      for (int v = 0; v < NV; ++v) acc[t][v] = V::zero();
+    LOWBIT_UNROLL
+    for (int t = 0; t < kPerChunk; ++t) LOWBIT_UNROLL
+    for (int v = 0; v < NV; ++v) acc[t][v] = V::zero();
     for (Index b = b0; b < b1; ++b) {
       const std::byte* blk = a.codes + b * kBlockBytes;
       const std::int32_t* xb = xs + b * kSteps;
       prefetch_block<kBlockBytes>(blk);
       static_for<kSteps / kPerChunk>([&](auto cc) {
         constexpr int C = cc.value;
+        LOWBIT_UNROLL
         for (int v = 0; v < NV; ++v) {
           const I raw = V::load(blk + C * L::kLaneBytes + v * V::kLanes * 4);
           static_for<kPerChunk>([&](auto tt) {
@@ -271,6 +277,7 @@ struct IntTile {
         }
       });
     }
+    LOWBIT_UNROLL
     for (int v = 0; v < NV; ++v) {
       I sum = acc[0][v];
       static_for<kPerChunk - 1>([&](auto tt) {
@@ -291,12 +298,14 @@ struct IntTile {
     const I sixteen = V::set1_16(16);
     const I low4 = V::set1_8(0x0f);
     F facc[MR][NV];
-    for (int m = 0; m < MR; ++m)
-      for (int v = 0; v < NV; ++v) facc[m][v] = V::fload(a.acc + m * NR + v * V::kLanes);
+    LOWBIT_UNROLL
+    for (int m = 0; m < MR; ++m) LOWBIT_UNROLL
+    for (int v = 0; v < NV; ++v) facc[m][v] = V::fload(a.acc + m * NR + v * V::kLanes);
     TileParams<V, S, G, NV> tp;
     auto zero = [](Acc& iacc) {
-      for (int m = 0; m < MR; ++m)
-        for (int v = 0; v < NV; ++v) iacc[m][v] = V::zero();
+      LOWBIT_UNROLL
+      for (int m = 0; m < MR; ++m) LOWBIT_UNROLL
+      for (int v = 0; v < NV; ++v) iacc[m][v] = V::zero();
     };
     // Σ c·q of block b into iacc; with kMid, mid() runs after the first half of its steps
     // (groups of half a block: the int16 partial sums are flushed there first).
@@ -309,20 +318,25 @@ struct IntTile {
       static_for<kSteps / kUnit>([&](auto uu) {
         constexpr int U = uu.value;
         typename Codec::template State<V> st[NV];
+        LOWBIT_UNROLL
         for (int v = 0; v < NV; ++v) st[v] = Codec::template begin<V, kBits, U>(blk, v);
         static_for<kUnit>([&](auto tt) {
           constexpr int J = U * Codec::kUnit + tt.value;
           if constexpr (!V::kVnni && (J % kFlush == 0 || (kMid && J == kSteps / 2))) {
-            for (int m = 0; m < MR; ++m)
-              for (int v = 0; v < NV; ++v) {
-                s16[m][v] = V::zero();
-                if constexpr (kSplit8) h16[m][v] = V::zero();
-              }
+            LOWBIT_UNROLL
+            for (int m = 0; m < MR; ++m) LOWBIT_UNROLL
+            for (int v = 0; v < NV; ++v) {
+              s16[m][v] = V::zero();
+              if constexpr (kSplit8) h16[m][v] = V::zero();
+            }
           }
           I c[NV];
+          LOWBIT_UNROLL
           for (int v = 0; v < NV; ++v) c[v] = Codec::template step<V, kBits, U, tt.value>(st[v]);
+          LOWBIT_UNROLL
           for (int m = 0; m < MR; ++m) {
             const I x = V::bcast32(xb + J * MR + m);
+            LOWBIT_UNROLL
             for (int v = 0; v < NV; ++v) {
               if constexpr (V::kVnni) {
                 iacc[m][v] = V::dpbusd(iacc[m][v], c[v], x);
@@ -337,12 +351,13 @@ struct IntTile {
           }
           if constexpr (!V::kVnni && ((J + 1) % kFlush == 0 || J + 1 == kSteps ||
                                       (kMid && J + 1 == kSteps / 2))) {
-            for (int m = 0; m < MR; ++m)
-              for (int v = 0; v < NV; ++v) {
-                iacc[m][v] = V::add32(iacc[m][v], V::madd16(s16[m][v], ones));
-                if constexpr (kSplit8)
-                  iacc[m][v] = V::add32(iacc[m][v], V::madd16(h16[m][v], sixteen));
-              }
+            LOWBIT_UNROLL
+            for (int m = 0; m < MR; ++m) LOWBIT_UNROLL
+            for (int v = 0; v < NV; ++v) {
+              iacc[m][v] = V::add32(iacc[m][v], V::madd16(s16[m][v], ones));
+              if constexpr (kSplit8)
+                iacc[m][v] = V::add32(iacc[m][v], V::madd16(h16[m][v], sixteen));
+            }
           }
           if constexpr (kMid && J + 1 == kSteps / 2) mid();
         });
@@ -352,9 +367,11 @@ struct IntTile {
     auto finish = [&](Index g, const Acc& iacc) {
       const Index pslot = G::kKind == GranularityKind::kPerGroup ? g * NR : 0;
       tp.load(params + pslot);
+      LOWBIT_UNROLL
       for (int m = 0; m < MR; ++m) {
         const std::int32_t xsum = a.xsum[g * MR + m];
         const F xsf = V::fset1(static_cast<float>(xsum));
+        LOWBIT_UNROLL
         for (int v = 0; v < NV; ++v) {
           I idot;
           if constexpr (TileParams<V, S, G, NV>::kSymmetric) {
@@ -398,8 +415,9 @@ struct IntTile {
         finish(g, iacc);
       }
     }
-    for (int m = 0; m < MR; ++m)
-      for (int v = 0; v < NV; ++v) V::fstore(a.acc + m * NR + v * V::kLanes, facc[m][v]);
+    LOWBIT_UNROLL
+    for (int m = 0; m < MR; ++m) LOWBIT_UNROLL
+    for (int v = 0; v < NV; ++v) V::fstore(a.acc + m * NR + v * V::kLanes, facc[m][v]);
   }
 };
 
@@ -426,15 +444,17 @@ struct PlaneTile {
     const auto* params = static_cast<const typename S::Params*>(a.params);
     const I ones = V::set1_16(1);
     F facc[MR][NV];
-    for (int m = 0; m < MR; ++m)
-      for (int v = 0; v < NV; ++v) facc[m][v] = V::fload(a.acc + m * NR + v * V::kLanes);
+    LOWBIT_UNROLL
+    for (int m = 0; m < MR; ++m) LOWBIT_UNROLL
+    for (int v = 0; v < NV; ++v) facc[m][v] = V::fload(a.acc + m * NR + v * V::kLanes);
     for (Index g = a.g_begin; g < a.g_end; ++g) {
       const Index b0 = g * a.group_blocks;
       const Index b1 = b0 + a.group_blocks < a.nblocks ? b0 + a.group_blocks : a.nblocks;
       I iacc[P][MR][NV];
-      for (int p = 0; p < P; ++p)
-        for (int m = 0; m < MR; ++m)
-          for (int v = 0; v < NV; ++v) iacc[p][m][v] = V::zero();
+      LOWBIT_UNROLL
+      for (int p = 0; p < P; ++p) LOWBIT_UNROLL
+      for (int m = 0; m < MR; ++m) LOWBIT_UNROLL
+      for (int v = 0; v < NV; ++v) iacc[p][m][v] = V::zero();
       for (Index b = b0; b < b1; ++b) {
         const std::byte* blk = a.codes + b * kBlockBytes;
         const std::int32_t* xb = xs + b * kSteps * MR;
@@ -442,37 +462,43 @@ struct PlaneTile {
         static_for<kSteps / 8>([&](auto uu) {
           constexpr int U = uu.value;
           typename Codec::template State<V> st[NV];
+          LOWBIT_UNROLL
           for (int v = 0; v < NV; ++v) st[v] = Codec::template begin<V, P, U>(blk, v);
           I s16[P][MR][NV];
           if constexpr (!V::kVnni) {
-            for (int p = 0; p < P; ++p)
-              for (int m = 0; m < MR; ++m)
-                for (int v = 0; v < NV; ++v) s16[p][m][v] = V::zero();
+            LOWBIT_UNROLL
+            for (int p = 0; p < P; ++p) LOWBIT_UNROLL
+            for (int m = 0; m < MR; ++m) LOWBIT_UNROLL
+            for (int v = 0; v < NV; ++v) s16[p][m][v] = V::zero();
           }
           static_for<8>([&](auto tt) {
             constexpr int T = tt.value;
             I c[P][NV];
             static_for<P>([&](auto pp) {
+              LOWBIT_UNROLL
               for (int v = 0; v < NV; ++v)
                 c[pp.value][v] = Codec::template plane<V, T, pp.value>(st[v]);
             });
+            LOWBIT_UNROLL
             for (int m = 0; m < MR; ++m) {
               const I x = V::bcast32(xb + (U * 8 + T) * MR + m);
-              for (int p = 0; p < P; ++p)
-                for (int v = 0; v < NV; ++v) {
-                  if constexpr (V::kVnni) {
-                    iacc[p][m][v] = V::dpbusd(iacc[p][m][v], c[p][v], x);
-                  } else {  // |pair sum| <= 254: eight steps fit int16
-                    s16[p][m][v] = V::add16(s16[p][m][v], V::maddubs(c[p][v], x));
-                  }
+              LOWBIT_UNROLL
+              for (int p = 0; p < P; ++p) LOWBIT_UNROLL
+              for (int v = 0; v < NV; ++v) {
+                if constexpr (V::kVnni) {
+                  iacc[p][m][v] = V::dpbusd(iacc[p][m][v], c[p][v], x);
+                } else {  // |pair sum| <= 254: eight steps fit int16
+                  s16[p][m][v] = V::add16(s16[p][m][v], V::maddubs(c[p][v], x));
                 }
+              }
             }
           });
           if constexpr (!V::kVnni) {
-            for (int p = 0; p < P; ++p)
-              for (int m = 0; m < MR; ++m)
-                for (int v = 0; v < NV; ++v)
-                  iacc[p][m][v] = V::add32(iacc[p][m][v], V::madd16(s16[p][m][v], ones));
+            LOWBIT_UNROLL
+            for (int p = 0; p < P; ++p) LOWBIT_UNROLL
+            for (int m = 0; m < MR; ++m) LOWBIT_UNROLL
+            for (int v = 0; v < NV; ++v)
+              iacc[p][m][v] = V::add32(iacc[p][m][v], V::madd16(s16[p][m][v], ones));
           }
         });
       }
@@ -482,11 +508,14 @@ struct PlaneTile {
       for (int i = 0; i < NV * V::kLanes; ++i) {
         const PlaneAffine d =
             S::plane_affine(params[G::kKind == GranularityKind::kPerTensor ? 0 : pslot + i]);
+        LOWBIT_UNROLL
         for (int p = 0; p < P; ++p) sc[p][i] = d.scale[p];
         of[i] = d.offset;
       }
+      LOWBIT_UNROLL
       for (int m = 0; m < MR; ++m) {
         const F xsf = V::fset1(static_cast<float>(a.xsum[g * MR + m]));
+        LOWBIT_UNROLL
         for (int v = 0; v < NV; ++v) {
           F t = V::rounded(V::fmul(V::cvt(iacc[0][m][v]), V::fload(sc[0] + v * V::kLanes)));
           t = V::fmadd(V::fload(of + v * V::kLanes), xsf, t);
@@ -497,8 +526,9 @@ struct PlaneTile {
         }
       }
     }
-    for (int m = 0; m < MR; ++m)
-      for (int v = 0; v < NV; ++v) V::fstore(a.acc + m * NR + v * V::kLanes, facc[m][v]);
+    LOWBIT_UNROLL
+    for (int m = 0; m < MR; ++m) LOWBIT_UNROLL
+    for (int v = 0; v < NV; ++v) V::fstore(a.acc + m * NR + v * V::kLanes, facc[m][v]);
   }
 };
 
@@ -526,14 +556,17 @@ struct FloatTile {
     const auto* params = static_cast<const typename S::Params*>(a.params);
     const I byte_mask = V::set1_32(0xff);
     F facc[MR][NV];
-    for (int m = 0; m < MR; ++m)
-      for (int v = 0; v < NV; ++v) facc[m][v] = V::fload(a.acc + m * NR + v * V::kLanes);
+    LOWBIT_UNROLL
+    for (int m = 0; m < MR; ++m) LOWBIT_UNROLL
+    for (int v = 0; v < NV; ++v) facc[m][v] = V::fload(a.acc + m * NR + v * V::kLanes);
     TileParams<V, S, G, NV> tp;
     F cx[MR][NV];
     F xsum[MR];
     auto zero = [&] {
+      LOWBIT_UNROLL
       for (int m = 0; m < MR; ++m) {
         xsum[m] = V::fzero();
+        LOWBIT_UNROLL
         for (int v = 0; v < NV; ++v) cx[m][v] = V::fzero();
       }
     };
@@ -545,19 +578,24 @@ struct FloatTile {
       static_for<kSteps / Codec::kUnit>([&](auto uu) {
         constexpr int U = uu.value;
         typename Codec::template State<V> st[NV];
+        LOWBIT_UNROLL
         for (int v = 0; v < NV; ++v) st[v] = Codec::template begin<V, kBits, U>(blk, v);
         static_for<Codec::kUnit>([&](auto tt) {
           constexpr int J = U * Codec::kUnit + tt.value;
           I c[NV];
+          LOWBIT_UNROLL
           for (int v = 0; v < NV; ++v) c[v] = Codec::template step<V, kBits, U, tt.value>(st[v]);
           static_for<4>([&](auto ii) {
             constexpr int i = ii.value;
             F cf[NV];
+            LOWBIT_UNROLL
             for (int v = 0; v < NV; ++v)
               cf[v] = V::cvt(V::and_(V::template srli32<8 * i>(c[v]), byte_mask));
+            LOWBIT_UNROLL
             for (int m = 0; m < MR; ++m) {
               const F x = V::fset1(xb[(J * MR + m) * 4 + i]);
               xsum[m] = V::fadd(xsum[m], x);
+              LOWBIT_UNROLL
               for (int v = 0; v < NV; ++v) cx[m][v] = V::fmadd(cf[v], x, cx[m][v]);
             }
           });
@@ -568,19 +606,19 @@ struct FloatTile {
     auto finish = [&](Index g) {
       const Index pslot = G::kKind == GranularityKind::kPerGroup ? g * NR : 0;
       tp.load(params + pslot);
-      for (int m = 0; m < MR; ++m)
-        for (int v = 0; v < NV; ++v) {
-          F centred = cx[m][v];
-          if constexpr (TileParams<V, S, G, NV>::kSymmetric) {
-            centred = V::fsub(centred, V::fmul(V::fset1(static_cast<float>(S::kOffset)), xsum[m]));
-          } else if constexpr (!TileParams<V, S, G, NV>::kNoSub) {
-            centred = V::fsub(centred, V::fmul(V::cvt(tp.sub[v]), xsum[m]));
-          }
-          F t = V::fmul(tp.scale[v], centred);
-          if constexpr (!TileParams<V, S, G, NV>::kSymmetric)
-            t = V::fmadd(tp.offset[v], xsum[m], t);
-          facc[m][v] = V::fadd(facc[m][v], t);
+      LOWBIT_UNROLL
+      for (int m = 0; m < MR; ++m) LOWBIT_UNROLL
+      for (int v = 0; v < NV; ++v) {
+        F centred = cx[m][v];
+        if constexpr (TileParams<V, S, G, NV>::kSymmetric) {
+          centred = V::fsub(centred, V::fmul(V::fset1(static_cast<float>(S::kOffset)), xsum[m]));
+        } else if constexpr (!TileParams<V, S, G, NV>::kNoSub) {
+          centred = V::fsub(centred, V::fmul(V::cvt(tp.sub[v]), xsum[m]));
         }
+        F t = V::fmul(tp.scale[v], centred);
+        if constexpr (!TileParams<V, S, G, NV>::kSymmetric) t = V::fmadd(tp.offset[v], xsum[m], t);
+        facc[m][v] = V::fadd(facc[m][v], t);
+      }
     };
     if constexpr (kernels::kHalfBlockGroups<G, L>) {  // groups 2b, 2b + 1 share block b
       for (Index b = a.g_begin / 2; 2 * b < a.g_end; ++b) {
@@ -600,8 +638,9 @@ struct FloatTile {
         finish(g);
       }
     }
-    for (int m = 0; m < MR; ++m)
-      for (int v = 0; v < NV; ++v) V::fstore(a.acc + m * NR + v * V::kLanes, facc[m][v]);
+    LOWBIT_UNROLL
+    for (int m = 0; m < MR; ++m) LOWBIT_UNROLL
+    for (int v = 0; v < NV; ++v) V::fstore(a.acc + m * NR + v * V::kLanes, facc[m][v]);
   }
 };
 

@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "lowbit/config.hpp"
 #include "lowbit/core/view.hpp"
 #include "lowbit/pack/packed_matrix.hpp"
 #include "lowbit/pack/plain.hpp"
@@ -117,6 +118,7 @@ struct GemvPlain4Avx2 {
     float acc[NR] = {};
     for (Index g = 0; g < c.groups; ++g) {
       const std::int64_t xs = c.xsum[g];
+      LOWBIT_UNROLL
       for (int j = 0; j < NR; ++j) {
         const Index r = r0 + j;
         const std::int64_t raw = group_raw(c, c.w.codes().data() + r * c.row_bytes, g);
@@ -128,6 +130,7 @@ struct GemvPlain4Avx2 {
         acc[j] = acc[j] + tg;
       }
     }
+    LOWBIT_UNROLL
     for (int j = 0; j < NR; ++j) y[r0 + j] = acc[j] * sx;
   }
 };

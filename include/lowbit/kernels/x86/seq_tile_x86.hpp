@@ -206,6 +206,7 @@ requires(GS % 16 == 0 && seq::kFusedTrellis<V, Code> && std::is_base_of_v<isa::a
     for (Index g = 0; g < a.nsub; ++g) {
       const std::uint16_t* gw = a.words + g * kWords * 16;
       __m256i lo[MR], hi[MR];
+      LOWBIT_UNROLL
       for (int t = 0; t < MR; ++t) lo[t] = hi[t] = _mm256_setzero_si256();
       __m256i prev = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(gw + (kWords - 1) * 16));
       for (Index u = 0; u < kWords; ++u) {
@@ -220,6 +221,7 @@ requires(GS % 16 == 0 && seq::kFusedTrellis<V, Code> && std::is_base_of_v<isa::a
           const __m256i vp = _mm256_srai_epi16(_mm256_unpacklo_epi8(v, v), 8);
           const __m256i vq = _mm256_srai_epi16(_mm256_unpackhi_epi8(v, v), 8);
           const __m256i plo = _mm256_unpacklo_epi16(vp, vq), phi = _mm256_unpackhi_epi16(vp, vq);
+          LOWBIT_UNROLL
           for (int t = 0; t < MR; ++t) {
             const std::int8_t* xp = a.x[t] + k + p;
             const __m256i xx = _mm256_set1_epi32(static_cast<std::int32_t>(
@@ -234,6 +236,7 @@ requires(GS % 16 == 0 && seq::kFusedTrellis<V, Code> && std::is_base_of_v<isa::a
       alignas(32) float sc[16];
       const auto* ps = reinterpret_cast<const std::uint16_t*>(a.params) + g * 16;
       for (int r = 0; r < 16; ++r) sc[r] = ScaleStorage<f16>::load(std::bit_cast<f16>(ps[r]));
+      LOWBIT_UNROLL
       for (int t = 0; t < MR; ++t) {
         __m256i r0, r1;
         seq::unzip_rows(lo[t], hi[t], r0, r1);
@@ -278,12 +281,14 @@ requires(GS % 32 == 0 && seq::kLookupTrellis<L, Code> && std::is_base_of_v<isa::
     for (Index g = 0; g < a.nsub; ++g) {
       const std::uint16_t* gw = a.words + g * kLanes * 64;
       __m256i acc[MR][4];  // [t][quarter of the tile: rows 4j .. 4j + 3]
+      LOWBIT_UNROLL
       for (int t = 0; t < MR; ++t)
         for (int j = 0; j < 4; ++j) acc[t][j] = _mm256_setzero_si256();
       for (Index u = 0; u < kLanes; ++u) {
         const Index up = (u + kLanes - 1) % kLanes;
         // The lane's activations transposed: xt[t][p] = x[32u + 8m + p] for m = 0..3 (int16).
         alignas(32) std::int16_t xt[MR][8][4];
+        LOWBIT_UNROLL
         for (int t = 0; t < MR; ++t)
           for (int p = 0; p < 8; ++p)
             for (int m = 0; m < 4; ++m) xt[t][p][m] = a.x[t][g * GS + u * 32 + 8 * m + p];
@@ -303,6 +308,7 @@ requires(GS % 32 == 0 && seq::kLookupTrellis<L, Code> && std::is_base_of_v<isa::
                 seq::odd_lookup_avx2(_mm256_packus_epi16(i0, i1), Code::kTable.data());
             const __m256i v0 = _mm256_srai_epi16(_mm256_unpacklo_epi8(v, v), 8);
             const __m256i v1 = _mm256_srai_epi16(_mm256_unpackhi_epi8(v, v), 8);
+            LOWBIT_UNROLL
             for (int t = 0; t < MR; ++t) {
               std::int64_t x0, x1;
               std::memcpy(&x0, xt[t][p], 8);
@@ -317,6 +323,7 @@ requires(GS % 32 == 0 && seq::kLookupTrellis<L, Code> && std::is_base_of_v<isa::
       alignas(32) float sc[16];
       const auto* ps = reinterpret_cast<const std::uint16_t*>(a.params) + g * 16;
       for (int r = 0; r < 16; ++r) sc[r] = ScaleStorage<f16>::load(std::bit_cast<f16>(ps[r]));
+      LOWBIT_UNROLL
       for (int t = 0; t < MR; ++t) {
         // acc[t][j]: int32 lanes (row 4j + i, pair) = 2i, 2i + 1; vphaddd of quarters (0, 1) and
         // (2, 3) gives rows 0-1, 4-5 | 2-3, 6-7 per 128-bit half: reorder the 64-bit blocks.
@@ -367,6 +374,7 @@ requires(std::is_base_of_v<isa::avx2, Isa> &&
     for (Index j = 0; j < a.nsub; ++j) {
       const std::uint16_t* gw = a.words + j * 8 * 16;  // 8 words per 64 inputs
       __m256i acc[MR][2];
+      LOWBIT_UNROLL
       for (int t = 0; t < MR; ++t) acc[t][0] = acc[t][1] = _mm256_setzero_si256();
       for (Index u = 0; u < 8; ++u) {
         const __m256i both = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(gw + u * 16));
@@ -375,6 +383,7 @@ requires(std::is_base_of_v<isa::avx2, Isa> &&
                                                          : _mm256_extracti128_si256(both, 1));
           const __m256i w0 = windows(words(_mm256_and_si256(d, lowbyte), cs[h], zp[h]));
           const __m256i w1 = windows(words(_mm256_srli_epi32(d, 8), cs[h], zp[h]));
+          LOWBIT_UNROLL
           for (int t = 0; t < MR; ++t) {
             const std::int8_t* xp = a.x[t] + j * 64 + u * 8;
             const __m256i x0 = _mm256_set1_epi32(seq::load_i32(xp));
@@ -395,6 +404,7 @@ requires(std::is_base_of_v<isa::avx2, Isa> &&
             j % 2 == 0 ? _mm256_srli_epi32(l8, 4) : _mm256_and_si256(l8, _mm256_set1_epi32(15));
         _mm256_store_ps(sc + 8 * h, _mm256_mul_ps(_mm256_cvtepi32_ps(nib), sup[h]));
       }
+      LOWBIT_UNROLL
       for (int t = 0; t < MR; ++t)
         seq::flush_avx2(acc[t][0], acc[t][1], 32 * a.xsum[t][j], sc, a.acc + t * 16);
     }
@@ -434,17 +444,20 @@ requires(std::is_base_of_v<isa::avx2, Isa> &&
     for (Index g = 0; g < a.nsub; ++g) {
       const std::uint16_t* gw = a.words + g * 10 * 16;
       __m256i lo[MR], hi[MR];
+      LOWBIT_UNROLL
       for (int t = 0; t < MR; ++t) lo[t] = hi[t] = _mm256_setzero_si256();
       for (int u = 0; u < 10; ++u) {
         const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(gw + u * 16));
         const __m256i v0 = win<13>(w);
         if (u == 9) {  // weight 63 alone
+          LOWBIT_UNROLL
           for (int t = 0; t < MR; ++t)
             dot2(v0, _mm256_setzero_si256(), a.x[t][g * 64 + 63], 0, lo[t], hi[t]);
           continue;
         }
         const __m256i v1 = win<11>(w), v2 = win<9>(w), v3 = win<6>(w), v4 = win<4>(w),
                       v5 = win<2>(w), v6 = win<0>(w);
+        LOWBIT_UNROLL
         for (int t = 0; t < MR; ++t) {
           const std::int8_t* xp = a.x[t] + g * 64 + 7 * u;
           dot2(v0, v1, xp[0], xp[1], lo[t], hi[t]);
@@ -463,6 +476,7 @@ requires(std::is_base_of_v<isa::avx2, Isa> &&
           sc + 8,
           _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu16_epi32(_mm256_extracti128_si256(l, 1))),
                         sup1));
+      LOWBIT_UNROLL
       for (int t = 0; t < MR; ++t) {
         __m256i r0, r1;
         seq::unzip_rows(lo[t], hi[t], r0, r1);
@@ -484,8 +498,9 @@ struct Dots {
   static constexpr int kChains = MR == 1 ? 4 : 1;
   __m512i v[MR][kChains];
   LOWBIT_INLINE Dots() {
-    for (int t = 0; t < MR; ++t)
-      for (int c = 0; c < kChains; ++c) v[t][c] = _mm512_setzero_si512();
+    LOWBIT_UNROLL
+    for (int t = 0; t < MR; ++t) LOWBIT_UNROLL
+    for (int c = 0; c < kChains; ++c) v[t][c] = _mm512_setzero_si512();
   }
   /// Chain C (taken mod kChains) of row t += Σ u8 w × s8 of the 4 activations at x.
   template <int C>
@@ -618,6 +633,7 @@ requires(GS % 16 == 0 && seq::kFusedTrellis<V, Code> &&
             _mm512_permutex2var_epi8(tlo, _mm512_permutex2var_epi16(pair[0], shi, pair[1]), thi),
             _mm512_permutex2var_epi8(tlo, _mm512_permutex2var_epi16(pair[2], shi, pair[3]), thi)};
         const Index k = g * GS + u * 8;
+        LOWBIT_UNROLL
         for (int t = 0; t < MR; ++t) {
           const std::int8_t* xp = a.x[t] + k;
           dots.template add<0>(t, steps[0], xp);
@@ -628,6 +644,7 @@ requires(GS % 16 == 0 && seq::kFusedTrellis<V, Code> &&
       }
       const __m512 sc = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(
           reinterpret_cast<const std::uint16_t*>(a.params) + g * 16)));
+      LOWBIT_UNROLL
       for (int t = 0; t < MR; ++t)
         seq::flush_avx512(dots.sum(t), 128 * a.xsum[t][g], sc, a.acc + t * 16);
     }
@@ -685,9 +702,10 @@ requires(GS % 32 == 0 && seq::kLookupTrellis<L, Code> &&
       const std::uint16_t* gw = a.words + g * kLanes * 64;  // 16 rows × 4 words a lane
       seq::prefetch_ahead(gw, kLanes * 128);
       __m512i acc[MR][2][kChains];
+      LOWBIT_UNROLL
       for (int t = 0; t < MR; ++t)
-        for (int h = 0; h < 2; ++h)
-          for (int c = 0; c < kChains; ++c) acc[t][h][c] = _mm512_setzero_si512();
+        for (int h = 0; h < 2; ++h) LOWBIT_UNROLL
+      for (int c = 0; c < kChains; ++c) acc[t][h][c] = _mm512_setzero_si512();
       for (Index u = 0; u < kLanes; ++u) {
         const Index up = (u + kLanes - 1) % kLanes;
         for (int h = 0; h < 2; ++h) {
@@ -700,6 +718,7 @@ requires(GS % 32 == 0 && seq::kLookupTrellis<L, Code> &&
               idx = _mm512_ternarylogic_epi64(_mm512_multishift_epi64_epi8(c0[q], src), idx, low3,
                                               0xE4);
             const __m512i v = _mm512_permutex2var_epi8(tlo, idx, thi);
+            LOWBIT_UNROLL
             for (int t = 0; t < MR; ++t) {
               std::int64_t x8;
               std::memcpy(&x8, a.x[t] + g * GS + u * 32 + q * 8, 8);
@@ -711,6 +730,7 @@ requires(GS % 32 == 0 && seq::kLookupTrellis<L, Code> &&
       }
       const __m512 sc = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(
           reinterpret_cast<const std::uint16_t*>(a.params) + g * 16)));
+      LOWBIT_UNROLL
       for (int t = 0; t < MR; ++t) {
         __m512i lanes[2];
         for (int h = 0; h < 2; ++h) {
@@ -759,6 +779,7 @@ requires(seq::use_avx512<Isa>()) struct SeqKernel<Isa, CcqWint2, PerGroup<128>> 
           const __m512i c = _mm512_cvt_roundps_epi32(f, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
           win[h] = _mm512_and_si512(_mm512_multishift_epi64_epi8(sel, c), mask6);
         }
+        LOWBIT_UNROLL
         for (int t = 0; t < MR; ++t) {
           const std::int8_t* xp = a.x[t] + j * 64 + u * 8;
           dots.template add<C>(t, win[0], xp);
@@ -775,6 +796,7 @@ requires(seq::use_avx512<Isa>()) struct SeqKernel<Isa, CcqWint2, PerGroup<128>> 
       const __m512i nib =
           j % 2 == 0 ? _mm512_srli_epi32(l32, 4) : _mm512_and_si512(l32, _mm512_set1_epi32(15));
       const __m512 sc = _mm512_mul_ps(_mm512_cvtepi32_ps(nib), sup);
+      LOWBIT_UNROLL
       for (int t = 0; t < MR; ++t)
         seq::flush_avx512(dots.sum(t), 32 * a.xsum[t][j], sc, a.acc + t * 16);
     }
@@ -812,6 +834,7 @@ requires(seq::use_avx512<Isa>()) struct SeqKernel<Isa, CcqWint25, PerGroup<64>> 
             _mm256_loadu_si256(reinterpret_cast<const __m256i*>(gw + u * 16)));
         const __m512i va = _mm512_and_si512(_mm512_multishift_epi64_epi8(sel_a, w), mask3);
         const __m512i vb = _mm512_and_si512(_mm512_multishift_epi64_epi8(sel_b, w), mask3);
+        LOWBIT_UNROLL
         for (int t = 0; t < MR; ++t) {
           const std::int8_t* xp = a.x[t] + g * 64 + 7 * u;
           dots.template add<C>(t, va, xp);
@@ -826,12 +849,14 @@ requires(seq::use_avx512<Isa>()) struct SeqKernel<Isa, CcqWint25, PerGroup<64>> 
       const __m512i w9 =
           _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(gw + 9 * 16)));
       const __m512i v9 = _mm512_and_si512(_mm512_multishift_epi64_epi8(sel_9, w9), mask3);
+      LOWBIT_UNROLL
       for (int t = 0; t < MR; ++t) dots.template add<2>(t, v9, a.x[t] + g * 64 + 60);
       const __m512 sc = _mm512_mul_ps(
           _mm512_cvtepi32_ps(
               _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(
                   reinterpret_cast<const std::uint16_t*>(a.params) + g * 16)))),
           sup);
+      LOWBIT_UNROLL
       for (int t = 0; t < MR; ++t)
         seq::flush_avx512(dots.sum(t), 4 * a.xsum[t][g], sc, a.acc + t * 16);
     }
