@@ -307,11 +307,20 @@ inline std::vector<std::byte> safetensors_header(
       lowbit::detail::fail("safetensors: tensor '", t.name, "': cannot write dtype ", t.dtype);
     if (json.size() > 1) json += ',';
     detail::append_json_string(json, t.name);
-    json += ":{\"dtype\":\"" + t.dtype + "\",\"shape\":[";
-    for (std::size_t i = 0; i < t.shape.size(); ++i)
-      json += (i ? "," : "") + std::to_string(t.shape[i]);
+    // Appended piece by piece (GCC 12 at -O3 warns, falsely, on `"literal" + std::string`).
+    json += ":{\"dtype\":\"";
+    json += t.dtype;
+    json += "\",\"shape\":[";
+    for (std::size_t i = 0; i < t.shape.size(); ++i) {
+      if (i) json += ',';
+      json += std::to_string(t.shape[i]);
+    }
     const Index end = at + t.bytes();
-    json += "],\"data_offsets\":[" + std::to_string(at) + "," + std::to_string(end) + "]}";
+    json += "],\"data_offsets\":[";
+    json += std::to_string(at);
+    json += ',';
+    json += std::to_string(end);
+    json += "]}";
     at = end;
   }
   json += '}';
