@@ -151,8 +151,9 @@ LayerwiseMemory layerwise_memory(const io::Llama2cConfig& c, const Policy& p, In
   m.hidden = static_cast<double>(tokens) * D * 4.0 * (p.seq ? 2.0 : 1.0);
   m.weights = (2.0 * D * D + 2.0 * D * KV + 3.0 * D * F) * 4.0;
   m.statistics = (3.0 * D * D + F * F) * 8.0 * (p.seq ? 3.0 : 1.0);
-  // quantize_tensor on the largest matrix (F × D or D × F): W and Ŵ in double, GPTQ's
-  // inverse Hessian factor of its inputs (F² for down_proj), and its packed result.
+  // quantize_tensor on the largest matrix (F × D or D × F): GPTQ's W, its static-group copy and
+  // its act-order permutation in double, and two F² matrices of down_proj's inputs (the Hessian's
+  // copy with its permuted copy, then its Cholesky factor beside the inverse's).
   m.quantizer = 3.0 * D * F * 8.0 + 2.0 * F * F * 8.0;
   // The forward pass's buffers for the longest document (at most the context) and what the
   // process holds besides: measured on the 1B shape, 120 MB at a layer boundary with 1583
