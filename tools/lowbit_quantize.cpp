@@ -156,6 +156,7 @@ struct StreamOptions {
   std::optional<std::string> filter;  // --tensors: an ECMAScript regex over whole names
   std::string parts_dir;              // --parts-dir: one file per finished tensor
   int part = 0, parts = 1;
+  int threads = 1;  // split each tensor's rows (round-to-nearest policies)
 };
 struct StreamResult {
   double bits = 0.0, weights = 0.0;
@@ -210,26 +211,102 @@ void add_entry_names(const lowbit::llama::Policy& p, const std::string& name, bo
   if (p.family == lowbit::llama::Family::kArbrc) out.push_back(name + ".col_scale");
 }
 
-/// A tensor kept in the dtype it came in, after a check row by row.
+/// Throws the error check_finite gives (naming the tensor, row and column) if t holds a NaN or
+/// ±Inf. The test runs on the stored bits, 64 at a time: a value is non-finite exactly when its
+/// magnitude bits are at least the all-ones exponent, and adding (2^15 or 2^31) minus that
+/// threshold to every field at once sets the field's top bit exactly then (no field carries into
+/// the next). Only a tensor that has one is widened, row by row, to find it.
+void check_stored_finite(const lowbit::io::SafeTensorView& t, const std::string& what) {
+  using namespace lowbit;
+  const Index rows = t.shape.empty() ? 1 : t.shape[0];
+  const Index cols = rows > 0 ? t.numel() / rows : 0;
+  const auto width = static_cast<std::size_t>(t.element_bytes());
+  // Per 64-bit word: the magnitude mask, what lifts the exponent's all-ones to the top bit, and
+  // the top bits.
+  std::uint64_t magnitude = 0x7fffffff7fffffffull, lift = 0x0080000000800000ull,
+                top = 0x8000000080000000ull;  // F32
+  if (width == 2) {
+    magnitude = 0x7fff7fff7fff7fffull;
+    top = 0x8000800080008000ull;
+    lift = t.dtype == "BF16" ? 0x0080008000800080ull : 0x0400040004000400ull;  // BF16, F16
+  }
+  auto bad_in = [&](std::size_t byte0, std::size_t byte1) {  // whole values
+    const std::byte* p = t.bytes.data();
+    std::uint64_t bad = 0;
+    std::size_t b = byte0;
+    for (; b + 8 <= byte1; b += 8) {
+      std::uint64_t w;
+      std::memcpy(&w, p + b, 8);
+      bad |= ((w & magnitude) + lift) & top;
+    }
+    if (b < byte1) {  // the last 2, 4 or 6 bytes, zero-padded (zero is finite)
+      std::uint64_t w = 0;
+      std::memcpy(&w, p + b, byte1 - b);
+      bad |= ((w & magnitude) + lift) & top;
+    }
+    return bad != 0;
+  };
+  const auto row_bytes = static_cast<std::size_t>(cols) * width;
+  if (!bad_in(0, t.bytes.size())) return;
+  std::vector<float> row(static_cast<std::size_t>(cols));
+  for (Index i = 0; i < rows; ++i) {
+    const std::size_t b0 = static_cast<std::size_t>(i) * row_bytes;
+    if (!bad_in(b0, b0 + row_bytes)) continue;
+    io::SafeTensorView slice = t;
+    slice.shape = {cols};
+    slice.bytes = t.bytes.subspan(b0, row_bytes);
+    io::to_f32(slice, row);
+    check_finite(MatrixView<const float>(row.data(), 1, cols), what, i);
+  }
+}
+
+/// A tensor kept in the dtype it came in, after a check for NaN and ±Inf.
 void add_kept(lowbit::io::ArchiveWriter& out, const lowbit::io::SafeTensorView& t) {
   using namespace lowbit;
   const Index rows = t.shape.empty() ? 1 : t.shape[0];
   const Index cols = rows > 0 ? t.numel() / rows : 0;
-  const std::string what = "safetensors: tensor '" + t.name + "'";
-  std::vector<float> row(static_cast<std::size_t>(cols));
-  const auto row_bytes = static_cast<std::size_t>(cols * t.element_bytes());
-  for (Index i = 0; i < rows; ++i) {
-    io::SafeTensorView slice = t;
-    slice.shape = {cols};
-    slice.bytes = t.bytes.subspan(static_cast<std::size_t>(i) * row_bytes, row_bytes);
-    io::to_f32(slice, row);
-    check_finite(MatrixView<const float>(row.data(), 1, cols), what, i);
-  }
+  check_stored_finite(t, "safetensors: tensor '" + t.name + "'");
   const io::EntryKind kind = t.dtype == "F32"    ? io::EntryKind::kF32
                              : t.dtype == "BF16" ? io::EntryKind::kBf16
                                                  : io::EntryKind::kF16;
   out.add_raw(t.name, kind, static_cast<std::uint64_t>(rows), static_cast<std::uint64_t>(cols),
               t.bytes);
+}
+
+/// Tensor t quantized by policy p into q (its buffers reused): straight from its stored dtype
+/// when the policy allows (llama::quantize_stored: no fp32 copy of the tensor), else widened and
+/// quantized.
+void quantize_view(const lowbit::io::SafeTensorView& t, const lowbit::llama::Policy& p,
+                   std::uint64_t seed, int threads, QuantizedTensor& q) {
+  using namespace lowbit;
+  const Index rows = t.shape[0], cols = t.shape[1];
+  const std::string what = "safetensors: tensor '" + t.name + "'";
+  const void* data = t.bytes.data();
+  // The format does not promise aligned data (writers pad the header to 8 bytes, most do).
+  const bool aligned = reinterpret_cast<std::uintptr_t>(data) % t.element_bytes() == 0;
+  if (llama::quantizes_stored(p) && aligned) {
+    try {
+      if (t.dtype == "BF16")
+        llama::quantize_stored(MatrixView<const bf16>(static_cast<const bf16*>(data), rows, cols),
+                               p, threads, q);
+      else if (t.dtype == "F16")
+        llama::quantize_stored(MatrixView<const f16>(static_cast<const f16*>(data), rows, cols), p,
+                               threads, q);
+      else
+        llama::quantize_stored(MatrixView<const float>(static_cast<const float*>(data), rows, cols),
+                               p, threads, q);
+      return;
+    } catch (const Error&) {
+      // The quantizer checks finiteness as it reads; a NaN or ±Inf gets the message that names
+      // the tensor, row and column, any other error its own.
+      check_stored_finite(t, what);
+      throw;
+    }
+  }
+  const std::vector<float> w = io::to_f32(t);
+  const MatrixView<const float> wv(w.data(), rows, cols);
+  check_finite(wv, what);  // names the tensor, row and column
+  q = llama::quantize_tensor(wv, p, nullptr, seed);
 }
 
 /// Streams safetensors input into the archive `out` (or, with a parts directory, one file per
@@ -308,6 +385,7 @@ StreamResult stream_quantize(const StreamOptions& o, const std::string& out_path
   StreamResult r;
   Reporter rep(false);
   std::size_t done_quant = 0;
+  QuantizedTensor q;  // one tensor at a time; its image buffer is reused
   for (std::size_t j = 0; j < items.size(); ++j) {
     if (static_cast<int>(j % static_cast<std::size_t>(o.parts)) != o.part) continue;
     const io::SafeTensorView& t = *items[j].t;
@@ -325,13 +403,8 @@ StreamResult stream_quantize(const StreamOptions& o, const std::string& out_path
     io::ArchiveWriter& out = part ? *part : *single;
     const Index rows = t.shape.empty() ? 1 : t.shape[0];
     const Index cols = rows > 0 ? t.numel() / rows : 0;
-    const std::string what = "safetensors: tensor '" + t.name + "'";
     if (quantized(t)) {
-      const std::vector<float> w = io::to_f32(t);
-      const MatrixView<const float> wv(w.data(), rows, cols);
-      check_finite(wv, what);  // names the tensor, row and column
-      const QuantizedTensor q =
-          llama::quantize_tensor(wv, o.policy, nullptr, o.seed + items[j].quant_seq);
+      quantize_view(t, o.policy, o.seed + items[j].quant_seq, o.threads, q);
       rep.tensor(done_quant++, n_quant, t.name, rows, cols, q);
       add_quantized(out, t.name, q);
       r.bits += q.bpw * static_cast<double>(t.numel());
@@ -703,6 +776,7 @@ int main(int argc, char** argv) {
         o.policy = p;
         o.keep = keep;
         o.seed = seed;
+        o.threads = threads;
         if (args.has("--tensors")) o.filter = args.str("--tensors");
         o.parts_dir = args.str("--parts-dir");
         if (args.has("--part")) parse_part(args.str("--part"), o.part, o.parts);

@@ -65,6 +65,22 @@
 #else
 #define LOWBIT_HAS_F16C 0
 #endif
+// Floats in the widest vector register the target has, for loops written in GCC/clang vector
+// extensions whose shuffles must stay inside one register (calib/trellis_viterbi.hpp): a wider
+// vector is split into several registers and a shuffle across them is compiled lane by lane.
+#if defined(__AVX512F__)
+#define LOWBIT_FLOAT_LANES 16
+#elif defined(__AVX__)
+#define LOWBIT_FLOAT_LANES 8
+#else
+#define LOWBIT_FLOAT_LANES 4
+#endif
+// Carry-less multiply (io::crc32 folds 64 bytes a step with it): every AVX2 machine has it.
+#if !defined(LOWBIT_FORCE_SCALAR) && defined(__PCLMUL__) && defined(__SSE4_1__)
+#define LOWBIT_HAS_PCLMUL 1
+#else
+#define LOWBIT_HAS_PCLMUL 0
+#endif
 
 #if defined(__GNUC__) || defined(__clang__)
 #define LOWBIT_INLINE inline __attribute__((always_inline))

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // tests/core/test_view_buffer.cpp: MatrixView, VectorView, AlignedBuffer, Error, bit helpers.
+#include <bit>
 #include <cstdint>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -11,8 +13,12 @@
 #include "lowbit/core/view.hpp"
 #include "support/catch.hpp"
 
+using lowbit::bf16;
+using lowbit::Error;
+using lowbit::f16;
 using lowbit::Index;
 using lowbit::MatrixView;
+using lowbit::to_float;
 using lowbit::VectorView;
 
 TEST_CASE("MatrixView strides, rows and const conversion", "[view]") {
@@ -93,4 +99,27 @@ TEST_CASE("parallel_for covers every index once and rethrows the first chunk's e
   } catch (const lowbit::Error& e) {
     CHECK(std::string(e.what()) == "chunk 0");
   }
+}
+
+TEST_CASE("to_float widens every bf16 and f16 pattern as the scalar conversion does", "[types]") {
+  // Every one of the 65,536 patterns, in spans whose lengths leave every tail of the 16- and
+  // 8-wide blocks; the result's bits equal the scalar to_float's (NaN payloads included).
+  std::vector<bf16> b(65536);
+  std::vector<f16> h(65536);
+  for (std::uint32_t i = 0; i < 65536; ++i) {
+    b[i] = bf16::from_bits(static_cast<std::uint16_t>(i));
+    h[i] = f16::from_bits(static_cast<std::uint16_t>(i));
+  }
+  for (std::size_t n : {std::size_t{65536}, std::size_t{1}, std::size_t{15}, std::size_t{17},
+                        std::size_t{33}, std::size_t{65531}}) {
+    std::vector<float> fb(n), fh(n);
+    to_float(std::span<const bf16>(b.data(), n), std::span<float>(fb));
+    to_float(std::span<const f16>(h.data(), n), std::span<float>(fh));
+    for (std::size_t i = 0; i < n; ++i) {
+      REQUIRE(std::bit_cast<std::uint32_t>(fb[i]) == std::bit_cast<std::uint32_t>(b[i].to_float()));
+      REQUIRE(std::bit_cast<std::uint32_t>(fh[i]) == std::bit_cast<std::uint32_t>(h[i].to_float()));
+    }
+  }
+  std::vector<float> short_out(3);
+  CHECK_THROWS_AS(to_float(std::span<const bf16>(b.data(), 4), std::span<float>(short_out)), Error);
 }

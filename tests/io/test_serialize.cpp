@@ -73,6 +73,23 @@ void round_trip(Index rows, Index cols) {
 
 }  // namespace
 
+TEST_CASE("serialize_into a reused buffer gives serialize's bytes", "[io]") {
+  // A buffer that held a larger image (and garbage) is resized and rewritten completely:
+  // reserved header bytes included.
+  using S = Symmetric<4, SymmetricConvention::kSignedMax, f16>;
+  const std::vector<float> big = test::gaussian(9 * 96, 5), small = test::gaussian(3 * 40, 6);
+  const auto a = quantize<S, PerGroup<32>, Plain>(MatrixView<const float>(big.data(), 9, 96));
+  const auto b = quantize<S, PerGroup<32>, Plain>(MatrixView<const float>(small.data(), 3, 40));
+  std::vector<std::byte> buf(5000, std::byte{0xa5});
+  io::serialize_into(a, buf);
+  REQUIRE(buf == io::serialize(a));
+  std::fill(buf.begin(), buf.end(), std::byte{0xa5});
+  io::serialize_into(b, buf);
+  REQUIRE(buf == io::serialize(b));
+  REQUIRE(io::deserialize<std::remove_cvref_t<decltype(b)>>(buf).codes().size() ==
+          b.codes().size());
+}
+
 TEST_CASE("crc32 check value", "[io]") {
   const char* s = "123456789";
   CHECK(io::crc32(std::as_bytes(std::span<const char>(s, 9))) == 0xCBF43926u);
@@ -97,6 +114,40 @@ TEST_CASE("crc32 eight bytes at a time equals the bitwise definition, chained an
     REQUIRE(io::crc32(part) == bitwise(part));
     const std::size_t cut = n / 3;  // a chained call over the same bytes gives the same CRC
     REQUIRE(io::crc32(part.subspan(cut), io::crc32(part.first(cut))) == bitwise(part));
+  }
+}
+
+TEST_CASE("crc32's carry-less fold equals the table path on every start and length", "[io]") {
+  // io::crc32 folds 64 bytes a step where the target has PCLMUL; the table path is the one
+  // checked against the bitwise definition above. Every start offset 0..15 (unaligned loads),
+  // lengths across the 64- and 16-byte steps, and 1 MiB + 13 bytes.
+  std::vector<std::byte> b((std::size_t{1} << 20) + 64);
+  std::uint32_t x = 4242;
+  for (auto& v : b) v = static_cast<std::byte>((x = x * 1103515245u + 12345u) >> 24);
+  auto tables = [](std::span<const std::byte> s, std::uint32_t crc) {
+    return ~io::detail::crc32_tables(s.data(), s.size(), ~crc);
+  };
+  for (std::size_t start = 0; start < 16; ++start)
+    for (std::size_t n : {64, 65, 79, 80, 127, 128, 129, 191, 192, 255, 256, 1000, 4099}) {
+      const std::span<const std::byte> part(b.data() + start, n);
+      INFO("start " << start << ", length " << n);
+      REQUIRE(io::crc32(part) == tables(part, 0));
+      REQUIRE(io::crc32(part, 0xdeadbeefu) == tables(part, 0xdeadbeefu));
+    }
+  const std::span<const std::byte> big(b.data() + 3, (std::size_t{1} << 20) + 13);
+  REQUIRE(io::crc32(big) == tables(big, 0));
+}
+
+TEST_CASE("crc32 of a message followed by its CRC is the residue constant", "[io]") {
+  // What lets the archive writer take a checked packed image's CRC without a second pass.
+  std::vector<std::byte> b(300 + 4);
+  std::uint32_t x = 99;
+  for (auto& v : b) v = static_cast<std::byte>((x = x * 1103515245u + 12345u) >> 24);
+  for (std::size_t n : {0, 1, 7, 63, 64, 65, 300}) {
+    const std::uint32_t c = io::crc32(std::span<const std::byte>(b.data(), n));
+    std::vector<std::byte> m(b.begin(), b.begin() + static_cast<std::ptrdiff_t>(n));
+    for (int k = 0; k < 4; ++k) m.push_back(static_cast<std::byte>(c >> (8 * k)));
+    REQUIRE(io::crc32(m) == io::kCrc32Residue);
   }
 }
 

@@ -92,3 +92,86 @@ TEST_CASE("quantize reads strided views", "[quantize]") {
   CHECK(std::memcmp(a.codes().data(), c.codes().data(), a.codes().size()) == 0);
   CHECK(S::scale(b.params()[0]) < 1.0f);
 }
+
+namespace {
+
+// bf16 / f16 weights quantize to exactly the codes and parameters of their float widening, and
+// the measured error is the one computed from dequantize in double (within the last bit of x̂
+// per weight), the same doubles on 1, 2 and 3 threads.
+template <class S, class G, class T>
+void check_storage_input(Index rows, Index cols, const QuantizeOptions& opt, std::uint64_t seed) {
+  const std::vector<float> w = test::student_t4(static_cast<std::size_t>(rows * cols), seed);
+  std::vector<T> stored(w.size());
+  std::vector<float> wide(w.size());
+  for (std::size_t i = 0; i < w.size(); ++i) {
+    stored[i] = T(w[i]);
+    wide[i] = stored[i].to_float();
+  }
+  const auto ref = quantize<S, G, Plain>(MatrixView<const float>(wide.data(), rows, cols), opt);
+  const auto deq = dequantize(ref);
+  double w2 = 0.0, e2 = 0.0;
+  for (std::size_t i = 0; i < wide.size(); ++i) {
+    w2 += static_cast<double>(wide[i]) * wide[i];
+    const double e = static_cast<double>(deq[i]) - wide[i];
+    e2 += e * e;
+  }
+  QuantizeError first;
+  for (int threads : {1, 2, 3}) {
+    QuantizeOptions o = opt;
+    o.threads = threads;
+    o.measure_error = true;
+    PackedMatrix<S, G, Plain> q(rows, cols);
+    const QuantizeError err = quantize_into(MatrixView<const T>(stored.data(), rows, cols), o, q);
+    REQUIRE(q.codes().size() == ref.codes().size());
+    REQUIRE(std::memcmp(q.codes().data(), ref.codes().data(), q.codes().size()) == 0);
+    for (std::size_t i = 0; i < ref.params().size(); ++i)
+      REQUIRE(same_bits<S>(q.params()[i], ref.params()[i]));
+    // Σx² is exact up to summation order; Σ(x̂ - x)² within a few float ulps of x̂ per weight.
+    REQUIRE(std::abs(err.weight_sq - w2) <= 1e-6 * w2);
+    REQUIRE(std::abs(err.error_sq - e2) <= 1e-5 * e2 + 1e-30);
+    if (threads == 1) first = err;
+    REQUIRE(err.weight_sq == first.weight_sq);
+    REQUIRE(err.error_sq == first.error_sq);
+  }
+  // Without measure_error nothing is measured.
+  PackedMatrix<S, G, Plain> q(rows, cols);
+  const QuantizeError none = quantize_into(MatrixView<const T>(stored.data(), rows, cols), opt, q);
+  REQUIRE(none.weight_sq == 0.0);
+  REQUIRE(none.error_sq == 0.0);
+}
+
+template <class S>
+void check_storage_scheme() {
+  QuantizeOptions rtn, clip;
+  clip.fit.range = RangeFit::kClipSearch;
+  std::uint64_t seed = 900;
+  for (Index cols : {1, 7, 16, 17, 31, 32, 33, 63, 64, 65, 127, 128, 129}) {
+    check_storage_input<S, PerGroup<32>, bf16>(3, cols, rtn, ++seed);
+    check_storage_input<S, PerGroup<32>, f16>(2, cols, rtn, ++seed);
+    check_storage_input<S, PerGroup<16>, bf16>(3, cols, clip, ++seed);
+    check_storage_input<S, PerChannel, bf16>(2, cols, rtn, ++seed);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("quantize reads bf16 and f16 weights and measures its error", "[quantize]") {
+  check_storage_scheme<Symmetric<4, SymmetricConvention::kSignedMax, f16>>();
+  check_storage_scheme<Symmetric<2, SymmetricConvention::kFullRange, float>>();
+  check_storage_scheme<Asymmetric<3, AsymmetricOffset::kFloatMin, f16>>();
+  check_storage_scheme<Asymmetric<4, AsymmetricOffset::kIntZero, f16>>();
+}
+
+TEST_CASE("quantize names the row and column of a non-finite bf16 weight", "[quantize]") {
+  using S = Symmetric<4, SymmetricConvention::kSignedMax, f16>;
+  for (Index cols : {40, 64}) {  // a tail group, and full groups only (the fused check)
+    std::vector<bf16> w(static_cast<std::size_t>(3 * cols), bf16(0.5f));
+    w[static_cast<std::size_t>(2 * cols + 37)] = bf16::from_bits(0x7f80);  // +Inf
+    try {
+      (void)quantize<S, PerGroup<32>, Plain>(MatrixView<const bf16>(w.data(), 3, cols));
+      FAIL("no error");
+    } catch (const Error& e) {
+      CHECK_THAT(e.what(), LOWBIT_CONTAINS("row 2, column 37"));
+    }
+  }
+}

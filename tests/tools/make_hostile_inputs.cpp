@@ -8,6 +8,8 @@
 //   no_tensors.gguf      F32's metadata, no tensor
 //   nan_kept.safetensors tests/data/tiny.safetensors with its last value (embed.weight, kept in
 //                        fp32: row 9, column 7) = NaN
+//   inf_bf16.safetensors one BF16 matrix 'w.weight' (3 x 64) with +Inf at row 2, column 17
+//   nan_bf16_kept.safetensors  one BF16 'embed.weight' (4 x 6, kept) with NaN at row 3, column 5
 //   empty.i32            no token;  bos_only.i32: one BOS
 //   long_doc.i32         one document of 601 tokens (BOS, then 600), longer than stories260K's
 //                        512-token context
@@ -23,6 +25,7 @@
 
 #include "lowbit/io/file.hpp"
 #include "lowbit/io/gguf.hpp"
+#include "lowbit/io/safetensors.hpp"
 
 namespace {
 
@@ -77,6 +80,21 @@ int main(int argc, char** argv) {
       const float nan = std::numeric_limits<float>::quiet_NaN();
       std::memcpy(st.data() + st.size() - 4, &nan, 4);
       io::write_file(st, out + "nan_kept.safetensors");
+    }
+    // bf16 files: a quantized matrix (read straight from bf16 by round-to-nearest policies)
+    // with +Inf at row 2, column 17, and a kept one with NaN at row 3, column 5.
+    for (const bool kept : {false, true}) {
+      const std::string name = kept ? "embed.weight" : "w.weight";
+      const Index rows = kept ? 4 : 3, cols = kept ? 6 : 64;
+      std::vector<std::uint16_t> v(static_cast<std::size_t>(rows * cols));
+      for (std::size_t i = 0; i < v.size(); ++i)
+        v[i] = bf16(0.01f * static_cast<float>(i % 17) - 0.05f).bits;
+      v[static_cast<std::size_t>(kept ? 3 * cols + 5 : 2 * cols + 17)] = kept ? 0x7fc0 : 0x7f80;
+      const io::SafeTensorSpec spec{name, "BF16", {rows, cols}};
+      std::vector<std::byte> st = io::safetensors_header(std::span(&spec, 1), {});
+      const auto* b = reinterpret_cast<const std::byte*>(v.data());
+      st.insert(st.end(), b, b + v.size() * 2);
+      io::write_file(st, out + (kept ? "nan_bf16_kept.safetensors" : "inf_bf16.safetensors"));
     }
     io::write_file({}, out + "empty.i32");
     const std::int32_t bos = 1;

@@ -14,6 +14,8 @@ namespace detail {
                                       QuantizedTensor*, const AffineTensor*);                     \
   extern template QuantizedTensor quantize_tensor_bits<B>(                                        \
       MatrixView<const float>, const Policy&, const TensorCalibration*, std::uint64_t);           \
+  extern template void quantize_stored_bits<B>(const StoredWeights&, const Policy&, int,          \
+                                               QuantizedTensor&);                                 \
   extern template std::unique_ptr<Linear> make_linear_bits<B>(const io::FileInfo&,                \
                                                               const QuantizedTensor&, bool);
 LOWBIT_LLAMA_EXTERN(2)
@@ -49,6 +51,33 @@ QuantizedTensor quantize_tensor(MatrixView<const float> w, const Policy& p,
     default:
       lowbit::fail("policy '", p.name, "': bits must be 2, 3, 4 or 8");
   }
+}
+
+bool quantizes_stored(const Policy& p) noexcept {
+  return p.family == Family::kInteger && !p.clip && !p.ls && !p.imp && !p.gptq && !p.rot &&
+         !p.seq && !p.e2e && (p.group == 32 || p.group == 64) &&
+         (p.bits == 2 || p.bits == 3 || p.bits == 4 || p.bits == 8);
+}
+
+void quantize_stored(StoredWeights w, const Policy& p, int threads, QuantizedTensor& out) {
+  if (!quantizes_stored(p))
+    lowbit::fail("policy '", p.name, "': quantize_stored takes round-to-nearest integer policies");
+  switch (p.bits) {
+    case 2:
+      return detail::quantize_stored_bits<2>(w, p, threads, out);
+    case 3:
+      return detail::quantize_stored_bits<3>(w, p, threads, out);
+    case 4:
+      return detail::quantize_stored_bits<4>(w, p, threads, out);
+    default:
+      return detail::quantize_stored_bits<8>(w, p, threads, out);
+  }
+}
+
+QuantizedTensor quantize_stored(StoredWeights w, const Policy& p, int threads) {
+  QuantizedTensor t;
+  quantize_stored(w, p, threads, t);
+  return t;
 }
 
 std::unique_ptr<Linear> make_linear(const QuantizedTensor& t, bool float_activations) {

@@ -22,6 +22,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "lowbit/io/archive.hpp"
@@ -59,6 +60,24 @@ struct TensorCalibration {
 /// the rotation of -rot. Throws Error on bad weights, shapes or missing statistics.
 QuantizedTensor quantize_tensor(MatrixView<const float> w, const Policy& p,
                                 const TensorCalibration* cal, std::uint64_t seed);
+
+/// Weights as a checkpoint stores them, not widened: float, bf16 or f16.
+using StoredWeights =
+    std::variant<MatrixView<const float>, MatrixView<const bf16>, MatrixView<const f16>>;
+
+/// Whether quantize_stored takes policy p: round-to-nearest integer policies (no clip search,
+/// least squares, importance, GPTQ, rotation or -seq), which need nothing but each row's groups.
+bool quantizes_stored(const Policy& p) noexcept;
+
+/// quantize_tensor without calibration for a policy quantizes_stored takes, reading the
+/// stored weights directly: each row is widened in a small buffer and the error is summed in the
+/// encode pass (lowbit::quantize_into with measure_error), so a tensor is never copied whole in
+/// fp32. The codes, parameters and bpw are quantize_tensor's on the widened matrix; nmse differs
+/// only in the last bits of x̂ (the vector decode). `threads` split the rows. Throws Error as
+/// quantize_tensor does, or when p is not a policy quantizes_stored takes.
+QuantizedTensor quantize_stored(StoredWeights w, const Policy& p, int threads = 1);
+/// The same into `out`, reusing its buffers (a tool quantizing tensor after tensor).
+void quantize_stored(StoredWeights w, const Policy& p, int threads, QuantizedTensor& out);
 
 /// A Linear running t on lowbit's kernels (int8 activations, or float with float_activations),
 /// rotating its inputs first when t is rotated. Throws Error if the image or rotation is

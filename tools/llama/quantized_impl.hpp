@@ -210,6 +210,37 @@ QuantizedTensor quantize_tensor_bits(MatrixView<const float> w, const Policy& p,
                      : quantize_as<AsymScheme<B>, 64>(w, p, h, seed);
 }
 
+/// quantize_stored for scheme S with groups of G (quantized.hpp).
+template <class S, int G>
+void quantize_stored_as(const StoredWeights& w, int threads, QuantizedTensor& t) {
+  QuantizeOptions o;  // min/max, no refit: the fit_options of a plain RTN policy
+  o.threads = threads;
+  o.measure_error = true;
+  std::visit(
+      [&](auto v) {
+        PackedMatrix<S, PerGroup<G>, Plain> plain(v.rows(), v.cols());
+        const QuantizeError e = quantize_into(v, o, plain);
+        io::serialize_into(plain, t.image);
+        t.rotation.clear();
+        t.col_scale.clear();
+        t.cols = 0;
+        t.bpw = plain.bits_per_weight();
+        t.nmse = e.nmse();
+        t.out_err = -1.0;
+      },
+      w);
+}
+
+template <int B>
+void quantize_stored_bits(const StoredWeights& w, const Policy& p, int threads,
+                          QuantizedTensor& t) {
+  if (p.group == 32)
+    return p.symmetric ? quantize_stored_as<SymScheme<B>, 32>(w, threads, t)
+                       : quantize_stored_as<AsymScheme<B>, 32>(w, threads, t);
+  return p.symmetric ? quantize_stored_as<SymScheme<B>, 64>(w, threads, t)
+                     : quantize_stored_as<AsymScheme<B>, 64>(w, threads, t);
+}
+
 template <class S, int G>
 std::unique_ptr<Linear> load_as(const io::FileInfo& info, const QuantizedTensor& t,
                                 bool float_activations) {
@@ -311,6 +342,8 @@ bool affine_bits(const io::FileInfo& info, const QuantizedTensor& t, AffineTenso
                                QuantizedTensor*, const AffineTensor*);                       \
   template QuantizedTensor quantize_tensor_bits<B>(MatrixView<const float>, const Policy&,   \
                                                    const TensorCalibration*, std::uint64_t); \
+  template void quantize_stored_bits<B>(const StoredWeights&, const Policy&, int,            \
+                                        QuantizedTensor&);                                   \
   template std::unique_ptr<Linear> make_linear_bits<B>(const io::FileInfo&,                  \
                                                        const QuantizedTensor&, bool);
 

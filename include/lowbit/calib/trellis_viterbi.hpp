@@ -43,6 +43,7 @@
 #include <utility>
 #include <vector>
 
+#include "lowbit/config.hpp"
 #include "lowbit/core/error.hpp"
 #include "lowbit/core/parallel.hpp"
 #include "lowbit/core/types.hpp"
@@ -138,8 +139,9 @@ class TrellisViterbi {
     float* D = d_.data();
     float* N = n_.data();
     for (std::size_t t = 1; t < T; ++t) {
-      step(D, N, bp_.data() + t * kQ, x.data() + t * V, wts.empty() ? nullptr : wts.data() + t * V,
-           table);
+      const float* xt = x.data() + t * V;
+      const float* wt = wts.empty() ? nullptr : wts.data() + t * V;
+      step(D, N, bp_.data() + t * kQ, xt, wt, table);
       std::swap(D, N);
     }
     // The best admissible last state, then back along the pointers.
@@ -170,33 +172,50 @@ class TrellisViterbi {
     return c;
   }
 
-  // 16 states at a time in GCC/clang vector extensions (one or more registers on every target).
-  // Vectors never cross a function boundary by value (out-parameters instead): a 64-byte vector
-  // argument or result has a different ABI with and without AVX-512 (g++'s -Wpsabi).
-  using F16 = float __attribute__((vector_size(64)));
-  using I16 = std::int32_t __attribute__((vector_size(64)));
-  using U16 = std::uint8_t __attribute__((vector_size(16)));
+  // kW states at a time in GCC/clang vector extensions, kW = the floats of the target's widest
+  // register (config.hpp: 16 with AVX-512, 8 with AVX2, 4 otherwise), so that the expansion of
+  // best-predecessor costs to output states is one in-register permutation (vpermps). A wider
+  // vector split over registers had its cross-register shuffle compiled lane by lane (AVX2 ran
+  // at a twentieth of AVX-512's speed). Vectors never cross a function boundary by value
+  // (out-parameters instead): a vector argument or result has a different ABI on different
+  // targets (g++'s -Wpsabi).
+  static constexpr int kW = LOWBIT_FLOAT_LANES;
+  using FV = float __attribute__((vector_size(4 * kW)));
+  using IV = std::int32_t __attribute__((vector_size(4 * kW)));
+  using UV = std::uint8_t __attribute__((vector_size(kW)));
 
-  static void load16(F16& v, const float* p) noexcept { std::memcpy(&v, p, sizeof v); }
+  static void load(FV& v, const float* p) noexcept { std::memcpy(&v, p, sizeof v); }
 
-  /// Lanes (E·16 + i) / P of m: the best-predecessor cost of output states E·16 .. E·16 + 15.
-  template <int E, std::size_t... I>
-  static void expand(F16& out, const F16& m, std::index_sequence<I...>) noexcept {
-    out = __builtin_shufflevector(m, m, static_cast<int>((E * 16 + I) / kPreds)...);
+  /// The low byte of every lane of a (values < 256) to out[0, kW): one byte shuffle of the
+  /// register (vpshufb / vpermb), not a conversion, which without AVX-512 (vpmovdb) is compiled
+  /// lane by lane.
+  template <std::size_t... I>
+  static void store_bytes(const IV& a, std::uint8_t* out, std::index_sequence<I...>) noexcept {
+    using BV = std::uint8_t __attribute__((vector_size(4 * kW)));
+    BV b;
+    std::memcpy(&b, &a, sizeof b);
+    const UV lo = __builtin_shufflevector(b, b, static_cast<int>(4 * I)...);
+    std::memcpy(out, &lo, sizeof lo);
   }
 
-  /// Output states q0·P .. (q0 + 16)·P: cost to reach them through the best predecessor.
+  /// Lanes (E·kW + i) / P of m: the best-predecessor cost of output states E·kW .. E·kW + kW-1.
+  template <int E, std::size_t... I>
+  static void expand(FV& out, const FV& m, std::index_sequence<I...>) noexcept {
+    out = __builtin_shufflevector(m, m, static_cast<int>((E * kW + I) / kPreds)...);
+  }
+
+  /// Output states q0·P .. (q0 + kW)·P: cost to reach them through the best predecessor.
   template <std::size_t... E>
-  static void update(const F16& m, std::uint32_t q0, float* out, const float* xt, const float* wt,
+  static void update(const FV& m, std::uint32_t q0, float* out, const float* xt, const float* wt,
                      const float* table, std::index_sequence<E...>) noexcept {
     (
         [&] {
-          const std::uint32_t s0 = q0 * kPreds + static_cast<std::uint32_t>(E) * 16;
-          F16 c, t;
-          expand<static_cast<int>(E)>(c, m, std::make_index_sequence<16>{});
+          const std::uint32_t s0 = q0 * kPreds + static_cast<std::uint32_t>(E) * kW;
+          FV c, t;
+          expand<static_cast<int>(E)>(c, m, std::make_index_sequence<kW>{});
           for (int v = 0; v < V; ++v) {
-            load16(t, table + static_cast<std::size_t>(v) * kStates + s0);
-            const F16 e = xt[v] - t;
+            load(t, table + static_cast<std::size_t>(v) * kStates + s0);
+            const FV e = xt[v] - t;
             if (wt != nullptr) {
               c += wt[v] * (e * e);
             } else {
@@ -212,22 +231,25 @@ class TrellisViterbi {
   /// the backpointers of the 2^(L-KV) state groups.
   static void step(const float* D, float* N, std::uint8_t* bp, const float* xt, const float* wt,
                    const float* table) noexcept {
-    if constexpr (kQ >= 16) {
-      for (std::uint32_t q0 = 0; q0 < kQ; q0 += 16) {
-        F16 m, v;
-        load16(m, D + q0);
-        for (std::uint32_t j = 1; j < kPreds; ++j) {
-          load16(v, D + q0 + j * kQ);
-          m = v < m ? v : m;
+    if constexpr (kQ >= static_cast<std::uint32_t>(kW)) {
+      for (std::uint32_t q0 = 0; q0 < kQ; q0 += kW) {
+        // The minimum and its predecessor in one pass: j = 1, 2, ... keep the first strict
+        // minimum, then j = 0 wins only if strictly below it. So a tie goes to the smallest
+        // j >= 1 that reaches the minimum, 0 only when no other does (the encoder's rule).
+        FV m, v;
+        load(m, D + q0 + kQ);
+        IV arg = IV{} + 1;
+        for (std::uint32_t j = 2; j < kPreds; ++j) {
+          load(v, D + q0 + j * kQ);
+          const IV lt = v < m;
+          m = lt ? v : m;
+          arg = lt ? IV{} + static_cast<std::int32_t>(j) : arg;
         }
-        I16 arg = I16{};
-        for (std::uint32_t j = kPreds; j-- > 1;) {
-          load16(v, D + q0 + j * kQ);
-          const I16 hit = v == m;
-          arg = hit ? I16{} + static_cast<std::int32_t>(j) : arg;
-        }
-        const U16 a8 = __builtin_convertvector(arg, U16);
-        std::memcpy(bp + q0, &a8, sizeof a8);
+        load(v, D + q0);
+        const IV lt0 = v < m;
+        m = lt0 ? v : m;
+        arg = lt0 ? IV{} : arg;
+        store_bytes(arg, bp + q0, std::make_index_sequence<kW>{});
         update(m, q0, N, xt, wt, table, std::make_index_sequence<kPreds>{});
       }
     } else {

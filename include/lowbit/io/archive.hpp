@@ -46,6 +46,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -456,7 +457,9 @@ class ArchiveWriter {
     ArchiveEntry e = Archive::start(name, EntryKind::kPacked, 0, 0);
     e.rows = info.rows;
     e.cols = info.cols;
-    append(std::move(e), image);
+    // read_header checked the image's own checksum, so the image's CRC is the residue of a
+    // message followed by its CRC: no second pass over its bytes.
+    append(std::move(e), image, kCrc32Residue);
   }
   /// An entry from its stored bytes, checked as Archive::add_raw checks it.
   void add_raw(const std::string& name, EntryKind kind, std::uint64_t rows, std::uint64_t cols,
@@ -477,7 +480,9 @@ class ArchiveWriter {
   }
 
  private:
-  void append(ArchiveEntry e, std::span<const std::byte> bytes) {
+  /// `bytes_crc`: crc32(bytes) when the caller knows it, else computed here.
+  void append(ArchiveEntry e, std::span<const std::byte> bytes,
+              std::optional<std::uint32_t> bytes_crc = std::nullopt) {
     if (!tmp_) lowbit::detail::fail("archive: '", path_, "' is already finished");
     const std::string& name = e.name;
     if (names_.count(name) != 0) lowbit::detail::fail("archive: duplicate entry '", name, "'");
@@ -490,7 +495,9 @@ class ArchiveWriter {
                                          detail::archive_align(bytes.size()) - bytes.size());
     write(tmp_.get(), bytes, tmp_path_);
     write(tmp_.get(), pad, tmp_path_);
-    data_crc_ = crc32(pad, crc32(bytes, data_crc_));
+    data_crc_ =
+        bytes_crc ? crc32_combine(data_crc_, *bytes_crc, bytes.size()) : crc32(bytes, data_crc_);
+    data_crc_ = crc32(pad, data_crc_);
     data_bytes_ += bytes.size() + pad.size();
   }
   std::uint64_t finish_file() {

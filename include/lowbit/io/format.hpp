@@ -44,9 +44,14 @@
 #include <string>
 #include <string_view>
 
+#include "lowbit/config.hpp"
 #include "lowbit/core/bits.hpp"
 #include "lowbit/core/concepts.hpp"
 #include "lowbit/core/error.hpp"
+
+#if LOWBIT_HAS_PCLMUL
+#include <immintrin.h>
+#endif
 
 namespace lowbit::io {
 
@@ -77,13 +82,12 @@ inline constexpr std::array<std::array<std::uint32_t, 256>, 8> kCrcTables = make
 
 }  // namespace detail
 
-/// CRC-32 (IEEE) of bytes; crc32("123456789") == 0xCBF43926. `crc` continues a previous result:
-/// crc32(b, crc32(a)) == crc32(a followed by b).
-inline std::uint32_t crc32(std::span<const std::byte> bytes, std::uint32_t crc = 0) noexcept {
-  const auto& t = detail::kCrcTables;
-  crc = ~crc;
-  const std::byte* p = bytes.data();
-  std::size_t n = bytes.size();
+namespace detail {
+
+/// The table-driven CRC-32 of `n` bytes at p (eight bytes a step, slicing-by-8), on the
+/// pre-inverted remainder `crc`. The reference every faster path is tested against.
+inline std::uint32_t crc32_tables(const std::byte* p, std::size_t n, std::uint32_t crc) noexcept {
+  const auto& t = kCrcTables;
   for (; n >= 8; n -= 8, p += 8) {
     std::uint32_t lo, hi;  // little-endian words (io/ supports only little-endian targets)
     std::memcpy(&lo, p, 4);
@@ -94,7 +98,72 @@ inline std::uint32_t crc32(std::span<const std::byte> bytes, std::uint32_t crc =
   }
   for (; n > 0; --n, ++p)
     crc = t[0][(crc ^ std::to_integer<std::uint32_t>(*p)) & 0xffu] ^ (crc >> 8);
-  return ~crc;
+  return crc;
+}
+
+#if LOWBIT_HAS_PCLMUL
+/// The same remainder over the first n - n % 16 bytes (n >= 64) by carry-less multiplication
+/// (Gopal et al., "Fast CRC Computation for Generic Polynomials Using PCLMULQDQ", Intel 2009):
+/// four 128-bit lanes are folded forward 512 bits a step (x^(512±32) mod P), then into one lane
+/// (x^(128±32) mod P), then 128 → 64 → 32 bits and a Barrett reduction (μ = x^64 / P). The
+/// constants are those of the reflected polynomial 0xEDB88320 (bit-reversed, shifted by one,
+/// as the reflected domain needs). About 12 bytes a cycle on one core instead of ~1.5.
+inline std::uint32_t crc32_clmul(const std::byte* p, std::size_t n, std::uint32_t crc) noexcept {
+  const __m128i k12 = _mm_set_epi64x(0x1c6e41596, 0x154442bd4);  // high, low
+  const __m128i k34 = _mm_set_epi64x(0x0ccaa009e, 0x1751997d0);
+  const __m128i k5 = _mm_set_epi64x(0, 0x163cd6124);
+  const __m128i poly = _mm_set_epi64x(0x1f7011641, 0x1db710641);  // μ, P'
+  const __m128i mask32 = _mm_set_epi32(0, 0, 0, -1);
+  auto load = [](const std::byte* q) {
+    return _mm_loadu_si128(reinterpret_cast<const __m128i*>(q));
+  };
+  auto fold = [](__m128i x, __m128i k, __m128i next) {
+    return _mm_xor_si128(
+        _mm_xor_si128(_mm_clmulepi64_si128(x, k, 0x00), _mm_clmulepi64_si128(x, k, 0x11)), next);
+  };
+  __m128i x0 = _mm_xor_si128(load(p), _mm_cvtsi32_si128(static_cast<int>(crc)));
+  __m128i x1 = load(p + 16), x2 = load(p + 32), x3 = load(p + 48);
+  p += 64;
+  n -= 64;
+  for (; n >= 64; n -= 64, p += 64) {
+    x0 = fold(x0, k12, load(p));
+    x1 = fold(x1, k12, load(p + 16));
+    x2 = fold(x2, k12, load(p + 32));
+    x3 = fold(x3, k12, load(p + 48));
+  }
+  x0 = fold(x0, k34, x1);
+  x0 = fold(x0, k34, x2);
+  x0 = fold(x0, k34, x3);
+  for (; n >= 16; n -= 16, p += 16) x0 = fold(x0, k34, load(p));
+  // 128 → 64 bits (appending the 32 zero bits of the CRC), then 64 → 32.
+  x0 = _mm_xor_si128(_mm_srli_si128(x0, 8), _mm_clmulepi64_si128(x0, k34, 0x10));
+  x0 = _mm_xor_si128(_mm_srli_si128(x0, 4),
+                     _mm_clmulepi64_si128(_mm_and_si128(x0, mask32), k5, 0x00));
+  // Barrett: q = (low 32 bits · μ) mod x^32, remainder = x ^ q·P'.
+  __m128i t = _mm_clmulepi64_si128(_mm_and_si128(x0, mask32), poly, 0x10);
+  t = _mm_clmulepi64_si128(_mm_and_si128(t, mask32), poly, 0x00);
+  return static_cast<std::uint32_t>(_mm_extract_epi32(_mm_xor_si128(x0, t), 1));
+}
+#endif
+
+}  // namespace detail
+
+/// CRC-32 (IEEE) of bytes; crc32("123456789") == 0xCBF43926. `crc` continues a previous result:
+/// crc32(b, crc32(a)) == crc32(a followed by b). Carry-less multiplication where the target has
+/// it (LOWBIT_HAS_PCLMUL), eight table lookups a step otherwise: the same value either way.
+inline std::uint32_t crc32(std::span<const std::byte> bytes, std::uint32_t crc = 0) noexcept {
+  crc = ~crc;
+  const std::byte* p = bytes.data();
+  std::size_t n = bytes.size();
+#if LOWBIT_HAS_PCLMUL
+  if (n >= 64) {
+    const std::size_t folded = n - n % 16;
+    crc = detail::crc32_clmul(p, folded, crc);
+    p += folded;
+    n -= folded;
+  }
+#endif
+  return ~detail::crc32_tables(p, n, crc);
 }
 
 namespace detail {
@@ -131,6 +200,11 @@ inline std::uint32_t crc32_combine(std::uint32_t crc_a, std::uint32_t crc_b,
     if (n & 1u) shift = detail::crc_multiply(detail::kCrcPowers[k & 63], shift);
   return detail::crc_multiply(shift, crc_a) ^ crc_b;
 }
+
+/// crc32 of any message followed by its own crc32 (little-endian): the same constant for every
+/// message (a property of CRCs with pre- and post-inversion), so the CRC of a checked file image
+/// is known without reading it again.
+inline constexpr std::uint32_t kCrc32Residue = 0x2144DF1Cu;
 
 /// Everything the header of a file says, validated for internal consistency.
 struct FileInfo {

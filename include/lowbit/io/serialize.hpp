@@ -29,9 +29,10 @@ concept PersistableMatrix = requires {
 }
 &&SerializableScheme<typename M::scheme_type>&& std::is_same_v<typename M::layout_type, Plain>;
 
-/// The file image of m (format.hpp).
+/// The file image of m (format.hpp) into `out`, resized to it: a caller writing many matrices
+/// reuses one buffer (no fresh pages to fault in and zero for every matrix).
 template <PersistableMatrix M>
-std::vector<std::byte> serialize(const M& m) {
+void serialize_into(const M& m, std::vector<std::byte>& out) {
   using S = typename M::scheme_type;
   using G = typename M::granularity_type;
   using lowbit::detail::store_le;
@@ -44,8 +45,9 @@ std::vector<std::byte> serialize(const M& m) {
     row_param_bytes = m.row_params().size() * static_cast<std::size_t>(S::kRowParamBytes);
   const std::size_t total =
       header + params_bytes + row_param_bytes + m.codes().size() + kChecksumBytes;
-  std::vector<std::byte> out(total);
+  out.resize(total);
   std::byte* p = out.data();
+  std::memset(p, 0, header);  // reserved and unused fields are zero (out may hold old bytes)
   std::memcpy(p, kMagic.data(), kMagic.size());
   store_le<std::uint32_t>(p + 8, kFormatVersion);
   store_le<std::uint32_t>(p + 12, static_cast<std::uint32_t>(header));
@@ -81,6 +83,13 @@ std::vector<std::byte> serialize(const M& m) {
   if (!m.codes().empty()) std::memcpy(q, m.codes().data(), m.codes().size());
   store_le<std::uint32_t>(p + total - kChecksumBytes,
                           crc32(std::span<const std::byte>(p, total - kChecksumBytes)));
+}
+
+/// The file image of m (format.hpp).
+template <PersistableMatrix M>
+std::vector<std::byte> serialize(const M& m) {
+  std::vector<std::byte> out;
+  serialize_into(m, out);
   return out;
 }
 

@@ -102,6 +102,62 @@ struct Plain {
   static void pack_row(const Code* codes, Index n, std::byte* out) noexcept {
     static_assert(Bits >= 1 && Bits <= 8);
     Index k = 0;
+    if constexpr ((Bits == 4 || Bits == 2) && sizeof(Code) == 1) {
+      // Eight codes a step as one 64-bit word (code j in byte j, little-endian host): each fold
+      // ORs a neighbour's bits above a field and masks, halving the fields' spacing, until the
+      // eight fields are adjacent in the low Bits bytes. No loop the compiler must vectorise (GCC
+      // at -O2 does not), about one operation a code.
+#if defined(__GNUC__)
+      if constexpr (Bits == 4) {
+        // 32 codes a step in vector extensions: the even and the odd codes picked by two byte
+        // shuffles, then low | high << 4 (vpshufb / uzp on every target with vectors).
+        using V32 = std::uint8_t __attribute__((vector_size(32)));
+        using V16 = std::uint8_t __attribute__((vector_size(16)));
+        for (; k + 32 <= n; k += 32) {
+          V32 c;
+          std::memcpy(&c, codes + k, 32);
+          const V16 lo = __builtin_shufflevector(c, c, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22,
+                                                 24, 26, 28, 30);
+          const V16 hi = __builtin_shufflevector(c, c, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23,
+                                                 25, 27, 29, 31);
+          const V16 b = (lo & 15) | (hi << 4);
+          std::memcpy(out + k / 2, &b, 16);
+        }
+      }
+#endif
+      for (; k + 8 <= n; k += 8) {
+        std::uint64_t x;
+        std::memcpy(&x, codes + k, 8);
+        if constexpr (Bits == 4) {
+          x &= 0x0f0f0f0f0f0f0f0full;
+          x = (x | (x >> 4)) & 0x00ff00ff00ff00ffull;
+          x = (x | (x >> 8)) & 0x0000ffff0000ffffull;
+          x = x | (x >> 16);
+        } else {
+          x &= 0x0303030303030303ull;
+          x = (x | (x >> 6)) & 0x000f000f000f000full;
+          x = (x | (x >> 12)) & 0x000000ff000000ffull;
+          x = x | (x >> 24);
+        }
+        std::memcpy(out + (k / 8) * Bits, &x, Bits);  // little-endian host (config.hpp)
+      }
+      if (k < n) {
+        unsigned b = 0;
+        Index byte = (k / 8) * Bits;
+        int shift = 0;
+        for (; k < n; ++k) {
+          b |= (static_cast<unsigned>(codes[k]) & kLowMask<Bits>) << shift;
+          shift += Bits;
+          if (shift == 8) {
+            out[byte++] = std::byte(static_cast<std::uint8_t>(b));
+            b = 0;
+            shift = 0;
+          }
+        }
+        if (shift != 0) out[byte] = std::byte(static_cast<std::uint8_t>(b));
+      }
+      return;
+    }
     if constexpr (Bits == 8 || Bits == 4 || Bits == 2) {
       // Whole bytes of 8/Bits codes: a plain map loop the compiler vectorises.
       constexpr int kPer = 8 / Bits;

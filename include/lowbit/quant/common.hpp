@@ -58,6 +58,90 @@ inline void encode_n(const EncodeAffine& e, const float* x, std::size_t n, Code*
   for (std::size_t i = n_main; i < n; ++i) out[i] = static_cast<Code>(encode_with(e, x[i]));
 }
 
+/// Σx² and Σ(x̂ - x)² of values coded by a quantizer: its relative error is error_sq / weight_sq.
+struct CodingSums {
+  double weight_sq = 0.0;
+  double error_sq = 0.0;
+  CodingSums& operator+=(const CodingSums& o) noexcept {
+    weight_sq += o.weight_sq;
+    error_sq += o.error_sq;
+    return *this;
+  }
+};
+
+/// Running Σx² and Σ(x̂ - x)² of encode_n_measured, as eight float lanes (filled by the vector
+/// loop, across as many groups as the caller likes: a row, say) and doubles (the scalar tails).
+/// sums() folds the lanes in lane order: the same doubles on every ISA that has the lanes.
+struct CodingLanes {
+  float weight_sq[8] = {};
+  float error_sq[8] = {};
+  CodingSums tail;
+  CodingSums sums() const noexcept {
+    CodingSums s = tail;
+    for (int l = 0; l < 8; ++l) {
+      s.weight_sq += weight_sq[l];
+      s.error_sq += error_sq[l];
+    }
+    return s;
+  }
+};
+
+/// encode_n, also measuring what it coded into `acc`: the codes are encode_n's bit for bit, and
+/// the sums use the affine decode x̂ = d.scale·(code - sub) + d.offset (within the last bit of
+/// S::decode, as group_error). The lanes stay in float across calls and are folded once, by the
+/// caller: a fold per group would be a chain of dependent double additions as long as the group.
+template <class Code, class A = simd::Arch8>
+LOWBIT_INLINE void encode_n_measured(const EncodeAffine& e, const DecodeAffine& d, const float* x,
+                                     std::size_t n, Code* out, CodingLanes& acc) noexcept {
+  std::size_t n_main = 0;
+#if LOWBIT_HAS_F32X8
+  if constexpr (simd::kHasLanes<A>) {
+    if (e.scale != 0.0f) {
+      using F = simd::F32x8<A>;
+      n_main = n - n % F::kLanes;
+      const F off = F::splat(e.offset), sc = F::splat(e.scale);
+      const F lo = F::splat(e.lo), hi = F::splat(e.hi);
+      const auto add = simd::I32x8<A>::splat(e.add);
+      // code - sub = q + (add - sub), all small integers: exact in float.
+      const F shift = F::splat(static_cast<float>(e.add - d.sub));
+      const F dsc = F::splat(d.scale), doff = F::splat(d.offset);
+      // Two accumulators each, alternating by vector (the adds of consecutive vectors do not
+      // wait for each other), added at the end.
+      F w2 = F::load(acc.weight_sq), e2 = F::load(acc.error_sq);
+      F w2b = F::splat(0.0f), e2b = F::splat(0.0f);
+      for (std::size_t i = 0; i < n_main; i += F::kLanes) {
+        const F xv = F::load(x + i);
+        F t = (xv - off) / sc;
+        t = max_keep(t, lo);
+        t = min_keep(t, hi);
+        t = t.round_even();
+        (t.to_int32() + add).store_as(out + i);
+        F diff = dsc * (t + shift);
+        diff = diff + doff;
+        diff = diff - xv;
+        if ((i / F::kLanes) % 2 == 0) {
+          e2 += diff * diff;
+          w2 += xv * xv;
+        } else {
+          e2b += diff * diff;
+          w2b += xv * xv;
+        }
+      }
+      (w2 + w2b).store(acc.weight_sq);
+      (e2 + e2b).store(acc.error_sq);
+    }
+  }
+#endif
+  for (std::size_t i = n_main; i < n; ++i) {
+    const int c = encode_with(e, x[i]);
+    out[i] = static_cast<Code>(c);
+    const float xh = d.scale * static_cast<float>(c - d.sub) + d.offset;
+    const double diff = static_cast<double>(xh) - static_cast<double>(x[i]);
+    acc.tail.error_sq += diff * diff;
+    acc.tail.weight_sq += static_cast<double>(x[i]) * static_cast<double>(x[i]);
+  }
+}
+
 /// Min, max and first signed value of largest magnitude over x (an empty x gives all zeros;
 /// any NaN or ±Inf gives finite = false). Min and max are exact whatever the order, so they are
 /// reduced on eight-float lanes (compilers do not vectorise a float min/max reduction by

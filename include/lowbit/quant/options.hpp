@@ -24,15 +24,43 @@ struct QuantizeOptions {
   /// Worker threads for lowbit::quantize (1 = the calling thread only). Results do not depend on
   /// it.
   int threads = 1;
+  /// quantize_into also returns ‖x‖² and ‖x - x̂‖² (QuantizeError), summed while it codes (the
+  /// RTN path measures in its encode pass: no dequantized copy of the matrix is made).
+  bool measure_error = false;
 };
 
 namespace detail {
 
-/// Throws Error if row r of x holds a NaN or ±Inf, naming its column (`what`: "weight", ...).
+/// Throws Error if `row` (row r of a matrix, `cols` long) holds a NaN or ±Inf, naming its column
+/// (`what`: "weight", ...).
+inline void check_row_finite(const float* row, Index cols, Index r, const char* what = "weight") {
+  const Index k = first_non_finite(row, cols);
+  if (k < cols) fail("quantize: non-finite ", what, " ", row[k], " at row ", r, ", column ", k);
+}
 inline void check_row_finite(MatrixView<const float> x, Index r, const char* what = "weight") {
-  const float* row = x.row_ptr(r);
-  const Index k = first_non_finite(row, x.cols());
-  if (k < x.cols()) fail("quantize: non-finite ", what, " ", row[k], " at row ", r, ", column ", k);
+  check_row_finite(x.row_ptr(r), x.cols(), r, what);
+}
+
+/// Throws Error on bad options or a bad importance view (shape, NaN/Inf, negative values) for a
+/// rows × cols matrix.
+inline void check_quantize_options(Index rows, Index cols, const QuantizeOptions& opt) {
+  opt.fit.validate();
+  if (opt.threads < 1 || opt.threads > 1024)
+    fail("QuantizeOptions: threads ", opt.threads, " must be in 1..1024");
+  if (opt.importance.data() == nullptr) return;
+  if (opt.importance.rows() != rows || opt.importance.cols() != cols) {
+    fail("quantize: importance is ", opt.importance.rows(), " x ", opt.importance.cols(),
+         " but the weights are ", rows, " x ", cols);
+  }
+  for (Index r = 0; r < rows; ++r) {
+    const float* w = opt.importance.row_ptr(r);
+    for (Index k = 0; k < cols; ++k) {
+      if (!(w[k] >= 0.0f) || !std::isfinite(w[k])) {
+        fail("quantize: importance ", w[k], " at row ", r, ", column ", k,
+             " must be finite and >= 0");
+      }
+    }
+  }
 }
 
 /// Throws Error on bad options or a bad importance view (shape, NaN/Inf, negative values), and,
@@ -40,26 +68,9 @@ inline void check_row_finite(MatrixView<const float> x, Index r, const char* wha
 /// it quantizes (the row is then in cache for the quantization itself).
 inline void check_quantize_input(MatrixView<const float> x, const QuantizeOptions& opt,
                                  bool check_weights = true) {
-  opt.fit.validate();
-  if (opt.threads < 1 || opt.threads > 1024)
-    fail("QuantizeOptions: threads ", opt.threads, " must be in 1..1024");
-  const bool has_imp = opt.importance.data() != nullptr;
-  if (has_imp && (opt.importance.rows() != x.rows() || opt.importance.cols() != x.cols())) {
-    fail("quantize: importance is ", opt.importance.rows(), " x ", opt.importance.cols(),
-         " but the weights are ", x.rows(), " x ", x.cols());
-  }
-  for (Index r = 0; r < x.rows(); ++r) {
-    if (check_weights) check_row_finite(x, r);
-    if (has_imp) {
-      const float* w = opt.importance.row_ptr(r);
-      for (Index k = 0; k < x.cols(); ++k) {
-        if (!(w[k] >= 0.0f) || !std::isfinite(w[k])) {
-          fail("quantize: importance ", w[k], " at row ", r, ", column ", k,
-               " must be finite and >= 0");
-        }
-      }
-    }
-  }
+  check_quantize_options(x.rows(), x.cols(), opt);
+  if (check_weights)
+    for (Index r = 0; r < x.rows(); ++r) check_row_finite(x, r);
 }
 
 /// One parameter set's weights: rows [r0, r1) × columns [k0, k1).
