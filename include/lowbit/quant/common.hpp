@@ -58,6 +58,37 @@ inline void encode_n(const EncodeAffine& e, const float* x, std::size_t n, Code*
   for (std::size_t i = n_main; i < n; ++i) out[i] = static_cast<Code>(encode_with(e, x[i]));
 }
 
+#if LOWBIT_HAS_F32X8
+/// The affine code chain on eight lanes, shared by the measuring encoder below and group_error
+/// (range_fit.hpp): quotient() is the code minus `add` as a float (clamped, rounded half to even),
+/// error() is x̂ - x with x̂ = d.scale·(code - d.sub) + d.offset, where code - sub = q + (add - sub)
+/// is a small integer, exact in float. One definition, so the two rank and measure alike.
+template <class A>
+struct AffineLanes {
+  using F = simd::F32x8<A>;
+  F off, sc, lo, hi, shift, dsc, doff;
+  AffineLanes(const EncodeAffine& e, const DecodeAffine& d) noexcept
+      : off(F::splat(e.offset)),
+        sc(F::splat(e.scale)),
+        lo(F::splat(e.lo)),
+        hi(F::splat(e.hi)),
+        shift(F::splat(static_cast<float>(e.add - d.sub))),
+        dsc(F::splat(d.scale)),
+        doff(F::splat(d.offset)) {}
+  LOWBIT_INLINE F quotient(const F& x) const noexcept {
+    F t = (x - off) / sc;
+    t = max_keep(t, lo);  // NaN lands on lo
+    t = min_keep(t, hi);
+    return t.round_even();
+  }
+  LOWBIT_INLINE F error(const F& q, const F& x) const noexcept {
+    F diff = dsc * (q + shift);
+    diff = diff + doff;
+    return diff - x;
+  }
+};
+#endif
+
 /// Σx² and Σ(x̂ - x)² of values coded by a quantizer: its relative error is error_sq / weight_sq.
 struct CodingSums {
   double weight_sq = 0.0;
@@ -99,26 +130,17 @@ LOWBIT_INLINE void encode_n_measured(const EncodeAffine& e, const DecodeAffine& 
     if (e.scale != 0.0f) {
       using F = simd::F32x8<A>;
       n_main = n - n % F::kLanes;
-      const F off = F::splat(e.offset), sc = F::splat(e.scale);
-      const F lo = F::splat(e.lo), hi = F::splat(e.hi);
+      const AffineLanes<A> chain(e, d);
       const auto add = simd::I32x8<A>::splat(e.add);
-      // code - sub = q + (add - sub), all small integers: exact in float.
-      const F shift = F::splat(static_cast<float>(e.add - d.sub));
-      const F dsc = F::splat(d.scale), doff = F::splat(d.offset);
       // Two accumulators each, alternating by vector (the adds of consecutive vectors do not
       // wait for each other), added at the end.
       F w2 = F::load(acc.weight_sq), e2 = F::load(acc.error_sq);
       F w2b = F::splat(0.0f), e2b = F::splat(0.0f);
       for (std::size_t i = 0; i < n_main; i += F::kLanes) {
         const F xv = F::load(x + i);
-        F t = (xv - off) / sc;
-        t = max_keep(t, lo);
-        t = min_keep(t, hi);
-        t = t.round_even();
+        const F t = chain.quotient(xv);
         (t.to_int32() + add).store_as(out + i);
-        F diff = dsc * (t + shift);
-        diff = diff + doff;
-        diff = diff - xv;
+        const F diff = chain.error(t, xv);
         if ((i / F::kLanes) % 2 == 0) {
           e2 += diff * diff;
           w2 += xv * xv;

@@ -81,21 +81,11 @@ double group_error(std::span<const float> x, std::span<const float> w,
     const DecodeAffine d = S::decode_affine(p);
     if (e.scale != 0.0f) {
       n_main = n - n % F::kLanes;
-      const F eoff = F::splat(e.offset), esc = F::splat(e.scale);
-      const F lo = F::splat(e.lo), hi = F::splat(e.hi);
-      // code - sub = q + (add - sub), all small integers: exact in float.
-      const F shift = F::splat(static_cast<float>(e.add - d.sub));
-      const F dsc = F::splat(d.scale), doff = F::splat(d.offset);
+      const detail::AffineLanes<A> chain(e, d);
       F acc0 = F::splat(0.0f), acc1 = F::splat(0.0f);
       for (std::size_t i = 0; i < n_main; i += F::kLanes) {
         const F xv = F::load(xp + i);
-        F t = (xv - eoff) / esc;
-        t = max_keep(t, lo);
-        t = min_keep(t, hi);
-        t = t.round_even();
-        F diff = dsc * (t + shift);
-        diff = diff + doff;
-        diff = diff - xv;
+        const F diff = chain.error(chain.quotient(xv), xv);
         F sq = diff * diff;
         if (wp != nullptr) sq = sq * F::load(wp + i);
         if ((i / F::kLanes) % 2 == 0) {
