@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # .ci/aarch64.sh: the AArch64 cross build of the kernel tests (NEON vector struct, with and without
-# the dot-product extension), run under qemu-user. Needs g++-aarch64-linux-gnu and qemu-user;
+# the dot-product extension) and of the tests of the other vector-extension loops, run under
+# qemu-user. Needs g++-aarch64-linux-gnu and qemu-user;
 # Catch2 v2 and xsimd are header-only, so their headers are copied beside the build (the host's
 # /usr/include must not be on a cross compiler's path).
 set -euo pipefail
@@ -31,3 +32,13 @@ for arch in armv8.2-a+dotprod armv8-a; do
   echo "== aarch64 -march=$arch (qemu-aarch64)"
   qemu-aarch64 "$out/kernels_${arch//[+.]/_}"
 done
+# The vector-extension loops outside the kernels, at NEON's width: Plain's bulk packing against
+# its per-code path, and the trellis Viterbi step (4-float vectors) against every stream.
+for src in tests/pack/test_plain.cpp tests/calib/test_trellis.cpp; do
+  "$cxx" "${flags[@]}" -march=armv8-a -c "$src" -o "$out/$(basename "$src" .cpp).o" &
+done
+wait
+"$cxx" -static "$out/main.o" "$out/test_plain.o" "$out/test_trellis.o" -o "$out/vector_ext" -pthread
+echo "== aarch64 vector extensions (qemu-aarch64)"
+qemu-aarch64 "$out/vector_ext" '[plain],trellis Viterbi: exact for its overlap*,trellis codes*'
+

@@ -103,10 +103,7 @@ struct Plain {
     static_assert(Bits >= 1 && Bits <= 8);
     Index k = 0;
     if constexpr ((Bits == 4 || Bits == 2) && sizeof(Code) == 1) {
-      // Eight codes a step as one 64-bit word (code j in byte j, little-endian host): each fold
-      // ORs a neighbour's bits above a field and masks, halving the fields' spacing, until the
-      // eight fields are adjacent in the low Bits bytes. No loop the compiler must vectorise (GCC
-      // at -O2 does not), about one operation a code.
+      // No loop here relies on the compiler vectorising it (GCC does not at -O2).
 #if defined(__GNUC__)
       if constexpr (Bits == 4) {
         // 32 codes a step in vector extensions: the even and the odd codes picked by two byte
@@ -125,6 +122,9 @@ struct Plain {
         }
       }
 #endif
+      // Eight codes a step as one 64-bit word (code j in byte j, little-endian host): each fold
+      // ORs a neighbour's bits above a field and masks, halving the fields' spacing, until the
+      // eight fields are adjacent in the low Bits bytes; about one operation a code.
       for (; k + 8 <= n; k += 8) {
         std::uint64_t x;
         std::memcpy(&x, codes + k, 8);
